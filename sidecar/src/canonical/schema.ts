@@ -1,0 +1,158 @@
+/**
+ * Canonical events v1 as JSON Schema (draft 2020-12 subset understood by ajv): the envelope and
+ * the eight event types of ARCHITECTURE.md. These objects are the single source of truth; every
+ * ingress validates with them and `npm run schemas` writes them to `schemas/` for other tools.
+ */
+
+export const EVENT_TYPES = [
+  "production",
+  "consumption",
+  "scrap",
+  "downtime",
+  "workorder_status",
+  "machine_status",
+  "quality",
+  "maintenance",
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Limits of the contract: `id` at most 200 characters. */
+export const MAX_ID_LENGTH = 200;
+const KEY = { type: "string", minLength: 1, maxLength: 200 } as const;
+const TEXT = { type: "string", maxLength: 4000 } as const;
+const QUANTITY = { type: "number", exclusiveMinimum: 0, maximum: 1e12 } as const;
+const TIMESTAMP = { type: "string", format: "date-time", maxLength: 64 } as const;
+
+const envelopeProperties = {
+  id: { type: "string", minLength: 1, maxLength: MAX_ID_LENGTH, pattern: "^[^\\u0000-\\u001f]+$" },
+  type: { enum: EVENT_TYPES },
+  site: { type: "string", minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.-]+$" },
+  occurredAt: TIMESTAMP,
+  attributes: {
+    type: "object",
+    description: "Free-form context from the source (kept in the trace, not interpreted).",
+    maxProperties: 50,
+  },
+} as const;
+
+export const envelopeSchema = {
+  $id: "https://plant-bridge.dev/schemas/v1/envelope.json",
+  title: "Plant Bridge canonical event envelope v1",
+  type: "object",
+  required: ["id", "type", "site", "occurredAt"],
+  properties: envelopeProperties,
+} as const;
+
+function eventSchema(
+  type: EventType,
+  title: string,
+  properties: Record<string, unknown>,
+  required: string[],
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    $id: `https://plant-bridge.dev/schemas/v1/${type}.json`,
+    title,
+    type: "object",
+    additionalProperties: false,
+    required: ["id", "type", "site", "occurredAt", ...required],
+    properties: { ...envelopeProperties, type: { const: type }, ...properties },
+    ...extra,
+  };
+}
+
+export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
+  production: eventSchema(
+    "production",
+    "Quantity produced on a manufacturing order",
+    {
+      order: KEY,
+      quantity: QUANTITY,
+      lot: KEY,
+      finish: { type: "boolean" },
+      backorder: {
+        type: "boolean",
+        description: "On finish with less than planned: create a backorder (default: site policy).",
+      },
+    },
+    ["order", "quantity"],
+  ),
+  consumption: eventSchema(
+    "consumption",
+    "Material consumed by a manufacturing order",
+    { order: KEY, product: KEY, quantity: QUANTITY, lot: KEY },
+    ["order", "product", "quantity"],
+  ),
+  scrap: eventSchema(
+    "scrap",
+    "Scrapped material",
+    { product: KEY, quantity: QUANTITY, reason: TEXT, order: KEY, lot: KEY },
+    ["product", "quantity"],
+  ),
+  downtime: eventSchema(
+    "downtime",
+    "A closed downtime interval of a work center",
+    {
+      workcenter: KEY,
+      reason: { type: "string", minLength: 1, maxLength: 200 },
+      start: TIMESTAMP,
+      end: TIMESTAMP,
+      description: TEXT,
+    },
+    ["workcenter", "reason", "start", "end"],
+  ),
+  workorder_status: eventSchema(
+    "workorder_status",
+    "Work order started, paused or finished",
+    {
+      order: KEY,
+      operation: KEY,
+      status: { enum: ["started", "paused", "finished"] },
+      quantity: { type: "number", minimum: 0, maximum: 1e12 },
+    },
+    ["order", "operation", "status"],
+  ),
+  machine_status: eventSchema(
+    "machine_status",
+    "Live state of a machine / work center",
+    {
+      workcenter: KEY,
+      status: { enum: ["running", "idle", "down", "setup", "offline"] },
+      reason: { type: "string", minLength: 1, maxLength: 200 },
+      counters: {
+        type: "object",
+        maxProperties: 50,
+        additionalProperties: { type: "number", minimum: 0 },
+      },
+    },
+    ["workcenter", "status"],
+  ),
+  quality: eventSchema(
+    "quality",
+    "A quality test result, possibly holding a lot or an order",
+    {
+      test: KEY,
+      result: { enum: ["pass", "fail"] },
+      value: { type: ["number", "string", "boolean"], maxLength: 200 },
+      unit: { type: "string", maxLength: 32 },
+      order: KEY,
+      lot: KEY,
+      product: KEY,
+      hold: { type: "boolean" },
+    },
+    ["test", "result"],
+  ),
+  maintenance: eventSchema(
+    "maintenance",
+    "A maintenance request for a work center or an equipment",
+    {
+      workcenter: KEY,
+      equipment: KEY,
+      kind: { enum: ["corrective", "preventive"] },
+      description: { type: "string", minLength: 1, maxLength: 4000 },
+    },
+    ["kind", "description"],
+    { anyOf: [{ required: ["workcenter"] }, { required: ["equipment"] }] },
+  ),
+};

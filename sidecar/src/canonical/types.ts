@@ -1,0 +1,121 @@
+import type { EventType } from "./schema.js";
+
+/** Fields every canonical event carries (ARCHITECTURE.md "Canonical events (v1)"). */
+export interface EventEnvelope {
+  /** Idempotency key, unique per site, at most 200 characters. */
+  id: string;
+  type: EventType;
+  site: string;
+  /** ISO-8601 with an offset. */
+  occurredAt: string;
+  attributes?: Record<string, unknown>;
+}
+
+export interface ProductionEvent extends EventEnvelope {
+  type: "production";
+  order: string;
+  quantity: number;
+  lot?: string;
+  finish?: boolean;
+  backorder?: boolean;
+}
+
+export interface ConsumptionEvent extends EventEnvelope {
+  type: "consumption";
+  order: string;
+  product: string;
+  quantity: number;
+  lot?: string;
+}
+
+export interface ScrapEvent extends EventEnvelope {
+  type: "scrap";
+  product: string;
+  quantity: number;
+  reason?: string;
+  order?: string;
+  lot?: string;
+}
+
+export interface DowntimeEvent extends EventEnvelope {
+  type: "downtime";
+  workcenter: string;
+  reason: string;
+  start: string;
+  end: string;
+  description?: string;
+}
+
+export interface WorkorderStatusEvent extends EventEnvelope {
+  type: "workorder_status";
+  order: string;
+  operation: string;
+  status: "started" | "paused" | "finished";
+  quantity?: number;
+}
+
+export type MachineState = "running" | "idle" | "down" | "setup" | "offline";
+
+export interface MachineStatusEvent extends EventEnvelope {
+  type: "machine_status";
+  workcenter: string;
+  status: MachineState;
+  reason?: string;
+  counters?: Record<string, number>;
+}
+
+export interface QualityEvent extends EventEnvelope {
+  type: "quality";
+  test: string;
+  result: "pass" | "fail";
+  value?: number | string | boolean;
+  unit?: string;
+  order?: string;
+  lot?: string;
+  product?: string;
+  hold?: boolean;
+}
+
+export interface MaintenanceEvent extends EventEnvelope {
+  type: "maintenance";
+  workcenter?: string;
+  equipment?: string;
+  kind: "corrective" | "preventive";
+  description: string;
+}
+
+export type CanonicalEvent =
+  | ProductionEvent
+  | ConsumptionEvent
+  | ScrapEvent
+  | DowntimeEvent
+  | WorkorderStatusEvent
+  | MachineStatusEvent
+  | QualityEvent
+  | MaintenanceEvent;
+
+/**
+ * The business object an event belongs to: events of one key are applied in occurrence order
+ * (ARCHITECTURE.md "Ordered per business object").
+ */
+export function orderKeyOf(event: CanonicalEvent): string {
+  switch (event.type) {
+    case "production":
+    case "consumption":
+    case "workorder_status":
+      return `${event.site}/order/${event.order}`;
+    case "scrap":
+      return event.order ? `${event.site}/order/${event.order}` : `${event.site}/product/${event.product}`;
+    case "quality":
+      if (event.order) return `${event.site}/order/${event.order}`;
+      if (event.lot) return `${event.site}/lot/${event.lot}`;
+      return `${event.site}/test/${event.test}`;
+    case "downtime":
+    case "machine_status":
+      return `${event.site}/workcenter/${event.workcenter}`;
+    case "maintenance":
+      return event.workcenter
+        ? `${event.site}/workcenter/${event.workcenter}`
+        : `${event.site}/equipment/${event.equipment ?? ""}`;
+  }
+}

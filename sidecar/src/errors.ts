@@ -1,0 +1,86 @@
+/**
+ * One error taxonomy across the stack (STYLE.md "Errors"): every error the sidecar raises or
+ * records carries a stable `code`, a `kind` that decides what the pipeline does with it, and
+ * whether it is worth retrying.
+ */
+
+/** Stable codes of rejected input (ARCHITECTURE.md "What bad input gets"). */
+export const REJECTION_CODES = [
+  "invalid_json",
+  "schema",
+  "mapping_error",
+  "unknown_site",
+  "unknown_order",
+  "unknown_product",
+  "unknown_lot",
+  "unknown_workcenter",
+  "unknown_operation",
+  "unknown_equipment",
+  "bad_quantity",
+  "state_conflict",
+  "quality_hold",
+  "duplicate",
+  "unauthorized",
+  "too_large",
+  "signature",
+  "replayed",
+  "unexpected",
+] as const;
+
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+export function isRejectionCode(code: string): code is RejectionCode {
+  return (REJECTION_CODES as readonly string[]).includes(code);
+}
+
+export type ErrorKind = "transient" | "permanent" | "config" | "unexpected";
+
+export interface PlantBridgeErrorOptions {
+  kind: ErrorKind;
+  cause?: unknown;
+  /** Extra, non-secret detail kept in the trace (for example Odoo's JSON-2 error body). */
+  detail?: unknown;
+}
+
+/** Base of every typed error: `code` is stable, `retryable` follows from `kind`. */
+export class PlantBridgeError extends Error {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly detail: unknown;
+
+  constructor(code: string, message: string, options: PlantBridgeErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "PlantBridgeError";
+    this.code = code;
+    this.kind = options.kind;
+    this.detail = options.detail;
+  }
+
+  get retryable(): boolean {
+    return this.kind === "transient" || this.kind === "unexpected";
+  }
+}
+
+/** Odoo down, lock conflict, 5xx, network: retry with backoff and jitter. */
+export class TransientError extends PlantBridgeError {
+  constructor(code: string, message: string, options: Omit<PlantBridgeErrorOptions, "kind"> = {}) {
+    super(code, message, { ...options, kind: "transient" });
+    this.name = "TransientError";
+  }
+}
+
+/** Bad data, unknown business key: dead letter with a stable code, replayable. */
+export class PermanentError extends PlantBridgeError {
+  constructor(code: string, message: string, options: Omit<PlantBridgeErrorOptions, "kind"> = {}) {
+    super(code, message, { ...options, kind: "permanent" });
+    this.name = "PermanentError";
+  }
+}
+
+/** Credentials, rights, missing configuration: pause that pipeline, alert, keep buffering. */
+export class ConfigError extends PlantBridgeError {
+  constructor(code: string, message: string, options: Omit<PlantBridgeErrorOptions, "kind"> = {}) {
+    super(code, message, { ...options, kind: "config" });
+    this.name = "ConfigError";
+  }
+}

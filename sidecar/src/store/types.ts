@@ -1,0 +1,193 @@
+import type { Rejection, Source } from "../canonical/parse.js";
+import type { CanonicalEvent } from "../canonical/types.js";
+
+/**
+ * The durable store: inbox (what was received, unique by site + id), outbox (what must still
+ * reach Odoo, with leases and attempts), dead letters (what could not be used, with its code and
+ * original payload, replayable). Every method resolves only once its effect is committed (and
+ * synced, for SQLite). Two implementations pass one contract suite: SQLite (embedded default)
+ * and PostgreSQL (several sidecars sharing one queue).
+ */
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+
+  /**
+   * Commits a group of received items in one transaction. Events new to the inbox get an outbox
+   * row; a repeated (site, id) is counted on the original row and answered `duplicate`;
+   * rejections become dead letters (a repeated fingerprint is counted, not stored twice).
+   */
+  ingest(items: IngestItem[]): Promise<IngestResult[]>;
+
+  /**
+   * Leases up to `limit` outbox rows for a posting worker, oldest first, never handing out an
+   * event while an earlier unfinished event of the same business object (order key) exists
+   * outside this lease, so events of one MO or work center are never applied out of order.
+   * Increments each row's attempt count. Expired leases of a crashed worker are taken over.
+   */
+  lease(options: LeaseOptions): Promise<OutboxRow[]>;
+
+  /** Records Odoo's answers for leased rows (only rows still leased by `owner` are changed). */
+  settle(owner: string, outcomes: Outcome[]): Promise<void>;
+
+  /** Dead letters, newest first. */
+  listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  getDeadLetter(id: number): Promise<DeadLetter | undefined>;
+
+  /**
+   * Marks a dead letter replayed. When it holds an event known to the inbox (rejected by Odoo),
+   * the event (optionally replaced by `event`, same site and id) goes back to the outbox as
+   * pending with zero attempts, in one transaction; the caller re-runs other dead letters
+   * (bad JSON, schema...) through the pipeline itself.
+   */
+  markReplayed(id: number, event?: CanonicalEvent): Promise<{ requeued: boolean }>;
+  discardDeadLetter(id: number, reason: string): Promise<void>;
+
+  /** Trace of received events with their outbox state, newest first (for the API). */
+  listMessages(filter?: MessageFilter): Promise<MessageRow[]>;
+
+  stats(now?: number): Promise<StoreStats>;
+
+  /** Deletes settled outbox/inbox rows and closed dead letters older than the cut-offs. */
+  purge(options: PurgeOptions): Promise<PurgeResult>;
+
+  close(): Promise<void>;
+}
+
+export type IngestItem =
+  | {
+      kind: "event";
+      event: CanonicalEvent;
+      source: Source;
+      origin: string;
+      /** Business object for ordering (see `orderKeyOf`). */
+      orderKey: string;
+      /** Epoch milliseconds. */
+      receivedAt: number;
+    }
+  | { kind: "reject"; rejection: Rejection; receivedAt: number };
+
+export type IngestResult =
+  | { status: "accepted"; seq: number }
+  | { status: "duplicate" }
+  | { status: "dead_letter"; deadLetterId: number; repeated: boolean };
+
+export interface LeaseOptions {
+  owner: string;
+  limit: number;
+  /** How long the lease holds before another worker may take the rows over. */
+  leaseMs: number;
+  /** Epoch ms; tests pass their own clock. @default Date.now() */
+  now?: number;
+  /** Only rows of these sites. @default all sites */
+  sites?: string[];
+}
+
+export type OutboxState = "pending" | "leased" | "applied" | "duplicate" | "dead";
+
+export interface OutboxRow {
+  seq: number;
+  site: string;
+  eventId: string;
+  type: CanonicalEvent["type"];
+  orderKey: string;
+  event: CanonicalEvent;
+  source: Source;
+  origin: string;
+  receivedAt: number;
+  attempts: number;
+  leaseOwner: string;
+  leaseUntil: number;
+}
+
+export type Outcome =
+  | { seq: number; status: "applied" | "duplicate"; ref?: string; at?: number }
+  /** Try again at `retryAt` (Odoo deferred it, or a transient failure); keeps its place in order. */
+  | { seq: number; status: "retry"; retryAt: number; code: string; message: string }
+  /** Permanent: becomes a dead letter with the event as payload. */
+  | { seq: number; status: "rejected"; code: string; message: string; at?: number };
+
+export type DeadLetterState = "open" | "replayed" | "discarded";
+
+export interface DeadLetter {
+  id: number;
+  site: string;
+  eventId: string | null;
+  code: string;
+  message: string;
+  payload: string;
+  payloadEncoding: "utf8" | "base64";
+  payloadSize: number;
+  source: Source;
+  origin: string;
+  fingerprint: string;
+  /** How many times the same input arrived again. */
+  repeats: number;
+  state: DeadLetterState;
+  createdAt: number;
+  updatedAt: number;
+  /** Whether the event is in the inbox (Odoo rejected it) rather than unusable input. */
+  inInbox: boolean;
+  note: string | null;
+}
+
+export interface DeadLetterFilter {
+  site?: string;
+  code?: string;
+  state?: DeadLetterState;
+  limit?: number;
+  /** Only ids lower than this (keyset paging). */
+  beforeId?: number;
+}
+
+export interface MessageRow {
+  seq: number;
+  site: string;
+  eventId: string;
+  type: CanonicalEvent["type"];
+  state: OutboxState;
+  attempts: number;
+  source: Source;
+  origin: string;
+  receivedAt: number;
+  settledAt: number | null;
+  duplicates: number;
+  ref: string | null;
+  lastCode: string | null;
+  lastMessage: string | null;
+  event: CanonicalEvent;
+}
+
+export interface MessageFilter {
+  site?: string;
+  type?: CanonicalEvent["type"];
+  state?: OutboxState;
+  /** Events whose order key is this (e.g. `main/order/WH/MO/00001`). */
+  orderKey?: string;
+  limit?: number;
+  beforeSeq?: number;
+}
+
+export interface SiteStats {
+  site: string;
+  /** Outbox rows not yet settled (pending or leased). */
+  pending: number;
+  deadLetters: number;
+  /** Epoch ms of the oldest unsettled event's receipt, null when none. */
+  oldestPendingAt: number | null;
+}
+
+export interface StoreStats {
+  sites: SiteStats[];
+}
+
+export interface PurgeOptions {
+  /** Settled events received before this epoch ms are deleted. */
+  settledBefore: number;
+  /** Replayed / discarded dead letters last updated before this epoch ms are deleted. */
+  closedDeadLettersBefore: number;
+}
+
+export interface PurgeResult {
+  events: number;
+  deadLetters: number;
+}
