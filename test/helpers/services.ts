@@ -12,7 +12,8 @@ export const REQUIRE_SERVICES = process.env.PLANT_BRIDGE_REQUIRE_SERVICES === "1
 export const POSTGRES_ADMIN_URL =
   process.env.PLANT_BRIDGE_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const MQTT_TEST_URL = process.env.PLANT_BRIDGE_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883";
-export const MARIADB_TEST_URL = process.env.PLANT_BRIDGE_TEST_MARIADB_URL ?? "mysql://root@127.0.0.1:3306/test";
+export const MARIADB_TEST_URL =
+  process.env.PLANT_BRIDGE_TEST_MARIADB_URL ?? "mysql://root@127.0.0.1:3306/test";
 
 export function randomName(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString("hex")}`;
@@ -46,7 +47,9 @@ export async function serviceAvailable(name: string, host: string, port: number)
 }
 
 /** Creates an empty PostgreSQL database for one suite; returns its URL and a drop function. */
-export async function createTestDatabase(prefix = "pb_test"): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  prefix = "pb_test",
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = randomName(prefix);
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();

@@ -26,8 +26,7 @@ export interface Rejection {
 }
 
 export type ParsedItem =
-  | { kind: "event"; event: CanonicalEvent }
-  | { kind: "reject"; rejection: Rejection };
+  { kind: "event"; event: CanonicalEvent } | { kind: "reject"; rejection: Rejection };
 
 export interface ParseLimits {
   /** Largest accepted message in bytes. @default 262144 (256 KiB) */
@@ -66,7 +65,13 @@ export function createMessageParser(limits: ParseLimits = DEFAULT_LIMITS) {
     if (bytes.length > limits.maxMessageBytes) {
       const kept = bytes.subarray(0, limits.keptPayloadBytes);
       return [
-        rejectBytes(ctx, bytes, kept, "too_large", `message of ${bytes.length} bytes exceeds the limit of ${limits.maxMessageBytes}`),
+        rejectBytes(
+          ctx,
+          bytes,
+          kept,
+          "too_large",
+          `message of ${bytes.length} bytes exceeds the limit of ${limits.maxMessageBytes}`,
+        ),
       ];
     }
     let text: string;
@@ -77,16 +82,33 @@ export function createMessageParser(limits: ParseLimits = DEFAULT_LIMITS) {
     }
     let parsed: unknown;
     try {
-      parsed = secureJson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
+      parsed = secureJson.parse(text, undefined, {
+        protoAction: "error",
+        constructorAction: "error",
+      });
     } catch (err) {
       const forbidden = err instanceof SyntaxError && /prototype/i.test(err.message);
       return [
-        rejectText(ctx, text, forbidden ? "schema" : "invalid_json", forbidden ? "payload uses a forbidden key (__proto__ or constructor.prototype)" : `payload is not JSON: ${(err as Error).message}`),
+        rejectText(
+          ctx,
+          text,
+          forbidden ? "schema" : "invalid_json",
+          forbidden
+            ? "payload uses a forbidden key (__proto__ or constructor.prototype)"
+            : `payload is not JSON: ${(err as Error).message}`,
+        ),
       ];
     }
     if (Array.isArray(parsed)) {
       if (parsed.length > limits.maxEventsPerMessage) {
-        return [rejectText(ctx, text, "too_large", `array of ${parsed.length} events exceeds the limit of ${limits.maxEventsPerMessage}`)];
+        return [
+          rejectText(
+            ctx,
+            text,
+            "too_large",
+            `array of ${parsed.length} events exceeds the limit of ${limits.maxEventsPerMessage}`,
+          ),
+        ];
       }
       return parsed.map((candidate) => check(candidate, ctx));
     }
@@ -119,7 +141,11 @@ export function createEventChecker() {
   };
 }
 
-function rejectValue(ctx: MessageContext, candidate: unknown, result: Exclude<Validation, { ok: true }>): ParsedItem {
+function rejectValue(
+  ctx: MessageContext,
+  candidate: unknown,
+  result: Exclude<Validation, { ok: true }>,
+): ParsedItem {
   const text = JSON.stringify(candidate) ?? String(candidate);
   const id = (candidate as { id?: unknown } | null)?.id;
   const eventId = typeof id === "string" && id.length > 0 ? id.slice(0, 200) : undefined;
@@ -145,7 +171,13 @@ function rejectText(ctx: MessageContext, text: string, code: RejectionCode, mess
   };
 }
 
-function rejectBytes(ctx: MessageContext, all: Buffer, kept: Buffer, code: RejectionCode, message: string): ParsedItem {
+function rejectBytes(
+  ctx: MessageContext,
+  all: Buffer,
+  kept: Buffer,
+  code: RejectionCode,
+  message: string,
+): ParsedItem {
   const asText = (() => {
     try {
       return { payload: utf8.decode(kept), payloadEncoding: "utf8" as const };

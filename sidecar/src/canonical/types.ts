@@ -105,7 +105,9 @@ export function orderKeyOf(event: CanonicalEvent): string {
     case "workorder_status":
       return `${event.site}/order/${event.order}`;
     case "scrap":
-      return event.order ? `${event.site}/order/${event.order}` : `${event.site}/product/${event.product}`;
+      return event.order
+        ? `${event.site}/order/${event.order}`
+        : `${event.site}/product/${event.product}`;
     case "quality":
       if (event.order) return `${event.site}/order/${event.order}`;
       if (event.lot) return `${event.site}/lot/${event.lot}`;

@@ -14,7 +14,12 @@ export type Validation =
 
 /** Compiles the v1 schemas once; a validator is cheap to call and safe to share. */
 export function createEventValidator(): (candidate: unknown) => Validation {
-  const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+  const ajv = new Ajv({
+    allErrors: false,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+  });
   addFormats(ajv);
   const byType = new Map<EventType, ValidateFunction>();
   for (const type of EVENT_TYPES) byType.set(type, ajv.compile(eventSchemas[type]));

@@ -1,0 +1,57 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+
+/** Who is calling the API and what they may do. */
+export interface Principal {
+  name: string;
+  /** e.g. `admin`, `read:orders`, `write:events`. `admin` implies every scope. */
+  scopes: string[];
+  /** Sites the token may act on; undefined means every site. */
+  sites?: string[];
+}
+
+export interface Authenticator {
+  /** The principal of a bearer token, or undefined when it is unknown, expired or revoked. */
+  authenticate(token: string): Principal | undefined;
+}
+
+export interface StaticAuthenticatorOptions {
+  /** `PLANT_BRIDGE_ADMIN_TOKEN`: a bootstrap admin token. */
+  adminToken?: string;
+}
+
+/** Compares token digests in constant time; the raw token is never kept or logged. */
+export function createStaticAuthenticator(options: StaticAuthenticatorOptions): Authenticator {
+  const admin = options.adminToken ? digest(options.adminToken) : undefined;
+  return {
+    authenticate(token) {
+      if (admin && timingSafeEqual(digest(token), admin))
+        return { name: "admin", scopes: ["admin"] };
+      return undefined;
+    },
+  };
+}
+
+/** Tries each authenticator in turn (the environment's admin token, then tokens managed in Odoo). */
+export function chainAuthenticators(...chain: Authenticator[]): Authenticator {
+  return {
+    authenticate: (token) =>
+      chain.reduce<Principal | undefined>((p, a) => p ?? a.authenticate(token), undefined),
+  };
+}
+
+export function bearerToken(header: string | null | undefined): string | undefined {
+  const match = /^Bearer\s+([\x21-\x7e]{1,512})\s*$/i.exec(header ?? "");
+  return match?.[1];
+}
+
+export function hasScope(principal: Principal, scope: string): boolean {
+  return principal.scopes.includes("admin") || principal.scopes.includes(scope);
+}
+
+export function maySite(principal: Principal, site: string): boolean {
+  return principal.sites === undefined || principal.sites.includes(site);
+}
+
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}

@@ -1,0 +1,59 @@
+import { Command } from "commander";
+import { ConfigValidationError, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+import { startSidecar, VERSION } from "./main.js";
+
+/** `plant-bridge start [--simulate]`: runs the sidecar until SIGINT / SIGTERM. */
+export async function runCli(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name("plant-bridge")
+    .description(
+      "Plant Bridge sidecar: shop floor (MQTT, legacy files and tables) <-> Odoo manufacturing",
+    )
+    .version(VERSION);
+
+  program
+    .command("start")
+    .description(
+      "run the sidecar from the environment (PLANT_BRIDGE_*) and the optional config file",
+    )
+    .option("--simulate", "also run the plant simulator (machines publishing canonical events)")
+    .option("-c, --config <file>", "JSON file of PLANT_BRIDGE_* settings (the environment wins)")
+    .action(async (opts: { simulate?: boolean; config?: string }) => {
+      if (opts.config) process.env.PLANT_BRIDGE_CONFIG = opts.config;
+      let config;
+      try {
+        config = loadConfig();
+      } catch (err) {
+        if (err instanceof ConfigValidationError) {
+          process.stderr.write(`plant-bridge: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      const logger = createLogger({ level: config.logLevel });
+      const sidecar = await startSidecar({ config, logger, simulate: opts.simulate ?? false });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, "shutdown requested");
+        const force = setTimeout(() => {
+          logger.error("shutdown took longer than 20 s; exiting");
+          process.exit(1);
+        }, 20_000);
+        force.unref();
+        sidecar.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, "shutdown failed");
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+    });
+
+  await program.parseAsync(argv);
+}

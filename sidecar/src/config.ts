@@ -1,0 +1,223 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/**
+ * Sidecar configuration: the environment, over an optional JSON file named by
+ * `PLANT_BRIDGE_CONFIG` whose keys are the same variable names (the environment wins).
+ * Validated once at start; errors name the variable and never echo a secret.
+ */
+
+const SECRETS = new Set([
+  "PLANT_BRIDGE_ODOO_API_KEY",
+  "PLANT_BRIDGE_ADMIN_TOKEN",
+  "PLANT_BRIDGE_MQTT_PASSWORD",
+]);
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
+    .default(fallback ? "true" : "false")
+    .transform((v) => ["1", "true", "yes", "on"].includes(v));
+const code = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "a site code: letters, digits, _ . - (at most 64)");
+const httpUrl = z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+const schema = z
+  .object({
+    PLANT_BRIDGE_ODOO_URL: optional(httpUrl),
+    PLANT_BRIDGE_ODOO_DB: optional(z.string().min(1).max(63)),
+    PLANT_BRIDGE_ODOO_API_KEY: optional(
+      z.string().min(16, "an Odoo API key (at least 16 characters)"),
+    ),
+    PLANT_BRIDGE_MQTT_URL: optional(
+      z.url({
+        protocol: /^(mqtts?|wss?|tcp|ssl)$/,
+        error: "an mqtt://, mqtts://, ws:// or wss:// URL",
+      }),
+    ),
+    PLANT_BRIDGE_MQTT_USERNAME: optional(z.string().max(256)),
+    PLANT_BRIDGE_MQTT_PASSWORD: optional(z.string().max(1024)),
+    PLANT_BRIDGE_MQTT_PORT: port(1883),
+    PLANT_BRIDGE_MQTT_HOST: z.string().min(1).default("127.0.0.1"),
+    PLANT_BRIDGE_STORE: z.string().min(1).default("./data/plant-bridge.db"),
+    PLANT_BRIDGE_HTTP_PORT: port(4000),
+    PLANT_BRIDGE_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+    PLANT_BRIDGE_SITE: code.default("main"),
+    PLANT_BRIDGE_SITES: optional(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9_.-]{1,64}(,[A-Za-z0-9_.-]{1,64})*$/,
+          "a comma-separated list of site codes",
+        ),
+    ),
+    PLANT_BRIDGE_ADMIN_TOKEN: optional(z.string().min(16, "a token of at least 16 characters")),
+    PLANT_BRIDGE_LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info"),
+    PLANT_BRIDGE_MAX_MESSAGE_BYTES: positiveInt(256 * 1024, 16 * 1024 * 1024),
+    PLANT_BRIDGE_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - (at most 64)")
+      .default(sanitize(hostname())),
+    PLANT_BRIDGE_SIM_RATE: z.coerce.number().min(0.01).max(100000).default(2),
+    PLANT_BRIDGE_SIM_MACHINES: positiveInt(4, 1000),
+    PLANT_BRIDGE_RETENTION_DAYS: positiveInt(14, 3650),
+    PLANT_BRIDGE_GRAPHIQL: bool(process.env.NODE_ENV !== "production"),
+  })
+  .superRefine((c, ctx) => {
+    const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
+    if (odoo.some((v) => v !== undefined) && odoo.some((v) => v === undefined)) {
+      for (const key of [
+        "PLANT_BRIDGE_ODOO_URL",
+        "PLANT_BRIDGE_ODOO_DB",
+        "PLANT_BRIDGE_ODOO_API_KEY",
+      ] as const) {
+        if (c[key] === undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: "required when any PLANT_BRIDGE_ODOO_* is set",
+          });
+      }
+    }
+  });
+
+type Raw = z.output<typeof schema>;
+
+export interface Config {
+  odoo?: { url: string; db: string; apiKey: string };
+  mqtt: {
+    url?: string;
+    username?: string;
+    password?: string;
+    embeddedPort: number;
+    embeddedHost: string;
+  };
+  store: string;
+  http: { port: number; host: string; graphiql: boolean };
+  site: string;
+  /** Sites whose canonical topic this sidecar subscribes to (the default site first). */
+  sites: string[];
+  adminToken?: string;
+  logLevel: Raw["PLANT_BRIDGE_LOG_LEVEL"];
+  maxMessageBytes: number;
+  name: string;
+  sim: { rate: number; machines: number };
+  retentionDays: number;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigValidationError";
+  }
+}
+
+/** Reads and validates the configuration; throws `ConfigValidationError` listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fromFile = readConfigFile(env.PLANT_BRIDGE_CONFIG);
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith("PLANT_BRIDGE_") && v !== undefined) merged[k] = v;
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigValidationError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? "configuration");
+        const got =
+          SECRETS.has(key) || merged[key] === undefined
+            ? ""
+            : ` (got ${JSON.stringify(String(merged[key]).slice(0, 80))})`;
+        return `${key}: ${issue.message}${got}`;
+      }),
+    );
+  }
+  const c = parsed.data;
+  const extra = c.PLANT_BRIDGE_SITES?.split(",") ?? [];
+  const config: Config = {
+    mqtt: { embeddedPort: c.PLANT_BRIDGE_MQTT_PORT, embeddedHost: c.PLANT_BRIDGE_MQTT_HOST },
+    store: c.PLANT_BRIDGE_STORE,
+    http: {
+      port: c.PLANT_BRIDGE_HTTP_PORT,
+      host: c.PLANT_BRIDGE_HTTP_HOST,
+      graphiql: c.PLANT_BRIDGE_GRAPHIQL,
+    },
+    site: c.PLANT_BRIDGE_SITE,
+    sites: [...new Set([c.PLANT_BRIDGE_SITE, ...extra])],
+    logLevel: c.PLANT_BRIDGE_LOG_LEVEL,
+    maxMessageBytes: c.PLANT_BRIDGE_MAX_MESSAGE_BYTES,
+    name: c.PLANT_BRIDGE_NAME,
+    sim: { rate: c.PLANT_BRIDGE_SIM_RATE, machines: c.PLANT_BRIDGE_SIM_MACHINES },
+    retentionDays: c.PLANT_BRIDGE_RETENTION_DAYS,
+  };
+  if (c.PLANT_BRIDGE_ODOO_URL && c.PLANT_BRIDGE_ODOO_DB && c.PLANT_BRIDGE_ODOO_API_KEY) {
+    config.odoo = {
+      url: c.PLANT_BRIDGE_ODOO_URL.replace(/\/+$/, ""),
+      db: c.PLANT_BRIDGE_ODOO_DB,
+      apiKey: c.PLANT_BRIDGE_ODOO_API_KEY,
+    };
+  }
+  if (c.PLANT_BRIDGE_MQTT_URL) config.mqtt.url = c.PLANT_BRIDGE_MQTT_URL;
+  if (c.PLANT_BRIDGE_MQTT_USERNAME) config.mqtt.username = c.PLANT_BRIDGE_MQTT_USERNAME;
+  if (c.PLANT_BRIDGE_MQTT_PASSWORD) config.mqtt.password = c.PLANT_BRIDGE_MQTT_PASSWORD;
+  if (c.PLANT_BRIDGE_ADMIN_TOKEN) config.adminToken = c.PLANT_BRIDGE_ADMIN_TOKEN;
+  return config;
+}
+
+/** A copy safe to log: secrets replaced by "[redacted]". */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    odoo: config.odoo ? { ...config.odoo, apiKey: "[redacted]" } : "offline (events buffer)",
+    mqtt: {
+      ...config.mqtt,
+      url: config.mqtt.url ?? "embedded",
+      password: config.mqtt.password ? "[redacted]" : undefined,
+    },
+    adminToken: config.adminToken ? "[redacted]" : "unset",
+    store: config.store.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:[redacted]@"),
+  };
+}
+
+function readConfigFile(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigValidationError([
+      `PLANT_BRIDGE_CONFIG: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    ]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new ConfigValidationError([`PLANT_BRIDGE_CONFIG: ${path} is not valid JSON`]);
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new ConfigValidationError([
+      `PLANT_BRIDGE_CONFIG: ${path} must hold a JSON object of PLANT_BRIDGE_* keys`,
+    ]);
+  }
+  const unknown = Object.keys(data).filter((k) => !(k in schema.shape));
+  if (unknown.length)
+    throw new ConfigValidationError(
+      unknown.map((k) => `PLANT_BRIDGE_CONFIG: unknown key ${k} in ${path}`),
+    );
+  return Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, typeof v === "string" ? v : String(v)]),
+  );
+}
+
+function sanitize(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 64) || "sidecar";
+}

@@ -1,0 +1,25 @@
+import type { createMessageParser } from "../../canonical/parse.js";
+import type { Ingestor } from "../../pipeline/ingestor.js";
+import type { MqttRoute } from "./mqtt-ingress.js";
+import { canonicalTopic, siteOfCanonicalTopic } from "./topic.js";
+
+export interface CanonicalRouteOptions {
+  /** Sites whose `plant-bridge/v1/<site>/events` topic this sidecar owns. */
+  sites: string[];
+  parse: ReturnType<typeof createMessageParser>;
+  ingestor: Ingestor;
+}
+
+/** Devices that already speak the canonical model: one event or an array per message. */
+export function createCanonicalRoute(options: CanonicalRouteOptions): MqttRoute {
+  return {
+    name: "canonical",
+    filters: options.sites.map((site) => ({ filter: canonicalTopic(site) })),
+    async handle(topic, payload) {
+      const site = siteOfCanonicalTopic(topic);
+      if (!site) return;
+      const items = options.parse(payload, { site, source: "mqtt", origin: topic });
+      await options.ingestor.ingest(items, { source: "mqtt", origin: topic });
+    },
+  };
+}

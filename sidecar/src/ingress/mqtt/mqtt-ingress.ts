@@ -1,0 +1,161 @@
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { Logger } from "../../logger.js";
+import { topicMatches } from "./topic.js";
+
+/** A consumer of some topics: resolves once what it did with the message is durable. */
+export interface MqttRoute {
+  name: string;
+  /** Subscription filters (QoS 1 unless given). */
+  filters: Array<{ filter: string; qos?: 0 | 1 }>;
+  handle(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void>;
+}
+
+export interface MqttIngressOptions {
+  url: string;
+  /** Stable client id: the broker keeps this sidecar's session (and its queued messages) by it. */
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** 5 for brokers that speak MQTT 5 (session expiry), 4 for 3.1.1-only brokers. @default 5 */
+  protocolVersion?: 4 | 5;
+  /** How long the broker keeps the session while the sidecar is away (MQTT 5). @default 604800 */
+  sessionExpirySeconds?: number;
+  routes: MqttRoute[];
+  logger: Logger;
+  /** @default 1000 */
+  reconnectPeriodMs?: number;
+}
+
+export interface MqttIngress {
+  readonly client: MqttClient;
+  /** Resolves once connected and subscribed. */
+  ready(): Promise<void>;
+  isConnected(): boolean;
+  /** Replaces the routes, subscribing to new filters and unsubscribing from dropped ones. */
+  setRoutes(routes: MqttRoute[]): Promise<void>;
+  /** Stops intake, waits for the message being committed, then disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * Subscribes at QoS 1 on a persistent session and acknowledges each message only after its route
+ * has made it durable: mqtt.js sends PUBACK when `handleMessage` calls back, and handles incoming
+ * packets one after another, so the next message waits for this commit.
+ */
+export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
+  const { logger } = options;
+  const protocolVersion = options.protocolVersion ?? 5;
+  let routes = options.routes;
+  let subscribed = new Set<string>();
+  let inFlight: Promise<void> | undefined;
+  let closing = false;
+
+  const clientOptions: IClientOptions = {
+    clientId: options.clientId,
+    clean: false,
+    protocolVersion,
+    reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+    connectTimeout: 10_000,
+    keepalive: 30,
+    resubscribe: true,
+    manualConnect: true,
+    // A v5 publish may carry a topic alias and an empty topic: keep the resolved topic for routing.
+    customHandleAcks: (topic, _message, packet, done) => {
+      if (!packet.topic) packet.topic = topic;
+      done(0);
+    },
+  };
+  if (options.username !== undefined) clientOptions.username = options.username;
+  if (options.password !== undefined) clientOptions.password = options.password;
+  if (protocolVersion === 5) {
+    clientOptions.properties = {
+      sessionExpiryInterval: options.sessionExpirySeconds ?? 7 * 24 * 3600,
+    };
+  }
+  const client = mqtt.connect(options.url, clientOptions);
+
+  client.handleMessage = (packet, callback) => {
+    if (closing) return; // never acknowledged: the broker redelivers it to the next session
+    const topic = packet.topic;
+    const route = routes.find((r) => r.filters.some((f) => topicMatches(f.filter, topic)));
+    if (!route) {
+      callback();
+      return;
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const work = route.handle(topic, payload, packet).then(
+      () => callback(),
+      (err: unknown) => {
+        // Not durable: do not acknowledge. Drop the connection so the broker redelivers.
+        logger.error(
+          { err, topic, route: route.name },
+          "could not commit an MQTT message; reconnecting for redelivery",
+        );
+        client.stream?.destroy();
+      },
+    );
+    inFlight = work.finally(() => {
+      if (inFlight === tracked) inFlight = undefined;
+    });
+    const tracked = inFlight;
+  };
+
+  let readyResolve!: () => void;
+  let readyReject!: (e: unknown) => void;
+  const readyPromise = new Promise<void>((resolve, reject) => {
+    readyResolve = resolve;
+    readyReject = reject;
+  });
+  readyPromise.catch(() => undefined);
+
+  async function syncSubscriptions(): Promise<void> {
+    const wanted = new Map<string, 0 | 1>();
+    for (const r of routes) for (const f of r.filters) wanted.set(f.filter, f.qos ?? 1);
+    const toAdd = [...wanted].filter(([f]) => !subscribed.has(f));
+    const toRemove = [...subscribed].filter((f) => !wanted.has(f));
+    if (toAdd.length) {
+      await client.subscribeAsync(Object.fromEntries(toAdd.map(([f, qos]) => [f, { qos }])));
+    }
+    if (toRemove.length) await client.unsubscribeAsync(toRemove);
+    subscribed = new Set(wanted.keys());
+  }
+
+  client.on("connect", (connack) => {
+    logger.info(
+      { url: redactUrl(options.url), sessionPresent: connack.sessionPresent },
+      "MQTT connected",
+    );
+    syncSubscriptions().then(readyResolve, (err: unknown) => {
+      logger.error({ err }, "MQTT subscribe failed");
+      readyReject(err);
+    });
+  });
+  client.on("reconnect", () => logger.debug("MQTT reconnecting"));
+  client.on("offline", () => logger.warn("MQTT offline; the broker keeps our session"));
+  client.on("error", (err) =>
+    logger.warn(
+      { err: { message: err.message, code: (err as { code?: unknown }).code } },
+      "MQTT error",
+    ),
+  );
+  client.connect();
+
+  return {
+    client,
+    ready: () => readyPromise,
+    isConnected: () => client.connected,
+    async setRoutes(next) {
+      routes = next;
+      if (client.connected) await syncSubscriptions();
+    },
+    async close() {
+      closing = true;
+      while (inFlight) await inFlight;
+      await client.endAsync(false);
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:[redacted]@");
+}

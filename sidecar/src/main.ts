@@ -1,0 +1,216 @@
+import { readFileSync } from "node:fs";
+import { createStaticAuthenticator } from "./api/auth.js";
+import { createGraphqlApi } from "./api/graphql.js";
+import { startHttpServer, type HttpServer } from "./api/http-server.js";
+import { createEventChecker, createMessageParser, DEFAULT_LIMITS } from "./canonical/parse.js";
+import { describeConfig, type Config } from "./config.js";
+import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
+import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { projectPath } from "./paths.js";
+import { Bus } from "./pipeline/bus.js";
+import { createIngestor, type Ingestor } from "./pipeline/ingestor.js";
+import { createReplayer } from "./pipeline/replay.js";
+import { startSimulator, type Simulator } from "./sim/simulator.js";
+import { openStore } from "./store/index.js";
+import type { Store } from "./store/types.js";
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(projectPath("package.json"), "utf8")) as { version: string }
+).version;
+
+export interface SidecarOptions {
+  config: Config;
+  logger?: Logger;
+  /** Start the plant simulator. @default false */
+  simulate?: boolean;
+}
+
+export interface Sidecar {
+  config: Config;
+  store: Store;
+  metrics: Metrics;
+  bus: Bus;
+  ingestor: Ingestor;
+  http: HttpServer;
+  mqtt: MqttIngress;
+  /** The embedded broker when no PLANT_BRIDGE_MQTT_URL is set. */
+  broker?: EmbeddedBroker;
+  simulator?: Simulator;
+  /** Graceful shutdown: stop intake, finish in-flight commits, close the store. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: builds every part from the configuration and wires them together. */
+export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  logger.info(
+    { version: VERSION, config: describeConfig(config) },
+    "Plant Bridge sidecar starting",
+  );
+
+  const metrics = createMetrics();
+  const bus = new Bus();
+  const store = await openStore(config.store);
+  const ingestor = createIngestor({ store, metrics, logger, bus });
+  const limits = { ...DEFAULT_LIMITS, maxMessageBytes: config.maxMessageBytes };
+  const parse = createMessageParser(limits);
+  const check = createEventChecker();
+  const replay = createReplayer({ store, parse, ingestor });
+  metrics.odooUp.set(0);
+
+  const cleanups: Array<() => Promise<void>> = [() => store.close()];
+  const stopAll = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      await fn().catch((err: unknown) => logger.warn({ err }, "shutdown step failed"));
+    }
+  };
+
+  try {
+    let broker: EmbeddedBroker | undefined;
+    let mqttUrl = config.mqtt.url;
+    if (!mqttUrl) {
+      broker = await startEmbeddedBroker({
+        port: config.mqtt.embeddedPort,
+        host: config.mqtt.embeddedHost,
+        logger,
+        ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
+        ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+      });
+      cleanups.push(() => broker!.close());
+      mqttUrl = broker.url;
+    }
+
+    const mqttIngress = createMqttIngress({
+      url: mqttUrl,
+      clientId: `plant-bridge-${config.name}`,
+      // aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry.
+      protocolVersion: broker ? 4 : 5,
+      routes: [createCanonicalRoute({ sites: config.sites, parse, ingestor })],
+      logger,
+      ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
+      ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+    });
+    cleanups.push(async () => {
+      await mqttIngress.close();
+      await ingestor.flush();
+    });
+
+    const refreshMetrics = async () => {
+      const stats = await store.stats();
+      const now = Date.now();
+      for (const s of stats.sites) {
+        metrics.outboxPending.set({ site: s.site }, s.pending);
+        metrics.deadLetters.set({ site: s.site }, s.deadLetters);
+        metrics.oldestPendingSeconds.set(
+          { site: s.site },
+          s.oldestPendingAt === null ? 0 : (now - s.oldestPendingAt) / 1000,
+        );
+      }
+    };
+    const gaugeTimer = setInterval(() => void refreshMetrics().catch(() => undefined), 5000);
+    gaugeTimer.unref();
+    cleanups.push(async () => clearInterval(gaugeTimer));
+
+    const retentionTimer = setInterval(() => {
+      const cutoff = Date.now() - config.retentionDays * 86_400_000;
+      store
+        .purge({ settledBefore: cutoff, closedDeadLettersBefore: cutoff })
+        .then((r) => (r.events || r.deadLetters) && logger.info(r, "retention purge"))
+        .catch((err: unknown) => logger.warn({ err }, "retention purge failed"));
+    }, 3_600_000);
+    retentionTimer.unref();
+    cleanups.push(async () => clearInterval(retentionTimer));
+
+    const health = () => ({
+      name: config.name,
+      version: VERSION,
+      mqttConnected: mqttIngress.isConnected(),
+      odooConfigured: config.odoo !== undefined,
+      odooUp: false,
+    });
+    const api = createGraphqlApi({
+      store,
+      ingestor,
+      check,
+      replay,
+      bus,
+      defaultSite: config.site,
+      health,
+      graphiql: config.http.graphiql,
+    });
+    const http = await startHttpServer({
+      port: config.http.port,
+      host: config.http.host,
+      api,
+      auth: createStaticAuthenticator(
+        config.adminToken === undefined ? {} : { adminToken: config.adminToken },
+      ),
+      metrics,
+      logger,
+      refreshMetrics,
+      health,
+      graphiql: config.http.graphiql,
+      ready: () => {
+        const reasons: string[] = [];
+        if (!mqttIngress.isConnected()) reasons.push("MQTT not connected");
+        return { ready: reasons.length === 0, reasons };
+      },
+    });
+    // Stop serving first on shutdown (reverse order): HTTP, then MQTT intake, then the store.
+    cleanups.push(() => http.close());
+
+    await mqttIngress.ready();
+
+    let simulator: Simulator | undefined;
+    if (options.simulate) {
+      simulator = await startSimulator({
+        mqttUrl,
+        site: config.site,
+        machines: machineNames(config.sim.machines),
+        rate: config.sim.rate,
+        logger,
+        ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
+        ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+      });
+      cleanups.push(() => simulator!.stop());
+    }
+
+    logger.info(
+      {
+        http: http.url,
+        mqtt: mqttUrl.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:[redacted]@"),
+        store: store.kind,
+      },
+      "Plant Bridge sidecar ready",
+    );
+    return {
+      config,
+      store,
+      metrics,
+      bus,
+      ingestor,
+      http,
+      mqtt: mqttIngress,
+      ...(broker && { broker }),
+      ...(simulator && { simulator }),
+      stop: async () => {
+        logger.info("Plant Bridge sidecar stopping");
+        await stopAll();
+        logger.info("Plant Bridge sidecar stopped");
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Odoo's MRP demo work centers first, so a simulated plant posts onto demo data. */
+function machineNames(count: number): string[] {
+  const demo = ["Assembly 1", "Drill 1", "Assembly 2"];
+  return Array.from({ length: count }, (_, i) => demo[i] ?? `Machine ${i + 1}`);
+}

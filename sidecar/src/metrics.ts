@@ -1,0 +1,88 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * The Prometheus metrics of the contract (ARCHITECTURE.md "More of the contract"). One registry
+ * per sidecar instance (no global state), so tests can run several sidecars in one process.
+ */
+export interface Metrics {
+  registry: Registry;
+  received: Counter<"site" | "source">;
+  applied: Counter<"site" | "type">;
+  duplicate: Counter<"site">;
+  rejected: Counter<"site" | "code">;
+  outboxPending: Gauge<"site">;
+  deadLetters: Gauge<"site">;
+  oldestPendingSeconds: Gauge<"site">;
+  odooUp: Gauge;
+  postLatency: Histogram;
+  postBatches: Counter<"result">;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: "plant_bridge_process_" });
+  const registers = [registry];
+  return {
+    registry,
+    received: new Counter({
+      name: "plant_bridge_events_received_total",
+      help: "Inputs received, by site and source (accepted, duplicate or rejected).",
+      labelNames: ["site", "source"],
+      registers,
+    }),
+    applied: new Counter({
+      name: "plant_bridge_events_applied_total",
+      help: "Events applied in Odoo, by site and event type.",
+      labelNames: ["site", "type"],
+      registers,
+    }),
+    duplicate: new Counter({
+      name: "plant_bridge_events_duplicate_total",
+      help: "Events received again with a known (site, id), not stored or posted twice.",
+      labelNames: ["site"],
+      registers,
+    }),
+    rejected: new Counter({
+      name: "plant_bridge_events_rejected_total",
+      help: "Inputs rejected, by site and stable error code (each kept as a dead letter).",
+      labelNames: ["site", "code"],
+      registers,
+    }),
+    outboxPending: new Gauge({
+      name: "plant_bridge_outbox_pending",
+      help: "Events stored and not yet settled in Odoo.",
+      labelNames: ["site"],
+      registers,
+    }),
+    deadLetters: new Gauge({
+      name: "plant_bridge_dead_letters",
+      help: "Open dead letters waiting for a fix and a replay.",
+      labelNames: ["site"],
+      registers,
+    }),
+    oldestPendingSeconds: new Gauge({
+      name: "plant_bridge_oldest_pending_seconds",
+      help: "Age of the oldest event not yet settled in Odoo (sync lag).",
+      labelNames: ["site"],
+      registers,
+    }),
+    odooUp: new Gauge({
+      name: "plant_bridge_odoo_up",
+      help: "1 when the last call to Odoo succeeded, 0 when Odoo is unreachable or not configured.",
+      registers,
+    }),
+    postLatency: new Histogram({
+      name: "plant_bridge_post_latency_seconds",
+      help: "Time from receipt by the sidecar to applied in Odoo.",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600],
+      registers,
+    }),
+    postBatches: new Counter({
+      name: "plant_bridge_post_batches_total",
+      help: "Posting calls to Odoo, by result (ok, transient, config, unexpected).",
+      labelNames: ["result"],
+      registers,
+    }),
+  };
+}

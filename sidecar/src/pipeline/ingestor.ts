@@ -1,0 +1,97 @@
+import type { MessageContext, ParsedItem } from "../canonical/parse.js";
+import { orderKeyOf } from "../canonical/types.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { IngestItem, IngestResult, Store } from "../store/types.js";
+import type { Bus } from "./bus.js";
+import { createGroupCommit } from "./group-commit.js";
+
+export interface IngestorOptions {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  bus: Bus;
+  /** @default Date.now */
+  now?: () => number;
+  /** Most items in one store transaction. @default 1000 */
+  maxBatch?: number;
+}
+
+export interface Ingestor {
+  /**
+   * Makes parsed inputs durable (events in the outbox, rejections as dead letters) and resolves
+   * only after the commit, with one result per item in order.
+   */
+  ingest(
+    items: ParsedItem[],
+    ctx: Pick<MessageContext, "source" | "origin">,
+  ): Promise<IngestResult[]>;
+  flush(): Promise<void>;
+}
+
+/** The one entry into the store for every ingress (MQTT, GraphQL, legacy pulls, simulator). */
+export function createIngestor(options: IngestorOptions): Ingestor {
+  const { store, metrics, bus } = options;
+  const now = options.now ?? Date.now;
+  const group = createGroupCommit<IngestItem, IngestResult>({
+    commit: (items) => store.ingest(items),
+    maxItems: options.maxBatch ?? 1000,
+  });
+
+  return {
+    async ingest(parsed, ctx) {
+      const receivedAt = now();
+      const items: IngestItem[] = parsed.map((p) =>
+        p.kind === "event"
+          ? {
+              kind: "event",
+              event: p.event,
+              source: ctx.source,
+              origin: ctx.origin,
+              orderKey: orderKeyOf(p.event),
+              receivedAt,
+            }
+          : { kind: "reject", rejection: p.rejection, receivedAt },
+      );
+      const results = await group.submit(items);
+      results.forEach((result, i) => {
+        const item = items[i]!;
+        const site = item.kind === "event" ? item.event.site : item.rejection.site;
+        metrics.received.inc({ site, source: ctx.source });
+        if (item.kind === "event") {
+          const status = result.status === "duplicate" ? "duplicate" : "accepted";
+          if (status === "duplicate") metrics.duplicate.inc({ site });
+          else {
+            bus.emit("accepted", item.event);
+            if (item.event.type === "machine_status") bus.emit("machineStatusChanged", item.event);
+          }
+          bus.emit("eventProcessed", {
+            site,
+            eventId: item.event.id,
+            type: item.event.type,
+            status,
+            code: status === "duplicate" ? "duplicate" : null,
+            message: null,
+            source: ctx.source,
+            at: receivedAt,
+          });
+        } else {
+          const r = item.rejection;
+          metrics.rejected.inc({ site, code: r.code });
+          bus.emit("eventProcessed", {
+            site,
+            eventId: r.eventId ?? null,
+            type: null,
+            status: "rejected",
+            code: r.code,
+            message: r.message,
+            source: r.source,
+            at: receivedAt,
+          });
+        }
+      });
+      return results;
+    },
+    flush: () => group.flush(),
+  };
+}

@@ -1,0 +1,58 @@
+import type { createMessageParser } from "../canonical/parse.js";
+import { PermanentError } from "../errors.js";
+import type { DeadLetter, IngestResult, Store } from "../store/types.js";
+import type { Ingestor } from "./ingestor.js";
+
+export interface ReplayerOptions {
+  store: Store;
+  parse: ReturnType<typeof createMessageParser>;
+  ingestor: Ingestor;
+}
+
+export interface ReplayOutcome {
+  deadLetter: DeadLetter;
+  /** `requeued` when the event went back to the outbox; else the results of re-ingesting it. */
+  results: Array<IngestResult | { status: "requeued" }>;
+}
+
+/**
+ * Replays a dead letter: an event Odoo rejected goes back to the outbox (same site and id, maybe
+ * edited); unusable input (bad JSON, schema, ...) re-enters the pipeline as a new message.
+ */
+export function createReplayer(options: ReplayerOptions) {
+  const { store } = options;
+  return async function replay(id: number, editedPayload?: string): Promise<ReplayOutcome> {
+    const dl = await store.getDeadLetter(id);
+    if (!dl) throw new PermanentError("not_found", `no dead letter ${id}`);
+    if (dl.state !== "open")
+      throw new PermanentError("state_conflict", `dead letter ${id} is already ${dl.state}`);
+    if (dl.inInbox) {
+      let event;
+      if (editedPayload !== undefined) {
+        const [item] = options.parse(editedPayload, {
+          site: dl.site,
+          source: "replay",
+          origin: dl.origin,
+        });
+        if (!item || item.kind === "reject") {
+          throw new PermanentError(
+            item?.kind === "reject" ? item.rejection.code : "schema",
+            item?.kind === "reject" ? item.rejection.message : "empty payload",
+          );
+        }
+        if (item.event.id !== dl.eventId)
+          throw new PermanentError("schema", "an edited event must keep its id");
+        event = item.event;
+      }
+      await store.markReplayed(id, event);
+      return { deadLetter: (await store.getDeadLetter(id))!, results: [{ status: "requeued" }] };
+    }
+    const payload =
+      editedPayload ??
+      (dl.payloadEncoding === "base64" ? Buffer.from(dl.payload, "base64") : dl.payload);
+    const items = options.parse(payload, { site: dl.site, source: "replay", origin: dl.origin });
+    const results = await options.ingestor.ingest(items, { source: "replay", origin: dl.origin });
+    await store.markReplayed(id);
+    return { deadLetter: (await store.getDeadLetter(id))!, results };
+  };
+}

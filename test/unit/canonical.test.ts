@@ -1,0 +1,279 @@
+import fc from "fast-check";
+import {
+  createMessageParser,
+  DEFAULT_LIMITS,
+  type ParsedItem,
+} from "../../sidecar/src/canonical/parse.js";
+import { EVENT_TYPES } from "../../sidecar/src/canonical/schema.js";
+import { orderKeyOf } from "../../sidecar/src/canonical/types.js";
+import { createEventValidator } from "../../sidecar/src/canonical/validate.js";
+import { REJECTION_CODES } from "../../sidecar/src/errors.js";
+
+const validate = createEventValidator();
+const parse = createMessageParser();
+const ctx = { site: "main", source: "mqtt" as const, origin: "plant-bridge/v1/main/events" };
+const at = "2026-11-26T08:00:00+01:00";
+
+/** One valid event of every type of the contract. */
+export const samples = {
+  production: {
+    id: "p1",
+    type: "production",
+    site: "main",
+    occurredAt: at,
+    order: "WH/MO/00001",
+    quantity: 2,
+    lot: "LOT-1",
+    finish: true,
+  },
+  consumption: {
+    id: "c1",
+    type: "consumption",
+    site: "main",
+    occurredAt: at,
+    order: "WH/MO/00001",
+    product: "FURN_8522",
+    quantity: 1.5,
+  },
+  scrap: {
+    id: "s1",
+    type: "scrap",
+    site: "main",
+    occurredAt: at,
+    product: "FURN_8522",
+    quantity: 1,
+    reason: "dent",
+  },
+  downtime: {
+    id: "d1",
+    type: "downtime",
+    site: "main",
+    occurredAt: at,
+    workcenter: "Drill 1",
+    reason: "Equipment Failure",
+    start: "2026-11-26T07:00:00Z",
+    end: "2026-11-26T07:10:00Z",
+  },
+  workorder_status: {
+    id: "w1",
+    type: "workorder_status",
+    site: "main",
+    occurredAt: at,
+    order: "WH/MO/00001",
+    operation: "Assembly",
+    status: "started",
+  },
+  machine_status: {
+    id: "m1",
+    type: "machine_status",
+    site: "main",
+    occurredAt: at,
+    workcenter: "Drill 1",
+    status: "down",
+    counters: { good: 10 },
+  },
+  quality: {
+    id: "q1",
+    type: "quality",
+    site: "main",
+    occurredAt: at,
+    test: "torque",
+    result: "fail",
+    value: 12.5,
+    lot: "LOT-1",
+    hold: true,
+  },
+  maintenance: {
+    id: "x1",
+    type: "maintenance",
+    site: "main",
+    occurredAt: at,
+    workcenter: "Drill 1",
+    kind: "corrective",
+    description: "spindle noise",
+  },
+} as const;
+
+function codeOf(item: ParsedItem | undefined): string {
+  if (!item) return "missing";
+  return item.kind === "event" ? "ok" : item.rejection.code;
+}
+
+describe("canonical validator", () => {
+  it.each(EVENT_TYPES)("accepts a valid %s event", (type) => {
+    const r = validate(samples[type]);
+    expect(r).toEqual({ ok: true, event: samples[type] });
+  });
+
+  it.each([
+    ["no id", { ...samples.scrap, id: undefined }, "schema", "/id"],
+    ["unknown type", { ...samples.scrap, type: "teleport" }, "schema", "/type"],
+    ["an extra field", { ...samples.scrap, color: "red" }, "schema", "/color"],
+    ["a negative quantity", { ...samples.scrap, quantity: -1 }, "bad_quantity", "/quantity"],
+    ["a zero quantity", { ...samples.consumption, quantity: 0 }, "bad_quantity", "/quantity"],
+    ["a string quantity", { ...samples.production, quantity: "3" }, "bad_quantity", "/quantity"],
+    [
+      "a timestamp without offset",
+      { ...samples.scrap, occurredAt: "2026-11-26T08:00:00" },
+      "schema",
+      "/occurredAt",
+    ],
+    [
+      "a downtime that ends before it starts",
+      { ...samples.downtime, end: "2026-11-26T06:00:00Z" },
+      "schema",
+      "/end",
+    ],
+    [
+      "a maintenance without target",
+      { ...samples.maintenance, workcenter: undefined },
+      "schema",
+      "/workcenter",
+    ],
+    ["an id of 201 characters", { ...samples.scrap, id: "x".repeat(201) }, "schema", "/id"],
+    ["an id with a control character", { ...samples.scrap, id: "a\u0001b" }, "schema", "/id"],
+    [
+      "an unknown machine status",
+      { ...samples.machine_status, status: "exploding" },
+      "schema",
+      "/status",
+    ],
+  ])("rejects %s", (_what, candidate, code, path) => {
+    const clean = JSON.parse(JSON.stringify(candidate)) as unknown;
+    const r = validate(clean);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.code).toBe(code);
+      expect(r.path).toBe(path);
+    }
+  });
+
+  it("orders events by business object", () => {
+    expect(orderKeyOf(samples.production)).toBe("main/order/WH/MO/00001");
+    expect(orderKeyOf(samples.consumption)).toBe("main/order/WH/MO/00001");
+    expect(orderKeyOf(samples.downtime)).toBe("main/workcenter/Drill 1");
+    expect(orderKeyOf(samples.machine_status)).toBe(orderKeyOf(samples.downtime));
+    expect(orderKeyOf(samples.scrap)).toBe("main/product/FURN_8522");
+  });
+});
+
+describe("canonical message parser", () => {
+  it("takes one event or an array of events", () => {
+    expect(parse(JSON.stringify(samples.scrap), ctx).map(codeOf)).toEqual(["ok"]);
+    expect(
+      parse(JSON.stringify([samples.scrap, samples.downtime, { bad: 1 }]), ctx).map(codeOf),
+    ).toEqual(["ok", "ok", "schema"]);
+  });
+
+  it("gives an event without site the topic's site and rejects another site as unauthorized", () => {
+    const { site: _site, ...noSite } = samples.scrap;
+    const [a] = parse(JSON.stringify(noSite), ctx);
+    expect(a?.kind === "event" && a.event.site).toBe("main");
+    const [b] = parse(JSON.stringify({ ...samples.scrap, site: "other" }), ctx);
+    expect(codeOf(b)).toBe("unauthorized");
+    expect(b?.kind === "reject" && b.rejection.eventId).toBe("s1");
+  });
+
+  it("rejects bad JSON, bad UTF-8, prototype keys and oversize input with their codes, keeping the payload", () => {
+    const [j] = parse("{not json", ctx);
+    expect(codeOf(j)).toBe("invalid_json");
+    expect(j?.kind === "reject" && j.rejection.payload).toBe("{not json");
+
+    const [u] = parse(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), ctx);
+    expect(codeOf(u)).toBe("invalid_json");
+    expect(u?.kind === "reject" && u.rejection.payloadEncoding).toBe("base64");
+    expect(u?.kind === "reject" && Buffer.from(u.rejection.payload, "base64")).toEqual(
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+    );
+
+    const [p] = parse('{"__proto__":{"admin":true},"id":"x"}', ctx);
+    expect(codeOf(p)).toBe("schema");
+    const [c] = parse('{"constructor":{"prototype":{"x":1}}}', ctx);
+    expect(codeOf(c)).toBe("schema");
+
+    const big = Buffer.alloc(DEFAULT_LIMITS.maxMessageBytes + 1, 0x20);
+    const [t] = parse(big, ctx);
+    expect(codeOf(t)).toBe("too_large");
+    expect(t?.kind === "reject" && t.rejection.payloadSize).toBe(big.length);
+    expect(t?.kind === "reject" && t.rejection.payload.length).toBe(
+      DEFAULT_LIMITS.keptPayloadBytes,
+    );
+
+    const many = JSON.stringify(
+      Array.from({ length: 1001 }, (_, i) => ({ ...samples.scrap, id: `s${i}` })),
+    );
+    expect(parse(many, ctx).map(codeOf)).toEqual(["too_large"]);
+  });
+
+  it("fingerprints identical bad input identically and different input differently", () => {
+    const [a] = parse("garbage", ctx);
+    const [b] = parse("garbage", ctx);
+    const [c] = parse("garbage!", ctx);
+    const fp = (i: ParsedItem | undefined) => (i?.kind === "reject" ? i.rejection.fingerprint : "");
+    expect(fp(a)).toBe(fp(b));
+    expect(fp(a)).not.toBe(fp(c));
+  });
+});
+
+describe("property: the parser never throws and always answers a known code", () => {
+  const known = new Set<string>(["ok", ...REJECTION_CODES]);
+
+  it("for arbitrary bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
+        const items = parse(bytes, ctx);
+        expect(items.length).toBeGreaterThanOrEqual(1);
+        for (const i of items) expect(known.has(codeOf(i))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("for arbitrary JSON values", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        const items = parse(JSON.stringify(value), ctx);
+        for (const i of items) {
+          expect(known.has(codeOf(i))).toBe(true);
+          if (i.kind === "event") expect(validate(i.event).ok).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("for valid events with one field replaced by anything: accepted only when still valid", () => {
+    const typeArb = fc.constantFrom(...EVENT_TYPES);
+    fc.assert(
+      fc.property(
+        typeArb,
+        fc.string({ maxLength: 20 }),
+        fc.jsonValue({ maxDepth: 3 }),
+        (type, key, value) => {
+          const candidate = { ...samples[type], [key]: value } as Record<string, unknown>;
+          const [item] = parse(JSON.stringify(candidate), ctx);
+          if (item?.kind === "event") {
+            // Whatever got through must be a valid event of its declared type with a bounded id.
+            expect(EVENT_TYPES).toContain(item.event.type);
+            expect(item.event.id.length).toBeLessThanOrEqual(200);
+            expect(item.event.site).toBe("main");
+          } else {
+            expect(known.has(codeOf(item))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("for strings as ids: at most 200 characters, no control characters", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 260 }), (id) => {
+        const [item] = parse(JSON.stringify({ ...samples.scrap, id }), ctx);
+        const ok = id.length >= 1 && id.length <= 200 && ![...id].some((ch) => ch.charCodeAt(0) < 0x20);
+        expect(codeOf(item)).toBe(ok ? "ok" : "schema");
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

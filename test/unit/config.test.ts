@@ -1,0 +1,97 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigValidationError, describeConfig, loadConfig } from "../../sidecar/src/config.js";
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigValidationError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("has the contract's defaults: embedded broker, SQLite, Odoo offline", () => {
+    const c = loadConfig({});
+    expect(c.odoo).toBeUndefined();
+    expect(c.mqtt.url).toBeUndefined();
+    expect(c.mqtt.embeddedPort).toBe(1883);
+    expect(c.store).toBe("./data/plant-bridge.db");
+    expect(c.http.port).toBe(4000);
+    expect(c.site).toBe("main");
+    expect(c.sites).toEqual(["main"]);
+    expect(c.adminToken).toBeUndefined();
+  });
+
+  it("names the bad variable in the message", () => {
+    expect(problems({ PLANT_BRIDGE_HTTP_PORT: "http" })).toEqual([
+      expect.stringMatching(/^PLANT_BRIDGE_HTTP_PORT: .*\(got "http"\)$/),
+    ]);
+    expect(problems({ PLANT_BRIDGE_MQTT_URL: "ftp://x" })[0]).toMatch(/^PLANT_BRIDGE_MQTT_URL: /);
+    expect(problems({ PLANT_BRIDGE_SITE: "bad site!" })[0]).toMatch(/^PLANT_BRIDGE_SITE: /);
+    expect(problems({ PLANT_BRIDGE_ODOO_URL: "http://odoo:8069" }).sort()).toEqual([
+      expect.stringMatching(/^PLANT_BRIDGE_ODOO_API_KEY: required/),
+      expect.stringMatching(/^PLANT_BRIDGE_ODOO_DB: required/),
+    ]);
+  });
+
+  it("never echoes a secret, in errors or in what is logged", () => {
+    const p = problems({ PLANT_BRIDGE_ADMIN_TOKEN: "short-secret" });
+    expect(p[0]).toMatch(/^PLANT_BRIDGE_ADMIN_TOKEN: /);
+    expect(p.join()).not.toContain("short-secret");
+    const c = loadConfig({
+      PLANT_BRIDGE_ODOO_URL: "http://odoo:8069/",
+      PLANT_BRIDGE_ODOO_DB: "prod",
+      PLANT_BRIDGE_ODOO_API_KEY: "0123456789abcdef-secret",
+      PLANT_BRIDGE_ADMIN_TOKEN: "admin-token-0123456789",
+      PLANT_BRIDGE_STORE: "postgres://bridge:pgsecret@db/bridge",
+      PLANT_BRIDGE_MQTT_PASSWORD: "mqttsecret",
+    });
+    expect(c.odoo).toEqual({
+      url: "http://odoo:8069",
+      db: "prod",
+      apiKey: "0123456789abcdef-secret",
+    });
+    const logged = JSON.stringify(describeConfig(c));
+    for (const secret of [
+      "0123456789abcdef-secret",
+      "admin-token-0123456789",
+      "pgsecret",
+      "mqttsecret",
+    ]) {
+      expect(logged).not.toContain(secret);
+    }
+  });
+
+  it("reads a config file whose settings the environment overrides", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pb-config-"));
+    const file = join(dir, "plant-bridge.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ PLANT_BRIDGE_SITE: "plant2", PLANT_BRIDGE_HTTP_PORT: 4100 }),
+    );
+    expect(loadConfig({ PLANT_BRIDGE_CONFIG: file }).site).toBe("plant2");
+    expect(loadConfig({ PLANT_BRIDGE_CONFIG: file }).http.port).toBe(4100);
+    expect(loadConfig({ PLANT_BRIDGE_CONFIG: file, PLANT_BRIDGE_SITE: "plant3" }).site).toBe(
+      "plant3",
+    );
+    writeFileSync(file, JSON.stringify({ PLANT_BRIDGE_NOPE: 1 }));
+    expect(problems({ PLANT_BRIDGE_CONFIG: file })).toEqual([
+      expect.stringMatching(/unknown key PLANT_BRIDGE_NOPE/),
+    ]);
+    expect(problems({ PLANT_BRIDGE_CONFIG: join(dir, "missing.json") })[0]).toMatch(
+      /^PLANT_BRIDGE_CONFIG: cannot read/,
+    );
+  });
+
+  it("subscribes to the default site first and to extra sites", () => {
+    expect(loadConfig({ PLANT_BRIDGE_SITE: "a", PLANT_BRIDGE_SITES: "b,a,c" }).sites).toEqual([
+      "a",
+      "b",
+      "c",
+    ]);
+  });
+});
