@@ -1,0 +1,34 @@
+"""Per-event outcomes raised by handlers.
+
+They never leave ``plant_bridge.api.post_events``: the posting loop turns them into a
+``rejected`` / ``deferred`` result and a trace row (see docs/odoo-api.md).
+"""
+
+#: Stable rejection codes (docs/odoo-api.md). Tests assert codes, never message text.
+REJECTION_CODES = (
+    'schema', 'unknown_site', 'unknown_order', 'unknown_product', 'unknown_lot',
+    'unknown_workcenter', 'unknown_operation', 'unknown_equipment', 'bad_quantity',
+    'state_conflict', 'quality_hold', 'unauthorized', 'unexpected',
+)
+DEFERRAL_CODES = ('order_not_ready', 'waiting_for_earlier')
+
+
+class EventRejected(Exception):
+    """A permanent error for one event: bad data or an unknown business key."""
+
+    def __init__(self, code, message):
+        assert code in REJECTION_CODES, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class EventDeferred(Exception):
+    """The event is valid but what it depends on is not ready yet (retry later)."""
+
+    def __init__(self, code, message, retry_after=30):
+        assert code in DEFERRAL_CODES, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after

@@ -1,0 +1,174 @@
+import math
+from datetime import datetime, timezone
+
+from ..exceptions import EventDeferred, EventRejected
+
+
+class EventItem:
+    """One event of a batch on its way through the posting loop."""
+    __slots__ = ('index', 'event', 'site', 'key', 'error', 'links', 'result', 'vals',
+                 'outcome', 'message', 'duration', 'same_as')
+
+    def __init__(self, index, event, site):
+        self.index = index
+        self.event = event
+        self.site = site
+        self.key = None       # idempotency key (the event's `id`, or a digest when invalid)
+        self.error = None     # envelope error found before any handler ran
+        self.links = {}       # production_id / workcenter_id / lot_id / product_id for the trace
+        self.result = None    # the record the event produced (for `ref`)
+        self.vals = None      # prepared create values (batchable handlers)
+        self.outcome = None   # (status, error) once processed; None: settled earlier
+        self.message = None   # its plant_bridge.message row
+        self.duration = 0.0   # seconds spent applying it
+        self.same_as = None   # the first item with the same key in this batch
+
+
+class Handler:
+    """Base of the event handlers.
+
+    `env` is a superuser environment: the API checked the caller's group and sites before,
+    and everything is resolved from validated business keys within the event's site.
+    `cache` lives for one batch, so lookups repeated across events cost one query.
+    """
+    event_type = None
+    #: fields that must be present (and not empty) in the event
+    required = ()
+    #: True when `prepare` + `create_batch` can apply many events with one create
+    batchable = False
+
+    def __init__(self, env, cache):
+        self.env = env
+        self.cache = cache
+
+    # -- to implement -------------------------------------------------------
+    def object_key(self, event):
+        """The business object whose events must apply in order (or None)."""
+        return None
+
+    def apply(self, item):
+        """Apply one event; return the record it produced (or affected)."""
+        raise NotImplementedError
+
+    def prefetch(self, items):
+        """Warm the batch cache for these items (one query per kind of key)."""
+
+    # -- validation helpers -----------------------------------------------------
+    def validate(self, item):
+        event = item.event
+        missing = [name for name in self.required if event.get(name) in (None, '')]
+        if missing:
+            raise EventRejected('schema', f"{self.event_type} event without {', '.join(missing)}")
+
+    def get_str(self, event, name, required=True):
+        value = event.get(name)
+        if value in (None, ''):
+            if required:
+                raise EventRejected('schema', f"missing field '{name}'")
+            return None
+        if not isinstance(value, str):
+            raise EventRejected('schema', f"field '{name}' must be a string")
+        return value.strip()
+
+    def get_quantity(self, event, name='quantity', required=True, allow_zero=False):
+        value = event.get(name)
+        if value is None:
+            if required:
+                raise EventRejected('schema', f"missing field '{name}'")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EventRejected('schema', f"field '{name}' must be a number")
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            raise EventRejected('bad_quantity', f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+        return float(value)
+
+    def get_datetime(self, event, name, required=True):
+        """ISO-8601 with an offset -> naive UTC datetime (how Odoo stores datetimes)."""
+        value = event.get(name)
+        if value in (None, ''):
+            if required:
+                raise EventRejected('schema', f"missing field '{name}'")
+            return None
+        return parse_datetime(value, name)
+
+    # -- business key resolution ---------------------------------------------
+    def _cached(self, kind, key, compute):
+        bucket = self.cache.setdefault(kind, {})
+        if key not in bucket:
+            bucket[key] = compute()
+        return bucket[key]
+
+    def resolve_order(self, item, name, allow_draft=False):
+        site = item.site
+
+        def search():
+            return self.env['mrp.production'].search([
+                ('name', '=', name), ('company_id', '=', site.company_id.id),
+                ('picking_type_id.warehouse_id', '=', site.warehouse_id.id),
+            ], limit=1)
+        production = self._cached('order', (site.id, name), search)
+        if not production:
+            raise EventRejected('unknown_order', f"No manufacturing order {name} on site {site.code}")
+        item.links['production_id'] = production.id
+        if production.state == 'draft' and not allow_draft:
+            raise EventDeferred('order_not_ready', f"{name} is not confirmed yet")
+        if production.state in ('done', 'cancel'):
+            raise EventRejected('state_conflict', f"{name} is {production.state}")
+        return production
+
+    def resolve_product(self, item, code):
+        company = item.site.company_id
+
+        def search():
+            return self.env['product.product'].search([
+                ('default_code', '=', code), ('company_id', 'in', (company.id, False)),
+            ], limit=1)
+        product = self._cached('product', (company.id, code), search)
+        if not product:
+            raise EventRejected('unknown_product', f"No product with internal reference '{code}'")
+        item.links['product_id'] = product.id
+        return product
+
+    def resolve_workcenter(self, item, code):
+        """Work center by code, then by exact name (demo work centers have no code)."""
+        company = item.site.company_id
+
+        def search():
+            Workcenter = self.env['mrp.workcenter']
+            domain = [('company_id', 'in', (company.id, False))]
+            return (Workcenter.search(domain + [('code', '=', code)], limit=1)
+                    or Workcenter.search(domain + [('name', '=', code)], limit=1))
+        workcenter = self._cached('workcenter', (company.id, code), search)
+        if not workcenter:
+            raise EventRejected('unknown_workcenter', f"No work center with code or name '{code}'")
+        item.links['workcenter_id'] = workcenter.id
+        return workcenter
+
+    def resolve_lot(self, item, name, product, create=False):
+        company = item.site.company_id
+        lot = self.env['stock.lot'].search([
+            ('name', '=', name), ('product_id', '=', product.id), ('company_id', 'in', (company.id, False)),
+        ], limit=1)
+        if not lot and create:
+            lot = self.env['stock.lot'].create({'name': name, 'product_id': product.id, 'company_id': company.id})
+        if not lot:
+            raise EventRejected('unknown_lot', f"No lot/serial '{name}' for product {product.display_name}")
+        item.links['lot_id'] = lot.id
+        return lot
+
+    def check_quality_hold(self, production=None, lots=None):
+        Result = self.env['plant_bridge.quality.result']
+        if Result.search_count(Result._held_domain(production, lots), limit=1):
+            raise EventRejected('quality_hold', "A quality hold blocks this order or lot")
+
+
+def parse_datetime(value, name='occurredAt'):
+    if not isinstance(value, str):
+        raise EventRejected('schema', f"field '{name}' must be an ISO-8601 string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise EventRejected('schema', f"field '{name}' is not ISO-8601: {value!r}") from None
+    if moment.tzinfo is None:
+        raise EventRejected('schema', f"field '{name}' needs an offset (e.g. +00:00): {value!r}")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)

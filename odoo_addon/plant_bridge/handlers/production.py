@@ -1,0 +1,78 @@
+from odoo import Command
+
+from ..exceptions import EventRejected
+from .base import Handler
+
+
+class ProductionHandler(Handler):
+    """`production`: quantity produced on the MO (an increment), lot/serial, done when `finish`.
+
+    Serial-tracked products are reported one serial per event (quantity 1) and collected in
+    `lot_producing_ids` (a many2many since 19); lot-tracked products carry one lot per MO.
+    `finish` marks the MO done; `backorder` (bool) overrides the operation type's policy
+    (`never` -> no backorder, `always`/`ask` -> a backorder for the remaining quantity).
+    """
+    event_type = 'production'
+    required = ('order', 'quantity')
+
+    def object_key(self, event):
+        return ('order', event.get('order'))
+
+    def validate(self, item):
+        super().validate(item)
+        event = item.event
+        if 'finish' in event and not isinstance(event['finish'], bool):
+            raise EventRejected('schema', "'finish' must be a boolean")
+        if event.get('backorder') is not None and not isinstance(event['backorder'], bool):
+            raise EventRejected('schema', "'backorder' must be a boolean")
+
+    def apply(self, item):
+        event = item.event
+        finish = bool(event.get('finish'))
+        quantity = self.get_quantity(event, allow_zero=finish)
+        production = self.resolve_order(item, self.get_str(event, 'order'))
+        lot_name = self.get_str(event, 'lot', required=False)
+        product = production.product_id
+        if product.tracking != 'none':
+            if lot_name:
+                self._assign_lot(item, production, lot_name, quantity)
+            elif not production.lot_producing_ids:
+                raise EventRejected('unknown_lot', f"{production.name} produces a tracked product: 'lot' is required")
+        elif lot_name:
+            raise EventRejected('schema', f"{product.display_name} is not tracked by lot or serial")
+        if product.tracking != 'serial':
+            production.qty_producing += quantity
+        production._set_qty_producing(False)
+        if finish:
+            self.check_quality_hold(production, production.lot_producing_ids)
+            self._mark_done(production, event)
+        return production
+
+    def _assign_lot(self, item, production, lot_name, quantity):
+        product = production.product_id
+        lot = self.resolve_lot(item, lot_name, product, create=True)
+        if product.tracking == 'serial':
+            if quantity not in (0.0, 1.0):
+                raise EventRejected('bad_quantity', "A serial number is produced one unit at a time")
+            if lot in production.lot_producing_ids:
+                raise EventRejected('state_conflict', f"Serial {lot_name} is already produced on {production.name}")
+            if quantity:
+                production.lot_producing_ids = [Command.link(lot.id)]
+                production.qty_producing = len(production.lot_producing_ids)
+        elif production.lot_producing_ids and production.lot_producing_ids != lot:
+            raise EventRejected('state_conflict', f"{production.name} already produces lot "
+                                                  f"{production.lot_producing_ids[:1].name}")
+        else:
+            production.lot_producing_ids = [Command.set(lot.ids)]
+
+    def _mark_done(self, production, event):
+        backorder = event.get('backorder')
+        if backorder is None:
+            backorder = production.picking_type_id.create_backorder != 'never'
+        # Consumption is the plant's (system-of-record matrix): no consumption wizard here.
+        production.with_context(
+            skip_consumption=True, skip_redirection=True, skip_backorder=True,
+            mo_ids_to_backorder=production.ids if backorder else [],
+        ).button_mark_done()
+        if production.state != 'done':
+            raise EventRejected('state_conflict', f"{production.name} could not be marked done")

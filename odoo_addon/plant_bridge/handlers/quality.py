@@ -1,0 +1,45 @@
+from ..exceptions import EventRejected
+from .base import Handler
+
+
+class QualityHandler(Handler):
+    """`quality`: a `plant_bridge.quality.result`; a failing result with `hold` holds the order
+    and the lot (completion and outgoing moves blocked until a manager releases it)."""
+    event_type = 'quality'
+    required = ('test', 'result')
+
+    def object_key(self, event):
+        return ('order', event['order']) if event.get('order') else None
+
+    def apply(self, item):
+        event = item.event
+        result = self.get_str(event, 'result')
+        if result not in ('pass', 'fail'):
+            raise EventRejected('schema', "result must be 'pass' or 'fail'")
+        if event.get('hold') is not None and not isinstance(event['hold'], bool):
+            raise EventRejected('schema', "'hold' must be a boolean")
+        production = self.env['mrp.production']
+        if order := self.get_str(event, 'order', required=False):
+            production = self.resolve_order(item, order, allow_draft=True)
+        product = production.product_id
+        if code := self.get_str(event, 'product', required=False):
+            product = self.resolve_product(item, code)
+        lot = self.env['stock.lot']
+        if lot_name := self.get_str(event, 'lot', required=False):
+            if not product:
+                raise EventRejected('schema', "'lot' needs 'product' or 'order'")
+            lot = self.resolve_lot(item, lot_name, product)
+        hold = bool(event.get('hold')) and result == 'fail'
+        value = event.get('value')
+        return self.env['plant_bridge.quality.result'].create({
+            'name': self.get_str(event, 'test'),
+            'site_id': item.site.id,
+            'result': result,
+            'value': str(value) if value is not None else False,
+            'occurred_at': self.get_datetime(event, 'occurredAt'),
+            'production_id': production.id or False,
+            'product_id': product.id or False,
+            'lot_id': lot.id or False,
+            'hold': hold,
+            'hold_state': 'held' if hold else 'none',
+        })

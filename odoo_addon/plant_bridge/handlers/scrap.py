@@ -1,0 +1,50 @@
+from .base import Handler
+
+
+class ScrapHandler(Handler):
+    """`scrap`: a validated `stock.scrap`, from the MO's locations when `order` is given.
+
+    The plant has physically scrapped the goods: when Odoo's stock says there is not enough
+    (action_validate returns its warning wizard), the scrap is done anyway, as the wizard's
+    confirmation would.
+    """
+    event_type = 'scrap'
+    required = ('product', 'quantity')
+
+    def object_key(self, event):
+        return ('order', event['order']) if event.get('order') else None
+
+    def apply(self, item):
+        event = item.event
+        quantity = self.get_quantity(event)
+        product = self.resolve_product(item, self.get_str(event, 'product'))
+        production = self.env['mrp.production']
+        if order := self.get_str(event, 'order', required=False):
+            production = self.resolve_order(item, order)
+        lot = self.env['stock.lot']
+        if lot_name := self.get_str(event, 'lot', required=False):
+            lot = self.resolve_lot(item, lot_name, product)
+        location = item.site.warehouse_id.lot_stock_id
+        if production:
+            location = (production.location_dest_id if product == production.product_id
+                        else production.location_src_id)
+        vals = {
+            'product_id': product.id,
+            'product_uom_id': product.uom_id.id,
+            'scrap_qty': quantity,
+            'lot_id': lot.id or False,
+            'company_id': item.site.company_id.id,
+            'location_id': location.id,
+            'production_id': production.id or False,
+            'origin': production.name or False,
+        }
+        if reason := self.get_str(event, 'reason', required=False):
+            vals['scrap_reason_tag_ids'] = [(6, 0, self._reason_tag(reason).ids)]
+        scrap = self.env['stock.scrap'].create(vals)
+        if scrap.action_validate() is not True:
+            scrap.do_scrap()
+        return scrap
+
+    def _reason_tag(self, name):
+        Tag = self.env['stock.scrap.reason.tag']
+        return Tag.search([('name', '=ilike', name)], limit=1) or Tag.create({'name': name})

@@ -1,0 +1,121 @@
+import json
+
+from odoo import _, models
+from odoo.exceptions import UserError
+
+from ..posting import utc_iso
+
+#: a change of one of these on a released order is sent to the plant as order_change
+CHANGE_FIELDS = ('product_qty', 'date_start', 'date_finished', 'date_deadline')
+
+
+class MrpProduction(models.Model):
+    _inherit = 'mrp.production'
+
+    # ------------------------------------------------------------------ outbound
+    def _plant_bridge_sites(self):
+        """{production: site} for orders whose warehouse is a Plant Bridge site."""
+        warehouses = self.picking_type_id.warehouse_id
+        if not warehouses:
+            return {}
+        sites = self.env['plant_bridge.site'].sudo().search([('warehouse_id', 'in', warehouses.ids)])
+        by_warehouse = {site.warehouse_id.id: site for site in sites}
+        return {mo: by_warehouse[mo.picking_type_id.warehouse_id.id]
+                for mo in self if mo.picking_type_id.warehouse_id.id in by_warehouse}
+
+    def _plant_bridge_release_payload(self, site, event_type, key):
+        self.ensure_one()
+        payload = {'type': event_type, 'site': site.code, 'id': key, 'order': self.name}
+        if event_type == 'order_cancel':
+            return payload
+        payload.update({
+            'product': self.product_id.default_code or self.product_id.display_name,
+            'quantity': self.product_qty,
+            'uom': self.product_uom_id.name,
+            'due': utc_iso(self.date_deadline or self.date_finished),
+            'start': utc_iso(self.date_start),
+            'state': self.state,
+            'components': [{
+                'product': move.product_id.default_code or move.product_id.display_name,
+                'quantity': move.product_uom_qty,
+                'uom': move.product_uom.name,
+                'lots': sorted(set(move.move_line_ids.lot_id.mapped('name'))),
+            } for move in self.move_raw_ids.filtered(lambda m: m.state != 'cancel')],
+            'operations': [{
+                'name': workorder.name,
+                'workcenter': workorder.workcenter_id.code or workorder.workcenter_id.name,
+                'sequence': workorder.operation_id.sequence or index,
+                'duration_expected': workorder.duration_expected,
+            } for index, workorder in enumerate(self.workorder_ids, start=1)],
+        })
+        return payload
+
+    def _plant_bridge_outbound(self, event_type):
+        """Queue an outbound event per order that belongs to a site (released ones only for
+        change and cancel)."""
+        Outbound = self.env['plant_bridge.outbound'].sudo()
+        sites = self._plant_bridge_sites()
+        if not sites:
+            return Outbound
+        counts = dict(Outbound._read_group([('production_id', 'in', [mo.id for mo in sites])],
+                                           ['production_id'], ['__count']))
+        released = set(Outbound.search([('production_id', 'in', [mo.id for mo in sites]),
+                                        ('event_type', '=', 'order_release')]).production_id.ids)
+        vals_list = []
+        for production, site in sites.items():
+            if event_type != 'order_release' and production.id not in released:
+                continue
+            sequence = counts.get(production, 0) + 1
+            key = f'{event_type}:{production.name}:{sequence}'
+            vals_list.append({
+                'key': key,
+                'site_id': site.id,
+                'event_type': event_type,
+                'production_id': production.id,
+                'order': production.name,
+                'payload': json.dumps(production._plant_bridge_release_payload(site, event_type, key)),
+            })
+        return Outbound.create(vals_list)
+
+    def action_confirm(self):
+        drafts = self.filtered(lambda mo: mo.state == 'draft')
+        res = super(MrpProduction, self.with_context(plant_bridge_no_change=True)).action_confirm()
+        confirmed = drafts.filtered(lambda mo: mo.state not in ('draft', 'cancel'))
+        if confirmed:
+            confirmed._plant_bridge_outbound('order_release')
+            confirmed._plant_bridge_apply_deferred()
+        return res
+
+    def action_cancel(self):
+        open_orders = self.filtered(lambda mo: mo.state not in ('done', 'cancel'))
+        res = super(MrpProduction, self.with_context(plant_bridge_no_change=True)).action_cancel()
+        open_orders.filtered(lambda mo: mo.state == 'cancel')._plant_bridge_outbound('order_cancel')
+        return res
+
+    def write(self, vals):
+        res = super().write(vals)
+        if not self.env.context.get('plant_bridge_no_change') and any(f in vals for f in CHANGE_FIELDS):
+            self.filtered(lambda mo: mo.state in ('confirmed', 'progress', 'to_close'))._plant_bridge_outbound(
+                'order_change')
+        return res
+
+    # ------------------------------------------------------------------ inbound
+    def _plant_bridge_apply_deferred(self):
+        """Events deferred because these orders were not confirmed apply now, in order."""
+        messages = self.env['plant_bridge.message'].sudo().search(
+            [('production_id', 'in', self.ids), ('state', '=', 'deferred')], order='occurred_at, id')
+        if messages:
+            events = []
+            for message in messages:
+                event = message._get_event()
+                event['id'], event['site'] = message.key, message.site_id.code
+                events.append(event)
+            self.env['plant_bridge.api'].sudo()._post(events, source='replay')
+
+    def button_mark_done(self):
+        held = self.env['plant_bridge.quality.result'].sudo().search(
+            self.env['plant_bridge.quality.result']._held_domain(self, self.lot_producing_ids), limit=1)
+        if held:
+            raise UserError(_("Quality hold (%(test)s) on %(order)s: a manager must release it first.",
+                              test=held.name, order=held.production_id.name or held.lot_id.name))
+        return super().button_mark_done()

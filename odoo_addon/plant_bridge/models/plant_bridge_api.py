@@ -1,0 +1,245 @@
+import hashlib
+import json
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..posting import MAX_BATCH, PostingBatch, parse_datetime
+from ..exceptions import EventRejected
+
+
+class PlantBridgeApi(models.AbstractModel):
+    """The sidecar <-> Odoo API (docs/odoo-api.md), called over JSON-2 or JSON-RPC.
+
+    Every public method checks the caller's group and sites first; business effects then run
+    as superuser on records resolved from validated business keys within those sites.
+    """
+    _name = 'plant_bridge.api'
+    _description = 'Plant Bridge API'
+
+    # ------------------------------------------------------------------ access
+    @api.model
+    def _check_caller(self):
+        user = self.env.user
+        if not (self.env.su or user.has_group('plant_bridge.group_connector')
+                or user.has_group('plant_bridge.group_manager')):
+            raise AccessError(_("Plant Bridge API: %s is not a connector or a Plant Bridge manager.", user.login))
+
+    @api.model
+    def _sites_by_code(self, codes):
+        """{code: site as superuser} for existing sites; AccessError if one is not the caller's."""
+        Site = self.env['plant_bridge.site']
+        sites = Site.sudo().search([('code', 'in', list(codes))])
+        if not self.env.su:
+            allowed = Site.search([('id', 'in', sites.ids)])
+            if forbidden := sites - allowed.sudo():
+                raise AccessError(_("Plant Bridge API: no access to site(s) %s.", ', '.join(forbidden.mapped('code'))))
+        return {site.code: site for site in sites}
+
+    @api.model
+    def _get_site(self, code):
+        if not isinstance(code, str):
+            raise UserError(_("'site' must be a site code."))
+        site = self._sites_by_code([code]).get(code)
+        if not site:
+            raise UserError(_("Unknown site %s.", code))
+        return site
+
+    # ------------------------------------------------------------------ posting
+    @api.model
+    def post_events(self, events, sidecar=None):
+        """Apply a batch of canonical events; one result per event, in input order."""
+        self._check_caller()
+        if not isinstance(events, list):
+            raise UserError(_("'events' must be a list."))
+        if len(events) > MAX_BATCH:
+            raise UserError(_("At most %s events per call.", MAX_BATCH))
+        return self._post(events, sidecar=sidecar)
+
+    @api.model
+    def _post(self, events, sidecar=None, source=None):
+        codes = {e['site'] for e in events if isinstance(e, dict) and isinstance(e.get('site'), str)}
+        sites = self._sites_by_code(codes)
+        env = self.env(su=True)
+        return PostingBatch(env, sidecar=sidecar, source=source).run(events, sites)
+
+    # ------------------------------------------------------------------ configuration
+    @api.model
+    def get_config(self, site, known_revision=0):
+        """The site's configuration, or only its revision when the caller already has it."""
+        self._check_caller()
+        site = self._get_site(site)
+        revision = self.env['plant_bridge.config.revision']._current()
+        result = {'site': site.code, 'revision': revision, 'changed': known_revision != revision}
+        if not result['changed']:
+            return result
+        site = site.with_context(active_test=False)
+        result.update({
+            'site_info': {
+                'code': site.code, 'name': site.name, 'timezone': site.timezone,
+                'warehouse': site.warehouse_id.code,
+            },
+            'connectors': [c._get_config_vals() for c in site.connector_ids],
+            'mappings': [m._get_config_vals() for m in site.mapping_ids],
+            'schedules': [s._get_config_vals() for s in self.env['plant_bridge.schedule'].sudo().with_context(
+                active_test=False).search([('site_id', '=', site.id)])],
+            'sor': {row.domain: row.owner for row in site.sor_ids},
+        })
+        return result
+
+    # ------------------------------------------------------------------ outbound
+    @api.model
+    def fetch_outbound(self, site, limit=100):
+        """Pending outbound events of the site, oldest first."""
+        self._check_caller()
+        site = self._get_site(site)
+        if not isinstance(limit, int) or limit < 1:
+            raise UserError(_("'limit' must be a positive integer."))
+        rows = self.env['plant_bridge.outbound'].sudo().search(
+            [('site_id', '=', site.id), ('state', '=', 'pending')], order='id', limit=min(limit, 1000))
+        return [row._get_fetch_vals() for row in rows]
+
+    @api.model
+    def ack_outbound(self, acks):
+        """Record what the plant did with outbound events (acknowledged or failed)."""
+        self._check_caller()
+        if not isinstance(acks, list) or not all(isinstance(a, dict) and isinstance(a.get('id'), int) for a in acks):
+            raise UserError(_("'acks' must be a list of objects with an integer 'id'."))
+        rows = self.env['plant_bridge.outbound'].sudo().browse([a['id'] for a in acks]).exists()
+        self._sites_by_code(set(rows.site_id.mapped('code')))
+        by_id = {row.id: row for row in rows}
+        counts = {'acknowledged': 0, 'failed': 0}
+        now = fields.Datetime.now()
+        for ack in acks:
+            state = ack.get('state')
+            if state not in counts:
+                raise UserError(_("ack state must be 'acknowledged' or 'failed'."))
+            if row := by_id.get(ack['id']):
+                row.write({'state': state, 'sink': ack.get('sink') or False,
+                           'ack_message': ack.get('message') or False, 'ack_date': now})
+                counts[state] += 1
+        return counts
+
+    # ------------------------------------------------------------------ health
+    @api.model
+    def heartbeat(self, sidecar, snapshots=None):
+        """Register the sidecar, store its metric snapshots, hand it pending replays."""
+        self._check_caller()
+        if not isinstance(sidecar, dict) or not isinstance(sidecar.get('name'), str):
+            raise UserError(_("'sidecar' must be an object with a 'name'."))
+        site = self._get_site(sidecar.get('site'))
+        Sidecar = self.env['plant_bridge.sidecar'].sudo()
+        registration = Sidecar.search([('site_id', '=', site.id), ('name', '=', sidecar['name'])])
+        vals = {
+            'hostname': sidecar.get('hostname') or False,
+            'version': sidecar.get('version') or False,
+            'config_revision': int(sidecar.get('config_revision') or 0),
+            'last_heartbeat': fields.Datetime.now(),
+            'is_stale': False,
+        }
+        if sidecar.get('started_at'):
+            vals['started_at'] = self._parse_time(sidecar['started_at'], 'started_at')
+        if registration:
+            registration.write(vals)
+        else:
+            registration = Sidecar.create(dict(vals, name=sidecar['name'], site_id=site.id))
+        if snapshots:
+            self._store_snapshots(registration, snapshots)
+        replays = self.env['plant_bridge.replay'].sudo().search(
+            [('site_id', '=', site.id), ('state', '=', 'pending')], order='id', limit=100)
+        return {'ok': True, 'replays': [
+            {'replay_id': r.id, 'fingerprint': r.fingerprint or None, 'payload': r.payload} for r in replays]}
+
+    def _store_snapshots(self, registration, snapshots):
+        if not isinstance(snapshots, list):
+            raise UserError(_("'snapshots' must be a list."))
+        numbers = ('received', 'applied', 'rejected', 'duplicate', 'outbox_depth', 'dead_letters')
+        floats = ('oldest_pending_age', 'latency_p50', 'latency_p95', 'latency_p99')
+        vals_list = []
+        for snapshot in snapshots:
+            if not isinstance(snapshot, dict):
+                raise UserError(_("A snapshot must be an object."))
+            vals = {'sidecar_id': registration.id,
+                    'at': self._parse_time(snapshot.get('at'), 'at') if snapshot.get('at') else fields.Datetime.now(),
+                    'connector': snapshot.get('connector') or False,
+                    'odoo_up': bool(snapshot.get('odoo_up', True))}
+            vals.update({name: int(snapshot.get(name) or 0) for name in numbers})
+            vals.update({name: float(snapshot.get(name) or 0.0) for name in floats})
+            vals_list.append(vals)
+        self.env['plant_bridge.metric.snapshot'].sudo().create(vals_list)
+
+    @api.model
+    def _parse_time(self, value, name):
+        try:
+            return parse_datetime(value, name)
+        except EventRejected as e:
+            raise UserError(e.message) from None
+
+    # ------------------------------------------------------------------ sidecar rejections
+    @api.model
+    def report_rejections(self, site, items):
+        """Sidecar-side rejections become `rejected` trace rows, idempotent by fingerprint."""
+        self._check_caller()
+        site = self._get_site(site)
+        if not isinstance(items, list) or not all(isinstance(i, dict) and i.get('code') for i in items):
+            raise UserError(_("'items' must be a list of objects with a 'code'."))
+        Message = self.env['plant_bridge.message'].sudo().with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_create_nosubscribe=True)
+        keyed = {}
+        for item in items:
+            payload = item.get('payload')
+            payload_text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+            fingerprint = str(item.get('fingerprint') or hashlib.sha1(
+                f"{item.get('origin')}|{payload_text}".encode()).hexdigest())
+            keyed.setdefault(f'rejection:{fingerprint}'[:200], (item, fingerprint, payload_text))
+        existing = Message.search([('site_id', '=', site.id), ('key', 'in', list(keyed))])
+        known = set(existing.mapped('key'))
+        vals_list, large = [], []
+        for key, (item, fingerprint, payload_text) in keyed.items():
+            if key in known:
+                continue
+            payload_vals, large_text = Message._prepare_payload_vals(payload_text)
+            source = item.get('source')
+            received = item.get('received_at')
+            vals_list.append(dict(
+                payload_vals, key=key, site_id=site.id, state='rejected', rejected_by='sidecar',
+                fingerprint=fingerprint, event_type='other', attempts=1,
+                error_code=str(item['code'])[:64], error_message=item.get('message') or False,
+                source=source if source in dict(Message._fields['source'].selection) else 'other',
+                origin=str(item.get('origin') or '')[:500] or False,
+                received_at=self._parse_time(received, 'received_at') if received else False,
+                processed_at=fields.Datetime.now(), sidecar=item.get('sidecar') or False))
+            large.append(large_text)
+        messages = Message.create(vals_list)
+        messages._store_large_payloads([(m, t) for m, t in zip(messages, large) if t])
+        return {'recorded': len(messages), 'duplicate': len(items) - len(messages),
+                'message_ids': [existing.filtered(lambda m, k=k: m.key == k).id or
+                                messages.filtered(lambda m, k=k: m.key == k).id for k in keyed]}
+
+    @api.model
+    def ack_replays(self, items):
+        """The sidecar ran queued replays through its pipeline: settle them."""
+        self._check_caller()
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get('replay_id'), int)
+                                                  for i in items):
+            raise UserError(_("'items' must be a list of objects with an integer 'replay_id'."))
+        replays = self.env['plant_bridge.replay'].sudo().browse([i['replay_id'] for i in items]).exists()
+        self._sites_by_code(set(replays.site_id.mapped('code')))
+        by_id = {replay.id: replay for replay in replays}
+        done = failed = 0
+        for item in items:
+            replay = by_id.get(item['replay_id'])
+            if not replay or replay.state != 'pending':
+                continue
+            ok = item.get('status') in ('accepted', 'applied', 'duplicate', 'done')
+            replay.write({'state': 'done' if ok else 'failed', 'result_code': item.get('code') or False,
+                          'done_at': fields.Datetime.now()})
+            message = replay.message_id
+            if ok:
+                message.write({'state': 'discarded', 'discard_reason': _("Replayed through the sidecar (#%s)", replay.id)})
+            else:
+                message.write({'error_code': item.get('code') or message.error_code, 'attempts': message.attempts + 1})
+            message.message_post(body=_("Sidecar replay #%(id)s: %(status)s %(code)s", id=replay.id,
+                                        status=item.get('status'), code=item.get('code') or ''))
+            done, failed = done + ok, failed + (not ok)
+        return {'done': done, 'failed': failed}

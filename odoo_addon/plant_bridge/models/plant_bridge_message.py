@@ -1,0 +1,225 @@
+import json
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .plant_bridge_mapping import EVENT_TYPES
+
+#: Payloads above this size (bytes of JSON) are stored as an attachment, not in the row.
+LARGE_PAYLOAD = 64 * 1024
+
+MESSAGE_STATES = [
+    ('received', 'Received'),
+    ('applied', 'Applied'),
+    ('deferred', 'Deferred'),
+    ('rejected', 'Rejected'),
+    ('discarded', 'Discarded'),
+]
+SOURCES = [
+    ('mqtt', 'MQTT'), ('graphql', 'GraphQL'), ('file', 'File'), ('sql', 'SQL'),
+    ('http', 'HTTP'), ('sim', 'Simulator'), ('replay', 'Replay'), ('other', 'Other'),
+]
+
+
+class PlantBridgeMessage(models.Model):
+    """The message trace: one row per event key and site, with its outcome.
+
+    The unique (site, key) constraint is the idempotency guarantee of `post_events`.
+    Rows in state `rejected` form the exception queue.
+    """
+    _name = 'plant_bridge.message'
+    _description = 'Plant Bridge Message'
+    _inherit = ['mail.thread']
+    _order = 'id desc'
+    _rec_name = 'key'
+
+    key = fields.Char('Idempotency Key', required=True, readonly=True)
+    site_id = fields.Many2one('plant_bridge.site', required=True, readonly=True, ondelete='restrict')
+    event_type = fields.Selection(EVENT_TYPES + [('other', 'Other')], string='Type', readonly=True, index=True)
+    source = fields.Selection(SOURCES, readonly=True)
+    origin = fields.Char(readonly=True, help="Topic, file name + line, table + key.")
+    sidecar = fields.Char(readonly=True)
+    state = fields.Selection(MESSAGE_STATES, required=True, default='received', readonly=True, index=True,
+                             tracking=True)
+    rejected_by = fields.Selection([('odoo', 'Odoo'), ('sidecar', 'Sidecar')], readonly=True,
+                                   help="Sidecar: no valid event existed (bad JSON, mapping error...); "
+                                        "a replay goes back through the sidecar pipeline.")
+    fingerprint = fields.Char(readonly=True, index='btree_not_null')
+    attempts = fields.Integer(readonly=True, default=0)
+    occurred_at = fields.Datetime(readonly=True)
+    received_at = fields.Datetime(readonly=True, help="When the sidecar received it.")
+    processed_at = fields.Datetime(readonly=True, help="Last attempt in Odoo.")
+    duration_ms = fields.Float('Processing (ms)', readonly=True, digits=(16, 2))
+    latency = fields.Float('Latency (s)', readonly=True, digits=(16, 3),
+                           help="From reception by the sidecar to the last attempt in Odoo.")
+    error_code = fields.Char(readonly=True, index='btree_not_null')
+    error_message = fields.Text(readonly=True)
+    payload = fields.Text(help="The canonical event (JSON); empty when stored as an attachment.")
+    payload_attachment_id = fields.Many2one('ir.attachment', readonly=True, ondelete='set null')
+    res_model = fields.Char('Resulting Model', readonly=True, index='btree_not_null')
+    res_id = fields.Many2oneReference('Resulting Record Id', model_field='res_model', readonly=True)
+    res_name = fields.Char('Resulting Record', readonly=True)
+    ref = fields.Reference(selection='_selection_ref', compute='_compute_ref', string='Result')
+    production_id = fields.Many2one('mrp.production', readonly=True, index='btree_not_null',
+                                    ondelete='set null')
+    workcenter_id = fields.Many2one('mrp.workcenter', readonly=True, index='btree_not_null',
+                                    ondelete='set null')
+    lot_id = fields.Many2one('stock.lot', readonly=True, index='btree_not_null', ondelete='set null')
+    product_id = fields.Many2one('product.product', readonly=True, index='btree_not_null',
+                                 ondelete='set null')
+    discard_reason = fields.Text(readonly=True)
+    replay_ids = fields.One2many('plant_bridge.replay', 'message_id')
+
+    _site_key_unique = models.Constraint('unique(site_id, key)',
+                                         'An event key is unique per site (idempotency).')
+    _site_state_idx = models.Index('(site_id, state, id)')
+
+    @api.model
+    def _selection_ref(self):
+        return [(model, model) for model in (
+            'mrp.production', 'mrp.workorder', 'mrp.workcenter', 'mrp.workcenter.productivity',
+            'stock.scrap', 'stock.move', 'plant_bridge.quality.result', 'maintenance.request')]
+
+    @api.depends('res_model', 'res_id')
+    def _compute_ref(self):
+        allowed = dict(self._selection_ref())
+        for message in self:
+            if message.res_model in allowed and message.res_id:
+                message.ref = f'{message.res_model},{message.res_id}'
+            else:
+                message.ref = False
+
+    # ------------------------------------------------------------------ payload
+
+    @api.model
+    def _prepare_payload_vals(self, payload_text):
+        """Small payloads stay in the row; large ones go to an attachment after create."""
+        if payload_text is not None and len(payload_text.encode()) > LARGE_PAYLOAD:
+            return {'payload': False}, payload_text
+        return {'payload': payload_text}, None
+
+    def _store_large_payloads(self, large_by_message):
+        if not large_by_message:
+            return
+        attachments = self.env['ir.attachment'].sudo().create([{
+            'name': f'{message.key}.json',
+            'res_model': self._name,
+            'res_id': message.id,
+            'mimetype': 'application/json',
+            'raw': text.encode(),
+        } for message, text in large_by_message])
+        for (message, _text), attachment in zip(large_by_message, attachments):
+            message.payload_attachment_id = attachment
+
+    def _get_payload_text(self):
+        self.ensure_one()
+        if self.payload_attachment_id:
+            return self.payload_attachment_id.sudo().raw.decode()
+        return self.payload or ''
+
+    def _get_event(self):
+        """The stored payload as an event dict (raises UserError when not a JSON object)."""
+        try:
+            event = json.loads(self._get_payload_text())
+        except ValueError as e:
+            raise UserError(_("The payload of %s is not valid JSON: %s", self.key, e)) from e
+        if not isinstance(event, dict):
+            raise UserError(_("The payload of %s is not a JSON object.", self.key))
+        return event
+
+    # ------------------------------------------------------------------ actions
+
+    def action_retry(self):
+        """Apply again (Odoo-side rejections, deferrals) or queue a sidecar replay."""
+        self._check_can_replay()
+        for message in self:
+            message._replay(message._get_payload_text(), _("Retried"))
+        return True
+
+    def action_replay_edited(self):
+        """Replay the payload as edited in the form (its text is validated as JSON first)."""
+        self._check_can_replay()
+        for message in self:
+            message._replay(message._get_payload_text(), _("Payload edited and replayed"))
+        return True
+
+    def action_open_discard_wizard(self):
+        return {
+            'type': 'ir.actions.act_window',
+            'name': _("Discard Messages"),
+            'res_model': 'plant_bridge.message.discard',
+            'view_mode': 'form',
+            'target': 'new',
+            'context': {'default_message_ids': self.ids},
+        }
+
+    def _check_can_replay(self):
+        if not self.env.user.has_group('plant_bridge.group_manager'):
+            raise UserError(_("Only Plant Bridge managers can replay messages."))
+        if bad := self.filtered(lambda m: m.state not in ('rejected', 'deferred')):
+            raise UserError(_("Only rejected or deferred messages can be replayed: %s",
+                              ', '.join(bad.mapped('key'))))
+
+    def _replay(self, payload_text, label):
+        self.ensure_one()
+        if self.rejected_by == 'sidecar':
+            replay = self.env['plant_bridge.replay'].sudo().create({
+                'message_id': self.id, 'payload': payload_text})
+            self.message_post(body=_("%(label)s: queued for the sidecar (replay #%(id)s).",
+                                     label=label, id=replay.id))
+            return
+        event = self._get_event()
+        event['id'], event['site'] = self.key, self.site_id.code
+        result = self.env['plant_bridge.api'].sudo()._post(
+            [event], sidecar=False, source='replay')[0]
+        self.message_post(body=_("%(label)s by %(user)s: %(status)s %(code)s",
+                                 label=label, user=self.env.user.name,
+                                 status=result['status'], code=result.get('code', '')))
+
+    def _discard(self, reason):
+        if not self.env.user.has_group('plant_bridge.group_manager'):
+            raise UserError(_("Only Plant Bridge managers can discard messages."))
+        for message in self:
+            if message.state not in ('rejected', 'deferred'):
+                raise UserError(_("Only rejected or deferred messages can be discarded."))
+            message.sudo().write({'state': 'discarded', 'discard_reason': reason})
+            message.message_post(body=_("Discarded by %(user)s: %(reason)s",
+                                        user=self.env.user.name, reason=reason))
+
+    def write(self, vals):
+        if 'payload' in vals and not self.env.su:
+            for message in self:
+                if message.state not in ('rejected', 'deferred'):
+                    raise UserError(_("Only the payload of a rejected or deferred message can be edited."))
+            if vals['payload']:
+                try:
+                    json.loads(vals['payload'])
+                except ValueError as e:
+                    raise UserError(_("The edited payload is not valid JSON: %s", e)) from e
+        res = super().write(vals)
+        if 'payload' in vals and not self.env.su:
+            for message in self:
+                message.message_post(body=_("Payload edited by %s.", self.env.user.name))
+        return res
+
+    # ------------------------------------------------------------------ crons
+
+    @api.model
+    def _cron_purge(self, batch_size=10000):
+        """Retention: delete settled trace rows older than `plant_bridge.retention_days` (30).
+
+        Rejected and deferred rows stay until someone deals with them.
+        """
+        days = int(self.env['ir.config_parameter'].sudo().get_param('plant_bridge.retention_days', 30))
+        limit = fields.Datetime.now() - timedelta(days=days)
+        old = self.search([('state', 'in', ('applied', 'discarded')), ('create_date', '<', limit)],
+                          limit=batch_size)
+        old.payload_attachment_id.unlink()
+        old.unlink()
+        self.env['plant_bridge.outbound'].search(
+            [('state', '=', 'acknowledged'), ('create_date', '<', limit)], limit=batch_size).unlink()
+        self.env['plant_bridge.metric.snapshot'].search([('at', '<', limit)], limit=batch_size).unlink()
+        if len(old) == batch_size and self.env.context.get('cron_id'):
+            self.env['ir.cron']._commit_progress(len(old), remaining=1)
+        return len(old)

@@ -1,0 +1,54 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class PlantBridgeQualityResult(models.Model):
+    """A quality test result from the plant (Community has no quality app).
+
+    A failing result with `hold` blocks completion of its MO and outgoing moves of its lot
+    until a manager releases it.
+    """
+    _name = 'plant_bridge.quality.result'
+    _description = 'Plant Bridge Quality Result'
+    _inherit = ['mail.thread']
+    _order = 'id desc'
+    _check_company_auto = True
+
+    name = fields.Char('Test', required=True)
+    site_id = fields.Many2one('plant_bridge.site', required=True, index=True)
+    company_id = fields.Many2one(related='site_id.company_id', store=True)
+    result = fields.Selection([('pass', 'Pass'), ('fail', 'Fail')], required=True)
+    value = fields.Char()
+    occurred_at = fields.Datetime()
+    production_id = fields.Many2one('mrp.production', index='btree_not_null', check_company=True)
+    lot_id = fields.Many2one('stock.lot', index='btree_not_null', check_company=True)
+    product_id = fields.Many2one('product.product', check_company=True)
+    hold = fields.Boolean(help="A failing result that holds the order and the lot.")
+    hold_state = fields.Selection([('none', 'No Hold'), ('held', 'Held'), ('released', 'Released')],
+                                  default='none', required=True, tracking=True, index=True)
+    released_by_id = fields.Many2one('res.users', readonly=True)
+    released_date = fields.Datetime(readonly=True)
+
+    @api.model
+    def _held_domain(self, productions=None, lots=None):
+        domain = [('hold_state', '=', 'held')]
+        parts = []
+        if productions:
+            parts.append([('production_id', 'in', productions.ids)])
+        if lots:
+            parts.append([('lot_id', 'in', lots.ids)])
+        if len(parts) == 2:
+            return domain + ['|'] + parts[0] + parts[1]
+        return domain + (parts[0] if parts else [])
+
+    def action_release_hold(self):
+        if not self.env.user.has_group('plant_bridge.group_manager'):
+            raise UserError(_("Only Plant Bridge managers can release a quality hold."))
+        for result in self.filtered(lambda r: r.hold_state == 'held'):
+            result.sudo().write({
+                'hold_state': 'released',
+                'released_by_id': self.env.uid,
+                'released_date': fields.Datetime.now(),
+            })
+            result.message_post(body=_("Hold released by %s.", self.env.user.name))
+        return True

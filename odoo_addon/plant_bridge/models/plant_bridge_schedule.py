@@ -1,0 +1,65 @@
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+# One cron field: *, a value or range with an optional step, or lists of those; names for
+# months and weekdays (node-cron syntax, optional leading seconds field).
+_NAMES = 'jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat'
+_ATOM = rf'(?:\*|(?:\d+|{_NAMES})(?:-(?:\d+|{_NAMES}))?)(?:/\d+)?'
+_FIELD_RE = re.compile(rf'^{_ATOM}(?:,{_ATOM})*$', re.IGNORECASE)
+# (min, max) for second, minute, hour, day of month, month, day of week
+_BOUNDS = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+
+
+def check_cron_expression(expression):
+    """Return an error message for an invalid 5- or 6-field cron expression, else None."""
+    parts = (expression or '').split()
+    if len(parts) not in (5, 6):
+        return _("A cron expression has 5 fields (or 6 with seconds), got %s.", len(parts))
+    bounds = _BOUNDS if len(parts) == 6 else _BOUNDS[1:]
+    for part, (low, high) in zip(parts, bounds):
+        if not _FIELD_RE.match(part):
+            return _("Invalid cron field %r.", part)
+        for number in re.findall(r'(?<![/\d])\d+', part):
+            if not low <= int(number) <= high:
+                return _("Value %(value)s out of range %(low)s-%(high)s in %(field)r.",
+                         value=number, low=low, high=high, field=part)
+    return None
+
+
+class PlantBridgeSchedule(models.Model):
+    """A scheduled legacy pull (file drop scan, SQL query, HTTP poll) run by one sidecar."""
+    _name = 'plant_bridge.schedule'
+    _description = 'Plant Bridge Schedule'
+    _inherit = ['plant_bridge.config.mixin']
+    _order = 'site_id, name'
+
+    name = fields.Char(required=True)
+    site_id = fields.Many2one('plant_bridge.site', required=True, ondelete='cascade', index=True)
+    connector_id = fields.Many2one('plant_bridge.connector', required=True, ondelete='cascade',
+                                   domain="[('site_id', '=', site_id)]")
+    mapping_id = fields.Many2one('plant_bridge.mapping', ondelete='set null',
+                                 domain="[('site_id', '=', site_id)]")
+    cron = fields.Char(required=True, default='*/5 * * * *',
+                       help="Cron expression (5 fields, or 6 with seconds), in the schedule's time zone.")
+    timezone = fields.Selection(related='site_id.timezone')
+    active = fields.Boolean(default=True)
+
+    @api.constrains('cron')
+    def _check_cron(self):
+        for schedule in self:
+            if error := check_cron_expression(schedule.cron):
+                raise ValidationError(error)
+
+    def _get_config_vals(self):
+        self.ensure_one()
+        return {
+            'id': self.id,
+            'name': self.name,
+            'connector_id': self.connector_id.id,
+            'mapping_id': self.mapping_id.id or None,
+            'cron': self.cron,
+            'timezone': self.timezone,
+            'active': self.active,
+        }

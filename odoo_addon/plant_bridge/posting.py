@@ -1,0 +1,306 @@
+"""The posting loop behind `plant_bridge.api.post_events` (docs/odoo-api.md).
+
+Per batch: one query preloads the trace rows of all keys; events apply in input order, each
+in its own savepoint, except batchable types (downtime) whose prepared values are created
+with one `create(vals_list)` (falling back to one savepoint per event if that fails); the
+new trace rows are inserted with one `create(vals_list)` at the end. Two concurrent batches
+with the same key: the second insert waits on the unique index, fails, and is turned into a
+`ConcurrencyError` so Odoo's own retry (JSON-2 / JSON-RPC) reruns the call, which then sees
+the committed row and answers `duplicate`. Nothing here has effects outside the database.
+"""
+import hashlib
+import json
+import logging
+import time
+from datetime import datetime
+
+from psycopg2 import IntegrityError, errorcodes
+
+from odoo import fields
+from odoo.exceptions import ConcurrencyError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+
+from .exceptions import EventDeferred, EventRejected
+from .handlers import HANDLERS
+from .handlers.base import EventItem, parse_datetime
+
+_logger = logging.getLogger(__name__)
+
+MAX_BATCH = 5000
+MAX_KEY_LENGTH = 200
+SOURCES = {'mqtt', 'graphql', 'file', 'sql', 'http', 'sim', 'replay'}
+LINK_FIELDS = ('production_id', 'workcenter_id', 'lot_id', 'product_id')
+SETTLED = ('applied', 'discarded')
+
+
+class PostingBatch:
+    def __init__(self, env, sidecar=None, source=None):
+        self.env = env
+        self.sidecar = sidecar if isinstance(sidecar, str) else None
+        self.source = source
+        self.cache = {}
+        self.handlers = {event_type: cls(env, self.cache) for event_type, cls in HANDLERS.items()}
+
+    # ------------------------------------------------------------------ run
+    def run(self, events, sites_by_code):
+        results = [None] * len(events)
+        items = []
+        for index, event in enumerate(events):
+            site = sites_by_code.get(event.get('site')) if isinstance(event, dict) else None
+            if not site:
+                code = event.get('site') if isinstance(event, dict) else None
+                results[index] = {
+                    'id': event.get('id') if isinstance(event, dict) else None, 'site': code,
+                    'status': 'rejected', 'code': 'unknown_site' if isinstance(event, dict) else 'schema',
+                    'message': f"Unknown site {code!r}" if isinstance(event, dict) else "An event must be an object",
+                    'message_id': None,
+                }
+                continue
+            item = EventItem(index, event, site)
+            item.key, item.error = self._check_envelope(event)
+            items.append(item)
+
+        existing = self._preload(items)
+        pending, blocked, first_of = [], set(), {}
+        for item in items:
+            ident = (item.site.id, item.key)
+            if ident in first_of:
+                item.same_as = first_of[ident]
+                continue
+            first_of[ident] = item
+            item.same_as = None
+            item.message = existing.get(ident)
+            if item.message and item.message.state in SETTLED:
+                continue
+            handler = self.handlers.get(item.event.get('type'))
+            if item.error is None and handler is None:
+                item.error = EventRejected('schema', f"Unknown event type {item.event.get('type')!r}")
+            if item.error is not None:
+                item.outcome = ('rejected', item.error)
+                continue
+            obj = handler.object_key(item.event)
+            if obj is not None and obj in blocked:
+                item.outcome = ('deferred', EventDeferred(
+                    'waiting_for_earlier', f"An earlier event of {obj[1]} in this batch was deferred"))
+                continue
+            if handler.batchable:
+                self._prepare(handler, item, pending)
+            else:
+                self._flush(pending)
+                self._apply(handler, item)
+            if item.outcome and item.outcome[0] == 'deferred' and obj is not None:
+                blocked.add(obj)
+        self._flush(pending)
+        self._record(items)
+        for item in items:
+            results[item.index] = self._result(item.same_as or item, repeat=item.same_as is not None)
+        return results
+
+    def _check_envelope(self, event):
+        key = event.get('id')
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+            digest = hashlib.sha1(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
+            return f'invalid:{digest}', EventRejected('schema', f"'id' must be a string of 1-{MAX_KEY_LENGTH} characters")
+        if not isinstance(event.get('type'), str):
+            return key, EventRejected('schema', "missing 'type'")
+        try:
+            parse_datetime(event.get('occurredAt'), 'occurredAt')
+        except EventRejected as e:
+            return key, e
+        return key, None
+
+    def _preload(self, items):
+        if not items:
+            return {}
+        messages = self.env['plant_bridge.message'].search([
+            ('site_id', 'in', list({item.site.id for item in items})),
+            ('key', 'in', list({item.key for item in items})),
+        ])
+        messages.fetch(['site_id', 'key', 'state', 'res_model', 'res_id', 'res_name', 'attempts'])
+        return {(message.site_id.id, message.key): message for message in messages}
+
+    # ------------------------------------------------------------------ apply
+    def _apply(self, handler, item):
+        start = time.perf_counter()
+        try:
+            with self.env.cr.savepoint():
+                handler.validate(item)
+                item.result = handler.apply(item)
+            item.outcome = ('applied', None)
+        except Exception as e:  # noqa: BLE001 - every failure becomes an outcome, see _outcome_for
+            item.outcome = self._outcome_for(e, item)
+        item.duration = time.perf_counter() - start
+
+    def _prepare(self, handler, item, pending):
+        try:
+            handler.validate(item)
+            item.vals = handler.prepare(item)
+            pending.append(item)
+        except Exception as e:  # noqa: BLE001
+            item.outcome = self._outcome_for(e, item)
+
+    def _flush(self, pending):
+        """Create the prepared records of batchable events, in bulk; isolate failures."""
+        if not pending:
+            return
+        batch, pending[:] = list(pending), []
+        by_type = {}
+        for item in batch:
+            by_type.setdefault(item.event['type'], []).append(item)
+        for event_type, group in by_type.items():
+            handler = self.handlers[event_type]
+            start = time.perf_counter()
+            try:
+                with self.env.cr.savepoint():
+                    records = handler.create_batch(group)
+                for item, record in zip(group, records):
+                    item.result, item.outcome = record, ('applied', None)
+                    item.duration = (time.perf_counter() - start) / len(group)
+            except Exception as e:  # noqa: BLE001
+                self._reraise_concurrency(e)
+                for item in group:
+                    item_start = time.perf_counter()
+                    try:
+                        with self.env.cr.savepoint():
+                            item.result = handler.create_batch([item])[0]
+                        item.outcome = ('applied', None)
+                    except Exception as item_error:  # noqa: BLE001
+                        item.outcome = self._outcome_for(item_error, item)
+                    item.duration = time.perf_counter() - item_start
+
+    def _outcome_for(self, error, item):
+        self._reraise_concurrency(error)
+        if isinstance(error, EventRejected):
+            return ('rejected', error)
+        if isinstance(error, EventDeferred):
+            return ('deferred', error)
+        if isinstance(error, (UserError, ValidationError)):
+            # Odoo's own flow refused (a button's check, a constraint): the state does not allow it
+            return ('rejected', EventRejected('state_conflict', str(error.args[0] if error.args else error)))
+        _logger.exception("plant_bridge: unexpected error on event %s", item.key)
+        return ('rejected', EventRejected('unexpected', f"{type(error).__name__}: {error}"))
+
+    @staticmethod
+    def _reraise_concurrency(error):
+        """Lock conflicts and serialization failures must fail the whole call: Odoo retries it."""
+        if isinstance(error, (ConcurrencyError, *PG_CONCURRENCY_EXCEPTIONS_TO_RETRY)):
+            raise error
+        if isinstance(error, IntegrityError) and error.pgcode == errorcodes.UNIQUE_VIOLATION:
+            raise ConcurrencyError(f"plant_bridge: concurrent insert ({error.diag.constraint_name})") from error
+
+    # ------------------------------------------------------------------ trace
+    def _record(self, items):
+        now = fields.Datetime.now()
+        Message = self.env['plant_bridge.message'].with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True)
+        create_items, create_vals, large = [], [], []
+        for item in items:
+            if item.same_as is not None or item.outcome is None:
+                continue
+            vals = self._outcome_vals(item, now)
+            if item.message:
+                vals['attempts'] = item.message.attempts + 1
+                item.message.with_context(tracking_disable=True).write(vals)
+                continue
+            payload, large_text = Message._prepare_payload_vals(
+                json.dumps(item.event, separators=(',', ':'), ensure_ascii=False, default=str))
+            vals.update(payload, **self._envelope_vals(item), attempts=1)
+            create_items.append(item)
+            create_vals.append(vals)
+            large.append(large_text)
+        if not create_vals:
+            return
+        try:
+            with self.env.cr.savepoint():
+                messages = Message.create(create_vals)
+        except IntegrityError as e:
+            self._reraise_concurrency(e)
+            raise
+        for item, message in zip(create_items, messages):
+            item.message = message
+        messages._store_large_payloads([(m, text) for m, text in zip(messages, large) if text])
+
+    def _envelope_vals(self, item):
+        event = item.event
+        source = self.source or event.get('source')
+        received = event.get('receivedAt')
+        try:
+            received_at = parse_datetime(received, 'receivedAt') if received else False
+        except EventRejected:
+            received_at = False
+        try:
+            occurred_at = parse_datetime(event.get('occurredAt'))
+        except EventRejected:
+            occurred_at = False
+        event_type = event.get('type')
+        return {
+            'key': item.key,
+            'site_id': item.site.id,
+            'event_type': event_type if event_type in HANDLERS else 'other',
+            'source': source if source in SOURCES else 'other',
+            'origin': str(event['origin'])[:500] if event.get('origin') else False,
+            'sidecar': self.sidecar or False,
+            'occurred_at': occurred_at,
+            'received_at': received_at,
+        }
+
+    def _outcome_vals(self, item, now):
+        status, error = item.outcome
+        vals = {
+            'state': status,
+            'rejected_by': 'odoo' if status == 'rejected' else False,
+            'error_code': error.code if error else False,
+            'error_message': error.message if error else False,
+            'processed_at': now,
+            'duration_ms': item.duration * 1000.0,
+        }
+        received = item.event.get('receivedAt')
+        if received:
+            try:
+                vals['latency'] = (now - parse_datetime(received, 'receivedAt')).total_seconds()
+            except EventRejected:
+                pass
+        for name in LINK_FIELDS:
+            vals[name] = item.links.get(name, False)
+        record = item.result
+        if status == 'applied' and record:
+            vals.update(res_model=record._name, res_id=record.id, res_name=record.display_name)
+        else:
+            vals.update(res_model=False, res_id=False, res_name=False)
+        return vals
+
+    def _result(self, item, repeat=False):
+        message = item.message
+        result = {'id': item.event.get('id'), 'site': item.site.code,
+                  'message_id': message.id if message else None}
+        if item.outcome is None and message:
+            # settled before this call: the original outcome, never posted again
+            result.update(status='duplicate', original_status=message.state, ref=self._ref_of(message))
+            return result
+        status, error = item.outcome
+        if repeat and status == 'applied':
+            result.update(status='duplicate', original_status='applied', ref=self._ref_of(message))
+            return result
+        result['status'] = status
+        if status == 'applied':
+            result['ref'] = self._ref_of(message)
+        else:
+            result.update(code=error.code, message=error.message)
+            if status == 'deferred':
+                result['retry_after'] = error.retry_after
+        return result
+
+    @staticmethod
+    def _ref_of(message):
+        if not message or not message.res_model:
+            return None
+        return {'model': message.res_model, 'id': message.res_id, 'name': message.res_name}
+
+
+def utc_iso(value):
+    """Odoo's naive UTC datetime as an ISO string with offset."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat() + '+00:00'
+    return str(value)

@@ -1,0 +1,1 @@
+from . import plant_bridge_message_discard
