@@ -1,0 +1,86 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Schema migrations, applied in order on open; `PRAGMA user_version` records the last one
+ * applied. Append a migration to change the schema, never edit a released one.
+ *
+ * Inbox and outbox are one table (`messages`): every new (site, id) gets exactly one outbox row,
+ * so a second table would only double the writes of the hot path. The partial indexes cover
+ * only unsettled rows (pending, leased), so their size follows the backlog, not the history.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    order_key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    source TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending'
+      CHECK (state IN ('pending', 'leased', 'applied', 'duplicate', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    -- when the row may be leased next: 0 when new, the retry time, or the lease expiry
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_code TEXT,
+    last_message TEXT,
+    ref TEXT,
+    settled_at INTEGER,
+    UNIQUE (site, event_id)
+  ) STRICT;
+  CREATE INDEX messages_unsettled ON messages (seq) WHERE state IN ('pending', 'leased');
+  CREATE INDEX messages_waiting ON messages (next_attempt_at, site, order_key)
+    WHERE state IN ('pending', 'leased');
+  CREATE INDEX messages_order_key ON messages (order_key, seq);
+
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    event_id TEXT,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    payload_encoding TEXT NOT NULL CHECK (payload_encoding IN ('utf8', 'base64')),
+    payload_size INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE,
+    repeats INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'replayed', 'discarded')),
+    in_inbox INTEGER NOT NULL DEFAULT 0,
+    note TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX dead_letters_open ON dead_letters (site) WHERE state = 'open';
+  CREATE INDEX dead_letters_event ON dead_letters (site, event_id) WHERE in_inbox = 1;
+
+  -- every site ever seen, so stats report a drained site as 0 instead of forgetting it
+  CREATE TABLE sites (site TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to `SCHEMA_VERSION` in one transaction; refuses a newer database. */
+export function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `store schema version ${current} is newer than this sidecar understands (${SCHEMA_VERSION})`,
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      db.exec(MIGRATIONS[version]!);
+    }
+    // PRAGMA takes no bound parameters; SCHEMA_VERSION is a constant of this module.
+    if (current !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
