@@ -61,7 +61,7 @@ class PostingBatch:
             items.append(item)
 
         existing = self._preload(items)
-        pending, blocked, first_of = [], set(), {}
+        pending, blocked, first_of = [], {}, {}
         for item in items:
             ident = (item.site.id, item.key)
             if ident in first_of:
@@ -80,6 +80,7 @@ class PostingBatch:
                 continue
             obj = handler.object_key(item.event)
             if obj is not None and obj in blocked:
+                item.links.update(blocked[obj])
                 item.outcome = ('deferred', EventDeferred(
                     'waiting_for_earlier', f"An earlier event of {obj[1]} in this batch was deferred"))
                 continue
@@ -89,7 +90,7 @@ class PostingBatch:
                 self._flush(pending)
                 self._apply(handler, item)
             if item.outcome and item.outcome[0] == 'deferred' and obj is not None:
-                blocked.add(obj)
+                blocked[obj] = item.links
         self._flush(pending)
         self._record(items)
         for item in items:
@@ -129,7 +130,16 @@ class PostingBatch:
             item.outcome = ('applied', None)
         except Exception as e:  # noqa: BLE001 - every failure becomes an outcome, see _outcome_for
             item.outcome = self._outcome_for(e, item)
+            self._drop_rolled_back_links(item)
         item.duration = time.perf_counter() - start
+
+    def _drop_rolled_back_links(self, item):
+        """A record created in a rolled-back savepoint (e.g. a new lot) is gone: unlink it."""
+        models = {'production_id': 'mrp.production', 'workcenter_id': 'mrp.workcenter',
+                  'lot_id': 'stock.lot', 'product_id': 'product.product'}
+        for name, record_id in list(item.links.items()):
+            if not self.env[models[name]].browse(record_id).exists():
+                del item.links[name]
 
     def _prepare(self, handler, item, pending):
         try:

@@ -69,6 +69,7 @@ class ProductionHandler(Handler):
         backorder = event.get('backorder')
         if backorder is None:
             backorder = production.picking_type_id.create_backorder != 'never'
+        backorder = backorder and not production.product_uom_id.is_zero(production._get_quantity_to_backorder())
         # Consumption is the plant's (system-of-record matrix): no consumption wizard here.
         production.with_context(
             skip_consumption=True, skip_redirection=True, skip_backorder=True,

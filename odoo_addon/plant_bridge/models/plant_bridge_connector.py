@@ -15,16 +15,16 @@ CONNECTOR_KINDS = [
 ]
 
 
-def parse_json_object(text, label):
+def parse_json_object(env, text, label):
     """Parse a JSON object stored in a Text field; empty means {}."""
     if not text or not text.strip():
         return {}
     try:
         value = json.loads(text)
     except ValueError as e:
-        raise ValidationError(_("%(label)s is not valid JSON: %(error)s", label=label, error=e)) from e
+        raise ValidationError(env._("%(label)s is not valid JSON: %(error)s", label=label, error=e)) from e
     if not isinstance(value, dict):
-        raise ValidationError(_("%(label)s must be a JSON object.", label=label))
+        raise ValidationError(env._("%(label)s must be a JSON object.", label=label))
     return value
 
 
@@ -51,12 +51,12 @@ class PlantBridgeConnector(models.Model):
     @api.constrains('params')
     def _check_params(self):
         for connector in self:
-            parse_json_object(connector.params, _("Parameters"))
+            parse_json_object(self.env, connector.params, _("Parameters"))
 
     @api.constrains('secrets')
     def _check_secrets(self):
         for connector in self.sudo():
-            parse_json_object(connector.secrets, _("Secrets"))
+            parse_json_object(self.env, connector.secrets, _("Secrets"))
 
     def _get_config_vals(self):
         """Connector as served by get_config (the caller's group check is done by the API)."""
@@ -66,6 +66,6 @@ class PlantBridgeConnector(models.Model):
             'name': self.name,
             'kind': self.kind,
             'active': self.active,
-            'params': parse_json_object(self.params, 'params'),
-            'secrets': parse_json_object(self.sudo().secrets, 'secrets'),
+            'params': parse_json_object(self.env, self.params, 'params'),
+            'secrets': parse_json_object(self.env, self.sudo().secrets, 'secrets'),
         }

@@ -59,7 +59,7 @@ class PlantBridgeMapping(models.Model):
     @api.constrains('aggregation')
     def _check_aggregation(self):
         for mapping in self:
-            parse_json_object(mapping.aggregation, _("Aggregation"))
+            parse_json_object(self.env, mapping.aggregation, _("Aggregation"))
 
     @api.constrains('sample_payload')
     def _check_sample_payload(self):
@@ -110,5 +110,5 @@ class PlantBridgeMapping(models.Model):
             'key_expression': self.key_expression or None,
             'version': self.version,
             'state': self.state,
-            'aggregation': parse_json_object(self.aggregation, 'aggregation') or None,
+            'aggregation': parse_json_object(self.env, self.aggregation, 'aggregation') or None,
         }

@@ -188,17 +188,17 @@ class PlantBridgeMessage(models.Model):
                                         user=self.env.user.name, reason=reason))
 
     def write(self, vals):
-        if 'payload' in vals and not self.env.su:
-            for message in self:
-                if message.state not in ('rejected', 'deferred'):
-                    raise UserError(_("Only the payload of a rejected or deferred message can be edited."))
+        """Editing the payload (before a replay) is allowed on open messages only, as JSON."""
+        if 'payload' in vals:
+            if self.filtered(lambda m: m.state not in ('rejected', 'deferred')):
+                raise UserError(_("Only the payload of a rejected or deferred message can be edited."))
             if vals['payload']:
                 try:
                     json.loads(vals['payload'])
                 except ValueError as e:
                     raise UserError(_("The edited payload is not valid JSON: %s", e)) from e
         res = super().write(vals)
-        if 'payload' in vals and not self.env.su:
+        if 'payload' in vals:
             for message in self:
                 message.message_post(body=_("Payload edited by %s.", self.env.user.name))
         return res

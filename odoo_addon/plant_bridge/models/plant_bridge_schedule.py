@@ -1,6 +1,6 @@
 import re
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 # One cron field: *, a value or range with an optional step, or lists of those; names for
@@ -12,18 +12,18 @@ _FIELD_RE = re.compile(rf'^{_ATOM}(?:,{_ATOM})*$', re.IGNORECASE)
 _BOUNDS = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 
 
-def check_cron_expression(expression):
+def check_cron_expression(env, expression):
     """Return an error message for an invalid 5- or 6-field cron expression, else None."""
     parts = (expression or '').split()
     if len(parts) not in (5, 6):
-        return _("A cron expression has 5 fields (or 6 with seconds), got %s.", len(parts))
+        return env._("A cron expression has 5 fields (or 6 with seconds), got %s.", len(parts))
     bounds = _BOUNDS if len(parts) == 6 else _BOUNDS[1:]
     for part, (low, high) in zip(parts, bounds):
         if not _FIELD_RE.match(part):
-            return _("Invalid cron field %r.", part)
+            return env._("Invalid cron field %r.", part)
         for number in re.findall(r'(?<![/\d])\d+', part):
             if not low <= int(number) <= high:
-                return _("Value %(value)s out of range %(low)s-%(high)s in %(field)r.",
+                return env._("Value %(value)s out of range %(low)s-%(high)s in %(field)r.",
                          value=number, low=low, high=high, field=part)
     return None
 
@@ -49,7 +49,7 @@ class PlantBridgeSchedule(models.Model):
     @api.constrains('cron')
     def _check_cron(self):
         for schedule in self:
-            if error := check_cron_expression(schedule.cron):
+            if error := check_cron_expression(self.env, schedule.cron):
                 raise ValidationError(error)
 
     def _get_config_vals(self):

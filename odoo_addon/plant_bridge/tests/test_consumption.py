@@ -1,0 +1,56 @@
+from odoo.tests import tagged
+
+from .common import PlantBridgeCase
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestConsumption(PlantBridgeCase):
+
+    def test_untracked_component(self):
+        mo = self.mo_desk
+        move = mo.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_0269')
+        result = self.post_one('consumption', order=mo.name, product='FURN_0269', quantity=2)
+        self.assertEqual(self.assertApplied(result, 'stock.move'), move)
+        self.assertRecordValues(move, [{'quantity': 2.0, 'picked': True, 'manual_consumption': True}])
+        self.assertEqual(sum(move.move_line_ids.mapped('quantity')), 2.0)
+        # a second report adds to the first
+        self.assertApplied(self.post_one('consumption', order=mo.name, product='FURN_0269', quantity=0.5),
+                           'stock.move')
+        self.assertRecordValues(move, [{'quantity': 2.5}])
+        self.assertRecordValues(self.message_of(result), [{
+            'production_id': mo.id, 'product_id': move.product_id.id}])
+
+    def test_reported_consumption_survives_production(self):
+        mo = self.mo_desk
+        self.post_one('consumption', order=mo.name, product='FURN_0269', quantity=1)
+        self.post_one('production', order=mo.name, quantity=3, finish=True)
+        move = mo.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_0269')
+        self.assertRecordValues(move, [{'state': 'done', 'quantity': 1.0}])
+        self.assertRecordValues(mo, [{'state': 'done'}])
+
+    def test_lot_tracked_component(self):
+        mo = self.mo_table
+        mo.action_confirm()
+        move = mo.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_8522')
+        result = self.post_one('consumption', order=mo.name, product='FURN_8522', quantity=1, lot='TT003')
+        self.assertEqual(self.assertApplied(result, 'stock.move'), move)
+        lot = self.env['stock.lot'].search([('name', '=', 'TT003'), ('product_id', '=', move.product_id.id)])
+        self.assertRecordValues(move.move_line_ids, [{'lot_id': lot.id, 'quantity': 1.0}])
+        self.assertRecordValues(move, [{'picked': True}])
+        self.assertRecordValues(self.message_of(result), [{'lot_id': lot.id}])
+
+    def test_rejections(self):
+        mo = self.mo_desk
+        self.assertRejected(self.post_one('consumption', order=mo.name, product='NOPE-1', quantity=1),
+                            'unknown_product')
+        self.assertRejected(self.post_one('consumption', order=mo.name, product='FURN_7800', quantity=1),
+                            'state_conflict')
+        self.assertRejected(self.post_one('consumption', order='WH/MO/99999', product='FURN_0269', quantity=1),
+                            'unknown_order')
+        self.assertRejected(self.post_one('consumption', order=mo.name, product='FURN_0269', quantity=0),
+                            'bad_quantity')
+        self.mo_table.action_confirm()
+        self.assertRejected(self.post_one('consumption', order=self.mo_table.name, product='FURN_8522', quantity=1),
+                            'unknown_lot')
+        self.assertRejected(self.post_one('consumption', order=self.mo_table.name, product='FURN_8522', quantity=1,
+                                          lot='NO-SUCH-LOT'), 'unknown_lot')

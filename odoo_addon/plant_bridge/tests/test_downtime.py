@@ -1,0 +1,69 @@
+from datetime import datetime
+
+from odoo.tests import tagged
+
+from .common import PlantBridgeCase
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestDowntime(PlantBridgeCase):
+
+    def test_downtime_by_workcenter_name(self):
+        loss = self.env.ref('mrp.block_reason1')  # Equipment Failure
+        result = self.post_one('downtime', workcenter='Assembly 1', reason='Equipment Failure',
+                               start='2026-11-20T10:00:00+01:00', end='2026-11-20T10:45:00+01:00',
+                               description='Spindle jam')
+        productivity = self.assertApplied(result, 'mrp.workcenter.productivity')
+        self.assertRecordValues(productivity, [{
+            'workcenter_id': self.assembly_1.id, 'loss_id': loss.id, 'loss_type': 'availability',
+            'date_start': datetime(2026, 11, 20, 9, 0), 'date_end': datetime(2026, 11, 20, 9, 45),
+            'description': 'Spindle jam', 'company_id': self.assembly_1.company_id.id,
+        }])
+        self.assertGreater(productivity.duration, 0)
+        self.assertEqual(self.assembly_1.working_state, 'normal')
+
+    def test_downtime_by_code_and_loss_type(self):
+        self.assembly_2.code = 'ASM-2'
+        productivity = self.assertApplied(self.post_one(
+            'downtime', workcenter='ASM-2', reason='quality',
+            start='2026-11-21T08:00:00+00:00', end='2026-11-21T08:10:00+00:00'), 'mrp.workcenter.productivity')
+        self.assertRecordValues(productivity, [{'workcenter_id': self.assembly_2.id, 'loss_type': 'quality'}])
+
+    def test_no_overlap(self):
+        first = self.event('downtime', workcenter='Assembly 2', reason='Equipment Failure',
+                           start='2026-11-22T08:00:00+00:00', end='2026-11-22T09:00:00+00:00')
+        inside_batch = self.event('downtime', workcenter='Assembly 2', reason='Setup and Adjustments',
+                                  start='2026-11-22T08:30:00+00:00', end='2026-11-22T09:30:00+00:00')
+        adjacent = self.event('downtime', workcenter='Assembly 2', reason='Setup and Adjustments',
+                              start='2026-11-22T09:00:00+00:00', end='2026-11-22T09:15:00+00:00')
+        other_workcenter = dict(inside_batch, id='other-wc', workcenter='Assembly 1')
+        results = self.post(first, inside_batch, adjacent, other_workcenter)
+        self.assertEqual([r['status'] for r in results], ['applied', 'rejected', 'applied', 'applied'])
+        self.assertRejected(results[1], 'state_conflict')
+        # against what is already recorded, in a later batch
+        later = self.event('downtime', workcenter='Assembly 2', reason='Equipment Failure',
+                           start='2026-11-22T07:30:00+00:00', end='2026-11-22T08:01:00+00:00')
+        self.assertRejected(self.post(later)[0], 'state_conflict')
+
+    def test_batch_of_downtime(self):
+        Productivity = self.env['mrp.workcenter.productivity']
+        before = Productivity.search_count([('workcenter_id', '=', self.assembly_1.id)])
+        events = [self.event('downtime', workcenter='Assembly 1', reason='Material Availability',
+                             start=f'2026-10-{day:02d}T{hour:02d}:00:00+00:00',
+                             end=f'2026-10-{day:02d}T{hour:02d}:20:00+00:00')
+                  for day in range(1, 11) for hour in range(6, 16)]
+        results = self.post(*events)
+        self.assertEqual({r['status'] for r in results}, {'applied'})
+        self.assertEqual(Productivity.search_count([('workcenter_id', '=', self.assembly_1.id)]), before + 100)
+        self.assertEqual(len({r['ref']['id'] for r in results}), 100)
+
+    def test_rejections(self):
+        base = {'reason': 'Equipment Failure', 'start': '2026-11-23T08:00:00+00:00',
+                'end': '2026-11-23T08:10:00+00:00'}
+        self.assertRejected(self.post_one('downtime', workcenter='Nowhere', **base), 'unknown_workcenter')
+        self.assertRejected(self.post_one('downtime', workcenter='Assembly 1', **dict(base, reason='Gremlins')),
+                            'schema')
+        self.assertRejected(self.post_one('downtime', workcenter='Assembly 1',
+                                          **dict(base, end='2026-11-23T07:00:00+00:00')), 'schema')
+        self.assertRejected(self.post_one('downtime', workcenter='Assembly 1', **dict(base, start='08:00')),
+                            'schema')
