@@ -1,0 +1,395 @@
+import pg from "pg";
+import { orderKeyOf, type CanonicalEvent } from "../../canonical/types.js";
+import {
+  DEFAULT_LIST_LIMIT,
+  PURGE_BATCH,
+  checkReplacement,
+  deadLetterNotFound,
+  deadLetterStateConflict,
+  eventKey,
+  lastOutcomePerSeq,
+  toDeadLetter,
+  toMessageRow,
+  toOutboxRow,
+  type DeadLetterDbRow,
+  type MessageDbRow,
+} from "../common.js";
+import type { DeadLetterFilter, IngestItem, IngestResult, MessageFilter, Store } from "../types.js";
+import { planIngest, type IngestPlan } from "./ingest-plan.js";
+import { migrate, quoteSchema } from "./schema.js";
+import { createSql } from "./sql.js";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` */
+  connectionString: string;
+  /** Schema holding the store's tables; created on open. @default "plant_bridge" */
+  schema?: string;
+  /** Connections in the pool. @default 10 */
+  poolSize?: number;
+  /**
+   * Called when an idle pooled connection fails (server restart, network); the pool drops it and
+   * opens a new one on demand. @default ignore
+   */
+  onIdleError?: (err: Error) => void;
+}
+
+/** SQLSTATEs after which the whole transaction can simply run again. */
+const RETRYABLE_SQLSTATES = new Set(["40001", "40P01"]);
+const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * The shared store: several sidecars use one database, and each method is one statement or one
+ * transaction, so no process keeps state the others depend on. Epoch-millisecond columns are
+ * `bigint`, read back as numbers (safe up to year 287396).
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const schema = options.schema ?? "plant_bridge";
+  const quoted = quoteSchema(schema);
+  const sql = createSql(quoted);
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize ?? 10,
+    application_name: "plant-bridge",
+    types: {
+      getTypeParser: (oid, format) =>
+        oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format),
+    },
+  });
+  pool.on("error", options.onIdleError ?? (() => undefined));
+  try {
+    await migrate(pool, schema);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  const knownSites = new Set<string>();
+
+  async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await work(client);
+        await client.query("COMMIT");
+        client.release();
+        return result;
+      } catch (err) {
+        const broken = await client.query("ROLLBACK").then(
+          () => false,
+          () => true,
+        );
+        client.release(broken);
+        const code = (err as { code?: unknown }).code;
+        const retryable = typeof code === "string" && RETRYABLE_SQLSTATES.has(code);
+        if (!retryable || attempt >= TRANSACTION_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async function writeIngest(client: pg.PoolClient, plan: IngestPlan): Promise<IngestResult[]> {
+    const results: IngestResult[] = [];
+    const newSites = plan.sites.filter((site) => !knownSites.has(site));
+    if (newSites.length > 0) await client.query(sql.addSites, [newSites]);
+
+    const seqOf = new Map<string, number>();
+    if (plan.events.length > 0) {
+      const e = plan.events.map(({ item }) => item);
+      const inserted = await client.query<{ seq: number; site: string; event_id: string }>({
+        name: "plant-bridge.insert-messages",
+        text: sql.insertMessages,
+        values: [
+          e.map((i) => i.event.site),
+          e.map((i) => i.event.id),
+          e.map((i) => i.event.type),
+          e.map((i) => i.orderKey),
+          e.map((i) => JSON.stringify(i.event)),
+          e.map((i) => i.source),
+          e.map((i) => i.origin),
+          e.map((i) => i.receivedAt),
+        ],
+      });
+      for (const row of inserted.rows) seqOf.set(eventKey(row.site, row.event_id), row.seq);
+    }
+
+    const duplicates = new Map<string, { site: string; eventId: string; n: number }>();
+    const countDuplicate = (key: string) => {
+      const [site, eventId] = JSON.parse(key) as [string, string];
+      const entry = duplicates.get(key) ?? { site, eventId, n: 0 };
+      entry.n += 1;
+      duplicates.set(key, entry);
+    };
+    for (const { index, key } of plan.events) {
+      const seq = seqOf.get(key);
+      if (seq === undefined) countDuplicate(key);
+      results[index] = seq === undefined ? { status: "duplicate" } : { status: "accepted", seq };
+    }
+    for (const { index, key } of plan.repeatedEvents) {
+      countDuplicate(key);
+      results[index] = { status: "duplicate" };
+    }
+    if (duplicates.size > 0) {
+      const d = [...duplicates.values()];
+      await client.query({
+        name: "plant-bridge.count-duplicates",
+        text: sql.countDuplicates,
+        values: [d.map((x) => x.site), d.map((x) => x.eventId), d.map((x) => x.n)],
+      });
+    }
+
+    if (plan.rejections.length > 0) await writeRejections(client, plan, results);
+    return results;
+  }
+
+  async function writeRejections(
+    client: pg.PoolClient,
+    plan: IngestPlan,
+    results: IngestResult[],
+  ): Promise<void> {
+    const g = plan.rejections;
+    const r = g.map(({ item }) => item.rejection);
+    const { rows } = await client.query<{ id: number; fingerprint: string; inserted: boolean }>({
+      name: "plant-bridge.upsert-rejections",
+      text: sql.upsertRejections,
+      values: [
+        r.map((x) => x.site),
+        r.map((x) => x.eventId ?? null),
+        r.map((x) => x.code),
+        r.map((x) => x.message),
+        r.map((x) => x.payload),
+        r.map((x) => x.payloadEncoding),
+        r.map((x) => x.payloadSize),
+        r.map((x) => x.source),
+        r.map((x) => x.origin),
+        r.map((x) => x.fingerprint),
+        g.map((x) => x.indexes.length - 1),
+        g.map((x) => x.item.receivedAt),
+        g.map((x) => x.lastReceivedAt),
+      ],
+    });
+    const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
+    for (const { indexes, item } of g) {
+      const row = byFingerprint.get(item.rejection.fingerprint)!;
+      indexes.forEach((index, nth) => {
+        results[index] = {
+          status: "dead_letter",
+          deadLetterId: row.id,
+          repeated: nth > 0 || !row.inserted,
+        };
+      });
+    }
+  }
+
+  async function requeue(
+    client: pg.PoolClient,
+    dl: DeadLetterDbRow,
+    event: CanonicalEvent | undefined,
+    now: number,
+  ): Promise<void> {
+    const eventId = dl.event_id ?? "";
+    const current = await client.query<{ state: string }>(sql.messageStateForUpdate, [
+      dl.site,
+      eventId,
+    ]);
+    const state = current.rows[0]?.state;
+    if (state !== undefined && state !== "dead") {
+      throw deadLetterStateConflict(dl.id, `open while its event is ${state}`, "replay");
+    }
+    if (state !== undefined) {
+      await client.query(sql.requeue, [
+        dl.site,
+        eventId,
+        event ? JSON.stringify(event) : null,
+        event?.type ?? null,
+        event ? orderKeyOf(event) : null,
+      ]);
+      return;
+    }
+    // The event row was purged meanwhile: the dead letter still holds the whole event.
+    const replacement = event ?? (JSON.parse(dl.payload) as CanonicalEvent);
+    await client.query(sql.insertMessage, [
+      dl.site,
+      eventId,
+      replacement.type,
+      orderKeyOf(replacement),
+      JSON.stringify(replacement),
+      dl.source,
+      dl.origin,
+      now,
+    ]);
+  }
+
+  async function closeDeadLetter(
+    id: number,
+    state: "replayed" | "discarded",
+    note: (dl: DeadLetterDbRow) => string | null,
+    before: (client: pg.PoolClient, dl: DeadLetterDbRow, now: number) => Promise<void>,
+  ): Promise<DeadLetterDbRow> {
+    return transaction(async (client) => {
+      const found = await client.query<DeadLetterDbRow>(sql.deadLetterForUpdate, [id]);
+      const dl = found.rows[0];
+      if (!dl) throw deadLetterNotFound(id);
+      const action = state === "replayed" ? "replay" : "discard";
+      if (dl.state === "replayed") throw deadLetterStateConflict(id, dl.state, action);
+      const now = Date.now();
+      await before(client, dl, now);
+      await client.query(sql.closeDeadLetter, [id, state, note(dl), now]);
+      return dl;
+    });
+  }
+
+  return {
+    kind: "postgres",
+
+    async ingest(items: IngestItem[]) {
+      if (items.length === 0) return [];
+      const plan = planIngest(items);
+      const results = await transaction((client) => writeIngest(client, plan));
+      for (const site of plan.sites) knownSites.add(site);
+      return results;
+    },
+
+    async lease(o) {
+      const now = o.now ?? Date.now();
+      const { rows } = await pool.query<MessageDbRow>(sql.lease, [
+        o.owner,
+        now,
+        now + o.leaseMs,
+        Math.max(0, Math.trunc(o.limit)),
+        o.sites ?? null,
+      ]);
+      return rows.sort((a, b) => a.seq - b.seq).map(toOutboxRow);
+    },
+
+    async settle(owner, outcomes) {
+      if (outcomes.length === 0) return;
+      const now = Date.now();
+      const o = lastOutcomePerSeq(outcomes);
+      await pool.query({
+        name: "plant-bridge.settle",
+        text: sql.settle,
+        values: [
+          owner,
+          o.map((x) => x.seq),
+          o.map((x) => x.status),
+          o.map((x) => ("ref" in x ? (x.ref ?? null) : null)),
+          o.map((x) => ("code" in x ? x.code : null)),
+          o.map((x) => ("message" in x ? x.message : null)),
+          o.map((x) => (x.status === "retry" ? null : (x.at ?? now))),
+          o.map((x) => (x.status === "retry" ? x.retryAt : null)),
+        ],
+      });
+    },
+
+    async listDeadLetters(filter: DeadLetterFilter = {}) {
+      const { where, values } = whereClause([
+        ["site =", filter.site],
+        ["code =", filter.code],
+        ["state =", filter.state],
+        ["id <", filter.beforeId],
+      ]);
+      values.push(filter.limit ?? DEFAULT_LIST_LIMIT);
+      const { rows } = await pool.query<DeadLetterDbRow>(
+        `SELECT * FROM ${quoted}.dead_letters ${where}
+         ORDER BY id DESC LIMIT $${values.length}`,
+        values,
+      );
+      return rows.map(toDeadLetter);
+    },
+
+    async getDeadLetter(id) {
+      const { rows } = await pool.query<DeadLetterDbRow>(sql.getDeadLetter, [id]);
+      return rows[0] && toDeadLetter(rows[0]);
+    },
+
+    async markReplayed(id, event) {
+      let requeued = false;
+      await closeDeadLetter(
+        id,
+        "replayed",
+        (dl) => dl.note,
+        async (client, dl, now) => {
+          requeued = dl.in_inbox === true;
+          if (!requeued) return;
+          checkReplacement({ id, site: dl.site, eventId: dl.event_id }, event);
+          await requeue(client, dl, event, now);
+        },
+      );
+      return { requeued };
+    },
+
+    async discardDeadLetter(id, reason) {
+      await closeDeadLetter(
+        id,
+        "discarded",
+        () => reason,
+        async () => undefined,
+      );
+    },
+
+    async listMessages(filter: MessageFilter = {}) {
+      const { where, values } = whereClause([
+        ["site =", filter.site],
+        ["type =", filter.type],
+        ["state =", filter.state],
+        ["order_key =", filter.orderKey],
+        ["seq <", filter.beforeSeq],
+      ]);
+      values.push(filter.limit ?? DEFAULT_LIST_LIMIT);
+      const { rows } = await pool.query<MessageDbRow>(
+        `SELECT * FROM ${quoted}.messages ${where}
+         ORDER BY seq DESC LIMIT $${values.length}`,
+        values,
+      );
+      return rows.map(toMessageRow);
+    },
+
+    async stats() {
+      const { rows } = await pool.query<{
+        site: string;
+        pending: number;
+        oldest: number | null;
+        dead: number;
+      }>(sql.stats);
+      return {
+        sites: rows.map((r) => ({
+          site: r.site,
+          pending: r.pending,
+          deadLetters: r.dead,
+          oldestPendingAt: r.oldest,
+        })),
+      };
+    },
+
+    async purge(purgeOptions) {
+      // One short statement per batch, so a large purge never holds locks for long.
+      const purgeAll = async (text: string, before: number) => {
+        let total = 0;
+        for (;;) {
+          const { rowCount } = await pool.query(text, [before, PURGE_BATCH]);
+          total += rowCount ?? 0;
+          if ((rowCount ?? 0) < PURGE_BATCH) return total;
+        }
+      };
+      return {
+        events: await purgeAll(sql.purgeMessages, purgeOptions.settledBefore),
+        deadLetters: await purgeAll(sql.purgeDeadLetters, purgeOptions.closedDeadLettersBefore),
+      };
+    },
+
+    async close() {
+      if (!pool.ended) await pool.end();
+    },
+  };
+}
+
+/** `WHERE` for the filter fields that are set, with their values as parameters. */
+function whereClause(conditions: [string, unknown][]): { where: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const parts: string[] = [];
+  for (const [condition, value] of conditions) {
+    if (value === undefined) continue;
+    values.push(value);
+    parts.push(`${condition} $${values.length}`);
+  }
+  return { where: parts.length === 0 ? "" : `WHERE ${parts.join(" AND ")}`, values };
+}

@@ -1,0 +1,194 @@
+/**
+ * The PostgreSQL store's statements for one schema (`s`, already quoted). Batches travel as
+ * arrays through `unnest`, so one statement with a fixed text (prepared once per connection)
+ * writes a whole ingest or settle call: ARCHITECTURE.md "Measured ceilings" puts a 500-row
+ * multi-insert at ~7x the rate of one row per statement.
+ */
+export function createSql(s: string) {
+  return {
+    addSites: `INSERT INTO ${s}.sites (site) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`,
+
+    /** Input order is seq order: `unnest` yields rows in array order and the identity follows. */
+    insertMessages: `
+      INSERT INTO ${s}.messages
+        (site, event_id, type, order_key, payload, source, origin, received_at)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+        $6::text[], $7::text[], $8::bigint[])
+      ON CONFLICT (site, event_id) DO NOTHING
+      RETURNING seq, site, event_id`,
+
+    countDuplicates: `
+      UPDATE ${s}.messages m SET duplicates = m.duplicates + d.n
+      FROM unnest($1::text[], $2::text[], $3::integer[]) AS d(site, event_id, n)
+      WHERE m.site = d.site AND m.event_id = d.event_id`,
+
+    /**
+     * One row per fingerprint (the caller folds repeats within the call into `repeats`, as
+     * `ON CONFLICT DO UPDATE` may not touch a row twice). `xmax = 0` tells an insert from an
+     * update of an existing row.
+     */
+    upsertRejections: `
+      INSERT INTO ${s}.dead_letters AS d (site, event_id, code, message, payload,
+        payload_encoding, payload_size, source, origin, fingerprint, repeats, created_at,
+        updated_at)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+        $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::integer[],
+        $12::bigint[], $13::bigint[])
+        AS r(site, event_id, code, message, payload, payload_encoding, payload_size, source,
+          origin, fingerprint, repeats, created_at, updated_at)
+      ON CONFLICT (fingerprint) DO UPDATE SET
+        repeats = d.repeats + excluded.repeats + 1,
+        updated_at = greatest(d.updated_at, excluded.updated_at)
+      RETURNING id, fingerprint, (xmax = 0) AS inserted`,
+
+    lease: leaseSql(s),
+
+    settle: settleSql(s),
+
+    deadLetterForUpdate: `SELECT * FROM ${s}.dead_letters WHERE id = $1 FOR UPDATE`,
+    getDeadLetter: `SELECT * FROM ${s}.dead_letters WHERE id = $1`,
+    messageStateForUpdate: `
+      SELECT state FROM ${s}.messages WHERE site = $1 AND event_id = $2 FOR UPDATE`,
+    requeue: `
+      UPDATE ${s}.messages SET state = 'pending', attempts = 0, next_attempt_at = 0,
+        lease_owner = NULL, lease_until = NULL, settled_at = NULL,
+        payload = coalesce($3, payload), type = coalesce($4, type),
+        order_key = coalesce($5, order_key)
+      WHERE site = $1 AND event_id = $2`,
+    insertMessage: `
+      INSERT INTO ${s}.messages
+        (site, event_id, type, order_key, payload, source, origin, received_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    closeDeadLetter: `
+      UPDATE ${s}.dead_letters SET state = $2, note = $3, updated_at = $4 WHERE id = $1`,
+
+    stats: `
+      SELECT s.site, coalesce(p.pending, 0) AS pending, p.oldest, coalesce(d.dead, 0) AS dead
+      FROM ${s}.sites s
+      LEFT JOIN (
+        SELECT site, count(*) AS pending, min(received_at) AS oldest FROM ${s}.messages
+        WHERE state IN ('pending', 'leased') GROUP BY site
+      ) p USING (site)
+      LEFT JOIN (
+        SELECT site, count(*) AS dead FROM ${s}.dead_letters WHERE state = 'open' GROUP BY site
+      ) d USING (site)
+      ORDER BY s.site`,
+
+    /**
+     * The outer state condition is re-checked on the latest row version when a concurrent
+     * replay moved a dead event back to pending: that row must survive.
+     */
+    purgeMessages: `
+      DELETE FROM ${s}.messages m
+      WHERE m.state IN ('applied', 'duplicate', 'dead') AND m.seq IN (
+        SELECT seq FROM ${s}.messages x
+        WHERE x.state IN ('applied', 'duplicate', 'dead') AND x.received_at < $1
+          -- a dead event whose dead letter is still open stays replayable
+          AND NOT (x.state = 'dead' AND EXISTS (
+            SELECT 1 FROM ${s}.dead_letters d
+            WHERE d.in_inbox AND d.site = x.site AND d.event_id = x.event_id
+              AND d.state = 'open'))
+        ORDER BY seq LIMIT $2)`,
+    purgeDeadLetters: `
+      DELETE FROM ${s}.dead_letters d
+      WHERE d.state IN ('replayed', 'discarded') AND d.updated_at < $1 AND d.id IN (
+        SELECT id FROM ${s}.dead_letters
+        WHERE state IN ('replayed', 'discarded') AND updated_at < $1
+        ORDER BY id LIMIT $2)`,
+  };
+}
+
+/**
+ * Leases in one statement ($1 owner, $2 now, $3 lease expiry, $4 limit, $5 sites or NULL).
+ *
+ * `blockers` / `candidates` pick the oldest ready rows whose key has no earlier waiting row (a
+ * retry not yet due, a live lease), as in the SQLite store, and lock them `SKIP LOCKED` so
+ * several sidecars share the queue. Skipping alone would split a key: when another worker's
+ * lease is still in flight, its rows are locked (so skipped here) yet still read as pending,
+ * and the next rows of the same key would be taken. `prefix` therefore walks each key's
+ * unsettled rows up to the last candidate and keeps a candidate only when every earlier
+ * unsettled row of its key is a candidate too. Any row that is not ours — locked elsewhere,
+ * leased, waiting — reads as unsettled in this statement's snapshot, so the check can only drop
+ * rows, never let one through early. Dropped candidates stay untouched and are unlocked at the
+ * end of the statement.
+ */
+function leaseSql(s: string): string {
+  return `
+    WITH blockers AS MATERIALIZED (
+      SELECT site, order_key, min(seq) AS seq FROM ${s}.messages
+      WHERE state IN ('pending', 'leased') AND next_attempt_at > $2
+      GROUP BY site, order_key
+    ),
+    candidates AS MATERIALIZED (
+      SELECT m.seq, m.site, m.order_key FROM ${s}.messages m
+      WHERE m.state IN ('pending', 'leased') AND m.next_attempt_at <= $2
+        AND ($5::text[] IS NULL OR m.site = ANY ($5::text[]))
+        AND NOT EXISTS (
+          SELECT 1 FROM blockers b
+          WHERE b.site = m.site AND b.order_key = m.order_key AND b.seq < m.seq)
+      ORDER BY m.seq
+      LIMIT $4
+      FOR UPDATE OF m SKIP LOCKED
+    ),
+    keys AS (
+      SELECT site, order_key, max(seq) AS last FROM candidates GROUP BY site, order_key
+    ),
+    prefix AS (
+      SELECT u.seq,
+        bool_and(c.seq IS NOT NULL) OVER (PARTITION BY u.site, u.order_key ORDER BY u.seq) AS ok
+      FROM keys k
+      JOIN ${s}.messages u
+        ON u.site = k.site AND u.order_key = k.order_key AND u.seq <= k.last
+          AND u.state IN ('pending', 'leased')
+      LEFT JOIN candidates c ON c.seq = u.seq
+    )
+    UPDATE ${s}.messages m
+    SET state = 'leased', attempts = m.attempts + 1, lease_owner = $1,
+      lease_until = $3, next_attempt_at = $3
+    FROM prefix p
+    WHERE m.seq = p.seq AND p.ok
+    RETURNING m.*`;
+}
+
+/**
+ * Settles in one statement ($1 owner, then one array per outcome field). Only rows still leased
+ * by the owner change; a rejected event becomes dead and (re)opens its dead letter, whose
+ * fingerprint matches `inboxFingerprint` in common.ts.
+ */
+function settleSql(s: string): string {
+  return `
+    WITH outcome AS (
+      SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+        $7::bigint[], $8::bigint[]) AS o(seq, status, ref, code, message, at, retry_at)
+    ),
+    settled AS (
+      UPDATE ${s}.messages m SET
+        state = CASE o.status WHEN 'retry' THEN 'pending' WHEN 'rejected' THEN 'dead'
+          ELSE o.status END,
+        ref = CASE WHEN o.status IN ('applied', 'duplicate') THEN o.ref ELSE m.ref END,
+        settled_at = CASE WHEN o.status = 'retry' THEN NULL ELSE o.at END,
+        next_attempt_at = CASE WHEN o.status = 'retry' THEN o.retry_at
+          ELSE m.next_attempt_at END,
+        lease_owner = CASE WHEN o.status = 'retry' THEN NULL ELSE m.lease_owner END,
+        lease_until = NULL,
+        last_code = CASE WHEN o.code IS NULL THEN m.last_code ELSE o.code END,
+        last_message = CASE WHEN o.code IS NULL THEN m.last_message ELSE o.message END
+      FROM outcome o
+      WHERE m.seq = o.seq AND m.state = 'leased' AND m.lease_owner = $1
+      RETURNING m.site, m.event_id, m.payload, m.source, m.origin,
+        o.status, o.code, o.message, o.at
+    )
+    INSERT INTO ${s}.dead_letters AS d (site, event_id, code, message, payload,
+      payload_encoding, payload_size, source, origin, fingerprint, in_inbox, created_at,
+      updated_at)
+    SELECT site, event_id, code, message, payload, 'utf8', octet_length(payload), source, origin,
+      encode(sha256(convert_to('inbox', 'UTF8') || decode('00', 'hex')
+        || convert_to(site, 'UTF8') || decode('00', 'hex') || convert_to(event_id, 'UTF8')),
+        'hex'),
+      true, at, at
+    FROM settled WHERE status = 'rejected'
+    ON CONFLICT (fingerprint) DO UPDATE SET
+      state = 'open', code = excluded.code, message = excluded.message,
+      payload = excluded.payload, payload_size = excluded.payload_size,
+      repeats = d.repeats + 1, updated_at = excluded.updated_at`;
+}
