@@ -1,4 +1,5 @@
 import pg from "pg";
+import { openStore } from "../../sidecar/src/store/index.js";
 import { createPostgresStore } from "../../sidecar/src/store/postgres/postgres-store.js";
 import type { Store } from "../../sidecar/src/store/types.js";
 import { createTestDatabase, randomName, serviceAvailable } from "../helpers/services.js";
@@ -21,6 +22,20 @@ const up = await serviceAvailable("PostgreSQL", "127.0.0.1", 5432);
     createPostgresStore({ connectionString: database.url, schema, poolSize: 4 });
 
   defineStoreContract("postgres", () => open());
+
+  it("opens from a postgres:// URL in the default schema", async () => {
+    const store = await openStore(database.url);
+    expect(store.kind).toBe("postgres");
+    expect(await store.ingest([eventItem(production("u1"))])).toMatchObject([
+      { status: "accepted" },
+    ]);
+    await store.close();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query("SELECT event_id FROM plant_bridge.messages");
+    await client.end();
+    expect(rows).toEqual([{ event_id: "u1" }]);
+  });
 
   it("lets several sidecars open the same schema at once", async () => {
     const schema = randomName("s");

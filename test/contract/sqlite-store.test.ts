@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { openStore } from "../../sidecar/src/store/index.js";
 import { createSqliteStore } from "../../sidecar/src/store/sqlite/sqlite-store.js";
 import { T0, eventItem, production, rejectItem, rejection } from "./fixtures.js";
 import { defineStoreContract } from "./store.contract.js";
@@ -18,8 +19,8 @@ describe("sqlite store on a file", () => {
   });
 
   it("finds everything again after close and reopen", async () => {
-    const path = join(dir, "plant-bridge.db");
-    const store = createSqliteStore({ path });
+    const path = join(dir, "nested", "dir", "plant-bridge.db");
+    const store = await openStore(path);
     expect(store.kind).toBe("sqlite");
     await store.ingest([
       eventItem(production("a1", "MO/A")),
@@ -37,7 +38,7 @@ describe("sqlite store on a file", () => {
     const stats = await store.stats();
     await store.close();
 
-    const reopened = createSqliteStore({ path });
+    const reopened = await openStore(path);
     expect(await reopened.listMessages()).toEqual(messages);
     expect(await reopened.listDeadLetters()).toEqual(deadLetters);
     expect(await reopened.stats()).toEqual(stats);
@@ -53,7 +54,7 @@ describe("sqlite store on a file", () => {
 
   it("runs in WAL mode with synced commits and records its schema version", async () => {
     const path = join(dir, "pb.db");
-    await createSqliteStore({ path }).close();
+    await (await openStore(path)).close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(db.pragma("user_version", { simple: true })).toBe(1);
