@@ -19,6 +19,7 @@ from psycopg2 import IntegrityError, errorcodes
 from odoo import fields
 from odoo.exceptions import ConcurrencyError, UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import mute_logger
 
 from .exceptions import EventDeferred, EventRejected
 from .handlers import HANDLERS
@@ -221,7 +222,9 @@ class PostingBatch:
         if not create_vals:
             return
         try:
-            with self.env.cr.savepoint():
+            # a concurrent batch with the same keys makes this insert fail on the unique index:
+            # expected (it becomes a retry), so not logged as a bad query (Odoo's own pattern)
+            with self.env.cr.savepoint(), mute_logger('odoo.sql_db'):
                 messages = Message.create(create_vals)
         except IntegrityError as e:
             self._reraise_concurrency(e)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Serve a real Odoo 19 with demo data + plant_bridge for end-to-end tests and demos.
+#
+# Usage: scripts/odoo-serve.sh [--port 8069] [--db NAME] [--prepare-only]
+# Prints, before serving:
+#   PLANT_BRIDGE_ODOO_URL=http://127.0.0.1:<port>
+#   PLANT_BRIDGE_ODOO_DB=<db>
+#   PLANT_BRIDGE_ODOO_API_KEY=<API key of the connector user, group plant_bridge.group_connector>
+# then READY once /web/health answers. SIGTERM/SIGINT stop Odoo; the database is kept
+# (drop it with: dropdb -U postgres <db>). The database is cloned from a template keyed by
+# a hash of odoo_addon/ (installing mrp with demo data takes minutes, a clone seconds).
+# --prepare-only prints the variables and exits without serving.
+set -euo pipefail
+source "$(dirname "$0")/odoo-common.sh"
+port=8069 db="" prepare_only=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --port) port="$2"; shift 2 ;;
+        --db) db="$2"; shift 2 ;;
+        --prepare-only) prepare_only=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+pb_require_odoo
+pb_ensure_role
+db="${db:-pb_serve_$(pb_random_suffix)}"
+
+template="$(pb_addon_template)"
+pb_clonedb "$template" "$db"
+key="$(pb_odoo_shell "$db" "$PB_REPO/scripts/odoo_pb_setup.py" plant_bridge_sidecar 90 | sed -n 's/^PB_API_KEY=//p')"
+[ -n "$key" ] || { echo "could not create the connector API key" >&2; exit 1; }
+echo "PLANT_BRIDGE_ODOO_URL=http://127.0.0.1:$port"
+echo "PLANT_BRIDGE_ODOO_DB=$db"
+echo "PLANT_BRIDGE_ODOO_API_KEY=$key"
+[ "$prepare_only" -eq 1 ] && exit 0
+
+log="$PB_ODOO_LOG_DIR/serve-$db.log"
+pb_odoo -d "$db" --db-filter="^$db\$" --http-port="$port" --workers=0 \
+    --log-level=info > "$log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; exit 0' TERM INT
+for _ in $(seq 1 240); do
+    if curl -sf "http://127.0.0.1:$port/web/health" >/dev/null 2>&1; then
+        echo "READY (log: $log)"
+        wait "$server_pid"
+        exit $?
+    fi
+    kill -0 "$server_pid" 2>/dev/null || { echo "Odoo exited, see $log" >&2; tail -20 "$log" >&2; exit 1; }
+    sleep 0.5
+done
+echo "Odoo did not answer on port $port, see $log" >&2
+kill "$server_pid"
+exit 1
