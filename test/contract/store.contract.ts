@@ -541,6 +541,23 @@ export function defineStoreContract(name: string, open: () => Promise<Store>): v
           deadLetters: 0,
         });
       });
+      it("purges more rows than one batch holds", async () => {
+        const n = 2 * 5000 + 1; // three purge batches
+        const items = Array.from({ length: n }, (_, i) =>
+          eventItem(production(`e${i}`, `MO/${i % 50}`), { receivedAt: T0 + i }),
+        );
+        await store.ingest(items);
+        const rows = await store.lease({ owner: "w", limit: n, now: T0, leaseMs: 60_000 });
+        expect(rows).toHaveLength(n);
+        // the newest one stays unsettled: purge must go around it, not stop at it
+        await store.settle(
+          "w",
+          rows.slice(0, -1).map((r) => ({ seq: r.seq, status: "applied" as const })),
+        );
+        const result = await store.purge({ settledBefore: T0 + n, closedDeadLettersBefore: 0 });
+        expect(result).toEqual({ events: n - 1, deadLetters: 0 });
+        expect(ids(await store.listMessages())).toEqual([`e${n - 1}`]);
+      });
     });
 
     describe("listMessages", () => {

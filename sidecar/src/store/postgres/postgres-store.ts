@@ -364,10 +364,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       // One short statement per batch, so a large purge never holds locks for long.
       const purgeAll = async (text: string, before: number) => {
         let total = 0;
-        for (;;) {
-          const { rowCount } = await pool.query(text, [before, PURGE_BATCH]);
-          total += rowCount ?? 0;
-          if ((rowCount ?? 0) < PURGE_BATCH) return total;
+        for (let last = 0; ;) {
+          const { rows } = await pool.query<{ deleted: number; scanned: number; last: number }>(
+            text,
+            [before, PURGE_BATCH, last],
+          );
+          const batch = rows[0]!;
+          total += batch.deleted;
+          if (batch.scanned < PURGE_BATCH) return total;
+          last = batch.last;
         }
       };
       return {

@@ -34,11 +34,18 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     UNIQUE (site, event_id)
   );
   CREATE INDEX messages_unsettled ON ${s}.messages (seq) WHERE state IN ('pending', 'leased');
+  -- rows that hold their key back (live lease, retry); new rows (0) stay out of it, so ingest
+  -- does not pay for it
   CREATE INDEX messages_waiting ON ${s}.messages (next_attempt_at, site, order_key)
-    WHERE state IN ('pending', 'leased');
+    WHERE state IN ('pending', 'leased') AND next_attempt_at > 0;
   CREATE INDEX messages_unsettled_key ON ${s}.messages (site, order_key, seq)
     WHERE state IN ('pending', 'leased');
   CREATE INDEX messages_order_key ON ${s}.messages (order_key, seq);
+  -- A queue table: every event is updated at least twice (lease, settle) and the lease walks the
+  -- partial indexes from their oldest entry, so dead entries must be vacuumed early, not after
+  -- the default 20 % of the table.
+  ALTER TABLE ${s}.messages SET
+    (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02);
 
   CREATE TABLE ${s}.dead_letters (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -75,26 +75,42 @@ export function createSql(s: string) {
       ORDER BY s.site`,
 
     /**
-     * The outer state condition is re-checked on the latest row version when a concurrent
-     * replay moved a dead event back to pending: that row must survive.
+     * One batch ($1 cut-off, $2 batch size, $3 last seq already scanned). Keyset paging: deleted
+     * rows stay in the indexes until vacuum, so restarting from the oldest seq would walk all of
+     * them again at every batch. The outer state condition is re-checked on the latest row
+     * version when a concurrent replay moved a dead event back to pending: that row survives.
      */
     purgeMessages: `
-      DELETE FROM ${s}.messages m
-      WHERE m.state IN ('applied', 'duplicate', 'dead') AND m.seq IN (
+      WITH batch AS (
         SELECT seq FROM ${s}.messages x
-        WHERE x.state IN ('applied', 'duplicate', 'dead') AND x.received_at < $1
+        WHERE x.seq > $3 AND x.state IN ('applied', 'duplicate', 'dead') AND x.received_at < $1
           -- a dead event whose dead letter is still open stays replayable
           AND NOT (x.state = 'dead' AND EXISTS (
             SELECT 1 FROM ${s}.dead_letters d
             WHERE d.in_inbox AND d.site = x.site AND d.event_id = x.event_id
               AND d.state = 'open'))
-        ORDER BY seq LIMIT $2)`,
+        ORDER BY seq LIMIT $2
+      ),
+      deleted AS (
+        DELETE FROM ${s}.messages m USING batch b
+        WHERE m.seq = b.seq AND m.state IN ('applied', 'duplicate', 'dead')
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM deleted) AS deleted, (SELECT count(*) FROM batch) AS scanned,
+        (SELECT max(seq) FROM batch) AS last`,
     purgeDeadLetters: `
-      DELETE FROM ${s}.dead_letters d
-      WHERE d.state IN ('replayed', 'discarded') AND d.updated_at < $1 AND d.id IN (
+      WITH batch AS (
         SELECT id FROM ${s}.dead_letters
-        WHERE state IN ('replayed', 'discarded') AND updated_at < $1
-        ORDER BY id LIMIT $2)`,
+        WHERE id > $3 AND state IN ('replayed', 'discarded') AND updated_at < $1
+        ORDER BY id LIMIT $2
+      ),
+      deleted AS (
+        DELETE FROM ${s}.dead_letters d USING batch b
+        WHERE d.id = b.id AND d.state IN ('replayed', 'discarded') AND d.updated_at < $1
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM deleted) AS deleted, (SELECT count(*) FROM batch) AS scanned,
+        (SELECT max(id) FROM batch) AS last`,
   };
 }
 
@@ -103,20 +119,20 @@ export function createSql(s: string) {
  *
  * `blockers` / `candidates` pick the oldest ready rows whose key has no earlier waiting row (a
  * retry not yet due, a live lease), as in the SQLite store, and lock them `SKIP LOCKED` so
- * several sidecars share the queue. Skipping alone would split a key: when another worker's
- * lease is still in flight, its rows are locked (so skipped here) yet still read as pending,
- * and the next rows of the same key would be taken. `prefix` therefore walks each key's
- * unsettled rows up to the last candidate and keeps a candidate only when every earlier
- * unsettled row of its key is a candidate too. Any row that is not ours — locked elsewhere,
- * leased, waiting — reads as unsettled in this statement's snapshot, so the check can only drop
- * rows, never let one through early. Dropped candidates stay untouched and are unlocked at the
- * end of the statement.
+ * several sidecars share the queue. Skipping alone would split a key: while another worker's
+ * lease is in flight its rows are locked (so skipped here) yet still read as pending, and the
+ * next rows of the same key would be taken. `gaps` therefore finds, per key, the first
+ * unsettled row before the last candidate that is not a candidate, and only candidates before
+ * it are leased: what is leased is always a contiguous prefix of the key's unsettled rows. Any
+ * row that is not ours (locked elsewhere, leased, waiting) reads as unsettled in this
+ * statement's snapshot, so the check can only drop rows, never let one through early. Dropped
+ * candidates stay untouched and are unlocked when the statement ends.
  */
 function leaseSql(s: string): string {
   return `
     WITH blockers AS MATERIALIZED (
       SELECT site, order_key, min(seq) AS seq FROM ${s}.messages
-      WHERE state IN ('pending', 'leased') AND next_attempt_at > $2
+      WHERE state IN ('pending', 'leased') AND next_attempt_at > 0 AND next_attempt_at > $2
       GROUP BY site, order_key
     ),
     candidates AS MATERIALIZED (
@@ -131,22 +147,23 @@ function leaseSql(s: string): string {
       FOR UPDATE OF m SKIP LOCKED
     ),
     keys AS (
-      SELECT site, order_key, max(seq) AS last FROM candidates GROUP BY site, order_key
+      SELECT site, order_key, max(seq) AS last, array_agg(seq) AS seqs
+      FROM candidates GROUP BY site, order_key
     ),
-    prefix AS (
-      SELECT u.seq,
-        bool_and(c.seq IS NOT NULL) OVER (PARTITION BY u.site, u.order_key ORDER BY u.seq) AS ok
+    gaps AS MATERIALIZED (
+      SELECT k.site, k.order_key, (
+        SELECT min(u.seq) FROM ${s}.messages u
+        WHERE u.site = k.site AND u.order_key = k.order_key AND u.state IN ('pending', 'leased')
+          AND u.seq < k.last AND u.seq <> ALL (k.seqs)
+      ) AS gap
       FROM keys k
-      JOIN ${s}.messages u
-        ON u.site = k.site AND u.order_key = k.order_key AND u.seq <= k.last
-          AND u.state IN ('pending', 'leased')
-      LEFT JOIN candidates c ON c.seq = u.seq
     )
     UPDATE ${s}.messages m
     SET state = 'leased', attempts = m.attempts + 1, lease_owner = $1,
       lease_until = $3, next_attempt_at = $3
-    FROM prefix p
-    WHERE m.seq = p.seq AND p.ok
+    FROM candidates c
+    JOIN gaps g ON g.site = c.site AND g.order_key = c.order_key
+    WHERE m.seq = c.seq AND (g.gap IS NULL OR c.seq < g.gap)
     RETURNING m.*`;
 }
 

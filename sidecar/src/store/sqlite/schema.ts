@@ -35,8 +35,10 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (site, event_id)
   ) STRICT;
   CREATE INDEX messages_unsettled ON messages (seq) WHERE state IN ('pending', 'leased');
+  -- rows that hold their key back (live lease, retry); new rows (0) stay out of it, so ingest
+  -- does not pay for it
   CREATE INDEX messages_waiting ON messages (next_attempt_at, site, order_key)
-    WHERE state IN ('pending', 'leased');
+    WHERE state IN ('pending', 'leased') AND next_attempt_at > 0;
   CREATE INDEX messages_order_key ON messages (order_key, seq);
 
   CREATE TABLE dead_letters (

@@ -448,7 +448,7 @@ const LEASE_SQL = `
   WHERE seq IN (
     WITH blockers AS MATERIALIZED (
       SELECT site, order_key, min(seq) AS seq FROM messages
-      WHERE state IN ('pending', 'leased') AND next_attempt_at > @now
+      WHERE state IN ('pending', 'leased') AND next_attempt_at > 0 AND next_attempt_at > @now
       GROUP BY site, order_key
     )
     SELECT m.seq FROM messages m
