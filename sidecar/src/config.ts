@@ -14,7 +14,8 @@ const SECRETS = new Set([
   "PLANT_BRIDGE_MQTT_PASSWORD",
 ]);
 
-const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+// 0 asks the OS for a free port (tests, several sidecars on one host).
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const positiveInt = (fallback: number, max: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback);
 const bool = (fallback: boolean) =>

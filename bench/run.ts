@@ -1,0 +1,15 @@
+/**
+ * `npm run bench`: runs every benchmark (or those named on the command line) and writes one JSON
+ * file per benchmark under bench/results/.
+ */
+const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  "mqtt-ingest": () => import("./mqtt-ingest.bench.js"),
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, load] of Object.entries(BENCHES)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  console.log(`--- ${name}`);
+  await (await load()).run();
+}
+process.exit(0);

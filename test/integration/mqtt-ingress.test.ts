@@ -1,0 +1,346 @@
+/**
+ * MQTT ingress against real brokers: the local Mosquitto and the embedded aedes broker.
+ * Asserts what a user would check: the rows in the store, the dead letters with their codes, and
+ * that the broker's PUBACK arrives only once the event is committed.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { createMessageParser } from "../../sidecar/src/canonical/parse.js";
+import { createCanonicalRoute } from "../../sidecar/src/ingress/mqtt/canonical-route.js";
+import {
+  startEmbeddedBroker,
+  type EmbeddedBroker,
+} from "../../sidecar/src/ingress/mqtt/embedded-broker.js";
+import {
+  createMqttIngress,
+  type MqttIngress,
+} from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { createLogger } from "../../sidecar/src/logger.js";
+import { createMetrics } from "../../sidecar/src/metrics.js";
+import { Bus } from "../../sidecar/src/pipeline/bus.js";
+import { createIngestor } from "../../sidecar/src/pipeline/ingestor.js";
+import { openStore } from "../../sidecar/src/store/index.js";
+import type { Store } from "../../sidecar/src/store/types.js";
+import { MQTT_TEST_URL, randomName, serviceAvailable } from "../helpers/services.js";
+import { samples } from "../helpers/samples.js";
+
+const logger = createLogger({ level: "silent" });
+const mosquittoUp = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
+
+interface Rig {
+  store: Store;
+  ingress: MqttIngress;
+  publisher: MqttClient;
+  site: string;
+  topic: string;
+  close(): Promise<void>;
+}
+
+/** A store, an ingress on a random site, and a publisher: all on a real broker. */
+async function rig(
+  url: string,
+  opts: { protocolVersion: 4 | 5; wrap?: (s: Store) => Store },
+): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), "pb-mqtt-"));
+  const real = await openStore(join(dir, "store.db"));
+  const store = opts.wrap ? opts.wrap(real) : real;
+  const site = randomName("site");
+  const ingestor = createIngestor({
+    store,
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger,
+    bus: new Bus(),
+  });
+  const ingress = createMqttIngress({
+    url,
+    clientId: randomName("pb-ingress"),
+    protocolVersion: opts.protocolVersion,
+    routes: [createCanonicalRoute({ sites: [site], parse: createMessageParser(), ingestor })],
+    logger,
+    reconnectPeriodMs: 200,
+  });
+  await ingress.ready();
+  const publisher = await mqtt.connectAsync(url, {
+    clientId: randomName("pb-pub"),
+    protocolVersion: opts.protocolVersion,
+  });
+  return {
+    store: real,
+    ingress,
+    publisher,
+    site,
+    topic: canonicalTopic(site),
+    async close() {
+      await publisher.endAsync();
+      await ingress.close();
+      await real.close();
+    },
+  };
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5) {
+  describe(`MQTT ingress on ${name}`, () => {
+    let r: Rig;
+    beforeEach(async () => {
+      r = await rig(getUrl(), { protocolVersion });
+    });
+    afterEach(async () => {
+      await r.close();
+    });
+
+    it("stores one event of every type, each once, also when published twice", async () => {
+      const events = Object.values(samples).map((e) => ({
+        ...e,
+        site: r.site,
+        id: `${e.id}-${r.site}`,
+      }));
+      await r.publisher.publishAsync(r.topic, JSON.stringify(events), { qos: 1 });
+      for (const e of events)
+        await r.publisher.publishAsync(r.topic, JSON.stringify(e), { qos: 1 });
+      // The broker acknowledged the publisher; the sidecar commits on its own schedule.
+      const rows = await waitFor("8 events seen twice", async () => {
+        const m = await r.store.listMessages({ site: r.site, limit: 100 });
+        return m.length === events.length && m.every((x) => x.duplicates === 1) ? m : undefined;
+      });
+      expect(rows.map((m) => m.eventId).sort()).toEqual(events.map((e) => e.id).sort());
+      for (const row of rows) {
+        expect(row.state).toBe("pending");
+        expect(row.duplicates).toBe(1);
+        expect(row.source).toBe("mqtt");
+        expect(row.origin).toBe(r.topic);
+        expect(row.event).toEqual(events.find((e) => e.id === row.eventId));
+      }
+    });
+
+    it("dead-letters every class of bad input with its code and keeps the rest flowing", async () => {
+      const ok = { ...samples.scrap, site: r.site, id: "fine-1" };
+      const inputs: Array<[string | Buffer, string]> = [
+        ["{not json", "invalid_json"],
+        [Buffer.from([0xc3, 0x28]), "invalid_json"],
+        [
+          JSON.stringify({ ...samples.scrap, site: r.site, quantity: -2, id: "neg" }),
+          "bad_quantity",
+        ],
+        [JSON.stringify({ ...samples.scrap, site: r.site, id: "x".repeat(201) }), "schema"],
+        [JSON.stringify({ ...samples.scrap, site: "elsewhere", id: "other-site" }), "unauthorized"],
+        [
+          JSON.stringify({ ...samples.scrap, site: r.site, id: "proto", __proto__x: 1 }).replace(
+            "__proto__x",
+            "__proto__",
+          ),
+          "schema",
+        ],
+        [Buffer.alloc(300 * 1024, 0x5b), "too_large"],
+      ];
+      for (const [payload, _code] of inputs)
+        await r.publisher.publishAsync(r.topic, payload, { qos: 1 });
+      await r.publisher.publishAsync(r.topic, JSON.stringify(ok), { qos: 1 });
+      // Messages arrive in order on one session: once the last one is stored, all are.
+      await waitFor("the good event after the bad ones", async () =>
+        (await r.store.listMessages({ site: r.site })).length ? true : undefined,
+      );
+      const dls = await r.store.listDeadLetters({ site: r.site, limit: 100 });
+      expect(dls.map((d) => d.code).sort()).toEqual(inputs.map(([, c]) => c).sort());
+      for (const d of dls) {
+        expect(d.state).toBe("open");
+        expect(d.source).toBe("mqtt");
+        expect(d.origin).toBe(r.topic);
+        expect(d.payloadSize).toBeGreaterThan(0);
+      }
+      expect(dls.find((d) => d.code === "unauthorized")?.eventId).toBe("other-site");
+      expect(dls.find((d) => d.code === "too_large")?.payloadSize).toBe(300 * 1024);
+      const rows = await r.store.listMessages({ site: r.site });
+      expect(rows.map((m) => m.eventId)).toEqual(["fine-1"]);
+    });
+
+    it("counts a redelivered bad message instead of storing it twice", async () => {
+      await r.publisher.publishAsync(r.topic, "garbage", { qos: 1 });
+      await r.publisher.publishAsync(r.topic, "garbage", { qos: 1 });
+      const dls = await waitFor("the repeat counted", async () => {
+        const d = await r.store.listDeadLetters({ site: r.site });
+        return d[0]?.repeats === 1 ? d : undefined;
+      });
+      expect(dls).toHaveLength(1);
+      expect(dls[0]!.repeats).toBe(1);
+    });
+  });
+}
+
+(mosquittoUp ? describe : describe.skip)("with the local Mosquitto", () => {
+  ingressSuite("Mosquitto (MQTT 5)", () => MQTT_TEST_URL, 5);
+
+  it("sends its PUBACK to the broker only after the event is committed", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let committed = false;
+    const r = await rig(MQTT_TEST_URL, {
+      protocolVersion: 5,
+      wrap: (s) => ({
+        ...s,
+        kind: s.kind,
+        ingest: async (items) => {
+          await gate;
+          const res = await s.ingest(items);
+          committed = true;
+          return res;
+        },
+      }),
+    });
+    try {
+      // Watch the packets the ingress writes to the broker.
+      const pubacks: boolean[] = [];
+      r.ingress.client.on("packetsend", (packet) => {
+        if (packet.cmd === "puback") pubacks.push(committed);
+      });
+      await r.publisher.publishAsync(r.topic, JSON.stringify({ ...samples.scrap, site: r.site }), {
+        qos: 1,
+      });
+      await new Promise((res) => setTimeout(res, 500));
+      expect(pubacks).toEqual([]); // held while the commit is pending
+      release();
+      await waitFor("the PUBACK", async () => (pubacks.length ? true : undefined));
+      expect(pubacks).toEqual([true]); // sent after the commit
+      expect(await r.store.listMessages({ site: r.site })).toHaveLength(1);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("does not acknowledge when the store fails, and gets the message again", async () => {
+    let failures = 1;
+    const r = await rig(MQTT_TEST_URL, {
+      protocolVersion: 5,
+      wrap: (s) => ({
+        ...s,
+        kind: s.kind,
+        ingest: async (items) => {
+          if (failures-- > 0) throw new Error("disk full (simulated)");
+          return s.ingest(items);
+        },
+      }),
+    });
+    try {
+      await r.publisher.publishAsync(
+        r.topic,
+        JSON.stringify({ ...samples.scrap, site: r.site, id: "retry-me" }),
+        { qos: 1 },
+      );
+      const rows = await waitFor("the redelivered event", async () => {
+        const m = await r.store.listMessages({ site: r.site });
+        return m.length ? m : undefined;
+      });
+      expect(rows.map((m) => m.eventId)).toEqual(["retry-me"]);
+      expect(failures).toBeLessThan(0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("keeps its persistent session: messages sent while it is away arrive after it reconnects", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pb-session-"));
+    const site = randomName("site");
+    const clientId = randomName("pb-session");
+    const start = async (store: Store) => {
+      const ingress = createMqttIngress({
+        url: MQTT_TEST_URL,
+        clientId,
+        protocolVersion: 5,
+        routes: [
+          createCanonicalRoute({
+            sites: [site],
+            parse: createMessageParser(),
+            ingestor: createIngestor({
+              store,
+              metrics: createMetrics({ defaultMetrics: false }),
+              logger,
+              bus: new Bus(),
+            }),
+          }),
+        ],
+        logger,
+      });
+      await ingress.ready();
+      return ingress;
+    };
+    const store = await openStore(join(dir, "s.db"));
+    const first = await start(store);
+    await first.close();
+    const pub = await mqtt.connectAsync(MQTT_TEST_URL, { clientId: randomName("pb-pub") });
+    for (let i = 0; i < 20; i++)
+      await pub.publishAsync(
+        canonicalTopic(site),
+        JSON.stringify({ ...samples.scrap, site, id: `away-${i}` }),
+        { qos: 1 },
+      );
+    await pub.endAsync();
+    const second = await start(store);
+    const rows = await waitFor("queued messages", async () => {
+      const m = await store.listMessages({ site, limit: 100 });
+      return m.length === 20 ? m : undefined;
+    });
+    expect(rows).toHaveLength(20);
+    await second.close();
+    await store.close();
+  });
+});
+
+describe("with the embedded broker (aedes)", () => {
+  let broker: EmbeddedBroker;
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ port: 0, host: "127.0.0.1", logger });
+  });
+  afterAll(async () => {
+    await broker.close();
+  });
+  ingressSuite("the embedded broker (MQTT 3.1.1)", () => broker.url, 4);
+
+  it("refuses to listen beyond loopback without credentials", async () => {
+    await expect(startEmbeddedBroker({ port: 0, host: "0.0.0.0", logger })).rejects.toThrow(
+      /without credentials/,
+    );
+  });
+
+  it("requires the configured credentials", async () => {
+    const secured = await startEmbeddedBroker({
+      port: 0,
+      host: "127.0.0.1",
+      username: "plant",
+      password: "s3cret-pass",
+      logger,
+    });
+    try {
+      await expect(
+        mqtt.connectAsync(secured.url, {
+          username: "plant",
+          password: "wrong",
+          reconnectPeriod: 0,
+        }),
+      ).rejects.toThrow();
+      const ok = await mqtt.connectAsync(secured.url, {
+        username: "plant",
+        password: "s3cret-pass",
+        reconnectPeriod: 0,
+      });
+      await ok.endAsync();
+    } finally {
+      await secured.close();
+    }
+  });
+});
