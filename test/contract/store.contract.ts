@@ -660,6 +660,26 @@ export function defineStoreContract(name: string, open: () => Promise<Store>): v
           fingerprint: text.fingerprint,
         });
       });
+
+      it("takes U+0000 anywhere without failing the group; events and payloads keep it", async () => {
+        // PostgreSQL text cannot hold U+0000: bad input carrying it must not wedge the queue.
+        const event = production("nul", "WH\0MO", { lot: "\0" });
+        const bad = rejection("x\0y", { message: "Unexpected token '\0'", eventId: "i\0d" });
+        const results = await store.ingest([
+          eventItem(event, { origin: "topic\0" }),
+          rejectItem(bad),
+          eventItem(production("after")),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(["accepted", "dead_letter", "accepted"]);
+        const rows = await lease("w");
+        expect(rows.map((r) => r.event)).toEqual([event, production("after")]);
+        const [dl] = await store.listDeadLetters();
+        const bytes = Buffer.from(dl!.payload, dl!.payloadEncoding);
+        expect(bytes).toEqual(Buffer.from("x\0y"));
+        expect(dl!.payloadSize).toBe(3);
+        expect(await store.ingest([rejectItem(bad)])).toMatchObject([{ repeated: true }]);
+        expect(await store.ingest([eventItem(event)])).toEqual([{ status: "duplicate" }]);
+      });
     });
   });
 }

@@ -16,15 +16,22 @@ export interface IngestPlan {
   sites: string[];
 }
 
-export function planIngest(items: IngestItem[]): IngestPlan {
+/**
+ * `text` maps strings the way the database will store them (see text.ts), so two inputs the
+ * database cannot tell apart are folded here too.
+ */
+export function planIngest(
+  items: IngestItem[],
+  text: (value: string) => string = (value) => value,
+): IngestPlan {
   const plan: IngestPlan = { events: [], repeatedEvents: [], rejections: [], sites: [] };
   const seenEvents = new Set<string>();
   const rejectionOf = new Map<string, IngestPlan["rejections"][number]>();
   const sites = new Set<string>();
   items.forEach((item, index) => {
     if (item.kind === "event") {
-      sites.add(item.event.site);
-      const key = eventKey(item.event.site, item.event.id);
+      sites.add(text(item.event.site));
+      const key = eventKey(text(item.event.site), text(item.event.id));
       if (seenEvents.has(key)) {
         plan.repeatedEvents.push({ index, key });
       } else {
@@ -33,14 +40,15 @@ export function planIngest(items: IngestItem[]): IngestPlan {
       }
       return;
     }
-    sites.add(item.rejection.site);
-    const existing = rejectionOf.get(item.rejection.fingerprint);
+    sites.add(text(item.rejection.site));
+    const fingerprint = text(item.rejection.fingerprint);
+    const existing = rejectionOf.get(fingerprint);
     if (existing) {
       existing.indexes.push(index);
       existing.lastReceivedAt = Math.max(existing.lastReceivedAt, item.receivedAt);
     } else {
       const entry = { indexes: [index], item, lastReceivedAt: item.receivedAt };
-      rejectionOf.set(item.rejection.fingerprint, entry);
+      rejectionOf.set(fingerprint, entry);
       plan.rejections.push(entry);
     }
   });

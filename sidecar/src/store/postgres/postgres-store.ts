@@ -18,6 +18,7 @@ import type { DeadLetterFilter, IngestItem, IngestResult, MessageFilter, Store }
 import { planIngest, type IngestPlan } from "./ingest-plan.js";
 import { migrate, quoteSchema } from "./schema.js";
 import { createSql } from "./sql.js";
+import { pgPayload, pgText } from "./text.js";
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` */
@@ -98,13 +99,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         name: "plant-bridge.insert-messages",
         text: sql.insertMessages,
         values: [
-          e.map((i) => i.event.site),
-          e.map((i) => i.event.id),
-          e.map((i) => i.event.type),
-          e.map((i) => i.orderKey),
+          e.map((i) => pgText(i.event.site)),
+          e.map((i) => pgText(i.event.id)),
+          e.map((i) => pgText(i.event.type)),
+          e.map((i) => pgText(i.orderKey)),
           e.map((i) => JSON.stringify(i.event)),
-          e.map((i) => i.source),
-          e.map((i) => i.origin),
+          e.map((i) => pgText(i.source)),
+          e.map((i) => pgText(i.origin)),
           e.map((i) => i.receivedAt),
         ],
       });
@@ -147,20 +148,21 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   ): Promise<void> {
     const g = plan.rejections;
     const r = g.map(({ item }) => item.rejection);
+    const payloads = r.map((x) => pgPayload(x.payload, x.payloadEncoding));
     const { rows } = await client.query<{ id: number; fingerprint: string; inserted: boolean }>({
       name: "plant-bridge.upsert-rejections",
       text: sql.upsertRejections,
       values: [
-        r.map((x) => x.site),
-        r.map((x) => x.eventId ?? null),
-        r.map((x) => x.code),
-        r.map((x) => x.message),
-        r.map((x) => x.payload),
-        r.map((x) => x.payloadEncoding),
+        r.map((x) => pgText(x.site)),
+        r.map((x) => pgText(x.eventId)),
+        r.map((x) => pgText(x.code)),
+        r.map((x) => pgText(x.message)),
+        payloads.map((x) => x.payload),
+        payloads.map((x) => x.encoding),
         r.map((x) => x.payloadSize),
-        r.map((x) => x.source),
-        r.map((x) => x.origin),
-        r.map((x) => x.fingerprint),
+        r.map((x) => pgText(x.source)),
+        r.map((x) => pgText(x.origin)),
+        r.map((x) => pgText(x.fingerprint)),
         g.map((x) => x.indexes.length - 1),
         g.map((x) => x.item.receivedAt),
         g.map((x) => x.lastReceivedAt),
@@ -168,7 +170,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     });
     const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
     for (const { indexes, item } of g) {
-      const row = byFingerprint.get(item.rejection.fingerprint)!;
+      const row = byFingerprint.get(pgText(item.rejection.fingerprint))!;
       indexes.forEach((index, nth) => {
         results[index] = {
           status: "dead_letter",
@@ -200,7 +202,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         eventId,
         event ? JSON.stringify(event) : null,
         event?.type ?? null,
-        event ? orderKeyOf(event) : null,
+        event ? pgText(orderKeyOf(event)) : null,
       ]);
       return;
     }
@@ -210,7 +212,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       dl.site,
       eventId,
       replacement.type,
-      orderKeyOf(replacement),
+      pgText(orderKeyOf(replacement)),
       JSON.stringify(replacement),
       dl.source,
       dl.origin,
@@ -242,7 +244,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
     async ingest(items: IngestItem[]) {
       if (items.length === 0) return [];
-      const plan = planIngest(items);
+      const plan = planIngest(items, pgText);
       const results = await transaction((client) => writeIngest(client, plan));
       for (const site of plan.sites) knownSites.add(site);
       return results;
@@ -271,9 +273,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           owner,
           o.map((x) => x.seq),
           o.map((x) => x.status),
-          o.map((x) => ("ref" in x ? (x.ref ?? null) : null)),
-          o.map((x) => ("code" in x ? x.code : null)),
-          o.map((x) => ("message" in x ? x.message : null)),
+          o.map((x) => ("ref" in x ? pgText(x.ref) : null)),
+          o.map((x) => ("code" in x ? pgText(x.code) : null)),
+          o.map((x) => ("message" in x ? pgText(x.message) : null)),
           o.map((x) => (x.status === "retry" ? null : (x.at ?? now))),
           o.map((x) => (x.status === "retry" ? x.retryAt : null)),
         ],
@@ -282,8 +284,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
     async listDeadLetters(filter: DeadLetterFilter = {}) {
       const { where, values } = whereClause([
-        ["site =", filter.site],
-        ["code =", filter.code],
+        ["site =", pgText(filter.site)],
+        ["code =", pgText(filter.code)],
         ["state =", filter.state],
         ["id <", filter.beforeId],
       ]);
@@ -321,17 +323,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       await closeDeadLetter(
         id,
         "discarded",
-        () => reason,
+        () => pgText(reason),
         async () => undefined,
       );
     },
 
     async listMessages(filter: MessageFilter = {}) {
       const { where, values } = whereClause([
-        ["site =", filter.site],
+        ["site =", pgText(filter.site)],
         ["type =", filter.type],
         ["state =", filter.state],
-        ["order_key =", filter.orderKey],
+        ["order_key =", pgText(filter.orderKey)],
         ["seq <", filter.beforeSeq],
       ]);
       values.push(filter.limit ?? DEFAULT_LIST_LIMIT);
@@ -392,7 +394,7 @@ function whereClause(conditions: [string, unknown][]): { where: string; values: 
   const values: unknown[] = [];
   const parts: string[] = [];
   for (const [condition, value] of conditions) {
-    if (value === undefined) continue;
+    if (value === undefined || value === null) continue;
     values.push(value);
     parts.push(`${condition} $${values.length}`);
   }
