@@ -29,8 +29,13 @@ pb_odoo_shell "$db" "$PB_REPO/scripts/odoo_bench_orm.py" "$events" "$rounds" "$w
 [ -s "$work/orm.json" ] || { echo "ORM baseline failed"; exit 1; }
 
 pb_log "JSON-2 server on 127.0.0.1:$port"
-pb_odoo -d "$db" --db-filter="^$db\$" --http-port="$port" --workers=0 \
-    --max-cron-threads=0 --log-level=warn > "$work/server.log" 2>&1 &
+if curl -sf "http://127.0.0.1:$port/web/health" >/dev/null 2>&1; then
+    echo "port $port is already serving something: choose another one" >&2
+    exit 1
+fi
+pb_odoo_argv -d "$db" --db-filter="^$db\$" --http-port="$port" --workers=0 \
+    --max-cron-threads=0 --log-level=warn
+"${PB_ODOO_ARGV[@]}" > "$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 120); do
     curl -sf "http://127.0.0.1:$port/web/health" >/dev/null 2>&1 && break

@@ -59,13 +59,20 @@ pb_clonedb() {
     fi
 }
 
-pb_odoo() {  # [shell] ODOO-OPTIONS...
+# pb_odoo_argv [shell] ODOO-OPTIONS...: the odoo-bin command line in PB_ODOO_ARGV, so that a
+# caller can background the python process itself (`"${PB_ODOO_ARGV[@]}" &`, $! is Odoo).
+pb_odoo_argv() {
     local sub=()
     if [ "${1:-}" = shell ]; then sub=(shell); shift; fi
-    "$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" "${sub[@]}" \
-        --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$ODOO_DB_USER" \
-        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$PB_REPO/odoo_addon" \
-        --data-dir="$PB_ODOO_DATA_DIR" --http-interface=127.0.0.1 "$@"
+    PB_ODOO_ARGV=("$ODOO_PYTHON" "$ODOO_SRC/odoo-bin" "${sub[@]}"
+        --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$ODOO_DB_USER"
+        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$PB_REPO/odoo_addon"
+        --data-dir="$PB_ODOO_DATA_DIR" --http-interface=127.0.0.1 "$@")
+}
+
+pb_odoo() {  # [shell] ODOO-OPTIONS...
+    pb_odoo_argv "$@"
+    "${PB_ODOO_ARGV[@]}"
 }
 
 # pb_odoo_shell DB SCRIPT [ARGS...]: run a python helper in `odoo-bin shell` (env is set up)

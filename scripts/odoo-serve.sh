@@ -36,8 +36,13 @@ echo "PLANT_BRIDGE_ODOO_API_KEY=$key"
 [ "$prepare_only" -eq 1 ] && exit 0
 
 log="$PB_ODOO_LOG_DIR/serve-$db.log"
-pb_odoo -d "$db" --db-filter="^$db\$" --http-port="$port" --workers=0 \
-    --log-level=info > "$log" 2>&1 &
+if curl -sf "http://127.0.0.1:$port/web/health" >/dev/null 2>&1; then
+    echo "port $port is already serving something: choose another one" >&2
+    exit 1
+fi
+pb_odoo_argv -d "$db" --db-filter="^$db\$" --http-port="$port" --workers=0 \
+    --log-level=info
+"${PB_ODOO_ARGV[@]}" > "$log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; exit 0' TERM INT
 for _ in $(seq 1 240); do

@@ -76,4 +76,6 @@ class DowntimeHandler(Handler):
         return item
 
     def create_batch(self, items):
+        # one create for the batch: durations are computed for all of it at once
+        # (models/mrp_workcenter_productivity.py)
         return list(self.env['mrp.workcenter.productivity'].create([item.vals for item in items]))

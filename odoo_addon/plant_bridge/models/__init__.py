@@ -13,6 +13,7 @@ from . import plant_bridge_outbound
 from . import plant_bridge_quality_result
 from . import plant_bridge_api
 from . import mrp_workcenter
+from . import mrp_workcenter_productivity
 from . import mrp_production
 from . import stock_lot
 from . import stock_move

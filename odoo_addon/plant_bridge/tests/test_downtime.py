@@ -67,3 +67,39 @@ class TestDowntime(PlantBridgeCase):
                                           **dict(base, end='2026-11-23T07:00:00+00:00')), 'schema')
         self.assertRejected(self.post_one('downtime', workcenter='Assembly 1', **dict(base, start='08:00')),
                             'schema')
+
+    def test_batch_durations_equal_odoo_compute(self):
+        """The batch duration computation gives what Odoo's per-record compute gives."""
+        calendar = self.assembly_1.resource_calendar_id
+        self.env['resource.calendar.leaves'].create({
+            'name': 'Plant closed', 'calendar_id': calendar.id, 'resource_id': False,
+            'date_from': '2026-09-09 10:00:00', 'date_to': '2026-09-09 14:00:00'})
+        spans = [
+            ('2026-09-07T06:00:00+00:00', '2026-09-07T09:30:00+00:00', 'Equipment Failure'),  # Monday morning
+            ('2026-09-07T16:00:00+00:00', '2026-09-08T09:00:00+00:00', 'Equipment Failure'),  # over the night
+            ('2026-09-09T08:00:00+00:00', '2026-09-09T16:00:00+00:00', 'Setup and Adjustments'),  # around a leave
+            ('2026-09-11T15:00:00+00:00', '2026-09-14T10:00:00+00:00', 'Material Availability'),  # weekend
+            ('2026-09-19T10:00:00+00:00', '2026-09-19T11:00:00+00:00', 'Process Defect'),  # Saturday only
+            ('2026-09-15T12:10:07+02:00', '2026-09-15T12:40:59+02:00', 'Reduced Yield'),  # seconds, offset
+            ('2026-09-16T09:00:00+00:00', '2026-09-16T09:45:00+00:00', 'Reduced Speed'),  # performance: wall time
+        ]
+        results = self.post(*[self.event('downtime', workcenter='Assembly 1', reason=reason, start=start, end=end)
+                              for start, end, reason in spans])
+        self.assertEqual({r['status'] for r in results}, {'applied'}, results)
+        records = self.env['mrp.workcenter.productivity'].browse([r['ref']['id'] for r in results])
+        self.assertEqual(len(records), len(spans))
+        for record in records:
+            expected = record.loss_id._convert_to_duration(
+                record.date_start.replace(microsecond=0), record.date_end.replace(microsecond=0), record.workcenter_id)
+            self.assertAlmostEqual(record.duration, expected, places=2, msg=record.date_start)
+        self.assertEqual(records[-1].duration, 45.0)
+        self.assertTrue(any(r.duration == 0 for r in records), "the Saturday interval is outside working time")
+        # a change of dates recomputes them (several records at once: the batch path)
+        records[:3].write({'date_end': '2026-09-10 11:00:00'})
+        for record in records[:3]:
+            expected = record.loss_id._convert_to_duration(record.date_start, record.date_end, record.workcenter_id)
+            self.assertAlmostEqual(record.duration, expected, places=2)
+        stock = records.with_context(plant_bridge_stock_duration=True)
+        before = records.mapped('duration')
+        stock._compute_duration()
+        self.assertEqual([round(d, 2) for d in stock.mapped('duration')], before)
