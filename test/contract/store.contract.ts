@@ -541,6 +541,28 @@ export function defineStoreContract(name: string, open: () => Promise<Store>): v
           deadLetters: 0,
         });
       });
+      it("a discarded event purged from the trace can still be replayed from its dead letter", async () => {
+        const event = production("a1", "MO/A");
+        await store.ingest([eventItem(event, { origin: "line-3" })]);
+        const [row] = await lease("w");
+        await store.settle("w", [
+          { seq: row!.seq, status: "rejected", code: "schema", message: "" },
+        ]);
+        const [dl] = await store.listDeadLetters();
+        await store.discardDeadLetter(dl!.id, "later");
+        expect(await store.purge({ settledBefore: T0 + 1, closedDeadLettersBefore: 0 })).toEqual({
+          events: 1,
+          deadLetters: 0,
+        });
+        expect(await store.listMessages()).toEqual([]);
+
+        expect(await store.markReplayed(dl!.id)).toEqual({ requeued: true });
+        const again = await lease("w2", 10, T0 + 10);
+        expect(again).toMatchObject([
+          { eventId: "a1", orderKey: "main/order/MO/A", origin: "line-3", attempts: 1, event },
+        ]);
+      });
+
       it("purges more rows than one batch holds", async () => {
         const n = 2 * 5000 + 1; // three purge batches
         const items = Array.from({ length: n }, (_, i) =>
@@ -609,6 +631,26 @@ export function defineStoreContract(name: string, open: () => Promise<Store>): v
           source: "sparkplug",
           origin: "spBv1.0/main/DDATA/edge/wc1",
         });
+      });
+    });
+
+    describe("time values", () => {
+      it("stores fractional epoch milliseconds as whole milliseconds", async () => {
+        await store.ingest([
+          eventItem(production("a1", "MO/A"), { receivedAt: T0 + 0.7 }),
+          rejectItem(rejection("x"), T0 + 0.2),
+        ]);
+        const [row] = await store.lease({ owner: "w", limit: 1, now: T0 + 0.5, leaseMs: 999.9 });
+        expect(row).toMatchObject({ receivedAt: T0, leaseUntil: T0 + 999 });
+        await store.settle("w", [
+          { seq: row!.seq, status: "retry", retryAt: T0 + 2000.5, code: "x", message: "" },
+        ]);
+        expect(await lease("w", 1, T0 + 2000)).toMatchObject([{ eventId: "a1", attempts: 2 }]);
+        const [dl] = await store.listDeadLetters();
+        expect(dl).toMatchObject({ createdAt: T0, updatedAt: T0 });
+        expect(
+          await store.purge({ settledBefore: T0 + 0.5, closedDeadLettersBefore: 1.5 }),
+        ).toEqual({ events: 0, deadLetters: 0 });
       });
     });
 

@@ -23,6 +23,14 @@ export const DEFAULT_LIST_LIMIT = 100;
 /** Rows deleted per purge transaction, so a big purge never holds the write lock for long. */
 export const PURGE_BATCH = 5000;
 
+/**
+ * An epoch-millisecond value as the integer columns store it: a fractional clock value (say
+ * from `performance.timeOrigin + performance.now()`) must not fail a whole ingest.
+ */
+export function ms(value: number): number {
+  return Math.floor(value);
+}
+
 /** Outbox states that still hold their place in the order of their key. */
 export const UNSETTLED: readonly OutboxState[] = ["pending", "leased"];
 

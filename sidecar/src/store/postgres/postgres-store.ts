@@ -8,6 +8,7 @@ import {
   deadLetterStateConflict,
   eventKey,
   lastOutcomePerSeq,
+  ms,
   toDeadLetter,
   toMessageRow,
   toOutboxRow,
@@ -106,7 +107,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           e.map((i) => JSON.stringify(i.event)),
           e.map((i) => pgText(i.source)),
           e.map((i) => pgText(i.origin)),
-          e.map((i) => i.receivedAt),
+          e.map((i) => ms(i.receivedAt)),
         ],
       });
       for (const row of inserted.rows) seqOf.set(eventKey(row.site, row.event_id), row.seq);
@@ -164,8 +165,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         r.map((x) => pgText(x.origin)),
         r.map((x) => pgText(x.fingerprint)),
         g.map((x) => x.indexes.length - 1),
-        g.map((x) => x.item.receivedAt),
-        g.map((x) => x.lastReceivedAt),
+        g.map((x) => ms(x.item.receivedAt)),
+        g.map((x) => ms(x.lastReceivedAt)),
       ],
     });
     const byFingerprint = new Map(rows.map((row) => [row.fingerprint, row]));
@@ -251,11 +252,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
 
     async lease(o) {
-      const now = o.now ?? Date.now();
+      const now = ms(o.now ?? Date.now());
       const { rows } = await pool.query<MessageDbRow>(sql.lease, [
         o.owner,
         now,
-        now + o.leaseMs,
+        ms(now + o.leaseMs),
         Math.max(0, Math.trunc(o.limit)),
         o.sites ?? null,
       ]);
@@ -276,8 +277,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           o.map((x) => ("ref" in x ? pgText(x.ref) : null)),
           o.map((x) => ("code" in x ? pgText(x.code) : null)),
           o.map((x) => ("message" in x ? pgText(x.message) : null)),
-          o.map((x) => (x.status === "retry" ? null : (x.at ?? now))),
-          o.map((x) => (x.status === "retry" ? x.retryAt : null)),
+          o.map((x) => (x.status === "retry" ? null : ms(x.at ?? now))),
+          o.map((x) => (x.status === "retry" ? ms(x.retryAt) : null)),
         ],
       });
     },
@@ -369,7 +370,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         for (let last = 0; ;) {
           const { rows } = await pool.query<{ deleted: number; scanned: number; last: number }>(
             text,
-            [before, PURGE_BATCH, last],
+            [ms(before), PURGE_BATCH, last],
           );
           const batch = rows[0]!;
           total += batch.deleted;

@@ -8,6 +8,7 @@ import {
   deadLetterStateConflict,
   inboxFingerprint,
   lastOutcomePerSeq,
+  ms,
   toDeadLetter,
   toMessageRow,
   toOutboxRow,
@@ -28,6 +29,7 @@ import type {
   Store,
 } from "../types.js";
 import { migrate } from "./schema.js";
+import { prepareStatements } from "./statements.js";
 
 export interface SqliteStoreOptions {
   /** Database file, or `":memory:"` (tests). The parent directory must exist. */
@@ -69,7 +71,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       JSON.stringify(event),
       item.source,
       item.origin,
-      item.receivedAt,
+      ms(item.receivedAt),
     ) as { seq: number } | undefined;
     if (inserted) return { status: "accepted", seq: inserted.seq };
     sql.countDuplicate.run(event.site, event.id);
@@ -89,7 +91,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       source: r.source,
       origin: r.origin,
       fingerprint: r.fingerprint,
-      at: receivedAt,
+      at: ms(receivedAt),
     }) as { id: number; repeats: number };
     return { status: "dead_letter", deadLetterId: row.id, repeated: row.repeats > 0 };
   }
@@ -99,8 +101,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   );
 
   const lease = db.transaction((o: LeaseOptions) => {
-    const now = o.now ?? Date.now();
-    const until = now + o.leaseMs;
+    const now = ms(o.now ?? Date.now());
+    const until = ms(now + o.leaseMs);
     const rows = sql.lease.all({
       owner: o.owner,
       now,
@@ -120,20 +122,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           seq: o.seq,
           state: o.status,
           ref: o.ref ?? null,
-          at: o.at ?? now,
+          at: ms(o.at ?? now),
         });
         return;
       case "retry":
         sql.settleRetry.run({
           owner,
           seq: o.seq,
-          retryAt: o.retryAt,
+          retryAt: ms(o.retryAt),
           code: o.code,
           message: o.message,
         });
         return;
       case "rejected": {
-        const at = o.at ?? now;
+        const at = ms(o.at ?? now);
         const row = sql.settleDead.get({
           owner,
           seq: o.seq,
@@ -227,13 +229,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return statement;
   }
 
-  function purgeBatches(statement: Database.Statement, before: number): number {
+  async function purgeBatches(statement: Database.Statement, before: number): Promise<number> {
     let total = 0;
     for (;;) {
-      // One short transaction per batch: ingest keeps committing while a large purge runs.
-      const { changes } = statement.run({ before, batch: PURGE_BATCH });
+      const { changes } = statement.run({ before: ms(before), batch: PURGE_BATCH });
       total += changes;
       if (changes < PURGE_BATCH) return total;
+      // One short transaction per batch, and the event loop in between: ingest keeps
+      // committing (and MQTT acknowledging) while a large purge runs.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -317,8 +321,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     async purge(purgeOptions: PurgeOptions) {
       return {
-        events: purgeBatches(sql.purgeMessages, purgeOptions.settledBefore),
-        deadLetters: purgeBatches(sql.purgeDeadLetters, purgeOptions.closedDeadLettersBefore),
+        events: await purgeBatches(sql.purgeMessages, purgeOptions.settledBefore),
+        deadLetters: await purgeBatches(sql.purgeDeadLetters, purgeOptions.closedDeadLettersBefore),
       };
     },
 
@@ -339,124 +343,3 @@ function definedOnly(filter: object): Record<string, unknown> {
     Object.entries(filter).filter(([key, value]) => value !== undefined && key !== "limit"),
   );
 }
-
-function prepareStatements(db: Database.Database) {
-  return {
-    addSite: db.prepare(`INSERT INTO sites (site) VALUES (?) ON CONFLICT DO NOTHING`),
-    insertMessage: db.prepare(
-      `INSERT INTO messages (site, event_id, type, order_key, payload, source, origin, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (site, event_id) DO NOTHING
-       RETURNING seq`,
-    ),
-    countDuplicate: db.prepare(
-      `UPDATE messages SET duplicates = duplicates + 1 WHERE site = ? AND event_id = ?`,
-    ),
-    upsertRejection: db.prepare(
-      `INSERT INTO dead_letters (site, event_id, code, message, payload, payload_encoding,
-         payload_size, source, origin, fingerprint, created_at, updated_at)
-       VALUES (@site, @eventId, @code, @message, @payload, @encoding, @size, @source, @origin,
-         @fingerprint, @at, @at)
-       ON CONFLICT (fingerprint) DO UPDATE SET
-         repeats = repeats + 1, updated_at = max(updated_at, excluded.updated_at)
-       RETURNING id, repeats`,
-    ),
-    lease: db.prepare(LEASE_SQL),
-    settleDone: db.prepare(
-      `UPDATE messages SET state = @state, ref = @ref, settled_at = @at, lease_until = NULL
-       WHERE seq = @seq AND state = 'leased' AND lease_owner = @owner`,
-    ),
-    settleRetry: db.prepare(
-      `UPDATE messages SET state = 'pending', next_attempt_at = @retryAt, lease_owner = NULL,
-         lease_until = NULL, last_code = @code, last_message = @message
-       WHERE seq = @seq AND state = 'leased' AND lease_owner = @owner`,
-    ),
-    settleDead: db.prepare(
-      `UPDATE messages SET state = 'dead', settled_at = @at, lease_until = NULL,
-         last_code = @code, last_message = @message
-       WHERE seq = @seq AND state = 'leased' AND lease_owner = @owner
-       RETURNING site, event_id, payload, source, origin`,
-    ),
-    upsertInboxDeadLetter: db.prepare(
-      `INSERT INTO dead_letters (site, event_id, code, message, payload, payload_encoding,
-         payload_size, source, origin, fingerprint, in_inbox, created_at, updated_at)
-       VALUES (@site, @eventId, @code, @message, @payload, 'utf8', @size, @source, @origin,
-         @fingerprint, 1, @at, @at)
-       ON CONFLICT (fingerprint) DO UPDATE SET
-         state = 'open', code = excluded.code, message = excluded.message,
-         payload = excluded.payload, payload_size = excluded.payload_size,
-         repeats = repeats + 1, updated_at = excluded.updated_at`,
-    ),
-    getDeadLetter: db.prepare(`SELECT * FROM dead_letters WHERE id = ?`),
-    messageState: db.prepare(`SELECT state FROM messages WHERE site = ? AND event_id = ?`),
-    requeue: db.prepare(
-      `UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = 0,
-         lease_owner = NULL, lease_until = NULL, settled_at = NULL,
-         payload = coalesce(@payload, payload), type = coalesce(@type, type),
-         order_key = coalesce(@orderKey, order_key)
-       WHERE site = @site AND event_id = @eventId`,
-    ),
-    closeDeadLetter: db.prepare(
-      `UPDATE dead_letters SET state = @state, note = @note, updated_at = @at WHERE id = @id`,
-    ),
-    stats: db.prepare(
-      `SELECT s.site, coalesce(p.pending, 0) AS pending, p.oldest, coalesce(d.dead, 0) AS dead
-       FROM sites s
-       LEFT JOIN (
-         -- without the hint SQLite walks the whole (site, event_id) index to group by site
-         SELECT site, count(*) AS pending, min(received_at) AS oldest
-         FROM messages INDEXED BY messages_unsettled
-         WHERE state IN ('pending', 'leased') GROUP BY site
-       ) p USING (site)
-       LEFT JOIN (
-         SELECT site, count(*) AS dead FROM dead_letters WHERE state = 'open' GROUP BY site
-       ) d USING (site)
-       ORDER BY s.site`,
-    ),
-    purgeMessages: db.prepare(
-      `DELETE FROM messages WHERE seq IN (
-         SELECT seq FROM messages m
-         WHERE m.state IN ('applied', 'duplicate', 'dead') AND m.received_at < @before
-           -- a dead event whose dead letter is still open stays replayable
-           AND NOT (m.state = 'dead' AND EXISTS (
-             SELECT 1 FROM dead_letters d
-             WHERE d.in_inbox = 1 AND d.site = m.site AND d.event_id = m.event_id
-               AND d.state = 'open'))
-         ORDER BY seq LIMIT @batch)`,
-    ),
-    purgeDeadLetters: db.prepare(
-      `DELETE FROM dead_letters WHERE id IN (
-         SELECT id FROM dead_letters
-         WHERE state IN ('replayed', 'discarded') AND updated_at < @before
-         ORDER BY id LIMIT @batch)`,
-    ),
-  };
-}
-
-/**
- * Leases the oldest ready rows whose key has no earlier row that is waiting (a retry not yet due,
- * a live lease): `blockers` holds the first such row per (site, key), and a candidate must come
- * before it. Taking candidates in seq order up to the limit then hands out, for every key, a
- * contiguous prefix of its unsettled rows. A ready row's key cannot be blocked by a row of another
- * site: `orderKeyOf` puts the site in every key, and keeping the scope explicit lets a `sites`
- * filter skip other sites without letting them block.
- */
-const LEASE_SQL = `
-  UPDATE messages
-  SET state = 'leased', attempts = attempts + 1, lease_owner = @owner,
-      lease_until = @until, next_attempt_at = @until
-  WHERE seq IN (
-    WITH blockers AS MATERIALIZED (
-      SELECT site, order_key, min(seq) AS seq FROM messages
-      WHERE state IN ('pending', 'leased') AND next_attempt_at > 0 AND next_attempt_at > @now
-      GROUP BY site, order_key
-    )
-    SELECT m.seq FROM messages m
-    WHERE m.state IN ('pending', 'leased') AND m.next_attempt_at <= @now
-      AND (@sites IS NULL OR m.site IN (SELECT value FROM json_each(@sites)))
-      AND NOT EXISTS (
-        SELECT 1 FROM blockers b
-        WHERE b.site = m.site AND b.order_key = m.order_key AND b.seq < m.seq)
-    ORDER BY m.seq
-    LIMIT @limit)
-  RETURNING *`;
