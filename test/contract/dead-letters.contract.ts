@@ -1,0 +1,167 @@
+/** Events Odoo rejects: dead letters, replay (as is or edited), discard, listing. */
+import { type ContractContext, ids } from "./contract-context.js";
+import { T0, eventItem, production, rejectItem, rejection } from "./fixtures.js";
+
+export function deadLetterContract({ store, lease }: ContractContext): void {
+  describe("dead letters from Odoo", () => {
+    async function rejectFirst(): Promise<{ deadLetterId: number; seq: number }> {
+      await store.ingest([
+        eventItem(production("a1", "MO/A")),
+        eventItem(production("a2", "MO/A")),
+      ]);
+      const [a1] = await lease("w1", 1);
+      await store.settle("w1", [
+        {
+          seq: a1!.seq,
+          status: "rejected",
+          code: "unknown_order",
+          message: "no MO/A",
+          at: T0 + 3,
+        },
+      ]);
+      const [dl] = await store.listDeadLetters();
+      return { deadLetterId: dl!.id, seq: a1!.seq };
+    }
+
+    it("a rejected event is dead with a dead letter holding the event", async () => {
+      const { deadLetterId, seq } = await rejectFirst();
+      const event = production("a1", "MO/A");
+      const payload = JSON.stringify(event);
+      expect(await store.getDeadLetter(deadLetterId)).toMatchObject({
+        site: "main",
+        eventId: "a1",
+        code: "unknown_order",
+        message: "no MO/A",
+        payloadEncoding: "utf8",
+        payloadSize: Buffer.byteLength(payload),
+        source: "mqtt",
+        origin: "plant-bridge/v1/main/events",
+        repeats: 0,
+        state: "open",
+        inInbox: true,
+        createdAt: T0 + 3,
+        note: null,
+      });
+      expect(JSON.parse((await store.getDeadLetter(deadLetterId))!.payload)).toEqual(event);
+      const a1 = (await store.listMessages()).find((m) => m.seq === seq);
+      expect(a1).toMatchObject({ state: "dead", lastCode: "unknown_order", settledAt: T0 + 3 });
+      // dead is settled: the rest of the key flows
+      expect(ids(await lease("w1"))).toEqual(["a2"]);
+    });
+
+    it("replay puts the event back to pending with zero attempts and it is leased again", async () => {
+      const { deadLetterId, seq } = await rejectFirst();
+      expect(await store.markReplayed(deadLetterId)).toEqual({ requeued: true });
+      expect(await store.getDeadLetter(deadLetterId)).toMatchObject({ state: "replayed" });
+      const a1 = (await store.listMessages()).find((m) => m.seq === seq);
+      expect(a1).toMatchObject({ state: "pending", attempts: 0, settledAt: null });
+      const again = await lease("w2", 1, T0 + 10);
+      expect(again).toMatchObject([
+        { seq, eventId: "a1", attempts: 1, event: production("a1", "MO/A") },
+      ]);
+    });
+
+    it("a replay keeps the event's place: it leases before the later events of its key", async () => {
+      await store.ingest([eventItem(production("a1", "MO/A"))]);
+      const [a1] = await lease("w1", 1);
+      await store.settle("w1", [
+        { seq: a1!.seq, status: "rejected", code: "bad_quantity", message: "q" },
+      ]);
+      await store.ingest([eventItem(production("a2", "MO/A"))]);
+      const [dl] = await store.listDeadLetters();
+      await store.markReplayed(dl!.id);
+      expect(ids(await lease("w2", 1))).toEqual(["a1"]);
+      expect(await lease("w3")).toEqual([]);
+    });
+
+    it("an edited replay replaces the event; another site or id is refused", async () => {
+      const { deadLetterId, seq } = await rejectFirst();
+      const edited = production("a1", "MO/A", { quantity: 5, lot: "LOT-1" });
+      await expect(store.markReplayed(deadLetterId, { ...edited, id: "a9" })).rejects.toMatchObject(
+        {
+          code: "replay_mismatch",
+        },
+      );
+      await expect(
+        store.markReplayed(deadLetterId, { ...edited, site: "north" }),
+      ).rejects.toMatchObject({ code: "replay_mismatch" });
+      expect(await store.getDeadLetter(deadLetterId)).toMatchObject({ state: "open" });
+
+      expect(await store.markReplayed(deadLetterId, edited)).toEqual({ requeued: true });
+      const [row] = await lease("w2", 1, T0 + 10);
+      expect(row).toMatchObject({ seq, event: edited });
+      const listed = (await store.listMessages()).find((m) => m.seq === seq);
+      expect(listed?.event).toEqual(edited);
+    });
+
+    it("a replayed event rejected again reopens the same dead letter", async () => {
+      const { deadLetterId, seq } = await rejectFirst();
+      await store.markReplayed(deadLetterId);
+      await lease("w2", 1, T0 + 10);
+      await store.settle("w2", [
+        { seq, status: "rejected", code: "state_conflict", message: "done", at: T0 + 20 },
+      ]);
+      const all = await store.listDeadLetters();
+      expect(all).toHaveLength(1);
+      expect(all[0]).toMatchObject({
+        id: deadLetterId,
+        state: "open",
+        code: "state_conflict",
+        repeats: 1,
+        updatedAt: T0 + 20,
+      });
+    });
+
+    it("replay of an input dead letter only marks it; states and ids are checked", async () => {
+      const [result] = await store.ingest([rejectItem(rejection("garbage"))]);
+      const id = (result as { deadLetterId: number }).deadLetterId;
+      expect(await store.markReplayed(id)).toEqual({ requeued: false });
+      expect(await store.getDeadLetter(id)).toMatchObject({ state: "replayed" });
+      expect(await store.listMessages()).toEqual([]);
+      await expect(store.markReplayed(id)).rejects.toMatchObject({ code: "state_conflict" });
+      await expect(store.discardDeadLetter(id, "x")).rejects.toMatchObject({
+        code: "state_conflict",
+      });
+      await expect(store.markReplayed(id + 1000)).rejects.toMatchObject({ code: "not_found" });
+      await expect(store.discardDeadLetter(id + 1000, "x")).rejects.toMatchObject({
+        code: "not_found",
+      });
+      expect(await store.getDeadLetter(id + 1000)).toBeUndefined();
+    });
+
+    it("discard keeps the reason and closes the dead letter", async () => {
+      const { deadLetterId } = await rejectFirst();
+      const before = Date.now();
+      await store.discardDeadLetter(deadLetterId, "order was cancelled — “ok”");
+      const dl = await store.getDeadLetter(deadLetterId);
+      expect(dl).toMatchObject({ state: "discarded", note: "order was cancelled — “ok”" });
+      expect(dl!.updatedAt).toBeGreaterThanOrEqual(before);
+      expect((await store.stats()).sites).toMatchObject([{ site: "main", deadLetters: 0 }]);
+    });
+
+    it("lists dead letters newest first with filters and keyset paging", async () => {
+      const results = await store.ingest([
+        rejectItem(rejection("1")),
+        rejectItem(rejection("2", { code: "schema" })),
+        rejectItem(rejection("3", { site: "north" })),
+        rejectItem(rejection("4")),
+        rejectItem(rejection("5")),
+      ]);
+      const idAt = (i: number) => (results[i] as { deadLetterId: number }).deadLetterId;
+      await store.discardDeadLetter(idAt(4), "noise");
+      const payloads = (list: { payload: string }[]) => list.map((d) => d.payload);
+      expect(payloads(await store.listDeadLetters())).toEqual(["5", "4", "3", "2", "1"]);
+      expect(payloads(await store.listDeadLetters({ site: "north" }))).toEqual(["3"]);
+      expect(payloads(await store.listDeadLetters({ code: "schema" }))).toEqual(["2"]);
+      expect(payloads(await store.listDeadLetters({ state: "open", site: "main" }))).toEqual([
+        "4",
+        "2",
+        "1",
+      ]);
+      const page1 = await store.listDeadLetters({ limit: 2 });
+      expect(payloads(page1)).toEqual(["5", "4"]);
+      const page2 = await store.listDeadLetters({ limit: 2, beforeId: page1[1]!.id });
+      expect(payloads(page2)).toEqual(["3", "2"]);
+    });
+  });
+}
