@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import statistics
+import threading
 import time
 import urllib.request
 from datetime import datetime, timedelta
@@ -63,6 +64,19 @@ def main():
         raise SystemExit('a repeated batch must answer duplicate for every event')
     duplicate_rate = args.events / seconds
 
+    # two identical batches at once, over HTTP: one call posts, the other answers duplicate
+    # (its insert fails on the unique key, Odoo's JSON-2 retry reruns it)
+    same = events(run, 10 + 10 * args.rounds, 300)
+    answers = {}
+    threads = [threading.Thread(target=lambda n=n: answers.__setitem__(n, post(args, same)[0])) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    concurrent = sorted('/'.join(sorted({r['status'] for r in answer})) for answer in answers.values())
+    if concurrent != ['applied', 'duplicate']:
+        raise SystemExit(f'concurrent identical batches: expected one applied and one duplicate, got {concurrent}')
+
     with open(args.orm) as f:
         orm = json.load(f)
     value, baseline = statistics.median(rates), orm['batch_median']
@@ -84,6 +98,7 @@ def main():
             'json2_vs_orm_with_batch_duration_compute': round(value / orm['batch_compute_rate'], 3),
             'json2_vs_orm_loop': round(value / orm['loop_rate'], 3),
             'json2_duplicate_batch_rate': round(duplicate_rate, 1),
+            'concurrent_identical_batches_of_300': concurrent,
             'workcenter': 'Assembly 2 (mrp demo)',
             'server': 'odoo-bin --workers=0, one request at a time',
             'cpus': os.cpu_count(),
@@ -97,6 +112,7 @@ def main():
           f"duplicates {duplicate_rate:.0f} events/s")
     print(f"ORM create(vals_list), stock Odoo: {baseline:.0f} records/s; ORM loop: {orm['loop_rate']:.0f} records/s; "
           f"ORM create(vals_list) with plant_bridge's batch duration compute: {orm['batch_compute_rate']:.0f} records/s")
+    print(f"two identical 300-event batches posted at once over JSON-2: {concurrent}")
     print(f"ratio JSON-2 / ORM batch: {value / baseline:.2f}  (JSON-2 / ORM loop: {value / orm['loop_rate']:.2f})")
     print(f"wrote {args.out}")
 
