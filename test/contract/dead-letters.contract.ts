@@ -1,4 +1,5 @@
 /** Events Odoo rejects: dead letters, replay (as is or edited), discard, listing. */
+import { inboxFingerprint } from "../../sidecar/src/store/common.js";
 import { type ContractContext, ids } from "./contract-context.js";
 import { T0, eventItem, production, rejectItem, rejection } from "./fixtures.js";
 
@@ -36,6 +37,7 @@ export function deadLetterContract({ store, lease }: ContractContext): void {
         payloadSize: Buffer.byteLength(payload),
         source: "mqtt",
         origin: "plant-bridge/v1/main/events",
+        fingerprint: inboxFingerprint("main", "a1"),
         repeats: 0,
         state: "open",
         inInbox: true,

@@ -31,9 +31,6 @@ export function ms(value: number): number {
   return Math.floor(value);
 }
 
-/** Outbox states that still hold their place in the order of their key. */
-export const UNSETTLED: readonly OutboxState[] = ["pending", "leased"];
-
 /** One received event and its outbox state (inbox and outbox share one table). */
 export interface MessageDbRow {
   seq: number;
