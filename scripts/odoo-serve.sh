@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serve a real Odoo 19 with demo data + plant_bridge for end-to-end tests and demos.
 #
-# Usage: scripts/odoo-serve.sh [--port 8069] [--db NAME] [--prepare-only]
+# Usage: scripts/odoo-serve.sh [--port 8069] [--db NAME] [--prepare-only] [--with-crons]
 # Prints, before serving:
 #   PLANT_BRIDGE_ODOO_URL=http://127.0.0.1:<port>
 #   PLANT_BRIDGE_ODOO_DB=<db>
@@ -9,16 +9,18 @@
 # then READY once /web/health answers. SIGTERM/SIGINT stop Odoo; the database is kept
 # (drop it with: dropdb -U postgres <db>). The database is cloned from a template keyed by
 # a hash of odoo_addon/ (installing mrp with demo data takes minutes, a clone seconds).
-# --prepare-only prints the variables and exits without serving.
+# --prepare-only prints the variables and exits without serving. Scheduled actions do not run
+# unless --with-crons (Odoo's own crons call odoo.com; this machine has no such network).
 set -euo pipefail
 source "$(dirname "$0")/odoo-common.sh"
-port=8069 db="" prepare_only=0
+port=8069 db="" prepare_only=0 cron_threads=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --port) port="$2"; shift 2 ;;
         --db) db="$2"; shift 2 ;;
         --prepare-only) prepare_only=1; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --with-crons) cron_threads=1; shift ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -41,7 +43,7 @@ if curl -sf "http://127.0.0.1:$port/web/health" >/dev/null 2>&1; then
     exit 1
 fi
 pb_odoo_argv -d "$db" --db-filter="^$db\$" --http-port="$port" --workers=0 \
-    --log-level=info
+    --max-cron-threads="$cron_threads" --log-level=info
 "${PB_ODOO_ARGV[@]}" > "$log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; exit 0' TERM INT

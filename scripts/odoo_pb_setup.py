@@ -23,6 +23,10 @@ user.write({'active': True, 'plant_bridge_site_ids': [Command.set(sites.ids)]})
 # as superuser: the key may last up to the connector group's api_key_duration (90 days)
 key = env['res.users.apikeys'].with_user(user).sudo()._generate(  # noqa: F821
     None, 'plant-bridge sidecar', fields.Datetime.now() + timedelta(days=days))
+# no call home from a test database: partner_autocomplete enriches the company from odoo.com
+# on the first web login unless told it is done
+if 'iap_enrich_auto_done' in env['res.company']._fields:  # noqa: F821
+    env['res.company'].search([]).write({'iap_enrich_auto_done': True})  # noqa: F821
 env.cr.commit()  # noqa: F821
 print(f'PB_LOGIN={login}')
 print(f'PB_API_KEY={key}')
