@@ -146,6 +146,11 @@ pb_addon_template() {
         pb_clonedb "$base" "${name}_seed"
         pb_template "$name" pb_clone_and_install "${name}_seed" >&2 || { pb_dropdb "${name}_seed"; return 1; }
         pb_dropdb "${name}_seed"
+        # templates of older addon contents are of no use any more
+        local old
+        for old in $(pb_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'pb\_tpl\_addon\_%' AND datname <> '$name' AND datname NOT LIKE '%\_seed' AND datname NOT LIKE '%\_building'"); do
+            pb_dropdb "$old" || true
+        done
     fi
     echo "$name"
 }
