@@ -72,6 +72,13 @@ const schema = z
     PLANT_BRIDGE_SIM_MACHINES: positiveInt(4, 1000),
     PLANT_BRIDGE_RETENTION_DAYS: positiveInt(14, 3650),
     PLANT_BRIDGE_GRAPHIQL: bool(process.env.NODE_ENV !== "production"),
+    PLANT_BRIDGE_ODOO_LOGIN: optional(z.string().min(1).max(256)),
+    PLANT_BRIDGE_ODOO_TIMEOUT_MS: positiveInt(120_000, 3_600_000),
+    PLANT_BRIDGE_POST_BATCH_SIZE: positiveInt(500, 5000),
+    PLANT_BRIDGE_POST_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+    PLANT_BRIDGE_CONFIG_POLL_SECONDS: positiveInt(30, 86_400),
+    PLANT_BRIDGE_OUTBOUND_POLL_SECONDS: positiveInt(5, 86_400),
+    PLANT_BRIDGE_HEARTBEAT_SECONDS: positiveInt(15, 86_400),
   })
   .superRefine((c, ctx) => {
     const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
@@ -94,7 +101,15 @@ const schema = z
 type Raw = z.output<typeof schema>;
 
 export interface Config {
-  odoo?: { url: string; db: string; apiKey: string };
+  odoo?: { url: string; db: string; apiKey: string; login?: string; timeoutMs: number };
+  /** Posting to Odoo and the periodic exchanges with it. */
+  sync: {
+    batchSize: number;
+    lingerMs: number;
+    configPollMs: number;
+    outboundPollMs: number;
+    heartbeatMs: number;
+  };
   mqtt: {
     url?: string;
     username?: string;
@@ -158,12 +173,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     name: c.PLANT_BRIDGE_NAME,
     sim: { rate: c.PLANT_BRIDGE_SIM_RATE, machines: c.PLANT_BRIDGE_SIM_MACHINES },
     retentionDays: c.PLANT_BRIDGE_RETENTION_DAYS,
+    sync: {
+      batchSize: c.PLANT_BRIDGE_POST_BATCH_SIZE,
+      lingerMs: c.PLANT_BRIDGE_POST_LINGER_MS,
+      configPollMs: c.PLANT_BRIDGE_CONFIG_POLL_SECONDS * 1000,
+      outboundPollMs: c.PLANT_BRIDGE_OUTBOUND_POLL_SECONDS * 1000,
+      heartbeatMs: c.PLANT_BRIDGE_HEARTBEAT_SECONDS * 1000,
+    },
   };
   if (c.PLANT_BRIDGE_ODOO_URL && c.PLANT_BRIDGE_ODOO_DB && c.PLANT_BRIDGE_ODOO_API_KEY) {
     config.odoo = {
       url: c.PLANT_BRIDGE_ODOO_URL.replace(/\/+$/, ""),
       db: c.PLANT_BRIDGE_ODOO_DB,
       apiKey: c.PLANT_BRIDGE_ODOO_API_KEY,
+      timeoutMs: c.PLANT_BRIDGE_ODOO_TIMEOUT_MS,
+      ...(c.PLANT_BRIDGE_ODOO_LOGIN && { login: c.PLANT_BRIDGE_ODOO_LOGIN }),
     };
   }
   if (c.PLANT_BRIDGE_MQTT_URL) config.mqtt.url = c.PLANT_BRIDGE_MQTT_URL;

@@ -9,6 +9,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedde
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { createOdooLink, type OdooLink } from "./odoo/odoo-link.js";
 import { projectPath } from "./paths.js";
 import { Bus } from "./pipeline/bus.js";
 import { createIngestor, type Ingestor } from "./pipeline/ingestor.js";
@@ -38,6 +39,8 @@ export interface Sidecar {
   mqtt: MqttIngress;
   /** The embedded broker when no PLANT_BRIDGE_MQTT_URL is set. */
   broker?: EmbeddedBroker;
+  /** Posting, config sync, releases and heartbeats, when Odoo is configured. */
+  odoo?: OdooLink;
   simulator?: Simulator;
   /** Graceful shutdown: stop intake, finish in-flight commits, close the store. */
   stop(): Promise<void>;
@@ -125,12 +128,30 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     retentionTimer.unref();
     cleanups.push(async () => clearInterval(retentionTimer));
 
+    let odoo: OdooLink | undefined;
+    if (config.odoo) {
+      odoo = createOdooLink({
+        config: { ...config, odoo: config.odoo },
+        version: VERSION,
+        store,
+        metrics,
+        logger,
+        bus,
+        parse,
+        ingestor,
+        mqtt: () => mqttIngress.client,
+      });
+      // Stopped before the MQTT intake closes (reverse order below).
+      cleanups.push(() => odoo!.stop());
+    }
+
     const health = () => ({
       name: config.name,
       version: VERSION,
       mqttConnected: mqttIngress.isConnected(),
       odooConfigured: config.odoo !== undefined,
-      odooUp: false,
+      odooUp: odoo?.odooUp() ?? false,
+      posting: odoo ? { ...odoo.worker.status(), drainLatencies: undefined } : null,
     });
     const api = createGraphqlApi({
       store,
@@ -157,6 +178,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ready: () => {
         const reasons: string[] = [];
         if (!mqttIngress.isConnected()) reasons.push("MQTT not connected");
+        if (odoo && !odoo.configLoaded()) reasons.push("configuration not loaded from Odoo yet");
         return { ready: reasons.length === 0, reasons };
       },
     });
@@ -164,6 +186,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     cleanups.push(() => http.close());
 
     await mqttIngress.ready();
+    odoo?.start();
 
     let simulator: Simulator | undefined;
     if (options.simulate) {
@@ -196,6 +219,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       http,
       mqtt: mqttIngress,
       ...(broker && { broker }),
+      ...(odoo && { odoo }),
       ...(simulator && { simulator }),
       stop: async () => {
         logger.info("Plant Bridge sidecar stopping");

@@ -54,6 +54,7 @@ describe("configuration", () => {
       url: "http://odoo:8069",
       db: "prod",
       apiKey: "0123456789abcdef-secret",
+      timeoutMs: 120000,
     });
     const logged = JSON.stringify(describeConfig(c));
     for (const secret of [

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Source } from "../canonical/parse.js";
 import type { CanonicalEvent, MachineStatusEvent } from "../canonical/types.js";
+import type { SiteConfig } from "../odoo/config-sync.js";
 
 /** What happened to one input, as seen by subscribers (GraphQL subscriptions, tests). */
 export interface ProcessedEvent {
@@ -20,6 +21,8 @@ export interface BusEvents {
   machineStatusChanged: [MachineStatusEvent];
   orderReleased: [{ site: string; payload: Record<string, unknown> }];
   accepted: [CanonicalEvent];
+  /** A new configuration revision of a site was loaded from Odoo. */
+  configChanged: [SiteConfig];
 }
 
 /** In-process publish/subscribe between the pipeline and its observers. */

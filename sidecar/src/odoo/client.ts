@@ -1,0 +1,217 @@
+import { Agent, request as undiciRequest, type Dispatcher } from "undici";
+import { ConfigError, PermanentError, PlantBridgeError, TransientError } from "../errors.js";
+
+export interface OdooClientOptions {
+  /** Odoo base URL, e.g. `http://odoo:8069`. */
+  url: string;
+  db: string;
+  /** API key of the connector service user. Never logged. */
+  apiKey: string;
+  /** Login of that user: only needed for JSON-RPC on Odoo 17/18. */
+  login?: string;
+  /** Per-call timeout (headers and body). @default 120000 */
+  timeoutMs?: number;
+  /** Force a protocol instead of asking `/web/version`. */
+  protocol?: "json2" | "jsonrpc";
+  /** Shared connection pool. @default a keep-alive Agent */
+  dispatcher?: Dispatcher;
+}
+
+/** The body Odoo returns with a JSON-2 error (odoo.http.serialize_exception), kept in the trace. */
+export interface OdooErrorBody {
+  name?: string;
+  message?: string;
+  arguments?: unknown[];
+}
+
+export interface OdooClient {
+  readonly protocol: () => "json2" | "jsonrpc" | undefined;
+  /** Odoo's `server_version_info` (asks `/web/version` once). */
+  version(): Promise<number[]>;
+  /** Calls a public model method with keyword arguments (an `@api.model` method: no ids). */
+  call<T>(model: string, method: string, kwargs?: Record<string, unknown>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * Odoo's external API: JSON-2 (`POST /json/2/<model>/<method>`, bearer API key) on Odoo 19+,
+ * JSON-RPC `execute_kw` with login + API key on 17/18, chosen by `/web/version`. HTTP outcomes
+ * map onto the error taxonomy: 422/404 permanent, 409/5xx/network transient, 401/403 config.
+ */
+export function createOdooClient(options: OdooClientOptions): OdooClient {
+  const base = options.url.replace(/\/+$/, "");
+  const timeout = options.timeoutMs ?? 120_000;
+  const ownAgent = options.dispatcher
+    ? undefined
+    : new Agent({ keepAliveTimeout: 10_000, connections: 8 });
+  const dispatcher = options.dispatcher ?? ownAgent!;
+  let protocol = options.protocol;
+  let versionInfo: number[] | undefined;
+  let uid: number | undefined;
+
+  async function http(
+    path: string,
+    method: "GET" | "POST",
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    try {
+      const res = await undiciRequest(`${base}${path}`, {
+        method,
+        dispatcher,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        headers: { ...(body !== undefined && { "content-type": "application/json" }), ...headers },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, text };
+    } catch (err) {
+      throw new TransientError(
+        "odoo_unreachable",
+        `Odoo is unreachable at ${base}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async function version(): Promise<number[]> {
+    if (versionInfo) return versionInfo;
+    const res = await http("/web/version", "GET");
+    if (res.status >= 500)
+      throw new TransientError("odoo_unavailable", `Odoo answered ${res.status} on /web/version`);
+    if (res.status !== 200)
+      throw new ConfigError(
+        "odoo_version",
+        `Odoo answered ${res.status} on /web/version: is ${base} an Odoo server?`,
+      );
+    const info = (JSON.parse(res.text) as { version_info?: number[] }).version_info;
+    if (!Array.isArray(info))
+      throw new ConfigError("odoo_version", "Odoo's /web/version has no version_info");
+    versionInfo = info;
+    return info;
+  }
+
+  async function chosenProtocol(): Promise<"json2" | "jsonrpc"> {
+    if (protocol) return protocol;
+    const [major] = await version();
+    protocol = (major ?? 0) >= 19 ? "json2" : "jsonrpc";
+    return protocol;
+  }
+
+  async function callJson2<T>(
+    model: string,
+    method: string,
+    kwargs: Record<string, unknown>,
+  ): Promise<T> {
+    const res = await http(
+      `/json/2/${encodeURIComponent(model)}/${encodeURIComponent(method)}`,
+      "POST",
+      kwargs,
+      {
+        authorization: `bearer ${options.apiKey}`,
+        "x-odoo-database": options.db,
+      },
+    );
+    if (res.status === 200) return JSON.parse(res.text) as T;
+    throw errorFromStatus(res.status, parseErrorBody(res.text), `${model}.${method}`);
+  }
+
+  async function rpc<T>(service: string, method: string, args: unknown[]): Promise<T> {
+    const res = await http("/jsonrpc", "POST", {
+      jsonrpc: "2.0",
+      method: "call",
+      id: Date.now(),
+      params: { service, method, args },
+    });
+    if (res.status !== 200)
+      throw errorFromStatus(res.status, parseErrorBody(res.text), `${service}.${method}`);
+    const body = JSON.parse(res.text) as {
+      result?: T;
+      error?: { data?: OdooErrorBody & { name?: string } };
+    };
+    if (body.error) {
+      const data = body.error.data ?? {};
+      const name = data.name ?? "";
+      const status = /AccessDenied|AccessError/.test(name)
+        ? 403
+        : /MissingError/.test(name)
+          ? 404
+          : /UserError|ValidationError/.test(name)
+            ? 422
+            : /LockError|SerializationFailure|concurrent/i.test(name)
+              ? 409
+              : 500;
+      throw errorFromStatus(status, data, `${service}.${method}`);
+    }
+    return body.result as T;
+  }
+
+  async function callJsonRpc<T>(
+    model: string,
+    method: string,
+    kwargs: Record<string, unknown>,
+  ): Promise<T> {
+    if (!options.login)
+      throw new ConfigError("config_error", "Odoo < 19 needs PLANT_BRIDGE_ODOO_LOGIN for JSON-RPC");
+    uid ??= await rpc<number | false>("common", "authenticate", [
+      options.db,
+      options.login,
+      options.apiKey,
+      {},
+    ]).then((u) => {
+      if (!u) throw new ConfigError("odoo_auth", "Odoo rejected the login / API key");
+      return u;
+    });
+    return rpc<T>("object", "execute_kw", [
+      options.db,
+      uid,
+      options.apiKey,
+      model,
+      method,
+      [],
+      kwargs,
+    ]);
+  }
+
+  return {
+    protocol: () => protocol,
+    version,
+    async call<T>(model: string, method: string, kwargs: Record<string, unknown> = {}) {
+      return (await chosenProtocol()) === "json2"
+        ? callJson2<T>(model, method, kwargs)
+        : callJsonRpc<T>(model, method, kwargs);
+    },
+    async close() {
+      await ownAgent?.close();
+    },
+  };
+}
+
+function parseErrorBody(text: string): OdooErrorBody {
+  try {
+    const body = JSON.parse(text) as OdooErrorBody & { debug?: unknown; context?: unknown };
+    // Keep what explains the failure; drop the server traceback (`debug`).
+    return { name: body.name, message: body.message, arguments: body.arguments } as OdooErrorBody;
+  } catch {
+    return { message: text.slice(0, 500) };
+  }
+}
+
+/** Maps an Odoo HTTP status onto the taxonomy (STYLE.md "Errors"). */
+export function errorFromStatus(
+  status: number,
+  body: OdooErrorBody,
+  what: string,
+): PlantBridgeError {
+  const message = `${what}: ${body.message ?? `HTTP ${status}`}`;
+  const options = { detail: { status, ...body } };
+  if (status === 401) return new ConfigError("odoo_auth", message, options);
+  if (status === 403) return new ConfigError("odoo_forbidden", message, options);
+  if (status === 404) return new PermanentError("odoo_not_found", message, options);
+  if (status === 422 || status === 400)
+    return new PermanentError("odoo_rejected", message, options);
+  if (status === 409 || status === 429 || status >= 500)
+    return new TransientError("odoo_unavailable", message, options);
+  return new PlantBridgeError("unexpected", message, { ...options, kind: "unexpected" });
+}

@@ -1,0 +1,133 @@
+import type { Logger } from "../logger.js";
+import type { OdooClient } from "./client.js";
+
+/** A connector as `get_config` returns it (secrets only reach the connector service account). */
+export interface ConnectorConfig {
+  id: number;
+  name: string;
+  kind:
+    | "mqtt"
+    | "file_drop"
+    | "sql_source"
+    | "http_source"
+    | "sink_file"
+    | "sink_sql"
+    | "sink_http"
+    | "sink_mqtt";
+  active: boolean;
+  params: Record<string, unknown>;
+  secrets: Record<string, unknown>;
+}
+
+export interface MappingConfig {
+  id: number;
+  name: string;
+  connector_id: number | false | null;
+  selector: string;
+  event_type: string;
+  expression: string;
+  key_expression: string | false | null;
+  version: number;
+  state: "draft" | "shadow" | "active" | "archived";
+  aggregation: Record<string, unknown> | null;
+}
+
+export interface ScheduleConfig {
+  id: number;
+  name: string;
+  connector_id: number | false | null;
+  mapping_id: number | false | null;
+  cron: string;
+  timezone: string | false | null;
+  active: boolean;
+}
+
+/** The site's configuration at one revision (docs/odoo-api.md `get_config`). */
+export interface SiteConfig {
+  site: string;
+  revision: number;
+  site_info: { code: string; name: string; timezone: string | false; warehouse: string | false };
+  connectors: ConnectorConfig[];
+  mappings: MappingConfig[];
+  schedules: ScheduleConfig[];
+  sor: Record<string, string>;
+}
+
+export interface ConfigSyncOptions {
+  client: OdooClient;
+  site: string;
+  logger: Logger;
+  /** Poll interval; a poll with an unchanged revision is one cheap call. @default 30000 */
+  intervalMs?: number;
+  /** Called with each new revision (not with an unchanged one). */
+  onChange?: (config: SiteConfig) => void | Promise<void>;
+}
+
+export interface ConfigSync {
+  /** The last configuration loaded, if any. */
+  current(): SiteConfig | undefined;
+  /** Polls once now; resolves true when a new revision was applied. */
+  poll(): Promise<boolean>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Pulls the site's configuration revision from Odoo on start and every interval; a new revision
+ * is applied without a restart through `onChange`.
+ */
+export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
+  const { client, logger } = options;
+  let config: SiteConfig | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<boolean> | undefined;
+
+  async function pollOnce(): Promise<boolean> {
+    const known = config?.revision ?? 0;
+    const answer = await client.call<Partial<SiteConfig> & { changed: boolean; revision: number }>(
+      "plant_bridge.api",
+      "get_config",
+      { site: options.site, known_revision: known },
+    );
+    if (!answer.changed && config) return false;
+    config = answer as SiteConfig;
+    logger.info(
+      {
+        site: options.site,
+        revision: config.revision,
+        connectors: config.connectors.length,
+        mappings: config.mappings.length,
+        schedules: config.schedules.length,
+      },
+      "configuration loaded from Odoo",
+    );
+    await options.onChange?.(config);
+    return true;
+  }
+
+  function poll(): Promise<boolean> {
+    polling ??= pollOnce().finally(() => (polling = undefined));
+    return polling;
+  }
+
+  return {
+    current: () => config,
+    poll,
+    start() {
+      const tick = () =>
+        void poll().catch((err: unknown) =>
+          logger.warn(
+            { err: { message: (err as Error).message, code: (err as { code?: string }).code } },
+            "configuration poll failed",
+          ),
+        );
+      tick();
+      timer = setInterval(tick, options.intervalMs ?? 30_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await polling?.catch(() => undefined);
+    },
+  };
+}

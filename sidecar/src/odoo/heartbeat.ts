@@ -1,0 +1,153 @@
+import { hostname } from "node:os";
+import type { Counter } from "prom-client";
+import type { createMessageParser } from "../canonical/parse.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Ingestor } from "../pipeline/ingestor.js";
+import type { Store } from "../store/types.js";
+import type { OdooClient } from "./client.js";
+
+export interface HeartbeatOptions {
+  client: OdooClient;
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  site: string;
+  name: string;
+  version: string;
+  /** The configuration revision this sidecar applied. */
+  configRevision: () => number;
+  /** Receipt → applied latencies (ms) since the last heartbeat. */
+  drainLatencies: () => number[];
+  odooUp: () => boolean;
+  /** Replays queued in Odoo's exception queue re-enter the pipeline here. */
+  parse: ReturnType<typeof createMessageParser>;
+  ingestor: Ingestor;
+  /** @default 15000 */
+  intervalMs?: number;
+}
+
+interface Replay {
+  replay_id: number;
+  fingerprint: string | null;
+  payload: string;
+}
+
+export interface Heartbeat {
+  beat(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every interval: registers the sidecar in Odoo (version, applied config revision) with a metric
+ * snapshot per site (counts since the last beat, outbox depth, sync lag, posting latency
+ * percentiles), and runs the replays Odoo hands back through the pipeline.
+ */
+export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
+  const { client, store, metrics, logger } = options;
+  const startedAt = new Date().toISOString();
+  const last = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let beating: Promise<void> | undefined;
+
+  /** Counter total for the site, and its increase since the previous beat. */
+  async function delta(counter: Counter<string>, site: string): Promise<number> {
+    const { name, values } = await counter.get();
+    const total = values.filter((v) => v.labels.site === site).reduce((n, v) => n + v.value, 0);
+    const key = `${name}|${site}`;
+    const d = total - (last.get(key) ?? 0);
+    last.set(key, total);
+    return d;
+  }
+
+  async function beatOnce(): Promise<void> {
+    const site = options.site;
+    const stats = (await store.stats()).sites.find((s) => s.site === site);
+    const lat = options.drainLatencies().sort((a, b) => a - b);
+    const pct = (p: number) =>
+      lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! / 1000 : 0;
+    const now = Date.now();
+    const snapshot = {
+      at: new Date(now).toISOString(),
+      received: await delta(metrics.received, site),
+      applied: await delta(metrics.applied, site),
+      rejected: await delta(metrics.rejected, site),
+      duplicate: await delta(metrics.duplicate, site),
+      outbox_depth: stats?.pending ?? 0,
+      dead_letters: stats?.deadLetters ?? 0,
+      oldest_pending_age: stats?.oldestPendingAt ? (now - stats.oldestPendingAt) / 1000 : 0,
+      latency_p50: pct(50),
+      latency_p95: pct(95),
+      latency_p99: pct(99),
+      odoo_up: options.odooUp(),
+    };
+    const answer = await client.call<{ ok: boolean; replays?: Replay[] }>(
+      "plant_bridge.api",
+      "heartbeat",
+      {
+        sidecar: {
+          name: options.name,
+          site,
+          version: options.version,
+          config_revision: options.configRevision(),
+          started_at: startedAt,
+          hostname: hostname(),
+        },
+        snapshots: [snapshot],
+      },
+    );
+    if (answer.replays?.length) await runReplays(answer.replays);
+  }
+
+  async function runReplays(replays: Replay[]): Promise<void> {
+    const acks = [];
+    for (const r of replays) {
+      const origin = `odoo-replay:${r.replay_id}`;
+      const items = options.parse(r.payload ?? "", {
+        site: options.site,
+        source: "replay",
+        origin,
+      });
+      const results = await options.ingestor.ingest(items, { source: "replay", origin });
+      const rejected = items.find((i) => i.kind === "reject");
+      const status = rejected
+        ? "rejected"
+        : results.every((x) => x.status === "duplicate")
+          ? "duplicate"
+          : "accepted";
+      acks.push({
+        replay_id: r.replay_id,
+        status,
+        ...(rejected?.kind === "reject" && { code: rejected.rejection.code }),
+      });
+    }
+    await client.call("plant_bridge.api", "ack_replays", { items: acks });
+    logger.info(
+      { replays: acks.length },
+      "replays from Odoo's exception queue re-entered the pipeline",
+    );
+  }
+
+  function beat(): Promise<void> {
+    beating ??= beatOnce().finally(() => (beating = undefined));
+    return beating;
+  }
+
+  return {
+    beat,
+    start() {
+      const tick = () =>
+        void beat().catch((err: unknown) =>
+          logger.warn({ err: { message: (err as Error).message } }, "heartbeat to Odoo failed"),
+        );
+      timer = setInterval(tick, options.intervalMs ?? 15_000);
+      timer.unref();
+      tick();
+    },
+    async stop() {
+      clearInterval(timer);
+      await beating?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import type { MqttClient } from "mqtt";
+import type { createMessageParser } from "../canonical/parse.js";
+import type { Config } from "../config.js";
+import { createMqttCommandSink } from "../egress/mqtt-command-sink.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Bus } from "../pipeline/bus.js";
+import type { Ingestor } from "../pipeline/ingestor.js";
+import type { Store } from "../store/types.js";
+import { createOdooClient, type OdooClient } from "./client.js";
+import { createConfigSync, type ConfigSync } from "./config-sync.js";
+import { createHeartbeat, type Heartbeat } from "./heartbeat.js";
+import { createOutboundPoller, type OutboundPoller, type OutboundSink } from "./outbound-poller.js";
+import { createPostingWorker, type PostingWorker } from "./posting-worker.js";
+
+export interface OdooLinkOptions {
+  config: Config & { odoo: NonNullable<Config["odoo"]> };
+  version: string;
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  bus: Bus;
+  parse: ReturnType<typeof createMessageParser>;
+  ingestor: Ingestor;
+  /** The sidecar's MQTT connection (releases are published on the command topic). */
+  mqtt: () => MqttClient;
+  /** Extra sinks for releases (legacy file / SQL / HTTP sinks). @default none */
+  extraSinks?: (site: string) => OutboundSink[];
+}
+
+export interface OdooLink {
+  client: OdooClient;
+  worker: PostingWorker;
+  configSyncs: Map<string, ConfigSync>;
+  outbound: Map<string, OutboundPoller>;
+  heartbeats: Map<string, Heartbeat>;
+  /** Every site's configuration has been loaded once. */
+  configLoaded(): boolean;
+  odooUp(): boolean;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Everything that talks to Odoo, per site: posting, config sync, releases, heartbeats. */
+export function createOdooLink(options: OdooLinkOptions): OdooLink {
+  const { config, store, metrics, logger, bus } = options;
+  const client = createOdooClient({
+    url: config.odoo.url,
+    db: config.odoo.db,
+    apiKey: config.odoo.apiKey,
+    timeoutMs: config.odoo.timeoutMs,
+    ...(config.odoo.login && { login: config.odoo.login }),
+  });
+  const worker = createPostingWorker({
+    store,
+    client,
+    metrics,
+    logger,
+    bus,
+    sidecar: config.name,
+    sites: config.sites,
+    batchSize: config.sync.batchSize,
+    lingerMs: config.sync.lingerMs,
+  });
+  const odooUp = () => {
+    const s = worker.status();
+    return s.lastSuccessAt !== null && s.circuit !== "open" && s.paused === null;
+  };
+  const configSyncs = new Map<string, ConfigSync>();
+  const outbound = new Map<string, OutboundPoller>();
+  const heartbeats = new Map<string, Heartbeat>();
+  for (const site of config.sites) {
+    const sync = createConfigSync({
+      client,
+      site,
+      logger,
+      intervalMs: config.sync.configPollMs,
+      onChange: (c) => void bus.emit("configChanged", c),
+    });
+    configSyncs.set(site, sync);
+    outbound.set(
+      site,
+      createOutboundPoller({
+        client,
+        site,
+        logger,
+        bus,
+        intervalMs: config.sync.outboundPollMs,
+        sinks: () => [
+          createMqttCommandSink(options.mqtt, site),
+          ...(options.extraSinks?.(site) ?? []),
+        ],
+      }),
+    );
+    heartbeats.set(
+      site,
+      createHeartbeat({
+        client,
+        store,
+        metrics,
+        logger,
+        site,
+        name: config.name,
+        version: options.version,
+        configRevision: () => sync.current()?.revision ?? 0,
+        // One worker serves every site: the first site's heartbeat reports its latencies.
+        drainLatencies:
+          site === config.sites[0] ? () => worker.status().drainLatencies() : () => [],
+        odooUp,
+        parse: options.parse,
+        ingestor: options.ingestor,
+        intervalMs: config.sync.heartbeatMs,
+      }),
+    );
+  }
+  const parts = [...configSyncs.values(), ...outbound.values(), ...heartbeats.values()];
+  return {
+    client,
+    worker,
+    configSyncs,
+    outbound,
+    heartbeats,
+    configLoaded: () => [...configSyncs.values()].every((s) => s.current() !== undefined),
+    odooUp,
+    start() {
+      worker.start();
+      for (const p of parts) p.start();
+    },
+    async stop() {
+      for (const p of parts) await p.stop();
+      await worker.stop();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,367 @@
+import { randomBytes } from "node:crypto";
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  type IBackoff,
+} from "cockatiel";
+import { PlantBridgeError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Bus } from "../pipeline/bus.js";
+import type { Outcome, OutboxRow, Store } from "../store/types.js";
+import type { OdooClient } from "./client.js";
+
+/** One answer of `plant_bridge.api.post_events` (docs/odoo-api.md). */
+export interface PostResult {
+  id: string;
+  site: string;
+  status: "applied" | "duplicate" | "rejected" | "deferred";
+  ref?: { model: string; id: number; name?: string } | null;
+  original_status?: string;
+  code?: string;
+  message?: string;
+  retry_after?: number;
+}
+
+export interface PostingWorkerOptions {
+  store: Store;
+  client: OdooClient;
+  metrics: Metrics;
+  logger: Logger;
+  bus: Bus;
+  /** This sidecar's name, sent with each batch for the trace. */
+  sidecar: string;
+  /** Most events per call. @default 500 */
+  batchSize?: number;
+  /** How long a partial batch waits for more events. @default 200 */
+  lingerMs?: number;
+  /** How long a leased batch is ours before another worker may take it over. @default 120000 */
+  leaseMs?: number;
+  /** Only events of these sites. @default all */
+  sites?: string[];
+  /** Posting pause after a configuration failure (401/403, missing addon). @default 60000 */
+  configPauseMs?: number;
+  /** Attempts before an event Odoo failed on unexpectedly becomes a dead letter. @default 3 */
+  maxUnexpectedAttempts?: number;
+  /** Consecutive failed calls that open the circuit. @default 5 */
+  breakerThreshold?: number;
+  /** How long the open circuit waits before one probe call. @default 10000 */
+  halfOpenAfterMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export interface PostingStatus {
+  running: boolean;
+  /** Why posting is paused (configuration failure), if it is. */
+  paused: string | null;
+  circuit: "closed" | "open" | "half-open" | "isolated";
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  /** Latencies (receipt → applied, ms) since the last `drainLatencies()` call. */
+  drainLatencies(): number[];
+}
+
+export interface PostingWorker {
+  status(): PostingStatus;
+  /** Runs until stop(); resolves when the loop has ended. */
+  start(): void;
+  /** Posts whatever is due now, once (tests, benchmarks). Returns the number of rows leased. */
+  runOnce(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Drains the outbox into Odoo through the posting endpoint, in batches: per-event answers settle
+ * the store (applied / duplicate, rejected → dead letter, deferred → retried later in order);
+ * transient failures back off with jitter behind a circuit breaker while the plant keeps
+ * buffering; configuration failures pause posting and alert.
+ */
+export function createPostingWorker(options: PostingWorkerOptions): PostingWorker {
+  const { store, client, metrics, logger, bus } = options;
+  const now = options.now ?? Date.now;
+  const batchSize = options.batchSize ?? 500;
+  const lingerMs = options.lingerMs ?? 200;
+  const leaseMs = options.leaseMs ?? 120_000;
+  const configPauseMs = options.configPauseMs ?? 60_000;
+  const maxUnexpected = options.maxUnexpectedAttempts ?? 3;
+  const owner = `${options.sidecar}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const backoffFactory = new ExponentialBackoff({ initialDelay: 500, maxDelay: 60_000 });
+  const breaker = circuitBreaker(
+    handleWhen((err) => err instanceof PlantBridgeError && err.kind === "transient"),
+    {
+      halfOpenAfter: options.halfOpenAfterMs ?? 10_000,
+      breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
+    },
+  );
+  let circuit: PostingStatus["circuit"] = "closed";
+  breaker.onStateChange((state) => {
+    circuit = (["closed", "open", "half-open", "isolated"] as const)[state] ?? "closed";
+    logger.warn({ circuit }, "Odoo circuit breaker changed state");
+  });
+
+  let backoff: IBackoff<unknown> | undefined;
+  let paused: string | null = null;
+  let lastSuccessAt: number | null = null;
+  let lastError: string | null = null;
+  let latencies: number[] = [];
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let sleepTimer: NodeJS.Timeout | undefined;
+  const onAccepted = () => wake?.();
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      wake = () => {
+        clearTimeout(sleepTimer);
+        wake = undefined;
+        resolve();
+      };
+      sleepTimer = setTimeout(() => wake?.(), ms);
+    });
+  }
+
+  async function post(rows: OutboxRow[]): Promise<PostResult[]> {
+    const events = rows.map((r) => ({
+      ...r.event,
+      receivedAt: new Date(r.receivedAt).toISOString(),
+      source: r.source,
+      origin: r.origin,
+    }));
+    const results = await breaker.execute(() =>
+      client.call<PostResult[]>("plant_bridge.api", "post_events", {
+        events,
+        sidecar: options.sidecar,
+      }),
+    );
+    if (!Array.isArray(results) || results.length !== rows.length) {
+      throw new PlantBridgeError(
+        "unexpected",
+        `post_events answered ${Array.isArray(results) ? results.length : typeof results} results for ${rows.length} events`,
+        { kind: "transient" },
+      );
+    }
+    return results;
+  }
+
+  function outcomeOf(row: OutboxRow, r: PostResult, at: number): Outcome {
+    switch (r.status) {
+      case "applied":
+      case "duplicate": {
+        const ref = r.ref ? `${r.ref.model},${r.ref.id}` : undefined;
+        return { seq: row.seq, status: r.status, at, ...(ref && { ref }) };
+      }
+      case "deferred":
+        return {
+          seq: row.seq,
+          status: "retry",
+          retryAt: at + Math.max(1, Math.min(r.retry_after ?? 30, 3600)) * 1000,
+          code: r.code ?? "deferred",
+          message: r.message ?? "deferred by Odoo",
+        };
+      case "rejected":
+        if (r.code === "unexpected" && row.attempts < maxUnexpected) {
+          return {
+            seq: row.seq,
+            status: "retry",
+            retryAt: at + 5000 * row.attempts,
+            code: "unexpected",
+            message: r.message ?? "",
+          };
+        }
+        return {
+          seq: row.seq,
+          status: "rejected",
+          code: r.code ?? "unexpected",
+          message: r.message ?? "rejected by Odoo",
+          at,
+        };
+      default:
+        return {
+          seq: row.seq,
+          status: "retry",
+          retryAt: at + 30_000,
+          code: "unexpected",
+          message: `unknown status ${String((r as { status?: unknown }).status)}`,
+        };
+    }
+  }
+
+  function observe(rows: OutboxRow[], results: PostResult[], at: number): void {
+    results.forEach((r, i) => {
+      const row = rows[i]!;
+      const base = {
+        site: row.site,
+        eventId: row.eventId,
+        type: row.type,
+        source: row.source,
+        at,
+        code: r.code ?? null,
+        message: r.message ?? null,
+      };
+      if (r.status === "applied") {
+        metrics.applied.inc({ site: row.site, type: row.type });
+        metrics.postLatency.observe((at - row.receivedAt) / 1000);
+        latencies.push(at - row.receivedAt);
+        bus.emit("eventProcessed", { ...base, status: "applied" });
+      } else if (r.status === "duplicate") {
+        bus.emit("eventProcessed", { ...base, status: "odoo_duplicate" });
+      } else if (r.status === "rejected") {
+        metrics.rejected.inc({ site: row.site, code: r.code ?? "unexpected" });
+        bus.emit("eventProcessed", { ...base, status: "odoo_rejected" });
+      }
+    });
+  }
+
+  /** Posts rows; a call Odoo refuses as a whole (422) is split to isolate the bad event. */
+  async function postAndSettle(rows: OutboxRow[]): Promise<void> {
+    try {
+      const results = await post(rows);
+      const at = now();
+      await store.settle(
+        owner,
+        rows.map((row, i) => outcomeOf(row, results[i]!, at)),
+      );
+      observe(rows, results, at);
+      backoff = undefined;
+      paused = null;
+      lastSuccessAt = at;
+      metrics.odooUp.set(1);
+      metrics.postBatches.inc({ result: "ok" });
+    } catch (err) {
+      await handleFailure(rows, err);
+    }
+  }
+
+  async function handleFailure(rows: OutboxRow[], err: unknown): Promise<void> {
+    const at = now();
+    const e = err instanceof PlantBridgeError ? err : undefined;
+    lastError = err instanceof Error ? err.message : String(err);
+    if (e?.kind === "permanent" && e.code !== "odoo_not_found") {
+      if (rows.length > 1) {
+        const mid = Math.ceil(rows.length / 2);
+        await postAndSettle(rows.slice(0, mid));
+        await postAndSettle(rows.slice(mid));
+        return;
+      }
+      metrics.postBatches.inc({ result: "permanent" });
+      await store.settle(owner, [
+        { seq: rows[0]!.seq, status: "rejected", code: e.code, message: e.message, at },
+      ]);
+      return;
+    }
+    if (e?.kind === "config" || e?.code === "odoo_not_found") {
+      // Rights, credentials or a missing addon: retrying sooner will not help; alert and buffer.
+      paused = `${e.code}: ${e.message}`;
+      metrics.postBatches.inc({ result: "config" });
+      metrics.odooUp.set(e.code === "odoo_not_found" ? 1 : 0);
+      logger.error(
+        { code: e.code, detail: e.detail },
+        "posting to Odoo paused: configuration problem; events keep buffering",
+      );
+      await store.settle(
+        owner,
+        rows.map((r) => ({
+          seq: r.seq,
+          status: "retry" as const,
+          retryAt: at + configPauseMs,
+          code: e.code,
+          message: e.message,
+        })),
+      );
+      return;
+    }
+    // Transient (Odoo down, 5xx, 409, network) or an open circuit: back off with jitter.
+    backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
+    const delay =
+      err instanceof BrokenCircuitError
+        ? Math.max(backoff.duration, options.halfOpenAfterMs ?? 10_000)
+        : backoff.duration;
+    metrics.postBatches.inc({
+      result: err instanceof BrokenCircuitError ? "circuit_open" : "transient",
+    });
+    metrics.odooUp.set(0);
+    logger.warn(
+      {
+        code: e?.code ?? "unexpected",
+        retryInMs: Math.round(delay),
+        events: rows.length,
+        err: lastError,
+      },
+      "posting to Odoo failed; will retry",
+    );
+    const code = err instanceof BrokenCircuitError ? "circuit_open" : (e?.code ?? "unexpected");
+    await store.settle(
+      owner,
+      rows.map((r) => ({
+        seq: r.seq,
+        status: "retry" as const,
+        retryAt: at + delay,
+        code,
+        message: lastError ?? "",
+      })),
+    );
+  }
+
+  async function runOnce(): Promise<number> {
+    const rows = await store.lease({
+      owner,
+      limit: batchSize,
+      leaseMs,
+      now: now(),
+      ...(options.sites && { sites: options.sites }),
+    });
+    if (rows.length > 0) await postAndSettle(rows);
+    return rows.length;
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      let leased: number;
+      try {
+        leased = await runOnce();
+      } catch (err) {
+        logger.error({ err }, "posting worker iteration failed");
+        await sleep(1000);
+        continue;
+      }
+      if (!running) break;
+      if (leased >= batchSize) continue; // a backlog: keep draining
+      // Nothing (or a partial batch) left: wait for new events, then linger to fill a batch.
+      if (leased === 0) await sleep(1000); // woken early by the next accepted event
+      if (running) await new Promise((resolve) => setTimeout(resolve, lingerMs));
+    }
+  }
+
+  return {
+    status: () => ({
+      running,
+      paused,
+      circuit,
+      lastSuccessAt,
+      lastError,
+      drainLatencies: () => {
+        const out = latencies;
+        latencies = [];
+        return out;
+      },
+    }),
+    start() {
+      if (running) return;
+      running = true;
+      bus.on("accepted", onAccepted);
+      loop = run();
+    },
+    runOnce,
+    async stop() {
+      running = false;
+      bus.off("accepted", onAccepted);
+      wake?.();
+      await loop;
+    },
+  };
+}
