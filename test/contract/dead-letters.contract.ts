@@ -165,5 +165,50 @@ export function deadLetterContract({ store, lease }: ContractContext): void {
       const page2 = await store.listDeadLetters({ limit: 2, beforeId: page1[1]!.id });
       expect(payloads(page2)).toEqual(["3", "2"]);
     });
+
+    it("lists forward after an id, oldest first, and filters Odoo rejections from bad input", async () => {
+      const first = await store.ingest([
+        rejectItem(rejection("r1")),
+        rejectItem(rejection("r2", { site: "north" })),
+        eventItem(production("a1", "MO/A")),
+      ]);
+      const [a1] = await lease("w1");
+      await store.settle("w1", [
+        { seq: a1!.seq, status: "rejected", code: "unknown_order", message: "no MO/A" },
+      ]);
+      await store.ingest([rejectItem(rejection("r3"))]);
+      const names = (list: { eventId: string | null; payload: string }[]) =>
+        list.map((d) => d.eventId ?? d.payload);
+      expect(names(await store.listDeadLetters())).toEqual(["r3", "a1", "r2", "r1"]);
+      expect(names(await store.listDeadLetters({ afterId: 0 }))).toEqual(["r1", "r2", "a1", "r3"]);
+      const r2 = (first[1] as { deadLetterId: number }).deadLetterId;
+      expect(names(await store.listDeadLetters({ afterId: r2 }))).toEqual(["a1", "r3"]);
+
+      // a cursor walking one row at a time sees each dead letter once, in order
+      const seen: string[] = [];
+      for (let cursor = 0; ;) {
+        const [next, ...more] = await store.listDeadLetters({ afterId: cursor, limit: 1 });
+        expect(more).toEqual([]);
+        if (!next) break;
+        seen.push(names([next])[0]!);
+        cursor = next.id;
+      }
+      expect(seen).toEqual(["r1", "r2", "a1", "r3"]);
+
+      expect(names(await store.listDeadLetters({ inInbox: true }))).toEqual(["a1"]);
+      expect(names(await store.listDeadLetters({ inInbox: false }))).toEqual(["r3", "r2", "r1"]);
+      const forwardInput = await store.listDeadLetters({
+        inInbox: false,
+        afterId: 0,
+        site: "main",
+      });
+      expect(names(forwardInput)).toEqual(["r1", "r3"]);
+      const [dl] = await store.listDeadLetters({ inInbox: true });
+      expect(names(await store.listDeadLetters({ afterId: dl!.id, inInbox: true }))).toEqual([]);
+      expect(names(await store.listDeadLetters({ afterId: 0, beforeId: dl!.id }))).toEqual([
+        "r1",
+        "r2",
+      ]);
+    });
   });
 }

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { openStore } from "../../sidecar/src/store/index.js";
 import { createPostgresStore } from "../../sidecar/src/store/postgres/postgres-store.js";
+import { SCHEMA_VERSION, migrate } from "../../sidecar/src/store/postgres/schema.js";
 import type { Store } from "../../sidecar/src/store/types.js";
 import { createTestDatabase, randomName, serviceAvailable } from "../helpers/services.js";
 import { T0, eventItem, production } from "./fixtures.js";
@@ -42,6 +43,65 @@ const up = await serviceAvailable("PostgreSQL", "127.0.0.1", 5432);
     const stores = await Promise.all([open(schema), open(schema), open(schema), open(schema)]);
     await stores[0]!.ingest([eventItem(production("x"))]);
     expect(await stores[3]!.listMessages()).toHaveLength(1);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it("migrates a version 1 schema (before the state table) and keeps its rows", async () => {
+    const schema = randomName("s");
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    try {
+      await migrate(pool, schema, 1);
+      await pool.query(
+        `INSERT INTO "${schema}".sites (site) VALUES ('main');
+         INSERT INTO "${schema}".dead_letters (site, code, message, payload, payload_encoding,
+           payload_size, source, origin, fingerprint, created_at, updated_at)
+         VALUES ('main', 'invalid_json', 'bad', '{x', 'utf8', 2, 'mqtt', 'topic', 'f1', 1, 1)`,
+      );
+      const v1 = await pool.query(`SELECT version FROM "${schema}".schema_version`);
+      expect(v1.rows).toEqual([{ version: 1 }]);
+
+      const store = await open(schema);
+      expect(await store.listDeadLetters()).toMatchObject([{ payload: "{x", repeats: 0 }]);
+      await store.ingest([eventItem(production("new1"))], { state: [{ key: "wm", value: "1" }] });
+      expect(await store.getState("wm")).toBe("1");
+      await store.close();
+
+      const v2 = await pool.query(`SELECT version FROM "${schema}".schema_version`);
+      expect(v2.rows).toEqual([{ version: SCHEMA_VERSION }]);
+      const kv = await pool.query(`SELECT key, convert_from(value, 'UTF8') AS value
+        FROM "${schema}".kv`);
+      expect(kv.rows).toEqual([{ key: "wm", value: "1" }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("lets exactly one of two sidecars advance a watermark from the same value", async () => {
+    const schema = randomName("s");
+    const stores = [await open(schema), await open(schema)];
+    const rounds = 20;
+    const outcomes: string[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // odd rounds: the key exists and is locked; even rounds: it is unset, so both insert
+      const previous = round % 2 === 1 ? `${round - 1}` : null;
+      if (previous !== null) await stores[0]!.setState([{ key: `wm${round}`, value: previous }]);
+      const settled = await Promise.allSettled(
+        stores.map((store, i) =>
+          store.ingest([eventItem(production(`r${round}-s${i}`))], {
+            state: [{ key: `wm${round}`, value: `s${i}`, expect: previous }],
+          }),
+        ),
+      );
+      const won = settled.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
+      expect(won).toHaveLength(1);
+      const lost = settled.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      expect(lost.reason).toMatchObject({ code: "state_conflict", kind: "transient" });
+      expect(await stores[1]!.getState(`wm${round}`)).toBe(`s${won[0]}`);
+      outcomes.push(`r${round}-s${won[0]}`);
+    }
+    // only the winners' events were committed
+    const events = (await stores[0]!.listMessages({ limit: 1000 })).map((m) => m.eventId);
+    expect(events.sort()).toEqual(outcomes.sort());
     await Promise.all(stores.map((s) => s.close()));
   });
 

@@ -9,6 +9,7 @@ import { deadLetterContract } from "./dead-letters.contract.js";
 import { ingestContract } from "./ingest.contract.js";
 import { inputContract } from "./input.contract.js";
 import { leaseContract } from "./lease.contract.js";
+import { stateContract } from "./state.contract.js";
 import { traceContract } from "./trace.contract.js";
 
 export function defineStoreContract(name: string, open: () => Promise<Store>): void {
@@ -19,5 +20,6 @@ export function defineStoreContract(name: string, open: () => Promise<Store>): v
     deadLetterContract(context);
     traceContract(context);
     inputContract(context);
+    stateContract(context);
   });
 }

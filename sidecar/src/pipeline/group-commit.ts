@@ -2,18 +2,62 @@
  * Group commit: callers that submit while a commit is in flight are merged into the next single
  * transaction (ARCHITECTURE.md "Group commit is what makes the durable inbox keep up"). Each
  * caller gets back exactly the results of its own items, after they are durable.
+ *
+ * A caller may also submit writes `W` (durable state) that commit with its items. They are
+ * merged too, in submission order. When a merged commit fails with an error that `isolate`
+ * recognises as caused by one caller's writes (a failed compare-and-set), nothing was committed;
+ * the batch is committed again with every caller that has writes on its own, so only the caller
+ * whose writes conflict gets the error, as if each had committed alone.
  */
-export interface GroupCommitOptions<I, R> {
-  commit: (items: I[]) => Promise<R[]>;
-  /** Most items merged into one transaction. @default 1000 */
+export interface GroupCommitOptions<I, R, W = never> {
+  commit: (items: I[], writes: W[]) => Promise<R[]>;
+  /** Most items merged into one transaction (writes do not count). @default 1000 */
   maxItems?: number;
+  /** Errors one caller's writes can cause. @default none */
+  isolate?: (err: unknown) => boolean;
 }
 
-export function createGroupCommit<I, R>(options: GroupCommitOptions<I, R>) {
+interface Submission<I, W> {
+  items: I[];
+  writes: W[];
+}
+
+export function createGroupCommit<I, R, W = never>(options: GroupCommitOptions<I, R, W>) {
   const maxItems = options.maxItems ?? 1000;
-  type Waiter = { items: I[]; resolve: (r: R[]) => void; reject: (e: unknown) => void };
+  const isolate = options.isolate ?? (() => false);
+  type Waiter = Submission<I, W> & { resolve: (r: R[]) => void; reject: (e: unknown) => void };
   const queue: Waiter[] = [];
   let running: Promise<void> | undefined;
+
+  /** One transaction for the batch; resolves every waiter with its slice of the results. */
+  async function commitTogether(batch: Waiter[]): Promise<void> {
+    const results = await options.commit(
+      batch.flatMap((w) => w.items),
+      batch.flatMap((w) => w.writes),
+    );
+    let offset = 0;
+    for (const w of batch) {
+      w.resolve(results.slice(offset, offset + w.items.length));
+      offset += w.items.length;
+    }
+  }
+
+  async function commitBatch(batch: Waiter[]): Promise<void> {
+    try {
+      await commitTogether(batch);
+    } catch (err) {
+      const writers = batch.filter((w) => w.writes.length > 0);
+      if (!isolate(err) || writers.length === 0 || batch.length === 1) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      // Callers without writes cannot have caused it: they still share one transaction.
+      const parts = [batch.filter((w) => w.writes.length === 0), ...writers.map((w) => [w])];
+      for (const part of parts.filter((p) => p.length > 0)) {
+        await commitTogether(part).catch((e: unknown) => part.forEach((w) => w.reject(e)));
+      }
+    }
+  }
 
   async function drain(): Promise<void> {
     while (queue.length > 0) {
@@ -27,24 +71,15 @@ export function createGroupCommit<I, R>(options: GroupCommitOptions<I, R>) {
         batch.push(w);
         count += w.items.length;
       }
-      try {
-        const results = await options.commit(batch.flatMap((w) => w.items));
-        let offset = 0;
-        for (const w of batch) {
-          w.resolve(results.slice(offset, offset + w.items.length));
-          offset += w.items.length;
-        }
-      } catch (err) {
-        for (const w of batch) w.reject(err);
-      }
+      await commitBatch(batch);
     }
   }
 
   return {
-    submit(items: I[]): Promise<R[]> {
-      if (items.length === 0) return Promise.resolve([]);
+    submit(items: I[], writes: W[] = []): Promise<R[]> {
+      if (items.length === 0 && writes.length === 0) return Promise.resolve([]);
       return new Promise<R[]>((resolve, reject) => {
-        queue.push({ items, resolve, reject });
+        queue.push({ items, writes, resolve, reject });
         running ??= drain().finally(() => {
           running = undefined;
         });

@@ -2,7 +2,9 @@ import type { MessageContext, ParsedItem } from "../canonical/parse.js";
 import { orderKeyOf } from "../canonical/types.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import type { IngestItem, IngestResult, Store } from "../store/types.js";
+import { PlantBridgeError } from "../errors.js";
+import { checkStateWrites } from "../store/state.js";
+import type { IngestItem, IngestOptions, IngestResult, StateWrite, Store } from "../store/types.js";
 import type { Bus } from "./bus.js";
 import { createGroupCommit } from "./group-commit.js";
 
@@ -20,11 +22,14 @@ export interface IngestorOptions {
 export interface Ingestor {
   /**
    * Makes parsed inputs durable (events in the outbox, rejections as dead letters) and resolves
-   * only after the commit, with one result per item in order.
+   * only after the commit, with one result per item in order. `options.state` commits in the
+   * same transaction as these items (also with none); other callers' items may share that
+   * transaction, but a `state_conflict` only ever fails the caller whose write caused it.
    */
   ingest(
     items: ParsedItem[],
     ctx: Pick<MessageContext, "source" | "origin">,
+    options?: IngestOptions,
   ): Promise<IngestResult[]>;
   flush(): Promise<void>;
 }
@@ -33,13 +38,17 @@ export interface Ingestor {
 export function createIngestor(options: IngestorOptions): Ingestor {
   const { store, metrics, bus } = options;
   const now = options.now ?? Date.now;
-  const group = createGroupCommit<IngestItem, IngestResult>({
-    commit: (items) => store.ingest(items),
+  const group = createGroupCommit<IngestItem, IngestResult, StateWrite>({
+    commit: (items, state) => store.ingest(items, state.length > 0 ? { state } : undefined),
     maxItems: options.maxBatch ?? 1000,
+    isolate: (err) => err instanceof PlantBridgeError && err.code === "state_conflict",
   });
 
   return {
-    async ingest(parsed, ctx) {
+    async ingest(parsed, ctx, ingestOptions = {}) {
+      const state = ingestOptions.state ?? [];
+      // Checked here, not in the merged commit: a bad write must fail only its own caller.
+      checkStateWrites(state);
       const receivedAt = now();
       const items: IngestItem[] = parsed.map((p) =>
         p.kind === "event"
@@ -53,7 +62,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
             }
           : { kind: "reject", rejection: p.rejection, receivedAt },
       );
-      const results = await group.submit(items);
+      const results = await group.submit(items, state);
       results.forEach((result, i) => {
         const item = items[i]!;
         const site = item.kind === "event" ? item.event.site : item.rejection.site;

@@ -9,6 +9,7 @@ import type { CanonicalEvent } from "../canonical/types.js";
 import { PermanentError } from "../errors.js";
 import type {
   DeadLetter,
+  DeadLetterFilter,
   DeadLetterState,
   IngestItem,
   MessageRow,
@@ -170,6 +171,11 @@ export function checkReplacement(
         `site ${JSON.stringify(event.site)}`,
     );
   }
+}
+
+/** Dead letters come newest first, except for a forward cursor (`afterId`): oldest first. */
+export function deadLetterOrder(filter: DeadLetterFilter): "ASC" | "DESC" {
+  return filter.afterId === undefined ? "DESC" : "ASC";
 }
 
 export function deadLetterNotFound(id: number): PermanentError {

@@ -15,8 +15,20 @@ export interface Store {
    * Commits a group of received items in one transaction. Events new to the inbox get an outbox
    * row; a repeated (site, id) is counted on the original row and answered `duplicate`;
    * rejections become dead letters (a repeated fingerprint is counted, not stored twice).
+   * `options.state` commits in the same transaction (also with no items), so a watermark or a
+   * counter never runs ahead of, or behind, the rows it covers. A failed compare-and-set
+   * (`StateWrite.expect`) throws `state_conflict` (transient) and commits nothing at all.
    */
-  ingest(items: IngestItem[]): Promise<IngestResult[]>;
+  ingest(items: IngestItem[], options?: IngestOptions): Promise<IngestResult[]>;
+
+  /** The value of a state key, undefined when it is not set. */
+  getState(key: string): Promise<string | undefined>;
+
+  /** Every state entry whose key starts with `prefix` (`""`: all), in key order. */
+  listState(prefix: string): Promise<StateEntry[]>;
+
+  /** State writes alone: the same as `ingest([], { state: writes })`. */
+  setState(writes: StateWrite[]): Promise<void>;
 
   /**
    * Leases up to `limit` outbox rows for a posting worker, oldest first, never handing out an
@@ -29,7 +41,7 @@ export interface Store {
   /** Records Odoo's answers for leased rows (only rows still leased by `owner` are changed). */
   settle(owner: string, outcomes: Outcome[]): Promise<void>;
 
-  /** Dead letters, newest first. */
+  /** Dead letters, newest first (oldest first with `afterId`). */
   listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   getDeadLetter(id: number): Promise<DeadLetter | undefined>;
 
@@ -65,6 +77,38 @@ export type IngestItem =
       receivedAt: number;
     }
   | { kind: "reject"; rejection: Rejection; receivedAt: number };
+
+export interface IngestOptions {
+  /**
+   * Applied in order before the items, in their transaction. A key written twice ends with the
+   * last value, and each `expect` is checked against the value left by the writes before it.
+   */
+  state?: StateWrite[];
+}
+
+/**
+ * One durable key/value write: SQL-source watermarks, which dead letters were reported,
+ * aggregation counters. Keys are 1 to 200 characters without U+0000; values at most 1 MiB of
+ * UTF-8 (`too_large` otherwise), kept exactly (U+0000 included).
+ */
+export interface StateWrite {
+  key: string;
+  /** The new value; null deletes the key. */
+  value: string | null;
+  /**
+   * Compare-and-set: when given, the key must currently hold this value (null: must be unset),
+   * or the whole call fails with `state_conflict` and commits nothing. Lets several sidecars
+   * sharing a PostgreSQL store advance one watermark without both taking the same rows.
+   */
+  expect?: string | null;
+}
+
+export interface StateEntry {
+  key: string;
+  value: string;
+  /** Epoch ms of the last write. */
+  updatedAt: number;
+}
 
 export type IngestResult =
   | { status: "accepted"; seq: number }
@@ -135,8 +179,15 @@ export interface DeadLetterFilter {
   code?: string;
   state?: DeadLetterState;
   limit?: number;
-  /** Only ids lower than this (keyset paging). */
+  /** Only ids lower than this (keyset paging, newest first). */
   beforeId?: number;
+  /**
+   * Only ids greater than this, and then in ascending id order: a forward cursor for a consumer
+   * that must see every dead letter once (e.g. reporting them to Odoo).
+   */
+  afterId?: number;
+  /** Only events Odoo rejected (true) or only unusable input (false). */
+  inInbox?: boolean;
 }
 
 export interface MessageRow {

@@ -5,6 +5,7 @@ import {
   PURGE_BATCH,
   checkReplacement,
   deadLetterNotFound,
+  deadLetterOrder,
   deadLetterStateConflict,
   eventKey,
   lastOutcomePerSeq,
@@ -15,10 +16,19 @@ import {
   type DeadLetterDbRow,
   type MessageDbRow,
 } from "../common.js";
-import type { DeadLetterFilter, IngestItem, IngestResult, MessageFilter, Store } from "../types.js";
+import { checkStateWrites } from "../state.js";
+import type {
+  DeadLetterFilter,
+  IngestItem,
+  IngestOptions,
+  IngestResult,
+  MessageFilter,
+  Store,
+} from "../types.js";
 import { planIngest, type IngestPlan } from "./ingest-plan.js";
 import { migrate, quoteSchema } from "./schema.js";
 import { createSql } from "./sql.js";
+import { createPostgresState } from "./state.js";
 import { pgPayload, pgText } from "./text.js";
 
 export interface PostgresStoreOptions {
@@ -65,6 +75,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     throw err;
   }
   const knownSites = new Set<string>();
+  const state = createPostgresState(pool, quoted);
 
   async function transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -240,15 +251,34 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     });
   }
 
+  async function commitIngest(
+    items: IngestItem[],
+    ingestOptions: IngestOptions = {},
+  ): Promise<IngestResult[]> {
+    const writes = ingestOptions.state ?? [];
+    checkStateWrites(writes);
+    if (items.length === 0 && writes.length === 0) return [];
+    const plan = planIngest(items, pgText);
+    const results = await transaction(async (client) => {
+      // State first: a failed compare-and-set throws before any item is written.
+      await state.write(client, writes, Date.now());
+      return writeIngest(client, plan);
+    });
+    for (const site of plan.sites) knownSites.add(site);
+    return results;
+  }
+
   return {
     kind: "postgres",
 
-    async ingest(items: IngestItem[]) {
-      if (items.length === 0) return [];
-      const plan = planIngest(items, pgText);
-      const results = await transaction((client) => writeIngest(client, plan));
-      for (const site of plan.sites) knownSites.add(site);
-      return results;
+    ingest: commitIngest,
+
+    getState: (key) => state.read(key),
+
+    listState: (prefix) => state.list(prefix),
+
+    async setState(writes) {
+      await commitIngest([], { state: writes });
     },
 
     async lease(o) {
@@ -289,11 +319,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         ["code =", pgText(filter.code)],
         ["state =", filter.state],
         ["id <", filter.beforeId],
+        ["id >", filter.afterId],
+        ["in_inbox =", filter.inInbox],
       ]);
       values.push(filter.limit ?? DEFAULT_LIST_LIMIT);
       const { rows } = await pool.query<DeadLetterDbRow>(
         `SELECT * FROM ${quoted}.dead_letters ${where}
-         ORDER BY id DESC LIMIT $${values.length}`,
+         ORDER BY id ${deadLetterOrder(filter)} LIMIT $${values.length}`,
         values,
       );
       return rows.map(toDeadLetter);

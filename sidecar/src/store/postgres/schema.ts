@@ -72,6 +72,16 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
   -- every site ever seen, so stats report a drained site as 0 instead of forgetting it
   CREATE TABLE ${s}.sites (site text PRIMARY KEY);
   `,
+  // 2: durable key/value state written with ingested items (watermarks, reported dead letters,
+  // aggregation counters). Keys in "C" order so a prefix is an index range (see state.ts);
+  // values are bytes, as text cannot hold U+0000.
+  (s) => `
+  CREATE TABLE ${s}.kv (
+    key text COLLATE "C" PRIMARY KEY,
+    value bytea NOT NULL,
+    updated_at bigint NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -85,12 +95,20 @@ export function quoteSchema(schema: string): string {
 }
 
 /**
- * Brings the schema to `SCHEMA_VERSION` in one transaction under an advisory lock keyed by the
- * schema name, so sidecars starting together wait for the first one's migration instead of
- * racing on `CREATE` (which fails with a unique violation even with `IF NOT EXISTS`).
+ * Brings the schema to `SCHEMA_VERSION` (tests pass an older `target` to build the schema a
+ * previous release left) in one transaction under an advisory lock keyed by the schema name, so
+ * sidecars starting together wait for the first one's migration instead of racing on `CREATE`
+ * (which fails with a unique violation even with `IF NOT EXISTS`).
  */
-export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
+export async function migrate(
+  pool: pg.Pool,
+  schema: string,
+  target = SCHEMA_VERSION,
+): Promise<void> {
   const s = quoteSchema(schema);
+  if (!Number.isInteger(target) || target < 0 || target > SCHEMA_VERSION) {
+    throw new Error(`no store schema version ${target}`);
+  }
   const lockKey = createHash("sha256")
     .update(`plant-bridge:migrate:${schema}`)
     .digest()
@@ -110,13 +128,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
         `store schema version ${current} is newer than this sidecar understands (${SCHEMA_VERSION})`,
       );
     }
-    for (let version = current; version < SCHEMA_VERSION; version++) {
+    for (let version = current; version < target; version++) {
       await client.query(MIGRATIONS[version]!(s));
     }
     if (rows.length === 0) {
-      await client.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [SCHEMA_VERSION]);
-    } else if (current !== SCHEMA_VERSION) {
-      await client.query(`UPDATE ${s}.schema_version SET version = $1`, [SCHEMA_VERSION]);
+      await client.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [target]);
+    } else if (current < target) {
+      await client.query(`UPDATE ${s}.schema_version SET version = $1`, [target]);
     }
     await client.query("COMMIT");
   } catch (err) {

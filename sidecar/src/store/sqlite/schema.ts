@@ -66,12 +66,27 @@ const MIGRATIONS: readonly string[] = [
   -- every site ever seen, so stats report a drained site as 0 instead of forgetting it
   CREATE TABLE sites (site TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
   `,
+  // 2: durable key/value state written with ingested items (watermarks, reported dead letters,
+  // aggregation counters). A rowid table: values may reach 1 MiB, too big for WITHOUT ROWID.
+  `
+  CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database to `SCHEMA_VERSION` in one transaction; refuses a newer database. */
-export function migrate(db: Database.Database): void {
+/**
+ * Brings the database to `SCHEMA_VERSION` (tests pass an older `target` to build the file a
+ * previous release left) in one transaction; refuses a newer database.
+ */
+export function migrate(db: Database.Database, target = SCHEMA_VERSION): void {
+  if (!Number.isInteger(target) || target < 0 || target > SCHEMA_VERSION) {
+    throw new Error(`no store schema version ${target}`);
+  }
   db.transaction(() => {
     const current = db.pragma("user_version", { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
@@ -79,10 +94,10 @@ export function migrate(db: Database.Database): void {
         `store schema version ${current} is newer than this sidecar understands (${SCHEMA_VERSION})`,
       );
     }
-    for (let version = current; version < SCHEMA_VERSION; version++) {
+    for (let version = current; version < target; version++) {
       db.exec(MIGRATIONS[version]!);
     }
-    // PRAGMA takes no bound parameters; SCHEMA_VERSION is a constant of this module.
-    if (current !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    // PRAGMA takes no bound parameters: the version is a checked integer.
+    if (current < target) db.pragma(`user_version = ${Math.trunc(target)}`);
   }).immediate();
 }

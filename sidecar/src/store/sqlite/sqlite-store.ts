@@ -5,6 +5,7 @@ import {
   PURGE_BATCH,
   checkReplacement,
   deadLetterNotFound,
+  deadLetterOrder,
   deadLetterStateConflict,
   inboxFingerprint,
   lastOutcomePerSeq,
@@ -20,6 +21,7 @@ import {
 import type {
   DeadLetterFilter,
   IngestItem,
+  IngestOptions,
   IngestResult,
   LeaseOptions,
   MessageFilter,
@@ -28,7 +30,9 @@ import type {
   SiteStats,
   Store,
 } from "../types.js";
+import { checkStateWrites } from "../state.js";
 import { migrate } from "./schema.js";
+import { createSqliteState } from "./state.js";
 import { prepareStatements } from "./statements.js";
 
 export interface SqliteStoreOptions {
@@ -52,6 +56,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   migrate(db);
 
   const sql = prepareStatements(db);
+  const state = createSqliteState(db);
   const knownSites = new Set<string>();
   const listStatements = new Map<string, Database.Statement>();
 
@@ -96,9 +101,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { status: "dead_letter", deadLetterId: row.id, repeated: row.repeats > 0 };
   }
 
-  const ingest = db.transaction((items: IngestItem[]) =>
-    items.map((item) => (item.kind === "event" ? ingestEvent(item) : ingestRejection(item))),
-  );
+  const ingest = db.transaction((items: IngestItem[], options: IngestOptions) => {
+    // State first: a failed compare-and-set throws before any item is written.
+    state.write(options.state ?? [], Date.now());
+    return items.map((item) => (item.kind === "event" ? ingestEvent(item) : ingestRejection(item)));
+  });
 
   const lease = db.transaction((o: LeaseOptions) => {
     const now = ms(o.now ?? Date.now());
@@ -241,15 +248,33 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
   }
 
+  async function commitIngest(
+    items: IngestItem[],
+    ingestOptions: IngestOptions = {},
+  ): Promise<IngestResult[]> {
+    checkStateWrites(ingestOptions.state ?? []);
+    const results = ingest.immediate(items, ingestOptions);
+    for (const item of items) {
+      knownSites.add(item.kind === "event" ? item.event.site : item.rejection.site);
+    }
+    return results;
+  }
+
   return {
     kind: "sqlite",
 
-    async ingest(items) {
-      const results = ingest.immediate(items);
-      for (const item of items) {
-        knownSites.add(item.kind === "event" ? item.event.site : item.rejection.site);
-      }
-      return results;
+    ingest: commitIngest,
+
+    async getState(key) {
+      return state.read(key);
+    },
+
+    async listState(prefix) {
+      return state.list(prefix);
+    },
+
+    async setState(writes) {
+      await commitIngest([], { state: writes });
     },
 
     async lease(leaseOptions) {
@@ -266,11 +291,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         ["code = @code", filter.code],
         ["state = @state", filter.state],
         ["id < @beforeId", filter.beforeId],
+        ["id > @afterId", filter.afterId],
+        ["in_inbox = @inInbox", filter.inInbox],
       ]);
-      const statement = cachedList(`dl:${where}`, () => {
-        return `SELECT * FROM dead_letters ${where} ORDER BY id DESC LIMIT @limit`;
+      const order = deadLetterOrder(filter);
+      const statement = cachedList(`dl:${where}:${order}`, () => {
+        return `SELECT * FROM dead_letters ${where} ORDER BY id ${order} LIMIT @limit`;
       });
-      const params = { ...definedOnly(filter), limit: filter.limit ?? DEFAULT_LIST_LIMIT };
+      const params = {
+        ...definedOnly(filter),
+        // SQLite has no booleans: in_inbox is 0 / 1
+        ...(filter.inInbox === undefined ? {} : { inInbox: filter.inInbox ? 1 : 0 }),
+        limit: filter.limit ?? DEFAULT_LIST_LIMIT,
+      };
       return (statement.all(params) as DeadLetterDbRow[]).map(toDeadLetter);
     },
 
