@@ -41,7 +41,9 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const group = createGroupCommit<IngestItem, IngestResult, StateWrite>({
     commit: (items, state) => store.ingest(items, state.length > 0 ? { state } : undefined),
     maxItems: options.maxBatch ?? 1000,
-    isolate: (err) => err instanceof PlantBridgeError && err.code === "state_conflict",
+    // transient: the permanent `state_conflict` of a dead-letter replay is another error
+    isolate: (err) =>
+      err instanceof PlantBridgeError && err.code === "state_conflict" && err.kind === "transient",
   });
 
   return {
