@@ -18,6 +18,7 @@ canonical plant events, a message trace with an exception queue, and outbound re
         'data/plant_bridge_data.xml',
         'data/ir_cron_data.xml',
         'wizard/plant_bridge_message_discard_views.xml',
+        'views/plant_bridge_api_token_views.xml',
         'views/plant_bridge_site_views.xml',
         'views/plant_bridge_connector_views.xml',
         'views/plant_bridge_mapping_views.xml',

@@ -12,6 +12,7 @@ from . import plant_bridge_replay
 from . import plant_bridge_outbound
 from . import plant_bridge_quality_result
 from . import plant_bridge_api
+from . import plant_bridge_api_token
 from . import mrp_workcenter
 from . import mrp_workcenter_productivity
 from . import mrp_production

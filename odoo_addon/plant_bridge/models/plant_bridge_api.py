@@ -4,6 +4,7 @@ import json
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from .. import reading
 from ..posting import MAX_BATCH, PostingBatch, parse_datetime
 from ..exceptions import EventRejected
 
@@ -243,3 +244,78 @@ class PlantBridgeApi(models.AbstractModel):
                                         status=item.get('status'), code=item.get('code') or ''))
             done, failed = done + ok, failed + (not ok)
         return {'done': done, 'failed': failed}
+
+    # ------------------------------------------------------------------ read side (GraphQL)
+    # Read-only views of the canonical manufacturing model for the sidecar's GraphQL API.
+    # The connector has no ACL on MRP, stock or maintenance: these methods check its group and
+    # site, then read as superuser only the fields they return (see reading.py).
+    @api.model
+    def _read_env(self, site):
+        self._check_caller()
+        return self.env(su=True), self._get_site(site)
+
+    @api.model
+    def read_sites(self):
+        """The caller's sites: [{code, name, timezone, warehouse}]."""
+        self._check_caller()
+        return [reading.site_vals(site) for site in self.env['plant_bridge.site'].search([]).sudo()]
+
+    @api.model
+    def read_orders(self, site, filter=None, limit=50, after=None):  # noqa: A002 - the API's word
+        """Manufacturing orders of the site, by name descending: {orders: [header], has_more}.
+
+        `filter`: {states: [...], product: ref, names: [...], workcenter: code or name,
+        startFrom, startTo (ISO)}; `after`: the last order name of the previous page.
+        """
+        env, site = self._read_env(site)
+        return reading.read_orders(env, site, filter, reading.check_limit(self.env, limit), after)
+
+    @api.model
+    def read_order_details(self, site, names):
+        """Components (with lots and consumed quantities), work orders, finished lots and quality
+        results of the named orders of the site; unknown names are left out."""
+        env, site = self._read_env(site)
+        return reading.read_order_details(env, site, reading.check_names(self.env, names))
+
+    @api.model
+    def read_workcenters(self, site, names=None):
+        """Work centers of the site's company (all, or those whose code or name is in `names`) with
+        their live status and current downtime."""
+        env, site = self._read_env(site)
+        return reading.read_workcenters(env, site, None if names is None else reading.check_names(self.env, names))
+
+    @api.model
+    def read_oee(self, site, names, date_from, date_to):
+        """Minutes logged per loss type (productive, performance, quality, availability) of each
+        work center between `date_from` and `date_to`, open intervals counted up to now."""
+        env, site = self._read_env(site)
+        return reading.read_oee(env, site, reading.check_names(self.env, names), date_from, date_to)
+
+    @api.model
+    def read_lots(self, site, names):
+        """Lots / serials with their genealogy: the orders that produced them and what those
+        consumed, and where each lot went (orders, deliveries, scrap)."""
+        env, site = self._read_env(site)
+        return reading.read_lots(env, site, reading.check_names(self.env, names))
+
+    @api.model
+    def read_quality_results(self, site, filter=None, limit=50, after=None):  # noqa: A002
+        """Quality results of the site, newest first: {items, has_more}."""
+        env, site = self._read_env(site)
+        return reading.read_quality_results(env, site, filter, reading.check_limit(self.env, limit), after)
+
+    @api.model
+    def read_maintenance_requests(self, site, filter=None, limit=50, after=None):  # noqa: A002
+        """Maintenance requests of the site's company, newest first: {items, has_more}."""
+        env, site = self._read_env(site)
+        return reading.read_maintenance_requests(env, site, filter, reading.check_limit(self.env, limit), after)
+
+    # ------------------------------------------------------------------ API tokens
+    @api.model
+    def list_api_tokens(self):
+        """Valid bearer tokens of the GraphQL API usable on the caller's sites, as hashes only:
+        [{name, hash, scopes, sites (None: every site), expires_at}]. Sidecars poll it, so a revoked
+        token stops working within one poll interval."""
+        self._check_caller()
+        sites = self.env['plant_bridge.site'].search([]).sudo()
+        return self.env['plant_bridge.api.token']._list_for_sidecar(sites)

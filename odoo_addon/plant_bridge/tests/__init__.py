@@ -11,3 +11,5 @@ from . import test_outbound
 from . import test_config
 from . import test_exception_queue
 from . import test_security
+from . import test_read_api
+from . import test_api_token

@@ -1,1 +1,2 @@
 from . import plant_bridge_message_discard
+from . import plant_bridge_api_token_create
