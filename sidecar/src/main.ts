@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
-import { createStaticAuthenticator } from "./api/auth.js";
+import { chainAuthenticators, createStaticAuthenticator } from "./api/auth.js";
 import { createGraphqlApi } from "./api/graphql.js";
 import { startHttpServer, type HttpServer } from "./api/http-server.js";
+import { createOdooReader } from "./api/odoo-reader.js";
+import { createOdooTokens, type OdooTokens } from "./api/odoo-tokens.js";
+import { createGraphqlWebSocket } from "./api/ws.js";
 import { createEventChecker, createMessageParser, DEFAULT_LIMITS } from "./canonical/parse.js";
 import { describeConfig, type Config } from "./config.js";
 import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
@@ -153,6 +156,22 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       odooUp: odoo?.odooUp() ?? false,
       posting: odoo ? { ...odoo.worker.status(), drainLatencies: undefined } : null,
     });
+    // API tokens managed in Odoo, pulled with the configuration's interval (revocation delay).
+    let tokens: OdooTokens | undefined;
+    if (odoo) {
+      tokens = createOdooTokens({
+        client: odoo.client,
+        logger,
+        intervalMs: config.sync.configPollMs,
+      });
+      cleanups.push(() => tokens!.stop());
+    }
+    const auth = chainAuthenticators(
+      createStaticAuthenticator(
+        config.adminToken === undefined ? {} : { adminToken: config.adminToken },
+      ),
+      ...(tokens ? [tokens] : []),
+    );
     const api = createGraphqlApi({
       store,
       ingestor,
@@ -161,15 +180,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       bus,
       defaultSite: config.site,
       health,
+      metrics,
+      reader: createOdooReader({ client: odoo?.client }),
       graphiql: config.http.graphiql,
     });
+    cleanups.push(async () => api.dispose());
     const http = await startHttpServer({
       port: config.http.port,
       host: config.http.host,
       api,
-      auth: createStaticAuthenticator(
-        config.adminToken === undefined ? {} : { adminToken: config.adminToken },
-      ),
+      auth,
+      websocket: createGraphqlWebSocket({ api, auth, logger }),
       metrics,
       logger,
       refreshMetrics,
@@ -187,6 +208,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
     await mqttIngress.ready();
     odoo?.start();
+    tokens?.start();
 
     let simulator: Simulator | undefined;
     if (options.simulate) {

@@ -1,27 +1,32 @@
-import { readFileSync } from "node:fs";
-import { GraphQLError } from "graphql";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
-import {
-  createPubSub,
-  createSchema,
-  createYoga,
-  filter,
-  pipe,
-  type YogaServerInstance,
-} from "graphql-yoga";
+import { createSchema, createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { createEventChecker } from "../canonical/parse.js";
-import { PlantBridgeError } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import type { Bus } from "../pipeline/bus.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
-import type { Bus, ProcessedEvent } from "../pipeline/bus.js";
 import type { createReplayer } from "../pipeline/replay.js";
-import { projectPath } from "../paths.js";
-import type { DeadLetter, MessageRow, Store } from "../store/types.js";
-import { hasScope, maySite, type Principal } from "./auth.js";
-import type { MachineStatusEvent } from "../canonical/types.js";
+import type { Store } from "../store/types.js";
+import type { Principal } from "./auth.js";
+import type { ApiContext } from "./context.js";
+import type { Resolvers } from "./generated/graphql.js";
+import { createLiveState } from "./live-state.js";
+import { createLoaders } from "./loaders.js";
+import type { Sidecar } from "./model.js";
+import { createOdooReader, type OdooReader } from "./odoo-reader.js";
+import { createEventResolvers } from "./resolvers/events.js";
+import { createLiveResolvers } from "./resolvers/live.js";
+import { createManufacturingResolvers } from "./resolvers/manufacturing.js";
+import { createTraceResolvers } from "./resolvers/trace.js";
+import { loadSchemaSdl } from "./schema.js";
+import {
+  useCsrfPrevention,
+  useNoIntrospection,
+  useQueryLimits,
+  useValidationStatus,
+  type QueryLimits,
+} from "./security.js";
 
-export interface ApiContext {
-  principal: Principal;
-}
+export type { ApiContext } from "./context.js";
 
 export interface GraphqlApiOptions {
   store: Store;
@@ -31,319 +36,85 @@ export interface GraphqlApiOptions {
   bus: Bus;
   defaultSite: string;
   /** Live facts for `sidecar { ... }`. */
-  health: () => {
-    name: string;
-    version: string;
-    mqttConnected: boolean;
-    odooConfigured: boolean;
-    odooUp: boolean;
-  };
+  health: () => Omit<Sidecar, "site" | "storeKind" | "sites">;
+  /** Reads of the manufacturing model. @default Odoo offline: such reads answer CONFIG_ERROR */
+  reader?: OdooReader;
+  /** Prometheus metrics for `sidecar { metrics }`. @default none */
+  metrics?: Metrics;
   /** GraphiQL and introspection. @default false */
   graphiql?: boolean;
   /** Most events in one submitEvents call. @default 1000 */
   maxEventsPerCall?: number;
+  /** Depth / alias / token / cost limits. @default see QueryLimits */
+  limits?: QueryLimits;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export type GraphqlApi = YogaServerInstance<ApiContext, {}>;
+/** What the HTTP server and the WebSocket server hand to yoga with each request. */
+export interface ServerContext {
+  principal: Principal;
+}
 
-const typeDefs = readFileSync(projectPath("graphql/schema.graphql"), "utf8");
+export type GraphqlApi = YogaServerInstance<ServerContext, Pick<ApiContext, "loaders">> & {
+  /** Detaches from the bus. */
+  dispose(): void;
+};
 
-/** The GraphQL API (graphql-yoga): schema first, from graphql/schema.graphql. */
+/**
+ * The GraphQL API (graphql-yoga), schema first from graphql/schema/*.graphql, types generated
+ * from it (`npm run codegen`). Authentication happens before yoga (http-server.ts, ws.ts): every
+ * request arrives with a principal. Unexpected errors are masked.
+ */
 export function createGraphqlApi(options: GraphqlApiOptions): GraphqlApi {
-  const { store, bus } = options;
-  const maxEvents = options.maxEventsPerCall ?? 1000;
-  const pubsub = createPubSub<{
-    eventProcessed: [ProcessedEvent];
-    machineStatusChanged: [MachineStatusEvent];
-  }>();
-  bus.on("eventProcessed", (e) => pubsub.publish("eventProcessed", e));
-  bus.on("machineStatusChanged", (e) => pubsub.publish("machineStatusChanged", e));
-
-  const resolvers = {
-    JSON: JSONResolver,
-    DateTime: DateTimeResolver,
-    Query: {
-      sidecar: async (_: unknown, __: unknown, ctx: ApiContext) => {
-        requireScope(ctx, "read:health");
-        const stats = await store.stats();
-        return {
-          ...options.health(),
-          site: options.defaultSite,
-          storeKind: store.kind,
-          sites: stats.sites
-            .filter((s) => maySite(ctx.principal, s.site))
-            .map((s) => ({
-              ...s,
-              oldestPendingAt: s.oldestPendingAt === null ? null : new Date(s.oldestPendingAt),
-            })),
-        };
-      },
-      messages: async (
-        _: unknown,
-        args: {
-          filter?: {
-            site?: string;
-            type?: MessageRow["type"];
-            state?: MessageRow["state"];
-            order?: string;
-          };
-          first: number;
-          after?: string;
-        },
-        ctx: ApiContext,
-      ) => {
-        requireScope(ctx, "read:messages");
-        const f = args.filter ?? {};
-        const site = scopedSite(ctx, f.site);
-        const first = pageSize(args.first);
-        const rows = await store.listMessages({
-          ...(site !== undefined && { site }),
-          ...(f.type && { type: f.type }),
-          ...(f.state && { state: f.state }),
-          ...(f.order && { orderKey: `${site ?? options.defaultSite}/order/${f.order}` }),
-          limit: first + 1,
-          ...(args.after && { beforeSeq: decodeCursor(args.after) }),
-        });
-        return connection(
-          rows.filter((r) => maySite(ctx.principal, r.site)),
-          first,
-          (r) => r.seq,
-          messageNode,
-        );
-      },
-      deadLetters: async (
-        _: unknown,
-        args: {
-          filter?: { site?: string; code?: string; state?: DeadLetter["state"] };
-          first: number;
-          after?: string;
-        },
-        ctx: ApiContext,
-      ) => {
-        requireScope(ctx, "read:messages");
-        const f = args.filter ?? {};
-        const site = scopedSite(ctx, f.site);
-        const first = pageSize(args.first);
-        const rows = await store.listDeadLetters({
-          ...(site !== undefined && { site }),
-          ...(f.code && { code: f.code }),
-          ...(f.state && { state: f.state }),
-          limit: first + 1,
-          ...(args.after && { beforeId: decodeCursor(args.after) }),
-        });
-        return connection(
-          rows.filter((r) => maySite(ctx.principal, r.site)),
-          first,
-          (r) => r.id,
-          deadLetterNode,
-        );
-      },
-    },
-    Mutation: {
-      submitEvents: async (
-        _: unknown,
-        args: { events: unknown[]; site?: string },
-        ctx: ApiContext,
-      ) => {
-        requireScope(ctx, "write:events");
-        if (args.events.length > maxEvents) {
-          throw new GraphQLError(`at most ${maxEvents} events per call`, {
-            extensions: { code: "BAD_USER_INPUT", errorCode: "too_large" },
-          });
-        }
-        const site = args.site ?? ctx.principal.sites?.[0] ?? options.defaultSite;
-        if (!maySite(ctx.principal, site))
-          throw forbidden(`this token may not act on site ${site}`);
-        const origin = `graphql:${ctx.principal.name}`;
-        const items = args.events.map((e) => options.check(e, { site, source: "graphql", origin }));
-        const results = await options.ingestor.ingest(items, { source: "graphql", origin });
-        return items.map((item, i) => {
-          const r = results[i]!;
-          if (item.kind === "reject") {
-            return {
-              id: item.rejection.eventId ?? null,
-              status: "rejected",
-              code: item.rejection.code,
-              message: item.rejection.message,
-            };
-          }
-          return {
-            id: item.event.id,
-            status: r.status === "duplicate" ? "duplicate" : "accepted",
-            code: r.status === "duplicate" ? "duplicate" : null,
-            message: null,
-          };
-        });
-      },
-      replayDeadLetter: async (
-        _: unknown,
-        args: { id: string; payload?: unknown },
-        ctx: ApiContext,
-      ) => {
-        requireScope(ctx, "admin");
-        await siteOfDeadLetter(ctx, args.id);
-        try {
-          const edited =
-            args.payload === undefined || args.payload === null
-              ? undefined
-              : JSON.stringify(args.payload);
-          const outcome = await options.replay(Number(args.id), edited);
-          return {
-            deadLetter: deadLetterNode(outcome.deadLetter),
-            results: outcome.results.map((r) =>
-              r.status === "dead_letter"
-                ? {
-                    id: null,
-                    status: "rejected",
-                    code: "replayed_rejected",
-                    message: `dead letter ${r.deadLetterId}`,
-                  }
-                : {
-                    id: outcome.deadLetter.eventId,
-                    status: r.status === "duplicate" ? "duplicate" : "accepted",
-                    code: null,
-                    message: null,
-                  },
-            ),
-          };
-        } catch (err) {
-          throw toGraphqlError(err);
-        }
-      },
-      discardDeadLetter: async (
-        _: unknown,
-        args: { id: string; reason: string },
-        ctx: ApiContext,
-      ) => {
-        requireScope(ctx, "admin");
-        await siteOfDeadLetter(ctx, args.id);
-        await store.discardDeadLetter(Number(args.id), args.reason.slice(0, 1000));
-        return deadLetterNode((await store.getDeadLetter(Number(args.id)))!);
-      },
-    },
-    Subscription: {
-      eventProcessed: {
-        subscribe: (_: unknown, args: { site?: string }, ctx: ApiContext) => {
-          requireScope(ctx, "read:messages");
-          const site = scopedSite(ctx, args.site);
-          return pipe(
-            pubsub.subscribe("eventProcessed"),
-            filter(
-              (e: ProcessedEvent) =>
-                (site === undefined || e.site === site) && maySite(ctx.principal, e.site),
-            ),
-          );
-        },
-        resolve: (e: ProcessedEvent) => ({ ...e, at: new Date(e.at) }),
-      },
-      machineStatusChanged: {
-        subscribe: (_: unknown, args: { site?: string }, ctx: ApiContext) => {
-          requireScope(ctx, "read:machines");
-          const site = scopedSite(ctx, args.site);
-          return pipe(
-            pubsub.subscribe("machineStatusChanged"),
-            filter(
-              (e: MachineStatusEvent) =>
-                (site === undefined || e.site === site) && maySite(ctx.principal, e.site),
-            ),
-          );
-        },
-        resolve: (e: MachineStatusEvent) => ({
-          ...e,
-          eventId: e.id,
-          reason: e.reason ?? null,
-          counters: e.counters ?? null,
-        }),
-      },
-    },
-  };
-
-  async function siteOfDeadLetter(ctx: ApiContext, id: string): Promise<void> {
-    const dl = /^\d{1,15}$/.test(id) ? await store.getDeadLetter(Number(id)) : undefined;
-    if (!dl || !maySite(ctx.principal, dl.site)) {
-      throw new GraphQLError(`no dead letter ${id}`, { extensions: { code: "NOT_FOUND" } });
-    }
-  }
-
-  return createYoga<ApiContext>({
-    schema: createSchema<ApiContext>({ typeDefs, resolvers }),
+  const reader = options.reader ?? createOdooReader({ client: undefined });
+  const live = createLiveState(options.bus);
+  const liveResolvers = createLiveResolvers(options);
+  const resolvers = mergeResolvers(
+    { JSON: JSONResolver, DateTime: DateTimeResolver } as Resolvers,
+    createManufacturingResolvers({ reader, live, defaultSite: options.defaultSite }),
+    createTraceResolvers(options),
+    createEventResolvers(options),
+    liveResolvers.resolvers,
+  );
+  const introspection = options.graphiql ?? false;
+  const plugins: Plugin[] = [
+    useCsrfPrevention(),
+    useQueryLimits(options.limits, introspection),
+    ...(introspection ? [] : [useNoIntrospection()]),
+    useValidationStatus(),
+  ];
+  const yoga = createYoga<ServerContext, Pick<ApiContext, "loaders">>({
+    schema: createSchema<ServerContext & Pick<ApiContext, "loaders">>({
+      typeDefs: loadSchemaSdl(),
+      resolvers: resolvers as never,
+    }),
+    context: () => ({ loaders: createLoaders(reader) }),
     graphqlEndpoint: "/graphql",
-    graphiql: options.graphiql ?? false,
+    graphiql: introspection,
     landingPage: false,
     maskedErrors: true,
+    batching: false,
     logging: false,
+    plugins,
   });
-
-  function scopedSite(ctx: ApiContext, site: string | undefined): string | undefined {
-    if (site !== undefined && !maySite(ctx.principal, site))
-      throw forbidden(`this token may not read site ${site}`);
-    return site ?? (ctx.principal.sites?.length === 1 ? ctx.principal.sites[0] : undefined);
-  }
-}
-
-function requireScope(ctx: ApiContext, scope: string): void {
-  if (!hasScope(ctx.principal, scope)) throw forbidden(`this token lacks the ${scope} scope`);
-}
-
-function forbidden(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "FORBIDDEN" } });
-}
-
-function toGraphqlError(err: unknown): unknown {
-  if (err instanceof PlantBridgeError && err.kind === "permanent") {
-    return new GraphQLError(err.message, {
-      extensions: { code: "BAD_USER_INPUT", errorCode: err.code },
-    });
-  }
-  return err;
-}
-
-function pageSize(first: number): number {
-  if (!Number.isInteger(first) || first < 1 || first > 500) {
-    throw new GraphQLError("first must be between 1 and 500", {
-      extensions: { code: "BAD_USER_INPUT" },
-    });
-  }
-  return first;
-}
-
-function encodeCursor(n: number): string {
-  return Buffer.from(`c:${n}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^c:(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!match) throw new GraphQLError("invalid cursor", { extensions: { code: "BAD_USER_INPUT" } });
-  return Number(match[1]);
-}
-
-function connection<T, N>(rows: T[], first: number, key: (r: T) => number, node: (r: T) => N) {
-  const page = rows.slice(0, first);
-  return {
-    edges: page.map((r) => ({ node: node(r), cursor: encodeCursor(key(r)) })),
-    pageInfo: {
-      hasNextPage: rows.length > first,
-      endCursor: page.length ? encodeCursor(key(page[page.length - 1]!)) : null,
+  return Object.assign(yoga, {
+    dispose() {
+      liveResolvers.close();
+      live.close();
     },
-  };
+  });
 }
 
-function messageNode(r: MessageRow) {
-  return {
-    ...r,
-    id: String(r.seq),
-    receivedAt: new Date(r.receivedAt),
-    settledAt: r.settledAt === null ? null : new Date(r.settledAt),
-    odooRef: r.ref,
-  };
-}
-
-function deadLetterNode(d: DeadLetter) {
-  return {
-    ...d,
-    id: String(d.id),
-    createdAt: new Date(d.createdAt),
-    updatedAt: new Date(d.updatedAt),
-  };
+/** Merges resolver maps type by type (each file contributes fields to shared types). */
+function mergeResolvers(...maps: Resolvers[]): Resolvers {
+  const merged: Record<string, Record<string, unknown>> = {};
+  for (const map of maps) {
+    for (const [type, fields] of Object.entries(map)) {
+      if (typeof fields !== "object" || fields === null || type === "JSON" || type === "DateTime") {
+        (merged as Record<string, unknown>)[type] = fields;
+        continue;
+      }
+      merged[type] = { ...merged[type], ...(fields as Record<string, unknown>) };
+    }
+  }
+  return merged as Resolvers;
 }

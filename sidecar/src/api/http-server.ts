@@ -2,8 +2,26 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import { bearerToken, type Authenticator } from "./auth.js";
+import { bearerToken, type Authenticator, type Principal } from "./auth.js";
 import type { GraphqlApi } from "./graphql.js";
+import type { GraphqlWebSocket } from "./ws.js";
+
+/** A route beside /graphql (e.g. a REST endpoint of another feature). */
+export interface HttpRoute {
+  /** Exact path, e.g. `/api/v1/mappings/preview`. */
+  path: string;
+  /** Require a valid bearer token (401 otherwise). @default true */
+  auth?: boolean;
+  handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    ctx: {
+      url: URL;
+      principal: Principal | undefined;
+      readBody: () => Promise<Buffer | undefined>;
+    },
+  ): Promise<void>;
+}
 
 export interface HttpServerOptions {
   port: number;
@@ -23,6 +41,12 @@ export interface HttpServerOptions {
   maxBodyBytes?: number;
   /** Serve the GraphiQL page without a token (its queries still need one). @default false */
   graphiql?: boolean;
+  /** GraphQL over WebSocket on `/graphql` (upgrade requests). @default none */
+  websocket?: GraphqlWebSocket;
+  /** More routes; `readBody` in their context applies the same size limit (undefined: 413 sent). */
+  extraRoutes?: HttpRoute[];
+  /** How often a streaming response (SSE subscription) re-checks its token. @default 30000 */
+  recheckMs?: number;
 }
 
 export interface HttpServer {
@@ -31,7 +55,10 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** `/graphql` (bearer token), `/metrics` (Prometheus), `/healthz`, `/readyz`. */
+/**
+ * `/graphql` (bearer token; also WebSocket upgrades), `/metrics` (Prometheus), `/healthz`,
+ * `/readyz`, and any `extraRoutes`. The token is checked before anything reaches yoga.
+ */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { api, metrics, logger } = options;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
@@ -43,8 +70,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       else res.destroy();
     });
   });
+  // Bounds receiving a request (slow clients), not streaming an answer (SSE subscriptions).
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  server.on("upgrade", (req, socket, head) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === "/graphql" && options.websocket) {
+      options.websocket.handleUpgrade(req, socket, head);
+    } else {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+    }
+  });
+  const routes = new Map((options.extraRoutes ?? []).map((r) => [r.path, r]));
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -66,9 +103,32 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       }
       case "/graphql":
         return graphql(req, res, url);
-      default:
-        return json(res, 404, { error: "not found" });
+      default: {
+        const route = routes.get(url.pathname);
+        if (!route) return json(res, 404, { error: "not found" });
+        const token = bearerToken(req.headers.authorization);
+        const principal = token ? options.auth.authenticate(token) : undefined;
+        if (!principal && route.auth !== false) return unauthorized(res, token);
+        return route.handle(req, res, { url, principal, readBody: () => readBody(req, res) });
+      }
     }
+  }
+
+  /** The request body within the size limit; undefined when 413 was answered. */
+  async function readBody(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<Buffer<ArrayBuffer> | undefined> {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > maxBody) return void tooLarge(res, maxBody);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBody) return void tooLarge(res, maxBody);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
   }
 
   async function graphql(
@@ -79,35 +139,26 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const wantsPage = req.method === "GET" && (req.headers.accept ?? "").includes("text/html");
     const token = bearerToken(req.headers.authorization);
     const principal = token ? options.auth.authenticate(token) : undefined;
-    if (!principal && !(wantsPage && options.graphiql)) {
-      res.setHeader("www-authenticate", 'Bearer realm="plant-bridge"');
-      return json(res, 401, {
-        errors: [
-          {
-            message: token ? "invalid or revoked token" : "a bearer token is required",
-            extensions: { code: "UNAUTHENTICATED" },
-          },
-        ],
-      });
-    }
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > maxBody) return tooLarge(res, maxBody);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBody) return tooLarge(res, maxBody);
-      chunks.push(chunk as Buffer);
-    }
+    if (!principal && !(wantsPage && options.graphiql)) return unauthorized(res, token);
+    const body = await readBody(req, res);
+    if (!body) return;
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
     const request = new Request(url, {
       method: req.method ?? "GET",
       headers,
-      ...(req.method !== "GET" && req.method !== "HEAD" && { body: Buffer.concat(chunks) }),
+      ...(req.method !== "GET" && req.method !== "HEAD" && { body }),
     });
     const controller = new AbortController();
     res.on("close", () => controller.abort());
+    // A long stream (SSE) ends when its token is revoked or expires.
+    const recheck =
+      token &&
+      setInterval(() => {
+        if (!options.auth.authenticate(token)) controller.abort();
+      }, options.recheckMs ?? 30_000);
+    if (recheck) recheck.unref();
+    res.on("close", () => recheck && clearInterval(recheck));
     const response = await api.fetch(request, {
       principal: principal ?? { name: "anonymous", scopes: [] },
     });
@@ -115,12 +166,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (!response.body) return void res.end();
     const reader = response.body.getReader();
     controller.signal.addEventListener("abort", () => void reader.cancel().catch(() => undefined));
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      res.write(value);
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        res.write(value);
+      }
+    } finally {
+      if (recheck) clearInterval(recheck);
+      res.end();
     }
-    res.end();
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -139,6 +194,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     port: address.port,
     url: `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`,
     async close() {
+      await options.websocket?.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -151,6 +207,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
   res.end(JSON.stringify(body));
+}
+
+function unauthorized(res: http.ServerResponse, token: string | undefined): void {
+  res.setHeader("www-authenticate", 'Bearer realm="plant-bridge"');
+  json(res, 401, {
+    errors: [
+      {
+        message: token ? "invalid or revoked token" : "a bearer token is required",
+        extensions: { code: "UNAUTHENTICATED" },
+      },
+    ],
+  });
 }
 
 function tooLarge(res: http.ServerResponse, max: number): void {

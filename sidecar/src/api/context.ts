@@ -1,0 +1,8 @@
+import type { Principal } from "./auth.js";
+import type { Loaders } from "./loaders.js";
+
+/** What every resolver gets: who is calling, and this request's batching loaders. */
+export interface ApiContext {
+  principal: Principal;
+  loaders: Loaders;
+}

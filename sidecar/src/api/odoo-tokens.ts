@@ -1,0 +1,93 @@
+import { createHash } from "node:crypto";
+import type { Logger } from "../logger.js";
+import type { OdooClient } from "../odoo/client.js";
+import type { Authenticator, Principal } from "./auth.js";
+
+/** A token as `plant_bridge.api.list_api_tokens` lists it (docs/odoo-api.md): never the token. */
+export interface OdooToken {
+  name: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+  scopes: string[];
+  /** null: every site. */
+  sites: string[] | null;
+  expires_at: string | null;
+}
+
+export interface OdooTokensOptions {
+  client: Pick<OdooClient, "call">;
+  logger: Logger;
+  /** How often the list is pulled: the longest a revoked token keeps working. @default 30000 */
+  intervalMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export interface OdooTokens extends Authenticator {
+  /** Pulls the list now; resolves with the number of valid tokens. */
+  refresh(): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Bearer tokens managed in Odoo (`plant_bridge.api.token`). The sidecar keeps only their hashes,
+ * pulled every `intervalMs`: a token revoked in Odoo stops working within one interval, an
+ * expired one at once. While Odoo is unreachable the last list stays in force.
+ */
+export function createOdooTokens(options: OdooTokensOptions): OdooTokens {
+  const now = options.now ?? Date.now;
+  let tokens = new Map<string, { principal: Principal; expiresAt: number | null }>();
+  let timer: NodeJS.Timeout | undefined;
+  let pulling: Promise<number> | undefined;
+
+  async function pull(): Promise<number> {
+    const list = await options.client.call<OdooToken[]>("plant_bridge.api", "list_api_tokens");
+    const next = new Map<string, { principal: Principal; expiresAt: number | null }>();
+    for (const t of list) {
+      if (!/^[0-9a-f]{64}$/.test(t.hash)) continue;
+      next.set(t.hash, {
+        principal: {
+          name: `token:${t.name}`.slice(0, 100),
+          scopes: t.scopes,
+          ...(t.sites !== null && { sites: t.sites }),
+        },
+        expiresAt: t.expires_at ? Date.parse(t.expires_at) : null,
+      });
+    }
+    tokens = next;
+    return next.size;
+  }
+
+  function refresh(): Promise<number> {
+    pulling ??= pull().finally(() => (pulling = undefined));
+    return pulling;
+  }
+
+  return {
+    authenticate(token) {
+      // Looked up by hash: timing reveals at most something about a hash, not about a token.
+      const entry = tokens.get(createHash("sha256").update(token).digest("hex"));
+      if (!entry) return undefined;
+      if (entry.expiresAt !== null && entry.expiresAt <= now()) return undefined;
+      return entry.principal;
+    },
+    refresh,
+    start() {
+      const tick = () =>
+        void refresh().catch((err: unknown) =>
+          options.logger.warn(
+            { err: { message: (err as Error).message, code: (err as { code?: string }).code } },
+            "API token list pull failed (the last list stays in force)",
+          ),
+        );
+      tick();
+      timer = setInterval(tick, options.intervalMs ?? 30_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await pulling?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { createPubSub, filter, pipe } from "graphql-yoga";
+import type { MachineStatusEvent } from "../../canonical/types.js";
+import type { Metrics } from "../../metrics.js";
+import type { Bus, ProcessedEvent } from "../../pipeline/bus.js";
+import type { Store } from "../../store/types.js";
+import { maySite, type Principal } from "../auth.js";
+import { requireScope, siteFilter } from "../access.js";
+import type { EventType, OrderReleaseType, Resolvers } from "../generated/graphql.js";
+import type { Sidecar } from "../model.js";
+
+export interface LiveResolversOptions {
+  store: Store;
+  bus: Bus;
+  defaultSite: string;
+  /** Live facts for `sidecar { ... }`. */
+  health: () => Omit<Sidecar, "site" | "storeKind" | "sites">;
+  /** The sidecar's Prometheus metrics for `sidecar { metrics }`. */
+  metrics?: Metrics;
+}
+
+export interface OrderReleased {
+  site: string;
+  payload: Record<string, unknown>;
+}
+
+/** Subscriptions (SSE and WebSocket alike) and the sidecar's own health and metrics. */
+export function createLiveResolvers(options: LiveResolversOptions): {
+  resolvers: Resolvers;
+  close: () => void;
+} {
+  const { store, bus } = options;
+  const pubsub = createPubSub<{
+    eventProcessed: [ProcessedEvent];
+    machineStatusChanged: [MachineStatusEvent];
+    orderReleased: [OrderReleased];
+  }>();
+  const onProcessed = (e: ProcessedEvent) => pubsub.publish("eventProcessed", e);
+  const onMachine = (e: MachineStatusEvent) => pubsub.publish("machineStatusChanged", e);
+  const onRelease = (e: OrderReleased) => pubsub.publish("orderReleased", e);
+  bus.on("eventProcessed", onProcessed);
+  bus.on("machineStatusChanged", onMachine);
+  bus.on("orderReleased", onRelease);
+
+  function stream<T extends { site: string }>(
+    topic: "eventProcessed" | "machineStatusChanged" | "orderReleased",
+    principal: Principal,
+    asked: string | null | undefined,
+  ) {
+    const site = siteFilter(principal, asked);
+    return pipe(
+      pubsub.subscribe(topic) as AsyncIterable<T>,
+      filter((e: T) => (site === undefined || e.site === site) && maySite(principal, e.site)),
+    );
+  }
+
+  const resolvers: Resolvers = {
+    Query: {
+      sidecar: async (_, __, { principal }) => {
+        requireScope(principal, "read:health");
+        const stats = await store.stats();
+        return {
+          ...options.health(),
+          site: options.defaultSite,
+          storeKind: store.kind,
+          sites: stats.sites
+            .filter((s) => maySite(principal, s.site))
+            .map((s) => ({
+              ...s,
+              oldestPendingAt: s.oldestPendingAt === null ? null : new Date(s.oldestPendingAt),
+            })),
+        };
+      },
+    },
+    Sidecar: {
+      metrics: async (_, args) => {
+        if (!options.metrics) return [];
+        const wanted = args.names ? new Set(args.names) : undefined;
+        const all = await options.metrics.registry.getMetricsAsJSON();
+        return all
+          .filter(
+            (m) =>
+              m.name.startsWith("plant_bridge_") && !m.name.startsWith("plant_bridge_process_"),
+          )
+          .filter((m) => !wanted || wanted.has(m.name))
+          .flatMap((m) =>
+            m.values.map((v) => ({
+              name: (v as { metricName?: string }).metricName ?? m.name,
+              labels: v.labels,
+              value: v.value,
+            })),
+          );
+      },
+    },
+    Subscription: {
+      eventProcessed: {
+        subscribe: (_, args, { principal }) => {
+          requireScope(principal, "read:messages");
+          return stream<ProcessedEvent>("eventProcessed", principal, args.site);
+        },
+        resolve: (e: ProcessedEvent) => ({
+          ...e,
+          eventType: e.type as EventType | null,
+          at: new Date(e.at),
+        }),
+      },
+      machineStatusChanged: {
+        subscribe: (_, args, { principal }) => {
+          requireScope(principal, "read:machines");
+          return stream<MachineStatusEvent>("machineStatusChanged", principal, args.site);
+        },
+        resolve: (e: MachineStatusEvent) => ({
+          ...e,
+          eventId: e.id,
+          reason: e.reason ?? null,
+          counters: e.counters ?? null,
+        }),
+      },
+      orderReleased: {
+        subscribe: (_, args, { principal }) => {
+          requireScope(principal, "read:orders");
+          return stream<OrderReleased>("orderReleased", principal, args.site);
+        },
+        resolve: (e: OrderReleased) => {
+          const p = e.payload;
+          return {
+            site: e.site,
+            type: String(p.type) as OrderReleaseType,
+            order: String(p.order),
+            key: String(p.id ?? `${p.type}:${p.order}:${p.outboundId}`),
+            product: typeof p.product === "string" ? p.product : null,
+            quantity: typeof p.quantity === "number" ? p.quantity : null,
+            due: typeof p.due === "string" ? p.due : null,
+            payload: p,
+          };
+        },
+      },
+    },
+  };
+  return {
+    resolvers,
+    close() {
+      bus.off("eventProcessed", onProcessed);
+      bus.off("machineStatusChanged", onMachine);
+      bus.off("orderReleased", onRelease);
+    },
+  };
+}
