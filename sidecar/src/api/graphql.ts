@@ -22,6 +22,7 @@ import {
   useCsrfPrevention,
   useNoIntrospection,
   useQueryLimits,
+  useTokenLimit,
   useValidationStatus,
   type QueryLimits,
 } from "./security.js";
@@ -78,6 +79,7 @@ export function createGraphqlApi(options: GraphqlApiOptions): GraphqlApi {
   const introspection = options.graphiql ?? false;
   const plugins: Plugin[] = [
     useCsrfPrevention(),
+    useTokenLimit(options.limits?.maxTokens),
     useQueryLimits(options.limits, introspection),
     ...(introspection ? [] : [useNoIntrospection()]),
     useValidationStatus(),

@@ -1,5 +1,12 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
-import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
+import {
+  GraphQLError,
+  Lexer,
+  NoSchemaIntrospectionCustomRule,
+  Source,
+  TokenKind,
+  type ValidationContext,
+} from "graphql";
 import type { Plugin } from "graphql-yoga";
 
 export interface QueryLimits {
@@ -23,14 +30,57 @@ export interface QueryLimits {
  * introspection is off. A rejected document answers 400 with `GRAPHQL_VALIDATION_FAILED`.
  */
 export function useQueryLimits(limits: QueryLimits = {}, introspection = false): Plugin {
+  // Rejections become ordinary validation errors (reported, not thrown), so they answer 400 like
+  // any invalid document, over HTTP and WebSocket alike; the token limit acts while parsing.
+  const rejected = {
+    propagateOnRejection: false,
+    onReject: [
+      (ctx: ValidationContext | null, error: GraphQLError) => {
+        if (ctx) return ctx.reportError(error);
+        throw new GraphQLError(error.message, {
+          extensions: { code: "GRAPHQL_PARSE_FAILED", http: { status: 400, spec: false } },
+        });
+      },
+    ],
+  };
   return EnvelopArmorPlugin({
-    maxDepth: { n: limits.maxDepth ?? 10, ignoreIntrospection: true },
-    maxAliases: { n: limits.maxAliases ?? 15 },
-    maxTokens: { n: limits.maxTokens ?? 2000 },
-    maxDirectives: { n: limits.maxDirectives ?? 20 },
-    costLimit: { maxCost: limits.maxCost ?? 20_000, ignoreIntrospection: true },
+    maxDepth: { n: limits.maxDepth ?? 10, ignoreIntrospection: true, ...rejected },
+    maxAliases: { n: limits.maxAliases ?? 15, ...rejected },
+    maxTokens: { n: limits.maxTokens ?? 2000, ...rejected },
+    maxDirectives: { n: limits.maxDirectives ?? 20, ...rejected },
+    costLimit: { maxCost: limits.maxCost ?? 20_000, ignoreIntrospection: true, ...rejected },
     blockFieldSuggestion: { enabled: !introspection },
   }) as Plugin;
+}
+
+/**
+ * The token limit before yoga parses an HTTP request, so an oversized document answers 400
+ * (armor's own token limit, which also guards WebSocket operations, surfaces as a parse error).
+ */
+export function useTokenLimit(maxTokens = 2000): Plugin {
+  return {
+    onParams({ params, setResult }) {
+      if (typeof params.query !== "string") return;
+      const lexer = new Lexer(new Source(params.query));
+      let count = 0;
+      try {
+        while (lexer.advance().kind !== TokenKind.EOF) {
+          if (++count > maxTokens) {
+            setResult({
+              errors: [
+                new GraphQLError(`Syntax Error: Token limit of ${maxTokens} exceeded.`, {
+                  extensions: { code: "GRAPHQL_PARSE_FAILED", http: { status: 400 } },
+                }),
+              ],
+            });
+            return;
+          }
+        }
+      } catch {
+        // a syntax error: yoga's parser reports it
+      }
+    },
+  };
 }
 
 /** Refuses `__schema` / `__type` when introspection is off (GraphiQL off, e.g. in production). */
@@ -61,7 +111,8 @@ export function useValidationStatus(): Plugin {
                 extensions: {
                   code: "GRAPHQL_VALIDATION_FAILED",
                   ...e.extensions,
-                  http: { status: 400 },
+                  // spec: false: 400 also for `Accept: application/json` clients
+                  http: { status: 400, spec: false },
                 },
               }),
           ),
