@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   "mqtt-ingest": () => import("./mqtt-ingest.bench.js"),
+  graphql: () => import("./graphql.bench.js"),
 };
 
 const wanted = process.argv.slice(2);
