@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
 
 /**
@@ -79,6 +79,15 @@ const schema = z
     PLANT_BRIDGE_CONFIG_POLL_SECONDS: positiveInt(30, 86_400),
     PLANT_BRIDGE_OUTBOUND_POLL_SECONDS: positiveInt(5, 86_400),
     PLANT_BRIDGE_HEARTBEAT_SECONDS: positiveInt(15, 86_400),
+    PLANT_BRIDGE_MAPPINGS: optional(z.string().min(1)),
+    PLANT_BRIDGE_MAPPING_WORKERS: positiveInt(
+      Math.max(1, Math.min(4, availableParallelism() - 1)),
+      64,
+    ),
+    PLANT_BRIDGE_MAPPING_TIMEOUT_MS: positiveInt(100, 60_000),
+    PLANT_BRIDGE_SAMPLE_TOPICS: optional(
+      z.string().regex(/^[^,\0]+(,[^,\0]+)*$/, "a comma-separated list of MQTT topic filters"),
+    ),
   })
   .superRefine((c, ctx) => {
     const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
@@ -128,6 +137,16 @@ export interface Config {
   name: string;
   sim: { rate: number; machines: number };
   retentionDays: number;
+  /** Low-code mappings (JSONata) and their sandbox. */
+  mapping: {
+    /** A local JSON file of mappings (runs with or without Odoo). */
+    file?: string;
+    workers: number;
+    /** Longest evaluation of one message; a worker stuck 5x longer (500 ms at least) is terminated. */
+    timeoutMs: number;
+    /** Extra topic filters sampled (not processed) for the Mapping Studio. */
+    sampleTopics: string[];
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -179,6 +198,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       configPollMs: c.PLANT_BRIDGE_CONFIG_POLL_SECONDS * 1000,
       outboundPollMs: c.PLANT_BRIDGE_OUTBOUND_POLL_SECONDS * 1000,
       heartbeatMs: c.PLANT_BRIDGE_HEARTBEAT_SECONDS * 1000,
+    },
+    mapping: {
+      workers: c.PLANT_BRIDGE_MAPPING_WORKERS,
+      timeoutMs: c.PLANT_BRIDGE_MAPPING_TIMEOUT_MS,
+      sampleTopics: c.PLANT_BRIDGE_SAMPLE_TOPICS?.split(",").map((f) => f.trim()) ?? [],
+      ...(c.PLANT_BRIDGE_MAPPINGS && { file: c.PLANT_BRIDGE_MAPPINGS }),
     },
   };
   if (c.PLANT_BRIDGE_ODOO_URL && c.PLANT_BRIDGE_ODOO_DB && c.PLANT_BRIDGE_ODOO_API_KEY) {

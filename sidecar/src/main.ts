@@ -4,18 +4,30 @@ import { createGraphqlApi } from "./api/graphql.js";
 import { startHttpServer, type HttpServer } from "./api/http-server.js";
 import { createOdooReader } from "./api/odoo-reader.js";
 import { createOdooTokens, type OdooTokens } from "./api/odoo-tokens.js";
+import { createMappingRoutes } from "./api/preview.js";
 import { createGraphqlWebSocket } from "./api/ws.js";
 import { createEventChecker, createMessageParser, DEFAULT_LIMITS } from "./canonical/parse.js";
 import { describeConfig, type Config } from "./config.js";
 import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
+import { topicMatches } from "./ingress/mqtt/topic.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createOdooLink, type OdooLink } from "./odoo/odoo-link.js";
 import { projectPath } from "./paths.js";
+import { createAggregator } from "./pipeline/aggregation/aggregator.js";
 import { Bus } from "./pipeline/bus.js";
 import { createIngestor, type Ingestor } from "./pipeline/ingestor.js";
+import { defineMappings } from "./pipeline/mapping/definition.js";
+import { createMappingEngine, type MappingEngine } from "./pipeline/mapping/engine.js";
+import { loadMappingFile } from "./pipeline/mapping/mapping-file.js";
+import { createMappingRoute } from "./pipeline/mapping/mapping-route.js";
+import { startTopicSampler } from "./pipeline/mapping/sampler.js";
+import { createSampleRing } from "./pipeline/mapping/samples.js";
+import { createSandboxPool } from "./pipeline/mapping/sandbox/pool.js";
+import { createSequencer, inSequence } from "./pipeline/mapping/sequencer.js";
+import { createShadowLog } from "./pipeline/mapping/shadow.js";
 import { createReplayer } from "./pipeline/replay.js";
 import { startSimulator, type Simulator } from "./sim/simulator.js";
 import { openStore } from "./store/index.js";
@@ -40,6 +52,8 @@ export interface Sidecar {
   ingestor: Ingestor;
   http: HttpServer;
   mqtt: MqttIngress;
+  /** Low-code mappings (JSONata) and aggregations. */
+  mappings: MappingEngine;
   /** The embedded broker when no PLANT_BRIDGE_MQTT_URL is set. */
   broker?: EmbeddedBroker;
   /** Posting, config sync, releases and heartbeats, when Odoo is configured. */
@@ -65,7 +79,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const limits = { ...DEFAULT_LIMITS, maxMessageBytes: config.maxMessageBytes };
   const parse = createMessageParser(limits);
   const check = createEventChecker();
-  const replay = createReplayer({ store, parse, ingestor });
   metrics.odooUp.set(0);
 
   const cleanups: Array<() => Promise<void>> = [() => store.close()];
@@ -90,12 +103,58 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       mqttUrl = broker.url;
     }
 
+    // Low-code mappings: evaluated in a worker pool, submitted in arrival order with the
+    // canonical route (one sequencer), aggregated with their state in the same commits.
+    const sequencer = createSequencer();
+    const shadow = createShadowLog();
+    const samples = createSampleRing();
+    const evaluationLimits = { timeoutMs: config.mapping.timeoutMs };
+    const hardTimeoutMs = Math.max(500, config.mapping.timeoutMs * 5);
+    const pool = createSandboxPool({ logger, workers: config.mapping.workers, hardTimeoutMs });
+    cleanups.push(() => pool.close());
+    const mappings = createMappingEngine({
+      ingestor,
+      pool,
+      aggregator: createAggregator({ store }),
+      check,
+      sequencer,
+      shadow,
+      samples,
+      logger,
+      registry: metrics.registry,
+      limits: evaluationLimits,
+    });
+    await mappings.start();
+    cleanups.push(async () => {
+      await mappings.close();
+      await ingestor.flush();
+    });
+    if (config.mapping.file) {
+      for (const [site, list] of loadMappingFile(config.mapping.file, config.site)) {
+        const { definitions, problems } = defineMappings(list, { site, origin: "file" });
+        mappings.setMappings(`file:${site}`, definitions, problems);
+      }
+    }
+    const replay = createReplayer({
+      store,
+      parse,
+      ingestor,
+      remap: (dl, payload) => mappings.replay(dl.origin, payload),
+    });
+    // A separate, small pool for previews: an admin's expression never delays plant traffic.
+    const previewPool = createSandboxPool({ logger, workers: 1, hardTimeoutMs });
+    cleanups.push(() => previewPool.close());
+
+    const routes = [
+      inSequence(createCanonicalRoute({ sites: config.sites, parse, ingestor }), sequencer),
+      createMappingRoute({ engine: mappings }),
+    ];
     const mqttIngress = createMqttIngress({
       url: mqttUrl,
       clientId: `plant-bridge-${config.name}`,
       // aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry.
       protocolVersion: broker ? 4 : 5,
-      routes: [createCanonicalRoute({ sites: config.sites, parse, ingestor })],
+      routes,
       logger,
       ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
       ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
@@ -104,6 +163,35 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       await mqttIngress.close();
       await ingestor.flush();
     });
+    // Mappings configured in Odoo apply without a restart; subscriptions follow them.
+    bus.on("configChanged", (siteConfig) => {
+      const { definitions, problems } = defineMappings(siteConfig.mappings, {
+        site: siteConfig.site,
+        origin: "odoo",
+        timezone: siteConfig.site_info?.timezone || undefined,
+      });
+      mappings.setMappings(`odoo:${siteConfig.site}`, definitions, problems);
+      mqttIngress
+        .setRoutes(routes)
+        .catch((err: unknown) =>
+          logger.error({ err }, "could not subscribe to the mappings' topics"),
+        );
+    });
+    if (config.mapping.sampleTopics.length) {
+      const sampler = startTopicSampler({
+        url: mqttUrl,
+        clientId: `plant-bridge-${config.name}-samples`,
+        filters: config.mapping.sampleTopics,
+        samples,
+        logger,
+        protocolVersion: broker ? 4 : 5,
+        isRouted: (topic) =>
+          routes.some((r) => r.filters.some((f) => topicMatches(f.filter, topic))),
+        ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
+        ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+      });
+      cleanups.push(() => sampler.close());
+    }
 
     const refreshMetrics = async () => {
       const stats = await store.stats();
@@ -196,6 +284,15 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       refreshMetrics,
       health,
       graphiql: config.http.graphiql,
+      extraRoutes: createMappingRoutes({
+        pool: previewPool,
+        check,
+        defaultSite: config.site,
+        samples,
+        limits: evaluationLimits,
+        engine: mappings,
+        shadow,
+      }),
       ready: () => {
         const reasons: string[] = [];
         if (!mqttIngress.isConnected()) reasons.push("MQTT not connected");
@@ -240,6 +337,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ingestor,
       http,
       mqtt: mqttIngress,
+      mappings,
       ...(broker && { broker }),
       ...(odoo && { odoo }),
       ...(simulator && { simulator }),

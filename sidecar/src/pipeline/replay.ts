@@ -7,6 +7,11 @@ export interface ReplayerOptions {
   store: Store;
   parse: ReturnType<typeof createMessageParser>;
   ingestor: Ingestor;
+  /**
+   * Runs a dead letter of a mapped message through its mapping again (the mapping may have been
+   * fixed since); undefined when the dead letter did not come from a mapping.
+   */
+  remap?: (deadLetter: DeadLetter, payload: Buffer) => Promise<IngestResult[] | undefined>;
 }
 
 export interface ReplayOutcome {
@@ -50,8 +55,12 @@ export function createReplayer(options: ReplayerOptions) {
     const payload =
       editedPayload ??
       (dl.payloadEncoding === "base64" ? Buffer.from(dl.payload, "base64") : dl.payload);
-    const items = options.parse(payload, { site: dl.site, source: "replay", origin: dl.origin });
-    const results = await options.ingestor.ingest(items, { source: "replay", origin: dl.origin });
+    const results =
+      (await options.remap?.(dl, Buffer.from(payload))) ??
+      (await options.ingestor.ingest(
+        options.parse(payload, { site: dl.site, source: "replay", origin: dl.origin }),
+        { source: "replay", origin: dl.origin },
+      ));
     await store.markReplayed(id);
     return { deadLetter: (await store.getDeadLetter(id))!, results };
   };

@@ -1,0 +1,201 @@
+/**
+ * From a source message and a mapping to canonical events: the variables the expression sees,
+ * the defaults of what it produced, deterministic idempotency keys, validation, and the dead
+ * letters of what went wrong (naming the mapping version that did it).
+ */
+import { createHash } from "node:crypto";
+import type { createEventChecker, ParsedItem, Rejection, Source } from "../../canonical/parse.js";
+import type { RejectionCode } from "../../errors.js";
+import { versionLabel, type MappingDefinition } from "./definition.js";
+import type {
+  EvaluationInput,
+  EvaluationJob,
+  EvaluationLimits,
+  EvaluationOutcome,
+} from "./sandbox/protocol.js";
+
+export type Fields = Record<string, unknown>;
+export type EventChecker = ReturnType<typeof createEventChecker>;
+
+/** One message from the plant, as the mapping engine sees it. */
+export interface SourceMessage {
+  topic: string;
+  source: Source;
+  /** What expressions read: the payload text, or a decoded value (Sparkplug). */
+  input: EvaluationInput;
+  /** What a dead letter keeps: the payload as received (Sparkplug: its decoded JSON). */
+  payload: Buffer;
+  /** Epoch ms. */
+  receivedAt: number;
+  /**
+   * Distinguishes two messages with the same topic and payload that are not a redelivery
+   * (Sparkplug: the session's bdSeq). Part of the derived idempotency key.
+   */
+  keySalt?: string;
+  /** Extra variables for the expressions (Sparkplug: `$sparkplug`, `$workcenter`). */
+  bindings?: Fields;
+}
+
+/** Variables every expression sees; named topic segments are also bound by name. */
+const RESERVED = new Set(["topic", "levels", "params", "receivedAt", "mapping", "event", "index"]);
+
+export function evaluationJob(
+  definition: MappingDefinition,
+  message: SourceMessage,
+  params: Record<string, string>,
+  limits: EvaluationLimits,
+): EvaluationJob {
+  const bindings: Fields = {};
+  for (const [name, value] of Object.entries(params))
+    if (!RESERVED.has(name)) bindings[name] = value;
+  Object.assign(bindings, {
+    topic: message.topic,
+    levels: message.topic.split("/"),
+    params,
+    site: params.site ?? definition.site,
+    receivedAt: new Date(message.receivedAt).toISOString(),
+    mapping: { id: definition.id, name: definition.name, version: definition.version },
+    ...message.bindings,
+  });
+  return {
+    expression: definition.expression,
+    ...(definition.keyExpression && { keyExpression: definition.keyExpression }),
+    input: message.input,
+    bindings,
+    limits,
+  };
+}
+
+/** The base of derived keys: sha256 over topic, salt and payload, the same on every delivery. */
+export function messageDigest(topic: string, payload: Uint8Array, salt = ""): string {
+  return createHash("sha256").update(`${topic}\0${salt}\0`).update(payload).digest("hex");
+}
+
+/**
+ * What the expression produced, with the defaults a mapping gives: `type` (the mapping's
+ * target type), `site` (the mapping's), `occurredAt` (an epoch-ms number is turned into ISO;
+ * missing: when the sidecar received the message). Items that are not objects are refused by
+ * the sandbox already.
+ */
+export function producedItems(
+  definition: MappingDefinition,
+  outcome: Extract<EvaluationOutcome, { ok: true }>,
+  message: SourceMessage,
+): Fields[] {
+  const items = JSON.parse(outcome.output) as Fields[];
+  return items.map((item) => {
+    const event: Fields = { ...item };
+    event.type ??= definition.eventType;
+    event.site ??= definition.site;
+    if (typeof event.occurredAt === "number" && Number.isFinite(event.occurredAt))
+      event.occurredAt = new Date(event.occurredAt).toISOString();
+    event.occurredAt ??= new Date(message.receivedAt).toISOString();
+    return event;
+  });
+}
+
+/**
+ * Ids of produced events: the one the expression set, else the key expression's, else derived
+ * from the message: `<mapping ref>-<digest>`, `-<n>` when the message gave several events.
+ * The mapping's reference (not its version) is part of it, so two mappings of one topic do not
+ * collide, and a new version of a mapping does not post a redelivered message again.
+ */
+export function assignIds(
+  definition: MappingDefinition,
+  events: Fields[],
+  keys: Array<string | null> | undefined,
+  digest: string,
+): void {
+  const several = events.length > 1;
+  const fromKeys = keys?.map((k) => k ?? undefined);
+  // Keys from a key expression that repeat within one message get the item's index.
+  const repeated = new Set(
+    (fromKeys ?? []).filter((k, i, all) => k !== undefined && all.indexOf(k) !== i),
+  );
+  events.forEach((event, i) => {
+    if (typeof event.id === "string" && event.id.length > 0) return;
+    const key = fromKeys?.[i];
+    if (key !== undefined) event.id = repeated.has(key) ? `${key}-${i}` : key;
+    else event.id = `${definition.ref}-${digest.slice(0, 32)}${several ? `-${i}` : ""}`;
+  });
+}
+
+/** Where an event came from in the trace: the topic (or the selector) and the mapping version. */
+export function originOf(definition: MappingDefinition, topicOrPattern: string): string {
+  return `${topicOrPattern}#${versionLabel(definition)}`;
+}
+
+/**
+ * Validates produced events. A rejection keeps the source message (not the produced event, which
+ * its text shows), so that a replay after fixing the mapping runs the message through it again.
+ */
+export function checkEvents(
+  definition: MappingDefinition,
+  events: Fields[],
+  context: { source: Source; origin: string; check: EventChecker },
+  from?: { message: SourceMessage; origin: string },
+): ParsedItem[] {
+  return events.map((event) => {
+    const item = context.check(event, {
+      site: definition.site,
+      source: context.source,
+      origin: context.origin,
+    });
+    if (item.kind === "event") return item;
+    const text = `${item.rejection.message} in ${item.rejection.payload.slice(0, 300)}`;
+    if (!from) {
+      item.rejection.message = `${prefix(definition)}${text}`;
+      return item;
+    }
+    const rejected = mappingRejection(
+      definition,
+      from.message,
+      item.rejection.code,
+      text,
+      from.origin,
+    );
+    if (rejected.kind === "reject" && item.rejection.eventId !== undefined)
+      rejected.rejection.eventId = item.rejection.eventId;
+    return rejected;
+  });
+}
+
+/** A dead letter for a message a mapping could not use; it keeps the message itself. */
+export function mappingRejection(
+  definition: MappingDefinition,
+  message: SourceMessage,
+  code: RejectionCode,
+  text: string,
+  origin: string,
+): ParsedItem {
+  const asText = decodeUtf8(message.payload);
+  const rejection: Rejection = {
+    site: definition.site,
+    code,
+    message: `${prefix(definition)}${text}`,
+    payload: asText ?? message.payload.toString("base64"),
+    payloadEncoding: asText === undefined ? "base64" : "utf8",
+    payloadSize: message.payload.length,
+    source: message.source,
+    origin,
+    fingerprint: createHash("sha256")
+      .update(`${message.source}\0${origin}\0${definition.site}\0${code}\0`)
+      .update(message.payload)
+      .digest("hex"),
+  };
+  return { kind: "reject", rejection };
+}
+
+function prefix(definition: MappingDefinition): string {
+  return `mapping ${JSON.stringify(definition.name)} ${versionLabel(definition)}: `;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The sidecar's MQTT intake with mappings, on a real broker and a real SQLite store, wired as
+ * main.ts wires it: canonical and mapping routes in one sequencer, the JSONata worker pool, the
+ * aggregator. Each rig has its own random site and topic prefix.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { createEventChecker, createMessageParser } from "../../sidecar/src/canonical/parse.js";
+import { createCanonicalRoute } from "../../sidecar/src/ingress/mqtt/canonical-route.js";
+import {
+  createMqttIngress,
+  type MqttIngress,
+  type MqttRoute,
+} from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { createLogger } from "../../sidecar/src/logger.js";
+import { createMetrics } from "../../sidecar/src/metrics.js";
+import type { MappingConfig } from "../../sidecar/src/odoo/config-sync.js";
+import { createAggregator } from "../../sidecar/src/pipeline/aggregation/aggregator.js";
+import { Bus } from "../../sidecar/src/pipeline/bus.js";
+import { createIngestor, type Ingestor } from "../../sidecar/src/pipeline/ingestor.js";
+import { defineMappings } from "../../sidecar/src/pipeline/mapping/definition.js";
+import {
+  createMappingEngine,
+  type MappingEngine,
+} from "../../sidecar/src/pipeline/mapping/engine.js";
+import { createMappingRoute } from "../../sidecar/src/pipeline/mapping/mapping-route.js";
+import { createSampleRing, type SampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
+import {
+  createSandboxPool,
+  type SandboxPool,
+} from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
+import { createSequencer, inSequence } from "../../sidecar/src/pipeline/mapping/sequencer.js";
+import { createShadowLog, type ShadowLog } from "../../sidecar/src/pipeline/mapping/shadow.js";
+import { openStore } from "../../sidecar/src/store/index.js";
+import type { Store } from "../../sidecar/src/store/types.js";
+import { randomName } from "../helpers/services.js";
+
+export const logger = createLogger({ level: "silent" });
+
+export interface MappingRig {
+  site: string;
+  /** A random first topic level: this rig's vendor topics live under it. */
+  prefix: string;
+  store: Store;
+  ingestor: Ingestor;
+  engine: MappingEngine;
+  shadow: ShadowLog;
+  samples: SampleRing;
+  pool: SandboxPool;
+  ingress: MqttIngress;
+  routes: MqttRoute[];
+  publisher: MqttClient;
+  /** Loads mappings as a `get_config` answer would bring them, and resubscribes. */
+  configure(
+    mappings: Array<Partial<MappingConfig> & Pick<MappingConfig, "selector" | "expression">>,
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function mappingRig(
+  url: string,
+  options: { storePath?: string; now?: () => number } = {},
+): Promise<MappingRig> {
+  const store = await openStore(
+    options.storePath ?? join(mkdtempSync(join(tmpdir(), "pb-map-")), "store.db"),
+  );
+  const site = randomName("site");
+  const prefix = randomName("acme");
+  const ingestor = createIngestor({
+    store,
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger,
+    bus: new Bus(),
+  });
+  const pool = createSandboxPool({ logger, workers: 2, hardTimeoutMs: 500 });
+  const sequencer = createSequencer();
+  const shadow = createShadowLog();
+  const samples = createSampleRing();
+  const check = createEventChecker();
+  const engine = createMappingEngine({
+    ingestor,
+    pool,
+    aggregator: createAggregator({ store }),
+    check,
+    sequencer,
+    shadow,
+    samples,
+    logger,
+    tickMs: 100,
+    ...(options.now && { now: options.now }),
+  });
+  await engine.start();
+  const routes = [
+    inSequence(
+      createCanonicalRoute({ sites: [site], parse: createMessageParser(), ingestor }),
+      sequencer,
+    ),
+    createMappingRoute({ engine }),
+  ];
+  const ingress = createMqttIngress({
+    url,
+    clientId: randomName("pb-ingress"),
+    protocolVersion: 5,
+    routes,
+    logger,
+    reconnectPeriodMs: 200,
+  });
+  await ingress.ready();
+  const publisher = await mqtt.connectAsync(url, {
+    clientId: randomName("pb-pub"),
+    protocolVersion: 5,
+  });
+  return {
+    site,
+    prefix,
+    store,
+    ingestor,
+    engine,
+    shadow,
+    samples,
+    pool,
+    ingress,
+    routes,
+    publisher,
+    async configure(list) {
+      const configs: MappingConfig[] = list.map((m, i) => ({
+        id: i + 1,
+        name: `mapping ${i + 1}`,
+        connector_id: null,
+        event_type: "machine_status",
+        key_expression: null,
+        version: 1,
+        state: "active",
+        aggregation: null,
+        ...m,
+      }));
+      const { definitions, problems } = defineMappings(configs, {
+        site,
+        origin: "odoo",
+        timezone: "UTC",
+      });
+      engine.setMappings(`odoo:${site}`, definitions, problems);
+      await ingress.setRoutes(routes);
+    },
+    async close() {
+      await publisher.endAsync();
+      await ingress.close();
+      await engine.close();
+      await ingestor.flush();
+      await pool.close();
+      await store.close();
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 40_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Aggregations on a real SQLite store: counters to quantities per window, machine states to
+ * downtime intervals, telemetry to summaries; state that survives a new aggregator (a restart)
+ * and compare-and-set writes that refuse to commit on top of a lost commit.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createAggregator,
+  type Aggregator,
+  type AggregationTarget,
+  type Fields,
+} from "../../sidecar/src/pipeline/aggregation/aggregator.js";
+import { parseAggregation } from "../../sidecar/src/pipeline/aggregation/spec.js";
+import { openStore } from "../../sidecar/src/store/index.js";
+import type { Store } from "../../sidecar/src/store/types.js";
+
+const T0 = Date.parse("2026-11-26T08:00:00Z");
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+const MIN = 60;
+
+let store: Store;
+beforeEach(async () => {
+  store = await openStore(join(mkdtempSync(join(tmpdir(), "pb-agg-")), "store.db"));
+});
+afterEach(() => store.close());
+
+async function aggregator(): Promise<Aggregator> {
+  const a = createAggregator({ store });
+  await a.ensureLoaded();
+  return a;
+}
+
+/** Applies one message and commits its writes, as the engine does. */
+async function feed(a: Aggregator, target: AggregationTarget, samples: Fields[], key: string) {
+  const out = a.apply(target, samples, key);
+  await store.setState(a.takeWrites(target.ref));
+  return out;
+}
+
+const reading = (seconds: number, quantity: number, extra: Fields = {}) => ({
+  type: "production",
+  site: "main",
+  order: "WH/MO/00001",
+  quantity,
+  occurredAt: at(seconds),
+  ...extra,
+});
+
+describe("counter aggregation", () => {
+  const target: AggregationTarget = {
+    ref: "m1",
+    spec: parseAggregation({ window: "5m", rollover: 65536 }, "production", "UTC")!,
+  };
+
+  it("posts the increase of a running total once per window, across a restart", async () => {
+    let a = await aggregator();
+    expect((await feed(a, target, [reading(0, 100)], "k0")).events).toEqual([]); // baseline
+    await feed(a, target, [reading(60, 110)], "k1");
+    await feed(a, target, [reading(60, 110)], "k1"); // redelivered: not counted again
+    a = await aggregator(); // a restart: the state comes back from the store
+    await feed(a, target, [reading(120, 125)], "k2");
+    const closed = await feed(a, target, [reading(5 * MIN + 1, 130)], "k3");
+    expect(closed.events).toEqual([
+      {
+        type: "production",
+        site: "main",
+        order: "WH/MO/00001",
+        quantity: 25,
+        occurredAt: at(5 * MIN),
+        attributes: { windowStart: at(0), windowEnd: at(5 * MIN), readings: 2 },
+        id: expect.stringMatching(/^m1-w[0-9a-f]{16}-/),
+      },
+    ]);
+    const tick = a.tick(target, T0 + 10 * MIN * 1000 + 5000);
+    expect(tick.events.map((e) => [e.quantity, e.occurredAt])).toEqual([[5, at(10 * MIN)]]);
+  });
+
+  it("counts a reset from zero and a wrap-around at the rollover", async () => {
+    const a = await aggregator();
+    await feed(a, target, [reading(0, 65530)], "a");
+    await feed(a, target, [reading(10, 4)], "b"); // wrapped: 6 + 4
+    const plain = {
+      ...target,
+      ref: "m2",
+      spec: parseAggregation({ window: "5m" }, "production", "UTC")!,
+    };
+    await feed(a, plain, [reading(0, 500)], "c");
+    await feed(a, plain, [reading(10, 7)], "d"); // reset to 0, then 7 counted
+    const now = T0 + 6 * MIN * 1000;
+    expect(a.tick(target, now).events.map((e) => e.quantity)).toEqual([10]);
+    expect(a.tick(plain, now).events.map((e) => e.quantity)).toEqual([7]);
+  });
+
+  it("counts delta readings once per message, and posts a late one on its own", async () => {
+    const delta = {
+      ref: "m3",
+      spec: parseAggregation({ window: "5m", mode: "delta" }, "scrap", "UTC")!,
+    };
+    const a = await aggregator();
+    const scrap = (seconds: number, quantity: number) => ({
+      type: "scrap",
+      site: "main",
+      product: "FURN_7800",
+      quantity,
+      occurredAt: at(seconds),
+    });
+    await feed(a, delta, [scrap(10, 2), scrap(20, 1)], "m-1");
+    await feed(a, delta, [scrap(10, 2), scrap(20, 1)], "m-1"); // redelivery
+    const next = await feed(a, delta, [scrap(5 * MIN + 10, 1)], "m-2");
+    expect(next.events.map((e) => e.quantity)).toEqual([3]);
+    const late = await feed(a, delta, [scrap(30, 4)], "m-3");
+    expect(late.events.map((e) => [e.quantity, String(e.id).includes("-late-")])).toEqual([
+      [4, true],
+    ]);
+  });
+
+  it("does not commit a write whose previous write was lost", async () => {
+    const a = await aggregator();
+    await feed(a, target, [reading(0, 1)], "x");
+    a.apply(target, [reading(10, 5)], "y");
+    a.takeWrites(target.ref); // submitted, but its commit fails (never written here)
+    a.apply(target, [reading(20, 9)], "z");
+    await expect(store.setState(a.takeWrites(target.ref))).rejects.toMatchObject({
+      code: "state_conflict",
+    });
+  });
+
+  it("refuses readings without a number", async () => {
+    const a = await aggregator();
+    const out = await feed(a, target, [reading(0, 1), { ...reading(1, 1), quantity: "7" }], "e");
+    expect(out.errors.map((e) => e.message)).toEqual([expect.stringContaining('"quantity"')]);
+  });
+});
+
+describe("machine state aggregation", () => {
+  const status = (seconds: number, s: string, reason?: string) => ({
+    type: "machine_status",
+    site: "main",
+    workcenter: "Drill 1",
+    status: s,
+    occurredAt: at(seconds),
+    ...(reason && { reason }),
+  });
+
+  it("turns flapping states into non-overlapping downtime intervals, status only on change", async () => {
+    const target = {
+      ref: "m4",
+      spec: parseAggregation(
+        { down: ["down", "setup"], minDuration: "10s" },
+        "machine_status",
+        "UTC",
+      )!,
+    };
+    const a = await aggregator();
+    const flaps: Array<[number, string, string?]> = [
+      [0, "running"],
+      [5, "running"],
+      [10, "down", "Equipment Failure"],
+      [40, "running"],
+      [41, "down"],
+      [45, "running"], // 4 s: under minDuration
+      [50, "setup"],
+      [50, "setup"], // repeated
+      [45, "down"], // out of order
+      [90, "down"], // down after setup: setup closes, down opens
+      [120, "idle"],
+    ];
+    const events: Fields[] = [];
+    for (const [i, [s, st, reason]] of flaps.entries())
+      events.push(...(await feed(a, target, [status(s, st, reason)], `k${i}`)).events);
+    const downtime = events.filter((e) => e.type === "downtime");
+    expect(downtime.map((d) => [d.start, d.end, d.reason, d.description])).toEqual([
+      [at(10), at(40), "Equipment Failure", `down from ${at(10)}`],
+      [at(50), at(90), "availability", `setup from ${at(50)}`],
+      [at(90), at(120), "availability", `down from ${at(90)}`],
+    ]);
+    for (let i = 1; i < downtime.length; i++)
+      expect(Date.parse(String(downtime[i]!.start))).toBeGreaterThanOrEqual(
+        Date.parse(String(downtime[i - 1]!.end)),
+      );
+    expect(events.filter((e) => e.type === "machine_status").map((e) => e.status)).toEqual([
+      "running",
+      "down",
+      "running",
+      "down",
+      "running",
+      "setup",
+      "down",
+      "idle",
+    ]);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  });
+
+  it("cuts a downtime at shift changes, also while it lasts", async () => {
+    const target = {
+      ref: "m5",
+      spec: parseAggregation(
+        { shifts: ["06:00", "14:00", "22:00"], emitStatus: false },
+        "machine_status",
+        "UTC",
+      )!,
+    };
+    const a = await aggregator();
+    // 08:00 UTC + 5h50 = 13:50: down; the 14:00 shift change passes while it is down.
+    await feed(a, target, [status(350 * MIN, "down")], "a");
+    const live = a.tick(target, T0 + 370 * MIN * 1000);
+    await store.setState(a.takeWrites("m5"));
+    expect(live.events.map((d) => [d.start, d.end])).toEqual([[at(350 * MIN), at(360 * MIN)]]);
+    const end = await feed(a, target, [status(380 * MIN, "running")], "b");
+    expect(end.events.map((d) => [d.start, d.end])).toEqual([[at(360 * MIN), at(380 * MIN)]]);
+  });
+});
+
+describe("telemetry aggregation", () => {
+  it("posts one summary per window, failing when a reading left the limits", async () => {
+    const target = {
+      ref: "m6",
+      spec: parseAggregation({ window: "1m", low: 10, high: 80 }, "quality", "UTC")!,
+    };
+    const a = await aggregator();
+    const temp = (seconds: number, value: number) => ({
+      type: "quality",
+      site: "main",
+      test: "Spindle temperature",
+      unit: "°C",
+      value,
+      result: "pass",
+      occurredAt: at(seconds),
+    });
+    const events: Fields[] = [];
+    for (const [i, [s, v]] of [
+      [0, 40],
+      [20, 60],
+      [40, 85],
+      [61, 50],
+    ].entries())
+      events.push(...(await feed(a, target, [temp(s!, v!)], `t${i}`)).events);
+    events.push(...a.tick(target, T0 + 3 * MIN * 1000).events);
+    expect(events).toEqual([
+      expect.objectContaining({
+        value: 61.666667,
+        result: "fail",
+        occurredAt: at(MIN),
+        attributes: { windowStart: at(0), windowEnd: at(MIN), min: 40, max: 85, count: 3 },
+      }),
+      expect.objectContaining({ value: 50, result: "pass", occurredAt: at(2 * MIN) }),
+    ]);
+  });
+});
