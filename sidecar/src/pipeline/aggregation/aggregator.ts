@@ -176,7 +176,8 @@ export function createAggregator(options: { store: Store }): Aggregator {
     out: Emission,
     lateId: string,
   ): void {
-    const groupId = identity(omit(tpl, ["attributes", "result"]));
+    // A telemetry reading's own pass/fail does not make another summary.
+    const groupId = identity(omit(tpl, ["result"]));
     const gKey = unitKey(target.ref, letter === "c" ? "w" : "t", groupId);
     const g = (units.get(gKey) as WindowGroup | undefined) ?? {
       k: letter === "c" ? "cw" : "tw",
@@ -396,13 +397,7 @@ export function createAggregator(options: { store: Store }): Aggregator {
           if ((unit.k === "cw") !== (spec.kind === "counter")) continue;
           if (unit.win && unit.win.e + spec.latenessMs <= now) {
             out.events.push(
-              windowEvent(
-                target,
-                spec,
-                unit.tpl,
-                unit.win,
-                identity(omit(unit.tpl, ["attributes", "result"])),
-              ),
+              windowEvent(target, spec, unit.tpl, unit.win, identity(omit(unit.tpl, ["result"]))),
             );
             unit.closed = unit.win.e;
             unit.win = null;

@@ -14,6 +14,9 @@
  * - `telemetry` (quality): `{"kind": "telemetry", "window": "5m", "value": "value", "low": 10,
  *   "high": 80}` — per window one summary (average, min, max, count; fail when out of limits).
  *
+ * Readings are grouped by all their other fields (attributes included): each group has its own
+ * windows, counter and state, and what is posted carries the group's fields.
+ *
  * Common: `shifts` (`["06:00", "14:00", "22:00"]`), `timezone` (IANA, default the site's),
  * `lateness` (how long a window waits for late readings before it closes, default `"5s"`).
  */
