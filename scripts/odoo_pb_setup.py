@@ -27,6 +27,15 @@ key = env['res.users.apikeys'].with_user(user).sudo()._generate(  # noqa: F821
 # on the first web login unless told it is done
 if 'iap_enrich_auto_done' in env['res.company']._fields:  # noqa: F821
     env['res.company'].search([]).write({'iap_enrich_auto_done': True})  # noqa: F821
+# For end-to-end tests only: an API key of the admin user, to check Odoo's records as Odoo
+# itself sees them (the connector account may not read them). Asked for with PB_ADMIN_KEY=1.
+admin_key = None
+if os.environ.get('PB_ADMIN_KEY') == '1':
+    admin = env.ref('base.user_admin')  # noqa: F821
+    admin_key = env['res.users.apikeys'].with_user(admin).sudo()._generate(  # noqa: F821
+        None, 'plant-bridge e2e checks', fields.Datetime.now() + timedelta(days=1))
 env.cr.commit()  # noqa: F821
 print(f'PB_LOGIN={login}')
 print(f'PB_API_KEY={key}')
+if admin_key:
+    print(f'PB_ADMIN_API_KEY={admin_key}')

@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import type { Store } from "../store/types.js";
 import type { OdooClient } from "./client.js";
 
 /** A connector as `get_config` returns it (secrets only reach the connector service account). */
@@ -61,6 +62,11 @@ export interface ConfigSyncOptions {
   intervalMs?: number;
   /** Called with each new revision (not with an unchanged one). */
   onChange?: (config: SiteConfig) => void | Promise<void>;
+  /**
+   * Keeps the last configuration loaded, so a sidecar restarted while Odoo is unreachable runs
+   * on its last-known configuration instead of waiting. @default no cache
+   */
+  store?: Store;
 }
 
 export interface ConfigSync {
@@ -82,6 +88,19 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<boolean> | undefined;
 
+  const cacheKey = `odoo.config.${options.site}`;
+
+  async function loadCached(): Promise<void> {
+    const cached = await options.store?.getState(cacheKey);
+    if (!cached || config) return;
+    config = JSON.parse(cached) as SiteConfig;
+    logger.info(
+      { site: options.site, revision: config.revision },
+      "running on the last configuration loaded from Odoo until Odoo answers",
+    );
+    await options.onChange?.(config);
+  }
+
   async function pollOnce(): Promise<boolean> {
     const known = config?.revision ?? 0;
     const answer = await client.call<Partial<SiteConfig> & { changed: boolean; revision: number }>(
@@ -91,6 +110,7 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
     );
     if (!answer.changed && config) return false;
     config = answer as SiteConfig;
+    await options.store?.setState([{ key: cacheKey, value: JSON.stringify(config) }]);
     logger.info(
       {
         site: options.site,
@@ -121,7 +141,9 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
             "configuration poll failed",
           ),
         );
-      tick();
+      void loadCached()
+        .catch((err: unknown) => logger.warn({ err }, "could not read the cached configuration"))
+        .finally(tick);
       timer = setInterval(tick, options.intervalMs ?? 30_000);
       timer.unref();
     },

@@ -98,6 +98,42 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       },
     );
     if (answer.replays?.length) await runReplays(answer.replays);
+    await reportRejections();
+  }
+
+  /**
+   * Sidecar-side rejections (bad JSON, schema, too large, ...) go to Odoo's exception queue; a
+   * durable cursor remembers what was reported, and Odoo de-duplicates by fingerprint, so a
+   * crash between the two only reports a batch again.
+   */
+  async function reportRejections(): Promise<void> {
+    const key = `odoo.reported_dead_letters.${options.site}`;
+    for (;;) {
+      const after = Number((await store.getState(key)) ?? 0);
+      const batch = await store.listDeadLetters({
+        site: options.site,
+        inInbox: false,
+        afterId: after,
+        limit: 200,
+      });
+      if (batch.length === 0) return;
+      await client.call("plant_bridge.api", "report_rejections", {
+        site: options.site,
+        items: batch.map((d) => ({
+          id: d.eventId,
+          code: d.code,
+          message: d.message,
+          payload: d.payloadEncoding === "base64" ? `base64:${d.payload}` : d.payload,
+          source: d.source,
+          origin: d.origin,
+          received_at: new Date(d.createdAt).toISOString(),
+          fingerprint: d.fingerprint,
+          sidecar: options.name,
+        })),
+      });
+      await store.setState([{ key, value: String(batch[batch.length - 1]!.id) }]);
+      if (batch.length < 200) return;
+    }
   }
 
   async function runReplays(replays: Replay[]): Promise<void> {

@@ -74,6 +74,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
       client,
       site,
       logger,
+      store,
       intervalMs: config.sync.configPollMs,
       onChange: (c) => void bus.emit("configChanged", c),
     });

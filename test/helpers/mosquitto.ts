@@ -1,0 +1,51 @@
+/**
+ * A private, real Mosquitto broker for one suite (its own port, persistence folder and limits),
+ * so end-to-end suites neither see nor disturb other traffic on the machine's broker.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./sidecar-process.js";
+import { tcpReachable } from "./services.js";
+
+export interface PrivateBroker {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startMosquitto(): Promise<PrivateBroker> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "pb-mosquitto-"));
+  const conf = join(dir, "mosquitto.conf");
+  // Sized as the README tells operators: a sidecar outage must not overflow the session queue.
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence true",
+      `persistence_location ${dir}/`,
+      "max_queued_messages 1000000",
+      "max_inflight_messages 100",
+      `log_dest file ${dir}/mosquitto.log`,
+      "",
+    ].join("\n"),
+  );
+  const child: ChildProcess = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+  for (let i = 0; i < 100 && !(await tcpReachable("127.0.0.1", port)); i++) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * The posting worker's mechanics on a real SQLite store, with a scripted Odoo client standing in
+ * for the HTTP side (what Odoo itself does is proven by test/e2e/sidecar-odoo.test.ts): per-event
+ * answers settle the store, a refused call is bisected to isolate the bad event, transient
+ * failures keep everything buffered and in order, configuration failures pause posting.
+ */
+import { createLogger } from "../../sidecar/src/logger.js";
+import { createMetrics } from "../../sidecar/src/metrics.js";
+import { ConfigError, PermanentError, TransientError } from "../../sidecar/src/errors.js";
+import type { OdooClient } from "../../sidecar/src/odoo/client.js";
+import { createPostingWorker, type PostResult } from "../../sidecar/src/odoo/posting-worker.js";
+import { Bus } from "../../sidecar/src/pipeline/bus.js";
+import { createIngestor } from "../../sidecar/src/pipeline/ingestor.js";
+import { openStore } from "../../sidecar/src/store/index.js";
+import type { Store } from "../../sidecar/src/store/types.js";
+import { samples } from "../helpers/samples.js";
+
+type Post = (events: Array<Record<string, unknown>>) => Promise<PostResult[]>;
+
+function scriptedClient(post: Post): OdooClient & { calls: Array<Array<Record<string, unknown>>> } {
+  const calls: Array<Array<Record<string, unknown>>> = [];
+  return {
+    calls,
+    protocol: () => "json2",
+    version: async () => [19, 0],
+    async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
+      if (method !== "post_events") throw new Error(`unexpected call ${method}`);
+      const events = kwargs.events as Array<Record<string, unknown>>;
+      calls.push(events);
+      return (await post(events)) as T;
+    },
+    close: async () => undefined,
+  };
+}
+
+const applied = (e: Record<string, unknown>): PostResult => ({
+  id: String(e.id),
+  site: String(e.site),
+  status: "applied",
+  ref: { model: "stock.scrap", id: 1 },
+});
+
+let store: Store;
+let clock: number;
+const logger = createLogger({ level: "silent" });
+
+async function ingest(events: object[]): Promise<void> {
+  const ingestor = createIngestor({
+    store,
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger,
+    bus: new Bus(),
+  });
+  await ingestor.ingest(
+    events.map((event) => ({ kind: "event" as const, event: event as never })),
+    { source: "mqtt", origin: "test" },
+  );
+}
+
+function worker(
+  client: OdooClient,
+  extra: Partial<Parameters<typeof createPostingWorker>[0]> = {},
+) {
+  return createPostingWorker({
+    store,
+    client,
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger,
+    bus: new Bus(),
+    sidecar: "test",
+    now: () => clock,
+    ...extra,
+  });
+}
+
+beforeEach(async () => {
+  store = await openStore(":memory:");
+  clock = Date.parse("2026-11-26T10:00:00Z");
+});
+afterEach(async () => {
+  await store.close();
+});
+
+describe("posting worker", () => {
+  it("settles applied, duplicate and rejected answers; a rejection becomes a dead letter", async () => {
+    await ingest([
+      { ...samples.scrap, id: "a" },
+      { ...samples.scrap, id: "b" },
+      { ...samples.scrap, id: "c" },
+    ]);
+    const client = scriptedClient(async (events) =>
+      events.map((e) =>
+        e.id === "b"
+          ? {
+              id: "b",
+              site: "main",
+              status: "duplicate",
+              original_status: "applied",
+              ref: { model: "stock.scrap", id: 7 },
+            }
+          : e.id === "c"
+            ? {
+                id: "c",
+                site: "main",
+                status: "rejected",
+                code: "unknown_product",
+                message: "no such product",
+              }
+            : applied(e),
+      ),
+    );
+    expect(await worker(client).runOnce()).toBe(3);
+    const rows = await store.listMessages({ site: "main" });
+    expect(Object.fromEntries(rows.map((r) => [r.eventId, [r.state, r.ref]]))).toEqual({
+      a: ["applied", "stock.scrap,1"],
+      b: ["duplicate", "stock.scrap,7"],
+      c: ["dead", null],
+    });
+    const [dl] = await store.listDeadLetters({ site: "main" });
+    expect(dl).toMatchObject({
+      eventId: "c",
+      code: "unknown_product",
+      inInbox: true,
+      state: "open",
+    });
+    // the events reached Odoo with where they came from, for the trace
+    expect(client.calls[0]![0]).toMatchObject({
+      id: "a",
+      source: "mqtt",
+      origin: "test",
+      receivedAt: expect.any(String),
+    });
+  });
+
+  it("keeps a deferred event and everything after it on the same order waiting, in order", async () => {
+    const order = (id: string) => ({ ...samples.production, id, order: "WH/MO/00009" });
+    await ingest([order("p1"), order("p2"), { ...samples.scrap, id: "other" }]);
+    let ready = false;
+    const client = scriptedClient(async (events) =>
+      events.map((e) =>
+        e.type === "production" && !ready
+          ? {
+              id: String(e.id),
+              site: "main",
+              status: "deferred",
+              code: "order_not_ready",
+              retry_after: 30,
+            }
+          : applied(e),
+      ),
+    );
+    const w = worker(client);
+    await w.runOnce();
+    expect(
+      (await store.listMessages({ site: "main", state: "applied" })).map((r) => r.eventId),
+    ).toEqual(["other"]);
+    expect(await w.runOnce()).toBe(0); // not due yet: nothing is posted early
+    ready = true;
+    clock += 31_000;
+    expect(await w.runOnce()).toBe(2);
+    expect(client.calls.at(-1)!.map((e) => e.id)).toEqual(["p1", "p2"]);
+    expect(
+      (await store.listMessages({ site: "main", state: "applied" })).map((r) => r.eventId).sort(),
+    ).toEqual(["other", "p1", "p2"]);
+  });
+
+  it("bisects a call Odoo refuses as a whole (422) down to the one bad event", async () => {
+    await ingest(Array.from({ length: 8 }, (_, i) => ({ ...samples.scrap, id: `e${i}` })));
+    const client = scriptedClient(async (events) => {
+      if (events.some((e) => e.id === "e5"))
+        throw new PermanentError("odoo_rejected", "malformed event");
+      return events.map(applied);
+    });
+    await worker(client).runOnce();
+    const rows = await store.listMessages({ site: "main" });
+    expect(rows.filter((r) => r.state === "applied")).toHaveLength(7);
+    expect(rows.find((r) => r.eventId === "e5")?.state).toBe("dead");
+    expect(client.calls.map((c) => c.length)).toEqual([8, 4, 4, 2, 1, 1, 2]);
+  });
+
+  it("keeps everything buffered on transient failures, backs off, and opens the circuit", async () => {
+    await ingest([{ ...samples.scrap, id: "t1" }]);
+    let fail = true;
+    const client = scriptedClient(async (events) => {
+      if (fail) throw new TransientError("odoo_unavailable", "503");
+      return events.map(applied);
+    });
+    const w = worker(client, { breakerThreshold: 3, halfOpenAfterMs: 5000 });
+    for (let i = 0; i < 3; i++) {
+      expect(await w.runOnce()).toBe(1);
+      clock += 61_000; // past any backoff
+    }
+    expect(w.status().circuit).toBe("open");
+    expect((await store.listMessages({ site: "main" }))[0]).toMatchObject({
+      state: "pending",
+      attempts: 3,
+    });
+    // While open, no call reaches Odoo; the event stays buffered.
+    await w.runOnce();
+    expect(client.calls).toHaveLength(3);
+    fail = false;
+    await new Promise((r) => setTimeout(r, 5100)); // the breaker's half-open timer is real time
+    clock += 61_000;
+    await w.runOnce();
+    expect(w.status().circuit).toBe("closed");
+    expect((await store.listMessages({ site: "main" }))[0]).toMatchObject({ state: "applied" });
+  }, 15_000);
+
+  it("pauses posting on a configuration failure (bad API key) without losing anything", async () => {
+    await ingest([{ ...samples.scrap, id: "k1" }]);
+    let revoked = true;
+    const client = scriptedClient(async (events) => {
+      if (revoked) throw new ConfigError("odoo_auth", "invalid API key");
+      return events.map(applied);
+    });
+    const w = worker(client, { configPauseMs: 60_000 });
+    await w.runOnce();
+    expect(w.status().paused).toMatch(/odoo_auth/);
+    clock += 30_000;
+    expect(await w.runOnce()).toBe(0); // paused
+    revoked = false;
+    clock += 31_000;
+    expect(await w.runOnce()).toBe(1);
+    expect(w.status().paused).toBeNull();
+    expect((await store.listMessages({ site: "main" }))[0]).toMatchObject({
+      state: "applied",
+      attempts: 2,
+    });
+  });
+});
