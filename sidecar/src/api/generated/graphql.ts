@@ -790,7 +790,7 @@ export type Query = {
   __typename?: "Query";
   /** Health and metrics of the sidecar answering this request. Scope `read:health`. */
   sidecar: Sidecar;
-  /** The sites this token may see. Scope `read:orders`. */
+  /** The sites this token may see (any valid token). */
   sites: Array<Site>;
   /** Work centers of a site with their live status. Scope `read:workcenters`. */
   workCenters: WorkCenterConnection;
