@@ -85,6 +85,13 @@ const schema = z
       64,
     ),
     PLANT_BRIDGE_MAPPING_TIMEOUT_MS: positiveInt(100, 60_000),
+    PLANT_BRIDGE_SPARKPLUG_GROUPS: z
+      .string()
+      .regex(
+        /^(none|\+|[^,+#/\0]+(,[^,+#/\0]+)*)$/,
+        'a comma-separated list of Sparkplug group ids, "+" (all) or "none"',
+      )
+      .default("+"),
     PLANT_BRIDGE_SAMPLE_TOPICS: optional(
       z.string().regex(/^[^,\0]+(,[^,\0]+)*$/, "a comma-separated list of MQTT topic filters"),
     ),
@@ -146,6 +153,8 @@ export interface Config {
     timeoutMs: number;
     /** Extra topic filters sampled (not processed) for the Mapping Studio. */
     sampleTopics: string[];
+    /** Sparkplug B groups the host subscribes to (`+`: all); empty: no Sparkplug host. */
+    sparkplugGroups: string[];
   };
 }
 
@@ -203,6 +212,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workers: c.PLANT_BRIDGE_MAPPING_WORKERS,
       timeoutMs: c.PLANT_BRIDGE_MAPPING_TIMEOUT_MS,
       sampleTopics: c.PLANT_BRIDGE_SAMPLE_TOPICS?.split(",").map((f) => f.trim()) ?? [],
+      sparkplugGroups:
+        c.PLANT_BRIDGE_SPARKPLUG_GROUPS === "none"
+          ? []
+          : c.PLANT_BRIDGE_SPARKPLUG_GROUPS.split(","),
       ...(c.PLANT_BRIDGE_MAPPINGS && { file: c.PLANT_BRIDGE_MAPPINGS }),
     },
   };

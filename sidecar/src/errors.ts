@@ -7,6 +7,8 @@
 /** Stable codes of rejected input (ARCHITECTURE.md "What bad input gets"). */
 export const REJECTION_CODES = [
   "invalid_json",
+  /** A binary payload (Sparkplug B) that does not decode. */
+  "invalid_protobuf",
   "schema",
   "mapping_error",
   "unknown_site",

@@ -12,6 +12,11 @@ import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
 import { topicMatches } from "./ingress/mqtt/topic.js";
+import { createSparkplugHost } from "./ingress/sparkplug/host.js";
+import {
+  createSparkplugRoute,
+  type SparkplugBinding,
+} from "./ingress/sparkplug/sparkplug-route.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createOdooLink, type OdooLink } from "./odoo/odoo-link.js";
@@ -23,6 +28,7 @@ import { defineMappings } from "./pipeline/mapping/definition.js";
 import { createMappingEngine, type MappingEngine } from "./pipeline/mapping/engine.js";
 import { loadMappingFile } from "./pipeline/mapping/mapping-file.js";
 import { createMappingRoute } from "./pipeline/mapping/mapping-route.js";
+import { createMappingReports, type MappingReports } from "./pipeline/mapping/odoo-reports.js";
 import { startTopicSampler } from "./pipeline/mapping/sampler.js";
 import { createSampleRing } from "./pipeline/mapping/samples.js";
 import { createSandboxPool } from "./pipeline/mapping/sandbox/pool.js";
@@ -129,11 +135,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       await mappings.close();
       await ingestor.flush();
     });
+    let fileBindings: SparkplugBinding[] = [];
     if (config.mapping.file) {
-      for (const [site, list] of loadMappingFile(config.mapping.file, config.site)) {
+      const file = loadMappingFile(config.mapping.file, config.site);
+      for (const [site, list] of file.mappings) {
         const { definitions, problems } = defineMappings(list, { site, origin: "file" });
         mappings.setMappings(`file:${site}`, definitions, problems);
       }
+      fileBindings = file.bindings;
     }
     const replay = createReplayer({
       store,
@@ -145,8 +154,32 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     const previewPool = createSandboxPool({ logger, workers: 1, hardTimeoutMs });
     cleanups.push(() => previewPool.close());
 
+    // Sparkplug B: decoded by the host, then mapped like any other topic.
+    const sparkplug = createSparkplugHost();
+    const bindingsBySite = new Map<string, SparkplugBinding[]>();
+    let bindings: SparkplugBinding[] = fileBindings;
+    let reports: MappingReports | undefined;
+    let mqttClient: () => MqttIngress["client"] | undefined = () => undefined;
     const routes = [
       inSequence(createCanonicalRoute({ sites: config.sites, parse, ingestor }), sequencer),
+      ...(config.mapping.sparkplugGroups.length
+        ? [
+            createSparkplugRoute({
+              host: sparkplug,
+              engine: mappings,
+              ingestor,
+              sequencer,
+              logger,
+              site: config.site,
+              groups: config.mapping.sparkplugGroups,
+              publish: (topic, payload) =>
+                mqttClient()?.publish(topic, Buffer.from(payload), { qos: 0 }),
+              bindings: () => bindings,
+              onBirth: (birth) => reports?.birth(birth),
+              registry: metrics.registry,
+            }),
+          ]
+        : []),
       createMappingRoute({ engine: mappings }),
     ];
     const mqttIngress = createMqttIngress({
@@ -159,12 +192,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
       ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
     });
+    mqttClient = () => mqttIngress.client;
     cleanups.push(async () => {
       await mqttIngress.close();
       await ingestor.flush();
     });
     // Mappings configured in Odoo apply without a restart; subscriptions follow them.
     bus.on("configChanged", (siteConfig) => {
+      // Confirmed Sparkplug bindings (docs/odoo-api.md `get_config`), for `$workcenter`.
+      const confirmed = (siteConfig as { bindings?: SparkplugBinding[] }).bindings ?? [];
+      bindingsBySite.set(siteConfig.site, confirmed);
+      bindings = [...fileBindings, ...[...bindingsBySite.values()].flat()];
       const { definitions, problems } = defineMappings(siteConfig.mappings, {
         site: siteConfig.site,
         origin: "odoo",
@@ -234,6 +272,15 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       });
       // Stopped before the MQTT intake closes (reverse order below).
       cleanups.push(() => odoo!.stop());
+      reports = createMappingReports({
+        client: odoo.client,
+        site: config.site,
+        engine: mappings,
+        shadow,
+        samples,
+        logger,
+      });
+      cleanups.push(() => reports!.stop());
     }
 
     const health = () => ({
@@ -292,6 +339,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         limits: evaluationLimits,
         engine: mappings,
         shadow,
+        sparkplugNodes: () => sparkplug.nodes(),
       }),
       ready: () => {
         const reasons: string[] = [];
@@ -305,6 +353,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
     await mqttIngress.ready();
     odoo?.start();
+    reports?.start();
     tokens?.start();
 
     let simulator: Simulator | undefined;

@@ -81,7 +81,7 @@ const up = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
       const rows = await store.listMessages({ site, limit: 1000 });
       const byMachine = new Map<string, number>();
       for (const row of rows) {
-        const e = row.event as { quantity: number; attributes: { machine: string } };
+        const e = row.event as unknown as { quantity: number; attributes: { machine: string } };
         byMachine.set(
           e.attributes.machine,
           (byMachine.get(e.attributes.machine) ?? 0) + e.quantity,

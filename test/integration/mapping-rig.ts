@@ -14,13 +14,21 @@ import {
   type MqttIngress,
   type MqttRoute,
 } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { createSparkplugHost, type Birth } from "../../sidecar/src/ingress/sparkplug/host.js";
+import {
+  createSparkplugRoute,
+  type SparkplugBinding,
+} from "../../sidecar/src/ingress/sparkplug/sparkplug-route.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
 import type { MappingConfig } from "../../sidecar/src/odoo/config-sync.js";
 import { createAggregator } from "../../sidecar/src/pipeline/aggregation/aggregator.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import { createIngestor, type Ingestor } from "../../sidecar/src/pipeline/ingestor.js";
-import { defineMappings } from "../../sidecar/src/pipeline/mapping/definition.js";
+import {
+  defineMappings,
+  type MappingVersionConfig,
+} from "../../sidecar/src/pipeline/mapping/definition.js";
 import {
   createMappingEngine,
   type MappingEngine,
@@ -52,9 +60,11 @@ export interface MappingRig {
   ingress: MqttIngress;
   routes: MqttRoute[];
   publisher: MqttClient;
+  /** Sparkplug B: the group this rig hosts, the births it saw, the bindings it applies. */
+  sparkplug: { group: string; births: Birth[]; bindings: SparkplugBinding[] };
   /** Loads mappings as a `get_config` answer would bring them, and resubscribes. */
   configure(
-    mappings: Array<Partial<MappingConfig> & Pick<MappingConfig, "selector" | "expression">>,
+    mappings: Array<Partial<MappingVersionConfig> & Pick<MappingConfig, "selector" | "expression">>,
   ): Promise<void>;
   close(): Promise<void>;
 }
@@ -92,11 +102,30 @@ export async function mappingRig(
     ...(options.now && { now: options.now }),
   });
   await engine.start();
+  const sparkplug = {
+    group: randomName("group"),
+    births: [] as Birth[],
+    bindings: [] as SparkplugBinding[],
+  };
+  const late: { ingress?: MqttIngress } = {};
   const routes = [
     inSequence(
       createCanonicalRoute({ sites: [site], parse: createMessageParser(), ingestor }),
       sequencer,
     ),
+    createSparkplugRoute({
+      host: createSparkplugHost({ rebirthIntervalMs: 200 }),
+      engine,
+      ingestor,
+      sequencer,
+      logger,
+      site,
+      groups: [sparkplug.group],
+      publish: (topic, payload) =>
+        late.ingress?.client.publish(topic, Buffer.from(payload), { qos: 0 }),
+      bindings: () => sparkplug.bindings,
+      onBirth: (birth) => sparkplug.births.push(birth),
+    }),
     createMappingRoute({ engine }),
   ];
   const ingress = createMqttIngress({
@@ -107,6 +136,7 @@ export async function mappingRig(
     logger,
     reconnectPeriodMs: 200,
   });
+  late.ingress = ingress;
   await ingress.ready();
   const publisher = await mqtt.connectAsync(url, {
     clientId: randomName("pb-pub"),
@@ -124,8 +154,9 @@ export async function mappingRig(
     ingress,
     routes,
     publisher,
+    sparkplug,
     async configure(list) {
-      const configs: MappingConfig[] = list.map((m, i) => ({
+      const configs: MappingVersionConfig[] = list.map((m, i) => ({
         id: i + 1,
         name: `mapping ${i + 1}`,
         connector_id: null,

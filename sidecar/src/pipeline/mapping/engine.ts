@@ -331,7 +331,8 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
       });
       const matches = match(message);
       if (matches.length === 0) return Promise.resolve();
-      const digest = messageDigest(message.topic, message.payload, message.keySalt);
+      const digest =
+        message.digest ?? messageDigest(message.topic, message.payload, message.keySalt);
       const outcomes = Promise.all(matches.map((m) => evaluate(m, message)));
       return sequencer
         .run(outcomes, async (results) => {

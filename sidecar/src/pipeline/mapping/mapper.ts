@@ -32,6 +32,8 @@ export interface SourceMessage {
    * (Sparkplug: the session's bdSeq). Part of the derived idempotency key.
    */
   keySalt?: string;
+  /** The base of derived keys when `payload` is not what was received (Sparkplug). */
+  digest?: string;
   /** Extra variables for the expressions (Sparkplug: `$sparkplug`, `$workcenter`). */
   bindings?: Fields;
 }

@@ -9,11 +9,14 @@
  *   "aggregation": {"window": "15m"}}]
  * ```
  * `id` defaults to the position (1, 2...), `version` to 1, `state` to `active`, `site` to the
- * default site.
+ * default site. `{"mappings": [...], "bindings": [{"group", "edge", "device", "workcenter"}]}`
+ * also binds Sparkplug edge nodes or devices to work centers (`$workcenter`), as confirmed
+ * bindings from Odoo do.
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigValidationError } from "../../config.js";
+import type { SparkplugBinding } from "../../ingress/sparkplug/sparkplug-route.js";
 import type { MappingConfig } from "../../odoo/config-sync.js";
 
 const entry = z
@@ -32,10 +35,27 @@ const entry = z
     aggregation: z.record(z.string(), z.unknown()).nullable().optional(),
   })
   .strict();
-const file = z.union([z.array(entry), z.object({ mappings: z.array(entry) }).strict()]);
+const binding = z
+  .object({
+    group: z.string().min(1),
+    edge: z.string().min(1),
+    device: z.string().min(1).nullable().default(null),
+    workcenter: z.string().min(1),
+  })
+  .strict();
+const file = z.union([
+  z.array(entry),
+  z.object({ mappings: z.array(entry), bindings: z.array(binding).default([]) }).strict(),
+]);
 
-/** The file's mappings by site; throws `ConfigValidationError` naming what is wrong. */
-export function loadMappingFile(path: string, defaultSite: string): Map<string, MappingConfig[]> {
+export interface MappingFile {
+  /** Mappings by site. */
+  mappings: Map<string, MappingConfig[]>;
+  bindings: SparkplugBinding[];
+}
+
+/** The file's mappings and bindings; throws `ConfigValidationError` naming what is wrong. */
+export function loadMappingFile(path: string, defaultSite: string): MappingFile {
   const fail = (why: string) =>
     new ConfigValidationError([`PLANT_BRIDGE_MAPPINGS: ${path}: ${why}`]);
   let data: unknown;
@@ -69,5 +89,5 @@ export function loadMappingFile(path: string, defaultSite: string): Map<string, 
     };
     bySite.set(site, [...(bySite.get(site) ?? []), config]);
   });
-  return bySite;
+  return { mappings: bySite, bindings: Array.isArray(parsed.data) ? [] : parsed.data.bindings };
 }

@@ -1,0 +1,129 @@
+/**
+ * What the Mapping Studio in Odoo shows from the plant side, reported periodically:
+ * - Sparkplug birth certificates (`report_bindings`): proposed machine ↔ work center bindings;
+ * - shadow comparisons (`report_shadow`): counts since the last report and the latest difference
+ *   per shadow version (additive, so several sidecars can report one mapping);
+ * - recent samples (`report_samples`): the newest message of each topic seen since.
+ * Births are kept until Odoo has them; comparisons and samples are best effort (the next report
+ * brings newer ones).
+ */
+import type { Birth } from "../../ingress/sparkplug/host.js";
+import type { Logger } from "../../logger.js";
+import type { OdooClient } from "../../odoo/client.js";
+import type { MappingEngine } from "./engine.js";
+import type { SampleRing } from "./samples.js";
+import type { ShadowLog } from "./shadow.js";
+
+export interface MappingReportsOptions {
+  client: OdooClient;
+  /** The site births and samples are reported under (the sidecar's default site). */
+  site: string;
+  engine: MappingEngine;
+  shadow: ShadowLog;
+  samples: SampleRing;
+  logger: Logger;
+  /** @default 10000 */
+  intervalMs?: number;
+}
+
+export interface MappingReports {
+  /** Queues a birth certificate for Odoo (the newest per node or device wins). */
+  birth(birth: Birth): void;
+  /** Reports now (the timer calls it). */
+  flush(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createMappingReports(options: MappingReportsOptions): MappingReports {
+  const { client, logger } = options;
+  const births = new Map<string, Birth>();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function call(method: string, args: Record<string, unknown>): Promise<boolean> {
+    try {
+      await client.call("plant_bridge.api", method, args);
+      return true;
+    } catch (err) {
+      logger.warn(
+        { method, err: { message: (err as Error).message, code: (err as { code?: string }).code } },
+        "could not report to Odoo (retried at the next report)",
+      );
+      return false;
+    }
+  }
+
+  async function report(): Promise<void> {
+    if (births.size > 0) {
+      const batch = [...births.values()];
+      births.clear();
+      const ok = await call("report_bindings", {
+        site: options.site,
+        items: batch.map((b) => ({
+          group: b.group,
+          edge: b.edge,
+          device: b.device,
+          metrics: b.metrics,
+          at: new Date(b.at).toISOString(),
+        })),
+      });
+      if (!ok) for (const b of batch) if (!births.has(key(b))) births.set(key(b), b);
+    }
+    const shadow = options.shadow.takeReport();
+    const siteOf = new Map(options.engine.definitions().map((d) => [d.id, d.site]));
+    const bySite = new Map<string, typeof shadow>();
+    for (const s of shadow) {
+      const site = siteOf.get(s.mappingId) ?? options.site;
+      bySite.set(site, [...(bySite.get(site) ?? []), s]);
+    }
+    for (const [site, items] of bySite) {
+      await call("report_shadow", {
+        site,
+        items: items.map((s) => ({
+          mapping_id: s.mappingId,
+          version: s.version,
+          compared: s.compared,
+          equal: s.equal,
+          different: s.different,
+          errors: s.errors,
+          last_difference: s.lastDifference,
+        })),
+      });
+    }
+    const samples = options.samples.takeNew();
+    if (samples.length > 0) {
+      await call("report_samples", {
+        site: options.site,
+        samples: samples.map((s) => ({
+          source: s.topic,
+          payload: s.encoding === "utf8" ? s.payload : `base64:${s.payload}`,
+          at: s.at,
+        })),
+      });
+    }
+  }
+
+  const reports: MappingReports = {
+    birth(b) {
+      births.set(key(b), b);
+    },
+    flush() {
+      running ??= report().finally(() => (running = undefined));
+      return running;
+    },
+    start() {
+      timer = setInterval(() => void reports.flush(), options.intervalMs ?? 10_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+  return reports;
+}
+
+function key(b: Birth): string {
+  return `${b.group}/${b.edge}/${b.device ?? ""}`;
+}
