@@ -273,6 +273,67 @@ async function productivityCount(day: string): Promise<number> {
     }
   }, 300_000);
 
+  it("holds events of an MO that is not released yet, in order, while other events flow", async () => {
+    const sidecar = await startSidecarProcess(sidecarEnv());
+    try {
+      const run = randomName("draft");
+      const at = "2026-11-22T08:00:00+00:00";
+      // WH/MO/00002 is a draft in the demo data: not released to the plant yet.
+      const first = {
+        id: `${run}-1`,
+        type: "consumption",
+        site: SITE,
+        occurredAt: at,
+        order: "WH/MO/00002",
+        product: "FURN_0269",
+        quantity: 1,
+      };
+      const second = {
+        id: `${run}-2`,
+        type: "consumption",
+        site: SITE,
+        occurredAt: at,
+        order: "WH/MO/00002",
+        product: "FURN_0269",
+        quantity: 2,
+      };
+      const other = {
+        id: `${run}-3`,
+        type: "scrap",
+        site: SITE,
+        occurredAt: at,
+        product: "FURN_8522",
+        quantity: 1,
+      };
+      await publish([first, second, other]);
+      await settled([other.id]);
+      const waiting = await waitFor("both held", async () => {
+        const rows = await messages([first.id, second.id]);
+        return rows.length === 2 && rows.every((r) => r.state === "deferred") ? rows : undefined;
+      });
+      expect(waiting.map((r) => r.error_code).sort()).toEqual([
+        "order_not_ready",
+        "waiting_for_earlier",
+      ]);
+      const [mo] = await odoo.admin<number[]>("mrp.production", "search", {
+        domain: [["name", "=", "WH/MO/00002"]],
+      });
+      await odoo.admin("mrp.production", "action_confirm", { ids: [mo] });
+      const rows = await settled([first.id, second.id]);
+      expect(rows.every((r) => r.state === "applied")).toBe(true);
+      const [move] = await odoo.admin<Array<{ quantity: number }>>("stock.move", "search_read", {
+        domain: [
+          ["raw_material_production_id", "=", mo],
+          ["product_id.default_code", "=", "FURN_0269"],
+        ],
+        fields: ["quantity"],
+      });
+      expect(move!.quantity).toBe(3); // both, once each
+    } finally {
+      await sidecar.kill("SIGTERM");
+    }
+  }, 300_000);
+
   it("applies everything exactly once across an Odoo outage and a SIGKILLed sidecar", async () => {
     const env = sidecarEnv();
     const day = "2026-10-01";

@@ -40,8 +40,11 @@ class ProductionHandler(Handler):
                 raise EventRejected('unknown_lot', f"{production.name} produces a tracked product: 'lot' is required")
         elif lot_name:
             raise EventRejected('schema', f"{product.display_name} is not tracked by lot or serial")
-        if product.tracking != 'serial':
-            production.qty_producing += quantity
+        if product.tracking != 'serial' and quantity:
+            # increments of what the plant reported, not of Odoo's own proposal; a bare `finish`
+            # (quantity 0) completes with the quantity as it stands
+            production.plant_bridge_qty_reported += quantity
+            production.qty_producing = production.plant_bridge_qty_reported
         production._set_qty_producing(False)
         if finish:
             self.check_quality_hold(production, production.lot_producing_ids)

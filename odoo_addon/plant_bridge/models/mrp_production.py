@@ -1,6 +1,6 @@
 import json
 
-from odoo import _, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 from ..posting import utc_iso
@@ -11,6 +11,12 @@ CHANGE_FIELDS = ('product_qty', 'date_start', 'date_finished', 'date_deadline')
 
 class MrpProduction(models.Model):
     _inherit = 'mrp.production'
+
+    plant_bridge_qty_reported = fields.Float(
+        'Quantity Reported by the Plant', digits='Product Unit', readonly=True, copy=False,
+        help="Sum of the `production` quantities the plant reported. The quantity producing is "
+             "set from it, not added to whatever Odoo proposed (starting a work order proposes "
+             "the whole remaining quantity).")
 
     # ------------------------------------------------------------------ outbound
     def _plant_bridge_sites(self):

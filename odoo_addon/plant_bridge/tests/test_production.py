@@ -19,6 +19,17 @@ class TestProduction(PlantBridgeCase):
         finished = mo.move_finished_ids.filtered(lambda m: m.product_id == mo.product_id)
         self.assertRecordValues(finished, [{'state': 'done', 'quantity': 3.0}])
 
+    def test_quantity_counts_from_what_the_plant_reported(self):
+        """Starting the work order makes Odoo propose the whole quantity (3): a report of 1 means 1."""
+        mo = self.mo_desk
+        self.assertApplied(self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
+                                         status='started'), 'mrp.workorder')
+        self.assertEqual(mo.qty_producing, 3.0)
+        self.assertApplied(self.post_one('production', order=mo.name, quantity=1), 'mrp.production')
+        self.assertRecordValues(mo, [{'qty_producing': 1.0, 'plant_bridge_qty_reported': 1.0}])
+        self.assertApplied(self.post_one('production', order=mo.name, quantity=1.5), 'mrp.production')
+        self.assertRecordValues(mo, [{'qty_producing': 2.5, 'plant_bridge_qty_reported': 2.5}])
+
     def test_finish_short_creates_backorder(self):
         mo = self.mo_desk
         name = mo.name
