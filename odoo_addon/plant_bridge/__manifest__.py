@@ -15,6 +15,7 @@ canonical plant events, a message trace with an exception queue, and outbound re
     'data': [
         'security/plant_bridge_security.xml',
         'security/ir.model.access.csv',
+        'security/plant_bridge_binding_security.xml',
         'data/plant_bridge_data.xml',
         'data/ir_cron_data.xml',
         'wizard/plant_bridge_message_discard_views.xml',
@@ -34,6 +35,8 @@ canonical plant events, a message trace with an exception queue, and outbound re
         'views/mrp_workcenter_views.xml',
         'views/res_users_views.xml',
         'views/plant_bridge_menus.xml',
+        'views/plant_bridge_binding_views.xml',
+        'views/plant_bridge_mapping_shadow_views.xml',
     ],
     'demo': [
         'demo/plant_bridge_demo.xml',

@@ -20,3 +20,5 @@ from . import stock_lot
 from . import stock_move
 from . import res_users
 from . import maintenance
+from . import plant_bridge_binding
+from . import plant_bridge_mapping_shadow

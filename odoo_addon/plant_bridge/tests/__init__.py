@@ -13,3 +13,5 @@ from . import test_exception_queue
 from . import test_security
 from . import test_read_api
 from . import test_api_token
+from . import test_sparkplug_bindings
+from . import test_mapping_shadow
