@@ -33,10 +33,11 @@ async function gql(
   return {
     status: res.status,
     body: (await res.json()) as {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       data?: Record<string, any>;
       errors?: Array<{ message: string; extensions?: { code?: string } }>;
     },
-  }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
 }
 
 async function waitFor<T>(
