@@ -62,7 +62,7 @@ function formatOffset(minutes: number): string {
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Minutes east of UTC of `timezone` at the UTC instant `utcMs`. */
-function offsetOf(utcMs: number, timezone: string): number {
+export function offsetOf(utcMs: number, timezone: string): number {
   let f = formatters.get(timezone);
   if (!f) {
     f = new Intl.DateTimeFormat("en-US", {

@@ -34,6 +34,8 @@ export interface SqlClient {
   placeholder(n: number): string;
   /** Runs `fn` in a read-only transaction (a source's query cannot change the legacy side). */
   readOnly<T>(fn: (query: SqlClient["query"]) => Promise<T>): Promise<T>;
+  /** Runs `fn` in a read-write transaction (a sink's header and lines commit together). */
+  transaction<T>(fn: (query: SqlClient["query"]) => Promise<T>): Promise<T>;
   /** A checked, quoted identifier (`schema.table` allowed). */
   ident(name: string): string;
   close(): Promise<void>;
@@ -79,6 +81,28 @@ function postgresClient(c: SqlConnection): SqlClient {
   });
   // An idle connection dropped by the server must not crash the sidecar.
   pool.on("error", () => undefined);
+  async function tx<T>(begin: string, fn: (query: SqlClient["query"]) => Promise<T>): Promise<T> {
+    const conn = await pool.connect().catch((err: unknown) => {
+      throw classify(err, c);
+    });
+    try {
+      await conn.query(begin);
+      const result = await fn(async (sql, params = []) => {
+        try {
+          return (await conn.query(sql, params)).rows as SqlRow[];
+        } catch (err) {
+          throw classify(err, c);
+        }
+      });
+      await conn.query("COMMIT");
+      return result;
+    } catch (err) {
+      await conn.query("ROLLBACK").catch(() => undefined);
+      throw classify(err, c);
+    } finally {
+      conn.release();
+    }
+  }
   const client: SqlClient = {
     driver: "postgres",
     placeholder: (n) => `$${n}`,
@@ -89,28 +113,8 @@ function postgresClient(c: SqlConnection): SqlClient {
         throw classify(err, c);
       }
     },
-    async readOnly(fn) {
-      const conn = await pool.connect().catch((err: unknown) => {
-        throw classify(err, c);
-      });
-      try {
-        await conn.query("BEGIN TRANSACTION READ ONLY");
-        const result = await fn(async (sql, params = []) => {
-          try {
-            return (await conn.query(sql, params)).rows as SqlRow[];
-          } catch (err) {
-            throw classify(err, c);
-          }
-        });
-        await conn.query("COMMIT");
-        return result;
-      } catch (err) {
-        await conn.query("ROLLBACK").catch(() => undefined);
-        throw classify(err, c);
-      } finally {
-        conn.release();
-      }
-    },
+    readOnly: (fn) => tx("BEGIN TRANSACTION READ ONLY", fn),
+    transaction: (fn) => tx("BEGIN", fn),
     ident: (name) =>
       checkIdentifier(name, "identifier")
         .split(".")
@@ -147,31 +151,36 @@ function mysqlClient(c: SqlConnection): SqlClient {
   ) => {
     try {
       const [rows] = (await q(sql, params)) as [SqlRow[]];
-      return Array.isArray(rows) ? rows.map((r) => ({ ...r })) : [];
+      // A statement without rows (INSERT, UPDATE) answers with its counts.
+      if (!Array.isArray(rows))
+        return [{ affectedRows: (rows as { affectedRows?: number }).affectedRows ?? 0 }];
+      return rows.map((r) => ({ ...r }));
     } catch (err) {
       throw classify(err, c);
     }
   };
+  async function tx<T>(begin: string, fn: (query: SqlClient["query"]) => Promise<T>): Promise<T> {
+    const conn = await pool.getConnection().catch((err: unknown) => {
+      throw classify(err, c);
+    });
+    try {
+      await conn.query(begin);
+      const result = await fn((sql, params = []) => run((s, p) => conn.query(s, p), sql, params));
+      await conn.query("COMMIT");
+      return result;
+    } catch (err) {
+      await conn.query("ROLLBACK").catch(() => undefined);
+      throw classify(err, c);
+    } finally {
+      conn.release();
+    }
+  }
   return {
     driver: "mysql",
     placeholder: () => "?",
     query: (sql, params = []) => run((s, p) => pool.query(s, p), sql, params),
-    async readOnly(fn) {
-      const conn = await pool.getConnection().catch((err: unknown) => {
-        throw classify(err, c);
-      });
-      try {
-        await conn.query("START TRANSACTION READ ONLY");
-        const result = await fn((sql, params = []) => run((s, p) => conn.query(s, p), sql, params));
-        await conn.query("COMMIT");
-        return result;
-      } catch (err) {
-        await conn.query("ROLLBACK").catch(() => undefined);
-        throw classify(err, c);
-      } finally {
-        conn.release();
-      }
-    },
+    readOnly: (fn) => tx("START TRANSACTION READ ONLY", fn),
+    transaction: (fn) => tx("START TRANSACTION", fn),
     ident: (name) =>
       checkIdentifier(name, "identifier")
         .split(".")

@@ -1,0 +1,59 @@
+/**
+ * HTTP sink: each release is POSTed as JSON (the release payload with its `type`) with an
+ * `Idempotency-Key` header holding the release key, so the receiver can tell a retry from a new
+ * release. A 2xx answer is the acknowledgement; 408, 429, 5xx and network failures are transient
+ * (retried with backoff); any other status is permanent. Redirects are not followed.
+ */
+import { request } from "undici";
+import { ConfigError, PermanentError, TransientError } from "../errors.js";
+import type { OutboundRow, OutboundSink } from "../odoo/outbound-poller.js";
+import { releaseId } from "./release-records.js";
+
+export interface HttpSinkOptions {
+  url: string;
+  /** Non-secret headers and the authorization from the connector's secrets. */
+  headers: Record<string, string>;
+  /** @default 30000 */
+  timeoutMs?: number;
+}
+
+export function createHttpSink(options: HttpSinkOptions): OutboundSink {
+  const url = new URL(options.url);
+  if (!/^https?:$/.test(url.protocol)) throw new ConfigError("config", "HTTP sink: an http(s) URL");
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return {
+    name: `http:${url.origin}${url.pathname}`,
+    async deliver(row: OutboundRow) {
+      let res;
+      try {
+        res = await request(url, {
+          method: "POST",
+          headers: {
+            ...options.headers,
+            "content-type": "application/json",
+            "idempotency-key": releaseId(row),
+          },
+          body: JSON.stringify({ ...row.payload, type: row.type }),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      } catch (err) {
+        throw new TransientError(
+          "sink_unavailable",
+          `HTTP sink ${url.origin}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      await res.body.dump();
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) return;
+      const what = `HTTP sink ${url.origin}${url.pathname} answered ${status}`;
+      if (status === 408 || status === 429 || status >= 500)
+        throw new TransientError("sink_unavailable", what);
+      if (status === 401 || status === 403) throw new ConfigError("credentials", what);
+      throw new PermanentError("sink_refused", what);
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The legacy sinks of each site, built from its active connectors of kind `sink_file`,
+ * `sink_sql` and `sink_http` (odoo-link's `extraSinks`), each wrapped with retries, backoff and
+ * a circuit breaker. Rebuilt when the site's configuration changes; the SQL pools of replaced
+ * sinks are closed. `sink_mqtt` needs nothing here: every release already goes to the site's MQTT
+ * command topic (mqtt-command-sink.ts). A sink connector that does not check out is replaced by a
+ * sink whose deliveries fail with the reason, so the release is acknowledged `failed` in Odoo
+ * with it instead of silently skipping a system.
+ */
+import { z } from "zod";
+import { ConfigError } from "../errors.js";
+import { authHeaders, sqlConnection } from "../ingress/legacy/connectors.js";
+import { confineFolder } from "../ingress/legacy/file-drop/folder.js";
+import { openSqlClient, type SqlClient } from "../ingress/legacy/sql/sql-client.js";
+import type { Logger } from "../logger.js";
+import type { ConnectorConfig } from "../odoo/config-sync.js";
+import type { OutboundSink } from "../odoo/outbound-poller.js";
+import { createFileSink } from "./file-sink.js";
+import { createHttpSink } from "./http-sink.js";
+import { withResilience, type ResilienceOptions } from "./resilient-sink.js";
+import { createSqlSink } from "./sql-sink.js";
+
+const HEADER_FIELDS = [
+  "release_id",
+  "outbound_id",
+  "type",
+  "site",
+  "order",
+  "product",
+  "quantity",
+  "uom",
+  "due",
+  "start",
+  "state",
+  "payload",
+] as const;
+const LINE_FIELDS = ["release_id", "line", "product", "quantity", "uom", "lots"] as const;
+const retries = {
+  attempts: z.number().int().min(1).max(20).default(3),
+  backoffMs: z.number().int().min(0).max(600_000).default(500),
+};
+const fileParams = z
+  .object({
+    path: z.string().min(1),
+    format: z.enum(["csv", "xml"]).default("csv"),
+    encoding: z.string().default("utf-8"),
+    delimiter: z.string().min(1).max(4).default(";"),
+    header: z.boolean().default(true),
+    prefix: z.string().max(50).default(""),
+    ...retries,
+  })
+  .strict();
+const sqlParams = z
+  .object({
+    driver: z.enum(["postgres", "postgresql", "mysql", "mariadb"]),
+    url: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    database: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    table: z.string().min(1),
+    mode: z.enum(["upsert", "insert"]).default("upsert"),
+    columns: z.partialRecord(z.enum(HEADER_FIELDS), z.string()).optional(),
+    linesTable: z.string().min(1).optional(),
+    lineColumns: z.partialRecord(z.enum(LINE_FIELDS), z.string()).optional(),
+    timestamps: z.enum(["iso", "local", "utc"]).optional(),
+    ...retries,
+  })
+  .strict();
+const httpParams = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }),
+    headers: z.record(z.string(), z.string()).default({}),
+    timeoutSeconds: z.number().min(1).max(600).default(30),
+    ...retries,
+  })
+  .strict();
+
+export interface LegacySinksOptions {
+  logger: Logger;
+  /** Sink folders are relative to this. @default process.cwd() */
+  baseDir?: string;
+  /** When not empty, sink folders must be inside one of these. */
+  roots?: string[];
+  /** Overrides of the retry policy (tests). */
+  resilience?: Omit<ResilienceOptions, "attempts" | "initialDelayMs" | "logger">;
+}
+
+export interface LegacySinks {
+  /** Rebuilds a site's sinks from its connectors (and time zone, for naive SQL timestamps). */
+  update(site: string, connectors: ConnectorConfig[], timezone: string): Promise<void>;
+  sinks(site: string): OutboundSink[];
+  close(): Promise<void>;
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new ConfigError(
+    "config",
+    `${what}: ${issue.path.join(".") || "parameters"}: ${issue.message}`,
+  );
+}
+
+export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
+  const { logger } = options;
+  const bySite = new Map<
+    string,
+    { fingerprint: string; sinks: OutboundSink[]; clients: SqlClient[] }
+  >();
+
+  function build(
+    c: ConnectorConfig,
+    timezone: string,
+    clients: SqlClient[],
+  ): OutboundSink | undefined {
+    const resilience = (p: { attempts: number; backoffMs: number }): ResilienceOptions => ({
+      ...options.resilience,
+      attempts: p.attempts,
+      initialDelayMs: p.backoffMs,
+      logger,
+    });
+    switch (c.kind) {
+      case "sink_file": {
+        const p = parse(fileParams, c.params, `file sink ${c.name}`);
+        let dir: string;
+        try {
+          dir = confineFolder(p.path, options.baseDir ?? process.cwd(), options.roots ?? []);
+        } catch (err) {
+          throw new ConfigError("config", `file sink ${c.name}: ${(err as Error).message}`);
+        }
+        return withResilience(
+          createFileSink({
+            dir,
+            format: p.format,
+            encoding: p.encoding,
+            delimiter: p.delimiter === "\\t" ? "\t" : p.delimiter,
+            header: p.header,
+            prefix: p.prefix,
+          }),
+          resilience(p),
+        );
+      }
+      case "sink_sql": {
+        const p = parse(sqlParams, c.params, `SQL sink ${c.name}`);
+        const client = openSqlClient(sqlConnection(p, c.secrets, `SQL sink ${c.name}`));
+        clients.push(client);
+        return withResilience(
+          createSqlSink({
+            client,
+            table: p.table,
+            mode: p.mode,
+            ...(p.columns && { columns: p.columns }),
+            ...(p.linesTable && { linesTable: p.linesTable }),
+            ...(p.lineColumns && { lineColumns: p.lineColumns }),
+            ...(p.timestamps && { timestamps: p.timestamps }),
+            timezone,
+          }),
+          resilience(p),
+        );
+      }
+      case "sink_http": {
+        const p = parse(httpParams, c.params, `HTTP sink ${c.name}`);
+        return withResilience(
+          createHttpSink({
+            url: p.url,
+            headers: { ...p.headers, ...authHeaders(c.secrets, `HTTP sink ${c.name}`) },
+            timeoutMs: p.timeoutSeconds * 1000,
+          }),
+          resilience(p),
+        );
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  return {
+    async update(site, connectors, timezone) {
+      const relevant = connectors.filter(
+        (c) => c.active && c.kind.startsWith("sink_") && c.kind !== "sink_mqtt",
+      );
+      const fingerprint = JSON.stringify([timezone, relevant]);
+      const old = bySite.get(site);
+      if (old?.fingerprint === fingerprint) return;
+      const clients: SqlClient[] = [];
+      const sinks: OutboundSink[] = [];
+      for (const c of relevant) {
+        try {
+          const sink = build(c, timezone, clients);
+          if (sink) sinks.push(sink);
+        } catch (err) {
+          const message = (err as Error).message;
+          logger.warn({ site, connector: c.name, problem: message }, "legacy sink cannot be used");
+          sinks.push({
+            name: `${c.kind}:${c.name}`,
+            deliver: () => Promise.reject(new ConfigError("config", message)),
+          });
+        }
+      }
+      bySite.set(site, { fingerprint, sinks, clients });
+      logger.info({ site, sinks: sinks.map((s) => s.name) }, "legacy sinks configured");
+      for (const client of old?.clients ?? []) await client.close().catch(() => undefined);
+    },
+    sinks: (site) => bySite.get(site)?.sinks ?? [],
+    async close() {
+      for (const { clients } of bySite.values())
+        for (const client of clients) await client.close().catch(() => undefined);
+      bySite.clear();
+    },
+  };
+}
