@@ -24,7 +24,7 @@ import { projectPath } from "./paths.js";
 import { createAggregator } from "./pipeline/aggregation/aggregator.js";
 import { Bus } from "./pipeline/bus.js";
 import { createIngestor, type Ingestor } from "./pipeline/ingestor.js";
-import { defineMappings } from "./pipeline/mapping/definition.js";
+import { defineMappings, messageMappings } from "./pipeline/mapping/definition.js";
 import { createMappingEngine, type MappingEngine } from "./pipeline/mapping/engine.js";
 import { loadMappingFile } from "./pipeline/mapping/mapping-file.js";
 import { createMappingRoute } from "./pipeline/mapping/mapping-route.js";
@@ -203,7 +203,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       const confirmed = (siteConfig as { bindings?: SparkplugBinding[] }).bindings ?? [];
       bindingsBySite.set(siteConfig.site, confirmed);
       bindings = [...fileBindings, ...[...bindingsBySite.values()].flat()];
-      const { definitions, problems } = defineMappings(siteConfig.mappings, {
+      const { definitions, problems } = defineMappings(messageMappings(siteConfig), {
         site: siteConfig.site,
         origin: "odoo",
         timezone: siteConfig.site_info?.timezone || undefined,

@@ -7,7 +7,7 @@
  */
 import jsonata from "jsonata";
 import { EVENT_TYPES, type EventType } from "../../canonical/schema.js";
-import type { MappingConfig } from "../../odoo/config-sync.js";
+import type { MappingConfig, SiteConfig } from "../../odoo/config-sync.js";
 import { parseAggregation, type AggregationSpec } from "../aggregation/spec.js";
 import { compileSelector, isSparkplugPattern, type Selector } from "./selector.js";
 
@@ -104,6 +104,20 @@ export function defineMappings(
     definitions.push(definition);
   });
   return { definitions, problems };
+}
+
+/**
+ * The mappings of messages (MQTT, Sparkplug B): not those of a file drop, SQL or HTTP connector,
+ * nor those a schedule runs (legacy pulls map their rows themselves).
+ */
+export function messageMappings(config: Pick<SiteConfig, "mappings" | "connectors" | "schedules">) {
+  const otherConnectors = new Set(
+    config.connectors.filter((c) => c.kind !== "mqtt").map((c) => c.id),
+  );
+  const scheduled = new Set(config.schedules.map((s) => s.mapping_id).filter((id) => id));
+  return config.mappings.filter(
+    (m) => !(m.connector_id && otherConnectors.has(m.connector_id)) && !scheduled.has(m.id),
+  );
 }
 
 /** A syntax error found now (the parser runs nothing), reported with its position. */
