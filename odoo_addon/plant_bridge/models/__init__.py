@@ -22,3 +22,5 @@ from . import res_users
 from . import maintenance
 from . import plant_bridge_binding
 from . import plant_bridge_mapping_shadow
+from . import plant_bridge_schedule_run
+from . import plant_bridge_reconciliation

@@ -319,3 +319,66 @@ class PlantBridgeApi(models.AbstractModel):
         self._check_caller()
         sites = self.env['plant_bridge.site'].search([]).sudo()
         return self.env['plant_bridge.api.token']._list_for_sidecar(sites)
+
+    # ------------------------------------------------------------------ legacy pulls
+    @api.model
+    def report_runs(self, site, runs):
+        """Run history of scheduled legacy pulls, filed under their schedule; idempotent by `key`:
+        `runs`: [{key, schedule_id, started_at, ended_at, state (done|failed), rows, accepted,
+        duplicates, rejected, skipped, code?, message?, sidecar?}]."""
+        self._check_caller()
+        site = self._get_site(site)
+        if not isinstance(runs, list) or len(runs) > 1000 or not all(
+                isinstance(r, dict) and isinstance(r.get('key'), str) and r['key']
+                and isinstance(r.get('schedule_id'), int) for r in runs):
+            raise UserError(_("'runs' must be a list (at most 1000) of objects with a 'key' and an "
+                              "integer 'schedule_id'."))
+        Run = self.env['plant_bridge.schedule.run'].sudo()
+        schedules = self.env['plant_bridge.schedule'].sudo().with_context(active_test=False).search(
+            [('id', 'in', [r['schedule_id'] for r in runs]), ('site_id', '=', site.id)])
+        known = set(Run.search([('key', 'in', [r['key'][:200] for r in runs])]).mapped('key'))
+        vals_list, unknown = [], 0
+        for run in runs:
+            key = run['key'][:200]
+            if key in known:
+                continue
+            if run['schedule_id'] not in schedules.ids:
+                unknown += 1
+                continue
+            if run.get('state') not in ('done', 'failed'):
+                raise UserError(_("A run's state is 'done' or 'failed'."))
+            known.add(key)
+            vals_list.append({
+                'key': key,
+                'schedule_id': run['schedule_id'],
+                'sidecar': str(run.get('sidecar') or '')[:200] or False,
+                'started_at': self._parse_time(run.get('started_at'), 'started_at'),
+                'ended_at': self._parse_time(run['ended_at'], 'ended_at') if run.get('ended_at') else False,
+                'state': run['state'],
+                'rows_read': int(run.get('rows') or 0),
+                'rows_accepted': int(run.get('accepted') or 0),
+                'rows_duplicate': int(run.get('duplicates') or 0),
+                'rows_rejected': int(run.get('rejected') or 0),
+                'skipped': int(run.get('skipped') or 0),
+                'error_code': str(run.get('code') or '')[:64] or False,
+                'message': str(run.get('message') or '')[:4000] or False,
+            })
+        Run.create(vals_list)
+        return {'recorded': len(vals_list), 'duplicate': len(runs) - len(vals_list) - unknown,
+                'unknown_schedule': unknown}
+
+    @api.model
+    def reconcile(self, site, key, lines, source=None, sidecar=None):
+        """Compare the legacy side's totals with Odoo and file the differences as a
+        `plant_bridge.reconciliation` with proposed corrections; idempotent by (site, key).
+        `lines`: [{order, shift?, shift_start?, shift_end?, produced?, scrapped?, product?, lot?,
+        consumed?}]. Returns {reconciliation_id, compared, differences}."""
+        self._check_caller()
+        site = self._get_site(site)
+        if not isinstance(key, str) or not 0 < len(key) <= 200:
+            raise UserError(_("'key' must be a string of 1 to 200 characters."))
+        reconciliation = self.env['plant_bridge.reconciliation'].sudo()._reconcile(
+            site, key, source if isinstance(source, str) else None, lines,
+            sidecar=sidecar if isinstance(sidecar, str) else None)
+        return {'reconciliation_id': reconciliation.id, 'compared': reconciliation.compared_count,
+                'differences': reconciliation.difference_count}

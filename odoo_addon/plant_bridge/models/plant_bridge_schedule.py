@@ -45,6 +45,28 @@ class PlantBridgeSchedule(models.Model):
                        help="Cron expression (5 fields, or 6 with seconds), in the schedule's time zone.")
     timezone = fields.Selection(related='site_id.timezone')
     active = fields.Boolean(default=True)
+    run_ids = fields.One2many('plant_bridge.schedule.run', 'schedule_id', string='Runs')
+    run_count = fields.Integer(compute='_compute_last_run')
+    last_run_at = fields.Datetime('Last Run', compute='_compute_last_run')
+    last_run_state = fields.Selection([('done', 'Done'), ('failed', 'Failed')], compute='_compute_last_run')
+    last_run_message = fields.Text(compute='_compute_last_run')
+
+    def _compute_last_run(self):
+        Run = self.env['plant_bridge.schedule.run']
+        counts = dict(Run._read_group([('schedule_id', 'in', self.ids)], ['schedule_id'], ['__count']))
+        for schedule in self:
+            last = Run.search([('schedule_id', '=', schedule.id)], limit=1) if schedule.id else Run
+            schedule.run_count = counts.get(schedule, 0)
+            schedule.last_run_at = last.started_at
+            schedule.last_run_state = last.state
+            schedule.last_run_message = last.message
+
+    def action_view_runs(self):
+        self.ensure_one()
+        action = self.env['ir.actions.actions']._for_xml_id('plant_bridge.action_plant_bridge_schedule_run')
+        action['domain'] = [('schedule_id', '=', self.id)]
+        action['context'] = {'default_schedule_id': self.id}
+        return action
 
     @api.constrains('cron')
     def _check_cron(self):

@@ -15,3 +15,5 @@ from . import test_read_api
 from . import test_api_token
 from . import test_sparkplug_bindings
 from . import test_mapping_shadow
+from . import test_schedule_run
+from . import test_reconciliation
