@@ -95,6 +95,11 @@ const schema = z
     PLANT_BRIDGE_SAMPLE_TOPICS: optional(
       z.string().regex(/^[^,\0]+(,[^,\0]+)*$/, "a comma-separated list of MQTT topic filters"),
     ),
+    PLANT_BRIDGE_LEGACY: optional(z.string().min(1)),
+    PLANT_BRIDGE_LEGACY_ROOTS: optional(
+      z.string().regex(/^[^,\0]+(,[^,\0]+)*$/, "a comma-separated list of folders"),
+    ),
+    PLANT_BRIDGE_LEGACY_PAUSE_AFTER_READ_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   })
   .superRefine((c, ctx) => {
     const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
@@ -155,6 +160,15 @@ export interface Config {
     sampleTopics: string[];
     /** Sparkplug B groups the host subscribes to (`+`: all); empty: no Sparkplug host. */
     sparkplugGroups: string[];
+  };
+  /** Legacy systems: scheduled pulls and sinks (README "Legacy systems"). */
+  legacy: {
+    /** A local JSON file of legacy connectors and schedules (runs with or without Odoo). */
+    file?: string;
+    /** When not empty, folders of file connectors must be inside one of these. */
+    roots: string[];
+    /** Test hook: pause after rows are read, before they are committed (crash tests). */
+    pauseAfterReadMs: number;
   };
 }
 
@@ -217,6 +231,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           ? []
           : c.PLANT_BRIDGE_SPARKPLUG_GROUPS.split(","),
       ...(c.PLANT_BRIDGE_MAPPINGS && { file: c.PLANT_BRIDGE_MAPPINGS }),
+    },
+    legacy: {
+      roots: c.PLANT_BRIDGE_LEGACY_ROOTS?.split(",").map((f) => f.trim()) ?? [],
+      pauseAfterReadMs: c.PLANT_BRIDGE_LEGACY_PAUSE_AFTER_READ_MS,
+      ...(c.PLANT_BRIDGE_LEGACY && { file: c.PLANT_BRIDGE_LEGACY }),
     },
   };
   if (c.PLANT_BRIDGE_ODOO_URL && c.PLANT_BRIDGE_ODOO_DB && c.PLANT_BRIDGE_ODOO_API_KEY) {

@@ -8,6 +8,11 @@ import { createMappingRoutes } from "./api/preview.js";
 import { createGraphqlWebSocket } from "./api/ws.js";
 import { createEventChecker, createMessageParser, DEFAULT_LIMITS } from "./canonical/parse.js";
 import { describeConfig, type Config } from "./config.js";
+import {
+  createLegacyService,
+  createLegacySinksFor,
+  type LegacyService,
+} from "./ingress/legacy/legacy-service.js";
 import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
@@ -64,6 +69,8 @@ export interface Sidecar {
   broker?: EmbeddedBroker;
   /** Posting, config sync, releases and heartbeats, when Odoo is configured. */
   odoo?: OdooLink;
+  /** Scheduled legacy pulls (files, SQL, HTTP), reconciliation and legacy sinks. */
+  legacy: LegacyService;
   simulator?: Simulator;
   /** Graceful shutdown: stop intake, finish in-flight commits, close the store. */
   stop(): Promise<void>;
@@ -257,6 +264,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     retentionTimer.unref();
     cleanups.push(async () => clearInterval(retentionTimer));
 
+    // Legacy sinks of releases (file, SQL, HTTP), built from the sites' sink_* connectors.
+    const legacySinks = createLegacySinksFor(config, logger);
+    cleanups.push(() => legacySinks.close());
+
     let odoo: OdooLink | undefined;
     if (config.odoo) {
       odoo = createOdooLink({
@@ -269,6 +280,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         parse,
         ingestor,
         mqtt: () => mqttIngress.client,
+        extraSinks: (site) => legacySinks.sinks(site),
       });
       // Stopped before the MQTT intake closes (reverse order below).
       cleanups.push(() => odoo!.stop());
@@ -282,6 +294,22 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       });
       cleanups.push(() => reports!.stop());
     }
+
+    // Scheduled legacy pulls: follow the sites' configuration from Odoo and PLANT_BRIDGE_LEGACY;
+    // stopped (reverse order) before Odoo and the MQTT intake, finishing the chunk in progress.
+    const legacy = createLegacyService({
+      config,
+      store,
+      ingestor,
+      check,
+      pool,
+      logger,
+      bus,
+      sinks: legacySinks,
+      ...(odoo && { odoo: odoo.client }),
+    });
+    cleanups.push(() => legacy.stop());
+    await legacy.start();
 
     const health = () => ({
       name: config.name,
@@ -387,6 +415,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       http,
       mqtt: mqttIngress,
       mappings,
+      legacy,
       ...(broker && { broker }),
       ...(odoo && { odoo }),
       ...(simulator && { simulator }),

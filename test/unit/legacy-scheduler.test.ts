@@ -158,6 +158,7 @@ describe("run reporter", () => {
     });
     const run = (key: string, site = "main"): RunRecord => ({
       key,
+      jobId: `odoo:${site}/schedule/1`,
       site,
       scheduleId: 1,
       schedule: "s",

@@ -35,6 +35,8 @@ export interface ScheduledJob {
 export interface RunRecord {
   /** Unique per run: the idempotency key of its report to Odoo. */
   key: string;
+  /** The job's id (`odoo:<site>/schedule/<id>`). */
+  jobId: string;
   site: string;
   scheduleId: number;
   schedule: string;
@@ -137,6 +139,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     entry.skipped = 0;
     const base = {
       key: randomUUID(),
+      jobId: job.id,
       site: job.site,
       scheduleId: job.scheduleId,
       schedule: job.name,

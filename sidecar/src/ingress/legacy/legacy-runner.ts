@@ -63,8 +63,12 @@ export interface LegacyRunnerOptions {
 }
 
 export interface LegacyRunner {
-  /** Replaces the schedules of one site. */
-  apply(config: LegacySiteConfig): Promise<void>;
+  /**
+   * Replaces the schedules of one scope: `odoo:<site>` (Odoo's configuration) or `file:<site>`
+   * (the PLANT_BRIDGE_LEGACY file). Job ids (and lock names) are `<scope>/schedule/<id>`, the
+   * same on every sidecar, so one of them runs each schedule.
+   */
+  apply(config: LegacySiteConfig, scope?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,17 +82,24 @@ interface Built {
 
 export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
   const { scheduler, logger } = options;
-  const jobsBySite = new Map<string, ScheduledJob[]>();
+  const jobsByScope = new Map<string, ScheduledJob[]>();
   const built = new Map<string, Built>();
   const reported = new Set<string>();
 
-  function problem(site: string, schedule: ScheduleConfig, message: string, fingerprint: string) {
+  function problem(
+    scope: string,
+    site: string,
+    schedule: ScheduleConfig,
+    message: string,
+    fingerprint: string,
+  ) {
     logger.warn({ site, schedule: schedule.name, problem: message }, "schedule cannot run");
     if (reported.has(fingerprint)) return;
     reported.add(fingerprint);
     const at = new Date().toISOString();
     options.onProblem?.({
       key: `problem-${fingerprint.slice(0, 32)}`,
+      jobId: `${scope}/schedule/${schedule.id}`,
       site,
       scheduleId: schedule.id,
       schedule: schedule.name,
@@ -221,25 +232,30 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
     return mapper;
   }
 
-  function jobOf(site: LegacySiteConfig, schedule: ScheduleConfig): ScheduledJob | undefined {
+  function jobOf(
+    site: LegacySiteConfig,
+    schedule: ScheduleConfig,
+    scope: string,
+  ): ScheduledJob | undefined {
     const connector = site.connectors.find((c) => c.id === schedule.connector_id);
     const timezone = schedule.timezone || site.timezone || "UTC";
     const fingerprint = createHash("sha256")
       .update(JSON.stringify({ site: site.site, schedule, connector, timezone }))
       .digest("hex");
     if (!connector)
-      return void problem(site.site, schedule, "its connector is missing", fingerprint);
+      return void problem(scope, site.site, schedule, "its connector is missing", fingerprint);
     if (!connector.active) return undefined;
     if (!SOURCE_KINDS.has(connector.kind))
       return void problem(
+        scope,
         site.site,
         schedule,
         `connector kind ${connector.kind} is not a legacy source`,
         fingerprint,
       );
     const timing = checkTiming(schedule.cron, timezone);
-    if (timing) return void problem(site.site, schedule, timing, fingerprint);
-    const id = `${site.site}/schedule/${schedule.id}`;
+    if (timing) return void problem(scope, site.site, schedule, timing, fingerprint);
+    const id = `${scope}/schedule/${schedule.id}`;
     return {
       id,
       site: site.site,
@@ -271,7 +287,7 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
   }
 
   async function closeStale() {
-    const live = new Set([...jobsBySite.values()].flat().map((j) => `${j.id}\0${j.fingerprint}`));
+    const live = new Set([...jobsByScope.values()].flat().map((j) => `${j.id}\0${j.fingerprint}`));
     for (const [id, b] of built)
       if (!live.has(`${id}\0${b.fingerprint}`)) {
         built.delete(id);
@@ -280,13 +296,13 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
   }
 
   return {
-    async apply(config) {
+    async apply(config, scope = config.site) {
       const jobs = config.schedules
         .filter((s) => s.active)
-        .map((s) => jobOf(config, s))
+        .map((s) => jobOf(config, s, scope))
         .filter((j): j is ScheduledJob => j !== undefined);
-      jobsBySite.set(config.site, jobs);
-      await scheduler.set([...jobsBySite.values()].flat());
+      jobsByScope.set(scope, jobs);
+      await scheduler.set([...jobsByScope.values()].flat());
       await closeStale();
     },
     async stop() {
