@@ -15,6 +15,7 @@ canonical plant events, a message trace with an exception queue, and outbound re
     'data': [
         'security/plant_bridge_security.xml',
         'security/ir.model.access.csv',
+        'security/plant_bridge_ui_security.xml',
         'security/plant_bridge_binding_security.xml',
         'data/plant_bridge_data.xml',
         'data/ir_cron_data.xml',
@@ -36,6 +37,7 @@ canonical plant events, a message trace with an exception queue, and outbound re
         'views/plant_bridge_quality_result_views.xml',
         'views/mrp_workcenter_views.xml',
         'views/res_users_views.xml',
+        'views/plant_bridge_sample_views.xml',
         'views/plant_bridge_menus.xml',
         'views/plant_bridge_legacy_menus.xml',
         'views/plant_bridge_binding_views.xml',

@@ -24,3 +24,7 @@ from . import plant_bridge_binding
 from . import plant_bridge_mapping_shadow
 from . import plant_bridge_schedule_run
 from . import plant_bridge_reconciliation
+from . import plant_bridge_sample
+from . import plant_bridge_connector_test
+from . import plant_bridge_mapping_version
+from . import mrp_production_trace

@@ -17,3 +17,4 @@ from . import test_sparkplug_bindings
 from . import test_mapping_shadow
 from . import test_schedule_run
 from . import test_reconciliation
+from . import test_ui_models

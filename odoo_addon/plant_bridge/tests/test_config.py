@@ -36,7 +36,8 @@ class TestConfig(PlantBridgeCase):
                       config['connectors'])
         self.assertIn({'id': mapping.id, 'name': 'Counts', 'connector_id': connector.id, 'selector': 'line7/+/count',
                        'event_type': 'production', 'expression': '{"type": "production"}', 'key_expression': None,
-                       'version': 1, 'state': 'draft', 'aggregation': {'window': '60s'}}, config['mappings'])
+                       'version': 1, 'state': 'draft', 'aggregation': {'window': '60s'},
+                       'origin_id': mapping.id}, config['mappings'])
         self.assertIn(schedule.id, [s['id'] for s in config['schedules']])
 
         before = config['revision']
@@ -73,7 +74,7 @@ class TestConfig(PlantBridgeCase):
              'started_at': '2026-11-26T07:00:00+00:00', 'hostname': 'edge-host'},
             snapshots=[{'at': '2026-11-26T08:00:00+00:00', 'received': 10, 'applied': 9, 'rejected': 1,
                         'latency_p95': 0.25, 'odoo_up': True}])
-        self.assertEqual(answer, {'ok': True, 'replays': []})
+        self.assertEqual(answer, {'ok': True, 'replays': [], 'connector_tests': []})
         sidecar = self.env['plant_bridge.sidecar'].search([('name', '=', 'edge-1')])
         self.assertRecordValues(sidecar, [{'site_id': self.site.id, 'version': '0.1.0', 'hostname': 'edge-host',
                                            'config_revision': revision, 'config_current': True, 'is_stale': False}])
