@@ -3,6 +3,7 @@
 #
 #  1. demo database (mrp + maintenance demo, cloned from a template): install plant_bridge with
 #     demo data and run the tests tagged /plant_bridge; then upgrade it (-u plant_bridge);
+#  1b. the Hoot tests of the OWL screens on that database (scripts/odoo-hoot.sh);
 #  2. two concurrent transactions posting the same keys (scripts/odoo_concurrency_check.py);
 #  3. database without demo data: install plant_bridge, then upgrade it.
 # Fails on any failed/erroring test and on any WARNING, ERROR or CRITICAL line in the logs.
@@ -40,6 +41,12 @@ if [ "$ran" -eq 0 ] || [ "$failed" -ne 0 ] || [ "$errors" -ne 0 ]; then
     step_failed "tests" "$logs/tests.log"
 fi
 pb_check_log "$logs/tests.log" || step_failed "warnings or errors in the test run log" "$logs/tests.log"
+
+pb_log "Hoot tests of the OWL screens (scripts/odoo-hoot.sh) on $test_db"
+if ! bash "$PB_REPO/scripts/odoo-hoot.sh" --db "$test_db" > "$logs/hoot.out" 2>&1; then
+    step_failed "Hoot tests (OWL screens in Odoo's unit test runner)" "$logs/hoot.out"
+fi
+grep -E '^hoot: |^odoo-hoot: ' "$logs/hoot.out" || tail -5 "$logs/hoot.out"
 
 pb_log "upgrade plant_bridge on the demo database"
 pb_odoo -d "$test_db" -u plant_bridge --stop-after-init --log-level=info > "$logs/upgrade-demo.log" 2>&1 \

@@ -38,6 +38,9 @@ canonical plant events, a message trace with an exception queue, and outbound re
         'views/mrp_workcenter_views.xml',
         'views/res_users_views.xml',
         'views/plant_bridge_sample_views.xml',
+        'views/plant_bridge_client_actions.xml',
+        'views/plant_bridge_connector_test_views.xml',
+        'views/mrp_production_views.xml',
         'views/plant_bridge_menus.xml',
         'views/plant_bridge_legacy_menus.xml',
         'views/plant_bridge_binding_views.xml',
@@ -46,6 +49,22 @@ canonical plant events, a message trace with an exception queue, and outbound re
     'demo': [
         'demo/plant_bridge_demo.xml',
     ],
+    # OWL screens: built from owl_src/ by `npm run build:owl` and committed (no Node needed here)
+    'assets': {
+        'web.assets_backend': [
+            'plant_bridge/static/src/bundle/**/*.js',
+            'plant_bridge/static/src/scss/**/*.scss',
+            'plant_bridge/static/src/xml/**/*.xml',
+        ],
+        # loaded on demand by the Mapping Studio: JSONata + the canonical validator
+        'plant_bridge.mapping_engine': [
+            'plant_bridge/static/src/lazy/mapping_engine.js',
+        ],
+        'web.assets_unit_tests': [
+            'plant_bridge/static/src/lazy/mapping_engine.js',
+            'plant_bridge/static/tests/**/*.test.js',
+        ],
+    },
     'application': True,
     'installable': True,
 }

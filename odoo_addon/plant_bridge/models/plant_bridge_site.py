@@ -82,6 +82,6 @@ class PlantBridgeSite(models.Model):
 
     def action_view_failed_messages(self):
         self.ensure_one()
-        action = self.env['ir.actions.act_window']._for_xml_id('plant_bridge.action_exception_queue')
-        action['domain'] = [('state', '=', 'rejected'), ('site_id', '=', self.id)]
+        action = self.env['ir.actions.actions']._for_xml_id('plant_bridge.action_exception_queue')
+        action['context'] = {'plant_bridge_site_id': self.id}
         return action

@@ -8,11 +8,12 @@ from .common import PlantBridgeCase
 class TestExceptionQueue(PlantBridgeCase):
 
     def test_action_lists_failures_grouped(self):
-        action = self.env['ir.actions.act_window']._for_xml_id('plant_bridge.action_exception_queue')
-        self.assertEqual(action['res_model'], 'plant_bridge.message')
-        self.assertIn("'search_default_group_error_code': 1", action['context'])
+        # the four screens are OWL client actions (owl_src/), registered under these tags
         for xmlid in ('action_dashboard', 'action_mapping_studio', 'action_exception_queue', 'action_order_trace'):
-            self.assertTrue(self.env.ref(f'plant_bridge.{xmlid}'))
+            action = self.env.ref(f'plant_bridge.{xmlid}')
+            self.assertEqual((action._name, action.tag), ('ir.actions.client', f"plant_bridge.{xmlid[len('action_'):]}"))
+        action = self.site.action_view_failed_messages()
+        self.assertEqual((action['tag'], action['context']), ('plant_bridge.exception_queue', {'plant_bridge_site_id': self.site.id}))
 
     def test_retry_after_fix(self):
         result = self.post_one('scrap', product='PB-NEW-1', quantity=1)

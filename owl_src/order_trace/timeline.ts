@@ -1,0 +1,321 @@
+/**
+ * Everything the integration did for one manufacturing order, as one chronological list: releases
+ * to the plant and their acknowledgements, inbound events (consumption, confirmation, scrap,
+ * quality...) with their outcome, quality holds, failures, retries and replays.
+ */
+import { parseServerDatetime } from "../core/dates.js";
+import { _t } from "../core/l10n.js";
+import type { Many2one } from "../core/services.js";
+
+export interface OutboundRow {
+  id: number;
+  key: string;
+  event_type: "order_release" | "order_change" | "order_cancel";
+  state: "pending" | "acknowledged" | "failed";
+  sink: string | false;
+  ack_message: string | false;
+  ack_date: string | false;
+  create_date: string;
+}
+
+export interface TraceMessageRow {
+  id: number;
+  key: string;
+  event_type: string | false;
+  state: "received" | "applied" | "deferred" | "rejected" | "discarded";
+  error_code: string | false;
+  error_message: string | false;
+  attempts: number;
+  occurred_at: string | false;
+  create_date: string;
+  res_model: string | false;
+  res_id: number | false;
+  res_name: string | false;
+  source: string | false;
+  discard_reason: string | false;
+}
+
+export interface QualityRow {
+  id: number;
+  name: string;
+  result: "pass" | "fail";
+  value: string | false;
+  hold: boolean;
+  hold_state: "none" | "held" | "released";
+  occurred_at: string | false;
+  create_date: string;
+  lot_id: Many2one;
+  released_date: string | false;
+  released_by_id: Many2one;
+}
+
+export interface ReplayRow {
+  id: number;
+  message_id: Many2one;
+  state: "pending" | "done" | "failed";
+  result_code: string | false;
+  create_date: string;
+  done_at: string | false;
+}
+
+export interface NoteRow {
+  id: number;
+  res_id: number;
+  body: string;
+  date: string;
+  author_id: Many2one;
+}
+
+export type EntryKind = "release" | "event" | "quality" | "replay";
+export type Tone = "success" | "danger" | "warning" | "info" | "secondary";
+
+export interface TimelineEntry {
+  key: string;
+  at: number;
+  kind: EntryKind;
+  icon: string;
+  title: string;
+  detail: string;
+  tone: Tone;
+  badge: string;
+  /** The record to open from the entry. */
+  link?: { model: string; id: number; label: string };
+  failure: boolean;
+}
+
+const EVENT_TITLES: Record<string, () => string> = {
+  production: () => _t("Production confirmation"),
+  consumption: () => _t("Material consumption"),
+  scrap: () => _t("Scrap"),
+  downtime: () => _t("Downtime"),
+  workorder_status: () => _t("Work order status"),
+  machine_status: () => _t("Machine status"),
+  quality: () => _t("Quality result"),
+  maintenance: () => _t("Maintenance request"),
+};
+
+const EVENT_ICONS: Record<string, string> = {
+  production: "fa-check-square-o",
+  consumption: "fa-cubes",
+  scrap: "fa-trash",
+  downtime: "fa-pause-circle",
+  workorder_status: "fa-play-circle",
+  machine_status: "fa-cogs",
+  quality: "fa-flask",
+  maintenance: "fa-wrench",
+};
+
+const RELEASE_TITLES: Record<OutboundRow["event_type"], () => string> = {
+  order_release: () => _t("Released to the plant"),
+  order_change: () => _t("Change sent to the plant"),
+  order_cancel: () => _t("Cancellation sent to the plant"),
+};
+
+function at(...values: (string | false)[]): number {
+  for (const v of values) {
+    const ms = parseServerDatetime(v);
+    if (ms !== null) return ms;
+  }
+  return 0;
+}
+
+/** The text of a chatter body (HTML), for one line of the timeline. */
+export function textOf(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, " ")
+    .replace(/&nbsp;/g, " ")
+    .replace(/&amp;/g, "&")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+function outboundEntries(rows: OutboundRow[]): TimelineEntry[] {
+  const entries: TimelineEntry[] = [];
+  for (const row of rows) {
+    entries.push({
+      key: `outbound:${row.id}`,
+      at: at(row.create_date),
+      kind: "release",
+      icon: row.event_type === "order_cancel" ? "fa-ban" : "fa-paper-plane",
+      title: RELEASE_TITLES[row.event_type](),
+      detail: row.key,
+      tone: row.state === "pending" ? "info" : row.state === "failed" ? "danger" : "success",
+      badge: row.state === "pending" ? _t("waiting for a sidecar") : _t("sent"),
+      link: { model: "plant_bridge.outbound", id: row.id, label: row.key },
+      failure: false,
+    });
+    if (row.state !== "pending") {
+      const ok = row.state === "acknowledged";
+      entries.push({
+        key: `outbound-ack:${row.id}`,
+        at: at(row.ack_date, row.create_date),
+        kind: "release",
+        icon: ok ? "fa-check" : "fa-times",
+        title: ok
+          ? _t("Acknowledged by %s", row.sink || _t("the plant"))
+          : _t("Refused by %s", row.sink || _t("the plant")),
+        detail: row.ack_message || "",
+        tone: ok ? "success" : "danger",
+        badge: ok ? _t("acknowledged") : _t("failed"),
+        link: { model: "plant_bridge.outbound", id: row.id, label: row.key },
+        failure: !ok,
+      });
+    }
+  }
+  return entries;
+}
+
+function messageEntry(row: TraceMessageRow): TimelineEntry {
+  const type = row.event_type || "other";
+  const tone: Tone = {
+    applied: "success",
+    rejected: "danger",
+    deferred: "warning",
+    discarded: "secondary",
+    received: "info",
+  }[row.state] as Tone;
+  const badge = {
+    applied: _t("applied"),
+    rejected: _t("rejected"),
+    deferred: _t("deferred"),
+    discarded: _t("discarded"),
+    received: _t("received"),
+  }[row.state];
+  let detail = "";
+  if (row.state === "applied" && row.res_name) detail = _t("→ %s", row.res_name);
+  else if (row.state === "rejected" || row.state === "deferred")
+    detail = `${row.error_code || ""}: ${row.error_message || ""}`;
+  else if (row.state === "discarded") detail = row.discard_reason || "";
+  if (row.attempts > 1) detail = `${detail} (${_t("%s attempts", row.attempts)})`.trim();
+  return {
+    key: `message:${row.id}`,
+    at: at(row.occurred_at, row.create_date),
+    kind: "event",
+    icon: EVENT_ICONS[type] ?? "fa-envelope-o",
+    title: (EVENT_TITLES[type] ?? (() => _t("Event")))(),
+    detail,
+    tone,
+    badge,
+    link: { model: "plant_bridge.message", id: row.id, label: row.key },
+    failure: row.state === "rejected",
+  };
+}
+
+function qualityEntries(rows: QualityRow[]): TimelineEntry[] {
+  const entries: TimelineEntry[] = [];
+  for (const row of rows) {
+    const pass = row.result === "pass";
+    entries.push({
+      key: `quality:${row.id}`,
+      at: at(row.occurred_at, row.create_date),
+      kind: "quality",
+      icon: pass ? "fa-thumbs-o-up" : "fa-thumbs-o-down",
+      title: _t("Quality test %s", row.name),
+      detail: [row.value || "", row.lot_id ? _t("lot %s", row.lot_id[1]) : ""]
+        .filter(Boolean)
+        .join(" · "),
+      tone: pass ? "success" : "danger",
+      badge: pass ? _t("pass") : _t("fail"),
+      link: { model: "plant_bridge.quality.result", id: row.id, label: row.name },
+      failure: !pass,
+    });
+    if (row.hold_state !== "none") {
+      entries.push({
+        key: `hold:${row.id}`,
+        at: at(row.occurred_at, row.create_date) + 1,
+        kind: "quality",
+        icon: "fa-lock",
+        title: _t("Quality hold"),
+        detail: row.lot_id ? _t("lot %s", row.lot_id[1]) : _t("the whole order"),
+        tone: row.hold_state === "held" ? "danger" : "secondary",
+        badge: row.hold_state === "held" ? _t("held") : _t("released later"),
+        link: { model: "plant_bridge.quality.result", id: row.id, label: row.name },
+        failure: row.hold_state === "held",
+      });
+    }
+    if (row.hold_state === "released" && row.released_date) {
+      entries.push({
+        key: `release-hold:${row.id}`,
+        at: at(row.released_date),
+        kind: "quality",
+        icon: "fa-unlock",
+        title: _t("Hold released"),
+        detail: row.released_by_id ? _t("by %s", row.released_by_id[1]) : "",
+        tone: "success",
+        badge: _t("released"),
+        link: { model: "plant_bridge.quality.result", id: row.id, label: row.name },
+        failure: false,
+      });
+    }
+  }
+  return entries;
+}
+
+function replayEntries(
+  replays: ReplayRow[],
+  notes: NoteRow[],
+  keys: Map<number, string>,
+): TimelineEntry[] {
+  const entries: TimelineEntry[] = [];
+  for (const r of replays) {
+    const messageId = r.message_id ? r.message_id[0] : 0;
+    entries.push({
+      key: `replay:${r.id}`,
+      at: at(r.done_at, r.create_date),
+      kind: "replay",
+      icon: "fa-repeat",
+      title: _t("Replay through the sidecar"),
+      detail: `${keys.get(messageId) ?? ""}${r.result_code ? ` · ${r.result_code}` : ""}`,
+      tone: r.state === "done" ? "success" : r.state === "failed" ? "danger" : "info",
+      badge: { pending: _t("queued"), done: _t("done"), failed: _t("failed") }[r.state],
+      link: messageId
+        ? { model: "plant_bridge.message", id: messageId, label: keys.get(messageId) ?? "" }
+        : undefined,
+      failure: r.state === "failed",
+    });
+  }
+  for (const n of notes) {
+    const text = textOf(n.body);
+    if (!text) continue;
+    entries.push({
+      key: `note:${n.id}`,
+      at: at(n.date),
+      kind: "replay",
+      icon: "fa-user",
+      title: text,
+      detail: keys.get(n.res_id) ?? "",
+      tone: "secondary",
+      badge: n.author_id ? n.author_id[1] : "",
+      link: { model: "plant_bridge.message", id: n.res_id, label: keys.get(n.res_id) ?? "" },
+      failure: false,
+    });
+  }
+  return entries;
+}
+
+export interface TraceData {
+  outbound: OutboundRow[];
+  messages: TraceMessageRow[];
+  quality: QualityRow[];
+  replays: ReplayRow[];
+  notes: NoteRow[];
+}
+
+/** Oldest first; entries at the same instant keep the order release → event → quality → replay. */
+export function buildTimeline(data: TraceData): TimelineEntry[] {
+  const keys = new Map(data.messages.map((m) => [m.id, m.key]));
+  const entries = [
+    ...outboundEntries(data.outbound),
+    ...data.messages.map(messageEntry),
+    ...qualityEntries(data.quality),
+    ...replayEntries(data.replays, data.notes, keys),
+  ];
+  return entries
+    .map((entry, index) => ({ entry, index }))
+    .sort((a, b) => a.entry.at - b.entry.at || a.index - b.index)
+    .map((x) => x.entry);
+}

@@ -1,0 +1,10 @@
+/** Same shape as Odoo 19's standardActionServiceProps. */
+export const standardActionServiceProps = {
+  action: Object,
+  actionId: { type: Number, optional: true },
+  className: { type: String, optional: true },
+  globalState: { type: Object, optional: true },
+  state: { type: Object, optional: true },
+  resId: { type: [Number, Boolean], optional: true },
+  updateActionState: { type: Function, optional: true },
+};

@@ -1,0 +1,342 @@
+/**
+ * @jest-environment jsdom
+ */
+import { afterEach, beforeAll, describe, expect, test } from "@jest/globals";
+import { createHash, webcrypto } from "node:crypto";
+import { TextEncoder } from "node:util";
+import { bundleLoaders, loadedBundles } from "./fakes/web/core/assets.js";
+import { registry } from "@web/core/registry";
+import {
+  ENGINE_BUNDLE,
+  MappingStudio,
+  PREVIEW_DELAY_MS,
+  exampleSource,
+  type MappingRow,
+} from "../../owl_src/mapping_studio/mapping_studio.js";
+import {
+  all,
+  click,
+  createAction,
+  createNotification,
+  createOrm,
+  mountScreen,
+  settle,
+  text,
+  type,
+  type Call,
+  type Mounted,
+} from "./helpers.js";
+
+const ACTIVE: MappingRow = {
+  id: 10,
+  name: "Machine status",
+  site_id: [1, "Main Plant"],
+  connector_id: [3, "Plant broker"],
+  selector: "plant/{site}/{line}/{machine}/status",
+  event_type: "machine_status",
+  expression: '{"workcenter": $machine, "status": $lowercase(state)}',
+  key_expression: false,
+  sample_payload: '{"state": "IDLE"}',
+  version: 1,
+  state: "active",
+  origin_id: false,
+  replaced_id: false,
+};
+
+const SAMPLES = [
+  {
+    id: 5,
+    source: "plant/main/l1/press-1/status",
+    payload: '{"state":"RUNNING","good":12}',
+    at: "2026-11-26 08:00:00",
+  },
+  { id: 6, source: "other/topic", payload: '{"x":1}', at: "2026-11-26 07:59:00" },
+];
+
+/** A small in-memory plant_bridge.mapping: versions, states, roll back, like the model does. */
+function createBackend(mappings: MappingRow[]) {
+  let nextId = 100;
+  const rows = mappings.map((m) => ({ ...m }));
+  return (call: Call): unknown => {
+    const [args, kwargs] = call.args as [unknown[], Record<string, unknown>];
+    switch (`${call.model}.${call.method}`) {
+      case "plant_bridge.connector.searchRead":
+        return [{ id: 3, name: "Plant broker", site_id: [1, "Main Plant"], kind: "mqtt" }];
+      case "plant_bridge.site.searchRead":
+        return [{ id: 1, code: "main" }];
+      case "plant_bridge.mapping.searchRead":
+        return rows.map((m) => ({ ...m }));
+      case "plant_bridge.sample.searchRead":
+        return SAMPLES;
+      case "plant_bridge.mapping.write": {
+        const [ids, values] = call.args as [number[], Partial<MappingRow>];
+        for (const m of rows.filter((r) => ids.includes(r.id)))
+          Object.assign(m, values, { version: m.version + 1 });
+        return true;
+      }
+      case "plant_bridge.mapping.call:action_new_version": {
+        const from = rows.find((m) => m.id === (args[0] as number[])[0])!;
+        const copy: MappingRow = {
+          ...from,
+          ...(kwargs.values as Partial<MappingRow>),
+          id: nextId++,
+          state: "draft",
+          version: Math.max(...rows.map((m) => m.version)) + 1,
+          origin_id: from.origin_id || [from.id, from.name],
+          replaced_id: false,
+        };
+        rows.push(copy);
+        return copy.id;
+      }
+      case "plant_bridge.mapping.call:action_shadow":
+        rows.find((m) => m.id === (args[0] as number[])[0])!.state = "shadow";
+        return true;
+      case "plant_bridge.mapping.call:action_activate": {
+        const m = rows.find((r) => r.id === (args[0] as number[])[0])!;
+        const old = rows.find((r) => r.state === "active");
+        if (old) {
+          old.state = "archived";
+          m.replaced_id = [old.id, old.name];
+        }
+        m.state = "active";
+        return true;
+      }
+      case "plant_bridge.mapping.call:action_rollback": {
+        const m = rows.find((r) => r.id === (args[0] as number[])[0])!;
+        m.state = "archived";
+        rows.find((r) => r.id === (m.replaced_id as [number, string])[0])!.state = "active";
+        return true;
+      }
+      default:
+        throw new Error(`unexpected ORM call ${call.model}.${call.method}`);
+    }
+  };
+}
+
+/** Waits past the live-preview delay, then lets OWL render. */
+async function typed() {
+  await new Promise((r) => setTimeout(r, PREVIEW_DELAY_MS + 20));
+  await settle();
+}
+
+function events(target: HTMLElement) {
+  return all(target, ".o_pb_tab_output").length
+    ? all(target, ".o_pb_output .o_pb_event_json").map((pre) =>
+        JSON.parse(pre.textContent ?? "null"),
+      )
+    : [];
+}
+
+describe("Mapping Studio", () => {
+  let mounted: Mounted<MappingStudio> | undefined;
+  afterEach(() => mounted?.destroy());
+
+  async function mountStudio(mappings = [ACTIVE]) {
+    const orm = createOrm(createBackend(mappings));
+    const action = createAction();
+    const notification = createNotification();
+    mounted = await mountScreen(MappingStudio, { services: { orm, action, notification } });
+    return { orm, action, notification, target: mounted.target, studio: mounted.component };
+  }
+
+  beforeAll(() => {
+    // browsers have these; jest's jsdom environment does not
+    Object.assign(globalThis, { TextEncoder });
+    if (!globalThis.crypto?.subtle)
+      Object.defineProperty(globalThis, "crypto", { value: webcrypto });
+    // the engine bundle is what loadBundle() brings in Odoo: here, the same module
+    bundleLoaders[ENGINE_BUNDLE] = () => import("../../owl_src/mapping_engine/index.js");
+  });
+
+  test("loads the engine bundle on first use and is the registered client action", async () => {
+    expect(registry.category("plant_bridge").contains("mapping_engine")).toBe(false);
+    await mountStudio();
+    expect(loadedBundles).toEqual([ENGINE_BUNDLE]);
+    expect(registry.category("plant_bridge").contains("mapping_engine")).toBe(true);
+    expect(registry.category("actions").get("plant_bridge.mapping_studio")).toBe(MappingStudio);
+  });
+
+  test("reads source connectors, the connector's mappings and its recent samples", async () => {
+    const { orm } = await mountStudio();
+    expect(orm.of("searchRead", "plant_bridge.connector")[0]!.args[0]).toEqual([
+      ["kind", "in", ["mqtt", "file_drop", "sql_source", "http_source"]],
+    ]);
+    // the connector of an active mapping first, then that connector's mappings
+    expect(orm.of("searchRead", "plant_bridge.mapping").map((c) => c.args[0])).toEqual([
+      [
+        ["state", "=", "active"],
+        ["connector_id", "!=", false],
+      ],
+      [["connector_id", "=", 3]],
+    ]);
+    const [samples] = orm.of("searchRead", "plant_bridge.sample");
+    // the connector's samples and its site's samples reported without a connector
+    expect(samples!.args[0]).toEqual([
+      "|",
+      ["connector_id", "=", 3],
+      "&",
+      ["connector_id", "=", false],
+      ["site_id", "=", 1],
+    ]);
+    expect(samples!.args[2]).toMatchObject({ order: "at desc, id desc", limit: 50 });
+  });
+
+  test("shows the active mapping's output on the newest sample its selector matches", async () => {
+    const { target } = await mountStudio();
+    expect(all(target, ".o_pb_sample").map((s) => s.dataset.key)).toEqual([
+      "sample:5",
+      "mapping",
+      "paste",
+    ]);
+    expect(events(target)).toEqual([
+      {
+        workcenter: "press-1",
+        status: "running",
+        // the key the sidecar derives: m<first version>-<sha256(topic, payload)> (mapper.ts)
+        id: `m10-${createHash("sha256")
+          .update(`${SAMPLES[0]!.source}\0\0${SAMPLES[0]!.payload}`)
+          .digest("hex")
+          .slice(0, 32)}`,
+        type: "machine_status",
+        site: "main",
+        occurredAt: expect.any(String),
+      },
+    ]);
+    expect(text(target.querySelector(".o_pb_event"))).toContain(
+      "Filled in: id, type, site, occurredAt",
+    );
+    expect(target.querySelector(".o_pb_valid")).not.toBeNull();
+  });
+
+  test("editing the expression updates the output and the canonical validation as you type, without saving", async () => {
+    const { target, orm } = await mountStudio();
+    const callsBefore = orm.calls.length;
+    const editor = target.querySelector(".o_pb_expression");
+    await type(editor, '{"workcenter": $machine, "status": "exploded"}');
+    await typed();
+    expect(text(target.querySelector(".o_pb_invalid_code"))).toBe("schema");
+    expect(text(target.querySelector(".o_pb_invalid_message"))).toMatch(
+      /^\/status must be equal to one of the allowed values/,
+    );
+    expect(target.querySelector(".o_pb_valid")).toBeNull();
+    expect(text(target.querySelector(".badge.text-bg-warning"))).toBe("Edited");
+
+    await type(editor, '{"workcenter": $machine, "status": ');
+    await typed();
+    expect(text(target.querySelector(".o_pb_error"))).toMatch(
+      /^mapping_error\s*Expected "}" before end of expression \(at character 35\)/,
+    );
+
+    await type(
+      editor,
+      '{"workcenter": $uppercase($machine), "status": "down", "counters": {"good": good}}',
+    );
+    await typed();
+    expect(events(target)[0]).toMatchObject({
+      workcenter: "PRESS-1",
+      status: "down",
+      counters: { good: 12 },
+    });
+    expect(target.querySelector(".o_pb_valid")).not.toBeNull();
+    expect(orm.calls.length).toBe(callsBefore);
+  });
+
+  test("canonical error codes are the sidecar's: bad_quantity for a wrong quantity", async () => {
+    const { target } = await mountStudio();
+    await type(
+      target.querySelector(".o_pb_expression"),
+      '{"type": "scrap", "product": "P-1", "quantity": -2}',
+    );
+    await typed();
+    expect(text(target.querySelector(".o_pb_invalid_code"))).toBe("bad_quantity");
+    expect(text(target.querySelector(".o_pb_invalid_message"))).toMatch(/^\/quantity must be > 0/);
+  });
+
+  test("a pasted sample: broken JSON is reported, valid JSON is mapped with the typed topic's segments", async () => {
+    const { target } = await mountStudio();
+    await click(target.querySelector('.o_pb_sample[data-key="paste"]'));
+    expect((target.querySelector(".o_pb_paste_source") as HTMLInputElement).value).toBe(
+      exampleSource(ACTIVE.selector, "main"),
+    );
+    await type(target.querySelector(".o_pb_paste"), '{"state": ');
+    await typed();
+    // what the sidecar records for a mapped message it cannot read
+    expect(text(target.querySelector(".o_pb_error"))).toMatch(
+      /^mapping_error\s*payload is not valid JSON/,
+    );
+    await type(target.querySelector(".o_pb_paste_source"), "plant/main/l2/oven-3/status");
+    await type(target.querySelector(".o_pb_paste"), '{"state": "SETUP"}');
+    await typed();
+    expect(events(target)[0]).toMatchObject({ workcenter: "oven-3", status: "setup" });
+  });
+
+  test("compares the edited expression with the active version on the same sample", async () => {
+    const { target } = await mountStudio();
+    await click(target.querySelector(".o_pb_tab_compare"));
+    expect(text(target.querySelector(".o_pb_compare_verdict"))).toBe("This is the active version");
+    await click(target.querySelector(".o_pb_tab_output"));
+    await type(
+      target.querySelector(".o_pb_expression"),
+      '{"workcenter": $machine, "status": "idle"}',
+    );
+    await typed();
+    await click(target.querySelector(".o_pb_tab_compare"));
+    expect(text(target.querySelector(".o_pb_compare_verdict"))).toBe(
+      "Different events from the active version",
+    );
+    const columns = all(target, ".o_pb_output .o_pb_preview");
+    expect(columns).toHaveLength(2);
+    expect(text(columns[0])).toContain('"status": "running"');
+    expect(text(columns[1])).toContain('"status": "idle"');
+  });
+
+  test("save as new version, run it in shadow, activate it, roll back: the model's methods on the right ids", async () => {
+    const { target, orm, studio } = await mountStudio();
+    const button = (cls: string) => target.querySelector<HTMLButtonElement>(`.${cls}`)!;
+    expect(button("o_pb_save").disabled).toBe(true);
+    expect(button("o_pb_rollback").disabled).toBe(true);
+    const expression = '{"workcenter": $machine, "status": $lowercase(state), "reason": "v2"}';
+    await type(target.querySelector(".o_pb_expression"), expression);
+    expect(button("o_pb_save").disabled).toBe(false);
+    expect(button("o_pb_activate").disabled).toBe(true); // unsaved edits first
+
+    await click(button("o_pb_save"));
+    expect(orm.of("call:action_new_version")[0]!.args).toEqual([
+      [[10]],
+      { values: { expression, key_expression: false } },
+    ]);
+    expect(studio.state.mappingId).toBe(100);
+    expect(text(target.querySelector(".o_pb_studio .card-header .badge"))).toBe("v2 · Draft");
+
+    await click(button("o_pb_shadow"));
+    expect(orm.of("call:action_shadow")[0]!.args[0]).toEqual([[100]]);
+    await click(button("o_pb_activate"));
+    expect(orm.of("call:action_activate")[0]!.args[0]).toEqual([[100]]);
+    expect(text(target.querySelector(".o_pb_studio .card-header .badge"))).toBe("v2 · Active");
+
+    expect(button("o_pb_rollback").disabled).toBe(false);
+    await click(button("o_pb_rollback"));
+    expect(orm.of("call:action_rollback")[0]!.args[0]).toEqual([[100]]);
+    expect(studio.state.mappingId).toBe(10);
+    expect(text(target.querySelector(".o_pb_studio .card-header .badge"))).toBe("v1 · Active");
+  });
+
+  test("a draft is saved in place", async () => {
+    const draft: MappingRow = {
+      ...ACTIVE,
+      id: 11,
+      state: "draft",
+      version: 2,
+      origin_id: [10, "Machine status"],
+    };
+    const { target, orm, studio } = await mountStudio([draft]);
+    expect(studio.state.mappingId).toBe(11);
+    await type(target.querySelector(".o_pb_expression"), '{"workcenter": "x", "status": "idle"}');
+    await click(target.querySelector(".o_pb_save"));
+    expect(orm.of("write", "plant_bridge.mapping")[0]!.args).toEqual([
+      [11],
+      { expression: '{"workcenter": "x", "status": "idle"}', key_expression: false },
+    ]);
+    expect(orm.of("call:action_new_version")).toHaveLength(0);
+  });
+});

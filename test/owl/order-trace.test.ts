@@ -1,0 +1,275 @@
+/**
+ * @jest-environment jsdom
+ */
+import { afterEach, describe, expect, test } from "@jest/globals";
+import { registry } from "@web/core/registry";
+import { OrderTrace } from "../../owl_src/order_trace/order_trace.js";
+import { buildTimeline, textOf, type TraceData } from "../../owl_src/order_trace/timeline.js";
+import {
+  all,
+  click,
+  createAction,
+  createOrm,
+  mountScreen,
+  text,
+  type,
+  type Call,
+  type Mounted,
+} from "./helpers.js";
+
+const DATA: TraceData = {
+  outbound: [
+    {
+      id: 1,
+      key: "order_release:WH/MO/00012:1",
+      event_type: "order_release",
+      state: "acknowledged",
+      sink: "mqtt:plant-bridge/v1/main/commands",
+      ack_message: false,
+      ack_date: "2026-11-26 08:00:05",
+      create_date: "2026-11-26 08:00:00",
+    },
+  ],
+  messages: [
+    {
+      id: 11,
+      key: "cons-1",
+      event_type: "consumption",
+      state: "applied",
+      error_code: false,
+      error_message: false,
+      attempts: 1,
+      occurred_at: "2026-11-26 08:10:00",
+      create_date: "2026-11-26 08:10:01",
+      res_model: "stock.move",
+      res_id: 5,
+      res_name: "WH/MO/00012 Wood Panel",
+      source: "mqtt",
+      discard_reason: false,
+    },
+    {
+      id: 12,
+      key: "prod-1",
+      event_type: "production",
+      state: "rejected",
+      error_code: "quality_hold",
+      error_message: "WH/MO/00012 is on quality hold",
+      attempts: 2,
+      occurred_at: "2026-11-26 09:00:00",
+      create_date: "2026-11-26 09:00:01",
+      res_model: false,
+      res_id: false,
+      res_name: false,
+      source: "mqtt",
+      discard_reason: false,
+    },
+  ],
+  quality: [
+    {
+      id: 21,
+      name: "Torque",
+      result: "fail",
+      value: "12.5",
+      hold: true,
+      hold_state: "released",
+      occurred_at: "2026-11-26 08:30:00",
+      create_date: "2026-11-26 08:30:01",
+      lot_id: [3, "LOT-3"],
+      released_date: "2026-11-26 09:30:00",
+      released_by_id: [2, "Mitchell Admin"],
+    },
+  ],
+  replays: [],
+  notes: [
+    {
+      id: 31,
+      res_id: 12,
+      body: "<p>Retried by Mitchell Admin: rejected quality_hold</p>",
+      date: "2026-11-26 09:05:00",
+      author_id: [3, "Mitchell Admin"],
+    },
+  ],
+};
+
+describe("timeline", () => {
+  test("everything the integration did, oldest first", () => {
+    const entries = buildTimeline(DATA);
+    expect(entries.map((e) => [e.title, e.badge])).toEqual([
+      ["Released to the plant", "sent"],
+      ["Acknowledged by mqtt:plant-bridge/v1/main/commands", "acknowledged"],
+      ["Material consumption", "applied"],
+      ["Quality test Torque", "fail"],
+      ["Quality hold", "released later"],
+      ["Production confirmation", "rejected"],
+      ["Retried by Mitchell Admin: rejected quality_hold", "Mitchell Admin"],
+      ["Hold released", "released"],
+    ]);
+    const rejected = entries.find((e) => e.title === "Production confirmation")!;
+    expect(rejected).toMatchObject({
+      tone: "danger",
+      failure: true,
+      detail: "quality_hold: WH/MO/00012 is on quality hold (2 attempts)",
+      link: { model: "plant_bridge.message", id: 12 },
+    });
+    expect(entries.find((e) => e.title === "Material consumption")!.detail).toBe(
+      "→ WH/MO/00012 Wood Panel",
+    );
+  });
+
+  test("a refused release and a pending sidecar replay", () => {
+    const entries = buildTimeline({
+      ...DATA,
+      outbound: [{ ...DATA.outbound[0]!, state: "failed", ack_message: "sink down" }],
+      replays: [
+        {
+          id: 41,
+          message_id: [12, "prod-1"],
+          state: "pending",
+          result_code: false,
+          create_date: "2026-11-26 10:00:00",
+          done_at: false,
+        },
+      ],
+    });
+    expect(entries.find((e) => e.key === "outbound-ack:1")).toMatchObject({
+      title: "Refused by mqtt:plant-bridge/v1/main/commands",
+      detail: "sink down",
+      failure: true,
+    });
+    expect(entries.at(-1)).toMatchObject({
+      title: "Replay through the sidecar",
+      badge: "queued",
+      detail: "prod-1",
+    });
+  });
+
+  test("textOf strips the chatter's HTML", () => {
+    expect(textOf("<p>Payload edited by <b>A &amp; B</b>.</p>")).toBe("Payload edited by A & B .");
+  });
+});
+
+function handler(call: Call): unknown {
+  switch (`${call.model}.${call.method}`) {
+    case "plant_bridge.message.formattedReadGroup":
+      return [{ production_id: [12, "WH/MO/00012"], __count: 2 }];
+    case "mrp.production.read":
+      return [
+        {
+          id: 12,
+          name: "WH/MO/00012",
+          product_id: [7, "Table"],
+          product_qty: 2,
+          product_uom_id: [1, "Units"],
+          state: "progress",
+          date_start: false,
+        },
+      ];
+    case "mrp.production.call:name_search":
+      return [[12, "WH/MO/00012"]];
+    case "plant_bridge.outbound.searchRead":
+      return DATA.outbound;
+    case "plant_bridge.message.searchRead":
+      return DATA.messages;
+    case "plant_bridge.quality.result.searchRead":
+      return DATA.quality;
+    case "plant_bridge.replay.searchRead":
+      return DATA.replays;
+    case "mail.message.searchRead":
+      return DATA.notes;
+    default:
+      throw new Error(`unexpected ORM call ${call.model}.${call.method}`);
+  }
+}
+
+describe("Order Trace", () => {
+  let mounted: Mounted<OrderTrace> | undefined;
+  afterEach(() => mounted?.destroy());
+
+  async function mountTrace(context: Record<string, unknown> = {}) {
+    const orm = createOrm(handler);
+    const action = createAction();
+    const states: Record<string, unknown>[] = [];
+    mounted = await mountScreen(OrderTrace, {
+      services: { orm, action },
+      props: {
+        action: { context },
+        updateActionState: (s: Record<string, unknown>) => states.push(s),
+      },
+    });
+    return { orm, action, states, target: mounted.target };
+  }
+
+  test("is the registered client action plant_bridge.order_trace", () => {
+    expect(registry.category("actions").get("plant_bridge.order_trace")).toBe(OrderTrace);
+  });
+
+  test("opened from the MO's smart button (active_id): reads everything linked to the order", async () => {
+    const { orm, target } = await mountTrace({ active_id: 12, active_model: "mrp.production" });
+    expect(orm.of("read", "mrp.production")[0]!.args[0]).toEqual([12]);
+    for (const model of [
+      "plant_bridge.outbound",
+      "plant_bridge.message",
+      "plant_bridge.quality.result",
+    ]) {
+      expect(orm.of("searchRead", model)[0]!.args[0]).toEqual([["production_id", "=", 12]]);
+    }
+    expect(orm.of("searchRead", "plant_bridge.replay")[0]!.args[0]).toEqual([
+      ["message_id", "in", [11, 12]],
+    ]);
+    expect(orm.of("searchRead", "mail.message")[0]!.args[0]).toEqual([
+      ["model", "=", "plant_bridge.message"],
+      ["res_id", "in", [11, 12]],
+      ["body", "!=", ""],
+    ]);
+    expect(text(target.querySelector(".o_pb_mo_header"))).toContain("WH/MO/00012");
+    expect(all(target, ".o_pb_entry")).toHaveLength(8);
+  });
+
+  test("filters: failures only, then quality only", async () => {
+    const { target } = await mountTrace({ active_id: 12 });
+    await click(target.querySelector('[data-filter="failures"]'));
+    expect(all(target, ".o_pb_entry_title").map((e) => text(e))).toEqual([
+      "Quality test Torque",
+      "Production confirmation",
+    ]);
+    await click(target.querySelector('[data-filter="quality"]'));
+    expect(all(target, ".o_pb_entry_title").map((e) => text(e))).toEqual([
+      "Quality test Torque",
+      "Quality hold",
+      "Hold released",
+    ]);
+  });
+
+  test("without an order: recent orders with plant events; picking one loads it and updates the URL state", async () => {
+    const { orm, target, states } = await mountTrace();
+    expect(orm.of("formattedReadGroup")[0]!.args).toEqual([
+      [["production_id", "!=", false]],
+      ["production_id"],
+      ["__count"],
+      { order: "create_date:max desc", limit: 12 },
+    ]);
+    expect(target.querySelector(".o_pb_choose")).not.toBeNull();
+    await click(target.querySelector(".o_pb_recent_order"));
+    expect(all(target, ".o_pb_entry")).toHaveLength(8);
+    expect(states).toEqual([{ active_id: 12 }]);
+  });
+
+  test("search an order by name", async () => {
+    const { orm, target } = await mountTrace();
+    await type(target.querySelector(".o-autocomplete--input"), "00012");
+    expect(orm.of("call:name_search")[0]!.args[1]).toEqual({ name: "00012", limit: 8 });
+    await click(target.querySelector(".o-autocomplete--option"));
+    expect(text(target.querySelector(".o_pb_mo_header"))).toContain("WH/MO/00012");
+  });
+
+  test("entries link to their records", async () => {
+    const { target, action } = await mountTrace({ active_id: 12 });
+    await click(all(target, ".o_pb_entry_link")[5]);
+    expect(action.actions[0]!.action).toMatchObject({
+      res_model: "plant_bridge.message",
+      res_id: 12,
+    });
+    await click(target.querySelector(".o_pb_open_mo"));
+    expect(action.actions[1]!.action).toMatchObject({ res_model: "mrp.production", res_id: 12 });
+  });
+});
