@@ -91,6 +91,33 @@ describe("legacy rows through a JSONata mapping", () => {
     expect((await source.run({ ...h.ctx, mapper })).accepted).toBe(1);
   });
 
+  it("gives expressions the file and line of a row ($file, $line)", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "k.csv"),
+      "AUFTRAG;MENGE;ZEIT;CHARGE\nWH/MO/00007;1;2026-11-26 08:00:00;\n",
+    );
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, "k.csv"), old, old);
+    const mapper = createRowMappers({ pool, check: createEventChecker(), origin: "odoo" })("main", {
+      ...mapping,
+      id: 5,
+      key_expression: "$file & ':' & $line",
+    })!;
+    const source = createFileDropSource({
+      connectorId: 2,
+      dir,
+      archiveDir: join(dir, "archive"),
+      errorDir: join(dir, "error"),
+      patterns: ["*.csv"],
+      format: { format: "csv", delimiter: ";", quote: '"', header: true, skipLines: 0, trim: true },
+      stableMs: 0,
+      store: h.store,
+    });
+    expect((await source.run({ ...h.ctx, mapper })).accepted).toBe(1);
+    expect((await h.messages())[0]!.eventId).toBe("k.csv:2");
+  });
+
   it("refuses a mapping that is not active or does not compile", () => {
     const mappers = createRowMappers({ pool, check: createEventChecker(), origin: "odoo" });
     expect(mappers("main", { ...mapping, state: "draft" })).toBeUndefined();

@@ -28,7 +28,9 @@ const columnName = z.string().min(1).max(128);
 
 const fileParams = z
   .object({
-    path: z.string().min(1),
+    path: z.string().min(1).optional(),
+    /** Another name of `path`. */
+    directory: z.string().min(1).optional(),
     pattern: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default("*"),
     format: z.enum(["csv", "fixed", "xml"]).default("csv"),
     encoding,
@@ -172,6 +174,8 @@ export function fileDropParams(
   base: { baseDir: string; roots: string[] },
 ): FileDropParams {
   const p = parse(fileParams, params, "file drop");
+  const folder = p.path ?? p.directory;
+  if (!folder) throw new ConfigError("config", "file drop: path: the folder to read is required");
   const confine = (folder: string) => {
     try {
       return confineFolder(folder, base.baseDir, base.roots);
@@ -179,7 +183,7 @@ export function fileDropParams(
       throw new ConfigError("config", `file drop: ${(err as Error).message}`);
     }
   };
-  const dir = confine(p.path);
+  const dir = confine(folder);
   let fileFormat: FileFormat;
   if (p.format === "csv") {
     const names = p.columns?.map((c) => (typeof c === "string" ? c : c.name));

@@ -47,7 +47,7 @@ export function createJsonataRowMapper(options: JsonataRowMapperOptions): RowMap
       input: { kind: "value", value: JSON.parse(payload.toString("utf8")) as unknown },
       payload,
       receivedAt: ctx.receivedAt,
-      bindings: { origin: ctx.origin, key: ctx.key, timezone: ctx.timezone },
+      bindings: { ...ctx.bindings, origin: ctx.origin, key: ctx.key, timezone: ctx.timezone },
     };
     const origin = originOf(definition, ctx.origin);
     const outcome = await pool.evaluate(evaluationJob(definition, message, {}, limits));

@@ -32,6 +32,11 @@ export interface RowContext {
    * named `id` is one of them; the event's `id` is then the derived `key`.
    */
   technical?: readonly string[];
+  /**
+   * What a mapping's expressions see besides the row: `$file` and `$line` (file drops), `$table`
+   * (SQL), `$source` (HTTP), with `$origin` and `$key` always.
+   */
+  bindings?: Record<string, unknown>;
 }
 
 /** Turns one row into canonical events and rejections (never throws for bad data). */

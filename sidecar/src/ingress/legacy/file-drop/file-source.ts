@@ -155,6 +155,7 @@ export function createFileDropSource(options: FileDropOptions): LegacySource {
         key: `file:${sha.slice(0, 16)}:${record.line}`,
         timezone: ctx.timezone,
         receivedAt,
+        bindings: { file: file.name, line: record.line },
       };
       if ("error" in record)
         return Promise.resolve([

@@ -189,6 +189,7 @@ export function createHttpSource(options: HttpSourceOptions): LegacySource {
       timezone: ctx.timezone,
       receivedAt,
       technical,
+      bindings: { source: options.name },
     };
     if (item === null || typeof item !== "object" || Array.isArray(item))
       return [rowRejection(row, "schema", `item ${key}: not an object`, raw)];

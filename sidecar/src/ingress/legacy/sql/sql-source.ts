@@ -101,6 +101,7 @@ export function createSqlSource(options: SqlSourceOptions): LegacySource {
           timezone: ctx.timezone,
           receivedAt,
           technical,
+          bindings: { table: options.table },
         };
         return ctx
           .mapper(row, rowCtx)
