@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   "mqtt-ingest": () => import("./mqtt-ingest.bench.js"),
   graphql: () => import("./graphql.bench.js"),
   "odoo-pipeline": () => import("./odoo-pipeline.bench.js"),
+  legacy: () => import("./legacy.bench.js"),
 };
 
 const wanted = process.argv.slice(2);
