@@ -7,7 +7,12 @@
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
+import { sqlConnection } from "../../sidecar/src/ingress/legacy/connectors.js";
 import { loadLegacyFile } from "../../sidecar/src/ingress/legacy/legacy-file.js";
+import {
+  describeConnection,
+  postgresConnection,
+} from "../../sidecar/src/ingress/legacy/sql/sql-client.js";
 import {
   createLegacyRunner,
   type LegacySiteConfig,
@@ -204,5 +209,22 @@ describe("legacy runner", () => {
     // the file was taken: archived once Odoo had it
     expect(await scheduler.trigger("main/schedule/1")).toMatchObject({ rows: 0 });
     await legacy.stop();
+  });
+
+  it("takes database credentials from the connector's secrets, and never shows them", () => {
+    const c = sqlConnection(
+      { driver: "postgres", url: "postgres://mes@db.plant:5432/mes" },
+      { password: "p@ss:w/rd" },
+      "SQL source",
+    );
+    const url = new URL(postgresConnection(c).connectionString!);
+    expect([url.username, decodeURIComponent(url.password), url.host]).toEqual([
+      "mes",
+      "p@ss:w/rd",
+      "db.plant:5432",
+    ]);
+    expect(describeConnection({ ...c, url: url.toString() })).toBe(
+      "postgres://mes:[redacted]@db.plant:5432/mes",
+    );
   });
 });

@@ -61,14 +61,34 @@ export function openSqlClient(connection: SqlConnection): SqlClient {
   return connection.driver === "postgres" ? postgresClient(connection) : mysqlClient(connection);
 }
 
-function postgresClient(c: SqlConnection): SqlClient {
-  const pool = new pg.Pool({
-    ...(c.url && { connectionString: c.url }),
+/**
+ * Connection settings for pg. A URL's own (empty) password would win over a separate one, so a
+ * password (and user) from the connector's secrets is written into the URL.
+ */
+export function postgresConnection(c: SqlConnection): pg.PoolConfig {
+  if (c.url) {
+    const url = new URL(c.url);
+    if (c.user) url.username = encodeURIComponent(c.user);
+    if (c.password !== undefined) url.password = encodeURIComponent(c.password);
+    return {
+      connectionString: url.toString(),
+      ...(c.host && { host: c.host }),
+      ...(c.port && { port: c.port }),
+      ...(c.database && { database: c.database }),
+    };
+  }
+  return {
     ...(c.host && { host: c.host }),
     ...(c.port && { port: c.port }),
     ...(c.database && { database: c.database }),
     ...(c.user && { user: c.user }),
     ...(c.password !== undefined && { password: c.password }),
+  };
+}
+
+function postgresClient(c: SqlConnection): SqlClient {
+  const pool = new pg.Pool({
+    ...postgresConnection(c),
     max: 2,
     connectionTimeoutMillis: c.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
