@@ -278,14 +278,15 @@ async function productivityCount(day: string): Promise<number> {
     try {
       const run = randomName("draft");
       const at = "2026-11-22T08:00:00+00:00";
-      // WH/MO/00002 is a draft in the demo data: not released to the plant yet.
+      // WH/MO/00002 is a draft in the demo data (not released to the plant yet); CONS_89957 is one of
+      // its components.
       const first = {
         id: `${run}-1`,
         type: "consumption",
         site: SITE,
         occurredAt: at,
         order: "WH/MO/00002",
-        product: "FURN_0269",
+        product: "CONS_89957",
         quantity: 1,
       };
       const second = {
@@ -294,7 +295,7 @@ async function productivityCount(day: string): Promise<number> {
         site: SITE,
         occurredAt: at,
         order: "WH/MO/00002",
-        product: "FURN_0269",
+        product: "CONS_89957",
         quantity: 2,
       };
       const other = {
@@ -320,11 +321,14 @@ async function productivityCount(day: string): Promise<number> {
       });
       await odoo.admin("mrp.production", "action_confirm", { ids: [mo] });
       const rows = await settled([first.id, second.id]);
-      expect(rows.every((r) => r.state === "applied")).toBe(true);
+      expect(rows.map((r) => [r.state, r.error_code])).toEqual([
+        ["applied", false],
+        ["applied", false],
+      ]);
       const [move] = await odoo.admin<Array<{ quantity: number }>>("stock.move", "search_read", {
         domain: [
           ["raw_material_production_id", "=", mo],
-          ["product_id.default_code", "=", "FURN_0269"],
+          ["product_id.default_code", "=", "CONS_89957"],
         ],
         fields: ["quantity"],
       });
