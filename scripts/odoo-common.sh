@@ -163,4 +163,7 @@ pb_clone_and_install() {
     pb_odoo -i plant_bridge --with-demo "$@"
 }
 
+# a free TCP port on loopback: test runs start Odoo's HTTP server, never on a fixed 8069
+pb_free_port() { "$ODOO_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 pb_random_suffix() { head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n'; }

@@ -27,7 +27,6 @@ if ! command -v chromium >/dev/null && ! command -v google-chrome >/dev/null; th
     echo "FAILED: no chromium on PATH for Odoo's browser tests"; exit 1
 fi
 # the browser talks to this Odoo over HTTP: a port nobody else (another engineer's Odoo) uses
-pb_free_port() { "$ODOO_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 own_db=0
 cleanup() { [ "$own_db" -eq 0 ] || pb_dropdb "$db" || true; }
 trap cleanup EXIT

@@ -29,7 +29,7 @@ nodemo_base="$(pb_base_template nodemo)"
 pb_log "install plant_bridge with demo data and run its tests on $test_db"
 pb_clonedb "$demo_base" "$test_db"
 pb_odoo -d "$test_db" -i plant_bridge --with-demo --test-enable --test-tags /plant_bridge \
-    --stop-after-init --log-level=info > "$logs/tests.log" 2>&1 || true
+    --http-port="$(pb_free_port)" --stop-after-init --log-level=info > "$logs/tests.log" 2>&1 || true
 summary="$(grep -E 'odoo.tests.result: .* tests when loading' "$logs/tests.log" | tail -1 || true)"
 echo "${summary:-no test summary found}"
 ran=0 failed=0 errors=0
