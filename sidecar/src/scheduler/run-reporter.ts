@@ -36,6 +36,7 @@ export function createRunReporter(options: RunReporterOptions): RunReporter {
   const maxKept = options.maxKept ?? 500;
   let chain: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let flushSoon: NodeJS.Timeout | undefined;
 
   /** Read-modify-write of the queue, one at a time. */
   function update<T>(fn: (runs: RunRecord[]) => { runs: RunRecord[]; result: T }): Promise<T> {
@@ -96,7 +97,12 @@ export function createRunReporter(options: RunReporterOptions): RunReporter {
           );
         return { runs: all.slice(-maxKept), result: undefined };
       });
-      void flush().catch(() => undefined);
+      // Runs of frequent schedules travel together: one call for what ends within a second.
+      flushSoon ??= setTimeout(() => {
+        flushSoon = undefined;
+        void flush().catch(() => undefined);
+      }, 1000);
+      flushSoon.unref();
     },
     flush,
     pending: pendingRuns,
@@ -108,6 +114,7 @@ export function createRunReporter(options: RunReporterOptions): RunReporter {
     },
     async stop() {
       clearInterval(timer);
+      clearTimeout(flushSoon);
       await chain;
       await flush().catch(() => undefined);
     },

@@ -47,6 +47,9 @@ export interface LegacyService {
   stop(): Promise<void>;
 }
 
+/** Empty runs (nothing read, nothing failed) reported per schedule at most this often. */
+export const EMPTY_RUN_REPORT_MS = 10 * 60_000;
+
 export function createLegacySinksFor(config: Config, logger: Logger): LegacySinks {
   return createLegacySinks({ logger, roots: config.legacy.roots });
 }
@@ -84,9 +87,19 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
       },
     }),
   });
-  // Runs of the local file's schedules have no schedule in Odoo: they are only logged.
+  // Runs of the local file's schedules have no schedule in Odoo: they are only logged. A run
+  // that found nothing is reported at most every EMPTY_RUN_REPORT_MS per schedule, so a schedule
+  // of every few seconds does not fill Odoo with empty runs.
+  const lastEmpty = new Map<string, number>();
   const record = (r: RunRecord) => {
-    if (!r.jobId.startsWith("file:")) void reporter.record(r).catch(() => undefined);
+    if (r.jobId.startsWith("file:")) return;
+    const empty = r.state === "done" && r.rows + r.rejected + r.skipped === 0;
+    if (empty) {
+      const at = Date.parse(r.endedAt);
+      if (at - (lastEmpty.get(r.jobId) ?? -Infinity) < EMPTY_RUN_REPORT_MS) return;
+      lastEmpty.set(r.jobId, at);
+    }
+    void reporter.record(r).catch(() => undefined);
   };
   const scheduler = createScheduler({ locks, logger, onRun: record });
   const odooMappers = createRowMappers({
