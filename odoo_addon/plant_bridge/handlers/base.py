@@ -7,7 +7,7 @@ from ..exceptions import EventDeferred, EventRejected
 class EventItem:
     """One event of a batch on its way through the posting loop."""
     __slots__ = ('index', 'event', 'site', 'key', 'error', 'links', 'result', 'vals',
-                 'outcome', 'message', 'duration', 'same_as')
+                 'outcome', 'message', 'message_id', 'ref', 'duration', 'same_as')
 
     def __init__(self, index, event, site):
         self.index = index
@@ -19,7 +19,9 @@ class EventItem:
         self.result = None    # the record the event produced (for `ref`)
         self.vals = None      # prepared create values (batchable handlers)
         self.outcome = None   # (status, error) once processed; None: settled earlier
-        self.message = None   # its plant_bridge.message row
+        self.message = None   # its plant_bridge.message row, when it existed before this batch
+        self.message_id = None  # id of its trace row (existing or inserted by this batch)
+        self.ref = None       # {'model', 'id', 'name'} of the resulting record, once applied
         self.duration = 0.0   # seconds spent applying it
         self.same_as = None   # the first item with the same key in this batch
 

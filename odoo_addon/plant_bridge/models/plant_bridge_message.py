@@ -2,7 +2,8 @@ import json
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import ConcurrencyError, UserError
+from odoo.tools import SQL
 
 from .plant_bridge_mapping import EVENT_TYPES
 
@@ -89,6 +90,63 @@ class PlantBridgeMessage(models.Model):
                 message.ref = f'{message.res_model},{message.res_id}'
             else:
                 message.ref = False
+
+    # ------------------------------------------------------------------ bulk insert
+
+    #: the columns `_insert_trace_rows` writes (the other stored fields start empty)
+    TRACE_COLUMNS = (
+        'key', 'site_id', 'event_type', 'source', 'origin', 'sidecar', 'state', 'rejected_by',
+        'attempts', 'occurred_at', 'received_at', 'processed_at', 'duration_ms', 'latency',
+        'error_code', 'error_message', 'payload', 'res_model', 'res_id', 'res_name',
+        'production_id', 'workcenter_id', 'lot_id', 'product_id',
+    )
+
+    @api.model
+    def _insert_trace_rows(self, vals_list):
+        """Insert new trace rows with one SQL statement; returns {(site_id, key): id}.
+
+        Why not `create()`: for the 1,000 rows of a posted batch, the ORM's create (mail.thread
+        included, even with tracking off) cost about as much as creating the business records
+        themselves (profiled: ~0.3-0.4 s of a ~0.9 s call). These rows need none of what create
+        does: no defaults beyond the values given, no stored computes depend on them, no
+        followers or tracking (posting created them with mail_create_nolog/nosubscribe and
+        tracking off anyway). So the values go in as one array per column through `unnest`.
+
+        `vals_list`: dicts of TRACE_COLUMNS values (missing, False or None: empty). The unique (site, key)
+        index still decides: a row that another transaction is inserting or has committed
+        since our snapshot makes PostgreSQL raise a serialization failure (ON CONFLICT DO
+        NOTHING under REPEATABLE READ), which Odoo's retry loop reruns - the rerun sees the
+        committed row and answers duplicate. A row skipped for a conflict with a visible row
+        (the caller preloads those, so it should never happen) raises ConcurrencyError too.
+        """
+        if not vals_list:
+            return {}
+        self.check_access('create')
+        self.flush_model(['site_id', 'key'])
+        columns = list(self.TRACE_COLUMNS) + ['create_uid', 'write_uid', 'create_date', 'write_date']
+        now, uid = self.env.cr.now(), self.env.uid
+        arrays = [[None if (value := vals.get(name)) is False else value for vals in vals_list]
+                  for name in self.TRACE_COLUMNS]
+        arrays += [[uid] * len(vals_list), [uid] * len(vals_list), [now] * len(vals_list), [now] * len(vals_list)]
+        query = SQL(
+            """INSERT INTO %(table)s (%(columns)s)
+               SELECT * FROM unnest(%(arrays)s)
+               ON CONFLICT (site_id, key) DO NOTHING
+               RETURNING site_id, key, id""",
+            table=SQL.identifier(self._table),
+            columns=SQL(', ').join(SQL.identifier(name) for name in columns),
+            arrays=SQL(', ').join(
+                SQL('%s::%s[]', array, SQL(self._fields[name].column_type[1]))
+                for name, array in zip(columns, arrays)),
+        )
+        # a concurrent insert of the same keys is expected (it becomes a retry): not a "bad query"
+        self.env.cr.execute(query, log_exceptions=False)
+        ids = {(site_id, key): id_ for site_id, key, id_ in self.env.cr.fetchall()}
+        if len(ids) != len(vals_list):
+            raise ConcurrencyError("plant_bridge: trace rows of these keys were inserted concurrently")
+        # what create() would do for dependents (none today, but e.g. a future stored count)
+        self.browse(ids.values()).modified(columns, create=True)
+        return ids
 
     # ------------------------------------------------------------------ payload
 
