@@ -44,12 +44,12 @@ let store: Store;
 let clock: number;
 const logger = createLogger({ level: "silent" });
 
-async function ingest(events: object[]): Promise<void> {
+async function ingest(events: object[], bus = new Bus()): Promise<void> {
   const ingestor = createIngestor({
     store,
     metrics: createMetrics({ defaultMetrics: false }),
     logger,
-    bus: new Bus(),
+    bus,
   });
   await ingestor.ingest(
     events.map((event) => ({ kind: "event" as const, event: event as never })),
@@ -71,6 +71,17 @@ function worker(
     now: () => clock,
     ...extra,
   });
+}
+
+const scraps = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ ...samples.scrap, id: `${prefix}${i}` }));
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 beforeEach(async () => {
@@ -204,6 +215,52 @@ describe("posting worker", () => {
     await w.runOnce();
     expect(w.status().circuit).toBe("closed");
     expect((await store.listMessages({ site: "main" }))[0]).toMatchObject({ state: "applied" });
+  }, 15_000);
+
+  it("lingers for a partial batch but posts as soon as a full batch is waiting", async () => {
+    const bus = new Bus();
+    const client = scriptedClient(async (events) => events.map(applied));
+    const w = worker(client, { bus, batchSize: 5, lingerMs: 3000 });
+    w.start();
+    try {
+      const t0 = performance.now();
+      await ingest(scraps("a", 2), bus);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(client.calls).toHaveLength(0); // lingering for more
+      await ingest(scraps("b", 3), bus);
+      await until(() => client.calls.length === 1);
+      expect(performance.now() - t0).toBeLessThan(2000); // not the whole 3 s linger
+      expect(client.calls[0]!.map((e) => e.id)).toEqual(["a0", "a1", "b0", "b1", "b2"]);
+    } finally {
+      await w.stop();
+    }
+  }, 15_000);
+
+  it("posts events that waited during a call right after it, without lingering again", async () => {
+    const bus = new Bus();
+    let release: (() => void) | undefined;
+    const client = scriptedClient(async (events) => {
+      if (events[0]!.id === "a0") await new Promise<void>((r) => (release = r));
+      return events.map(applied);
+    });
+    const w = worker(client, { bus, batchSize: 10, lingerMs: 1500 });
+    w.start();
+    try {
+      await ingest(scraps("a", 2), bus);
+      await until(() => release !== undefined); // the first call, after its linger, in flight
+      await ingest(scraps("b", 2), bus);
+      await new Promise((r) => setTimeout(r, 1600)); // b0, b1 have waited a whole linger
+      const released = performance.now();
+      release!();
+      await until(() => client.calls.length === 2);
+      expect(performance.now() - released).toBeLessThan(1000); // no second 1.5 s linger
+      expect(client.calls.map((c) => c.map((e) => e.id))).toEqual([
+        ["a0", "a1"],
+        ["b0", "b1"],
+      ]);
+    } finally {
+      await w.stop();
+    }
   }, 15_000);
 
   it("pauses posting on a configuration failure (bad API key) without losing anything", async () => {

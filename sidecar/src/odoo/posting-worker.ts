@@ -36,7 +36,10 @@ export interface PostingWorkerOptions {
   sidecar: string;
   /** Most events per call. @default 500 */
   batchSize?: number;
-  /** How long a partial batch waits for more events. @default 200 */
+  /**
+   * How long a partial batch waits for more events, counted from the first event waiting (not
+   * from the end of the previous call), and cut short once a full batch is waiting. @default 200
+   */
   lingerMs?: number;
   /** How long a leased batch is ours before another worker may take it over. @default 120000 */
   leaseMs?: number;
@@ -112,7 +115,17 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let sleepTimer: NodeJS.Timeout | undefined;
-  const onAccepted = () => wake?.();
+  // Events accepted by this sidecar since the last lease began, and when the first of them
+  // arrived: the linger counts from there, so events that arrived while a call was in flight
+  // (a backlog) go out right after it instead of waiting another lingerMs on top.
+  let waiting = 0;
+  let firstWaitingAt = 0;
+  let lingering = false;
+  const onAccepted = () => {
+    if (waiting++ === 0) firstWaitingAt = performance.now();
+    // idle: the first event wakes the loop; lingering: only a full batch ends the linger
+    if (!lingering || waiting >= batchSize) wake?.();
+  };
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -308,6 +321,7 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   }
 
   async function runOnce(): Promise<number> {
+    waiting = 0;
     const rows = await store.lease({
       owner,
       limit: batchSize,
@@ -332,8 +346,15 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       if (!running) break;
       if (leased >= batchSize) continue; // a backlog: keep draining
       // Nothing (or a partial batch) left: wait for new events, then linger to fill a batch.
-      if (leased === 0) await sleep(1000); // woken early by the next accepted event
-      if (running) await new Promise((resolve) => setTimeout(resolve, lingerMs));
+      // Without local events after a second (rows due for retry, or accepted by another
+      // sidecar on a shared store), lease at once: those have waited long enough.
+      if (leased === 0 && waiting === 0) await sleep(1000); // woken early by the next accepted event
+      const left = firstWaitingAt + lingerMs - performance.now();
+      if (running && waiting > 0 && waiting < batchSize && left > 0) {
+        lingering = true;
+        await sleep(left); // woken early once a full batch is waiting
+        lingering = false;
+      }
     }
   }
 
