@@ -62,18 +62,21 @@ class PostingBatch:
             items.append(item)
 
         existing = self._preload(items)
-        pending, blocked, first_of = [], {}, {}
+        todo, first_of = [], {}
         for item in items:
             ident = (item.site.id, item.key)
             if ident in first_of:
                 item.same_as = first_of[ident]
                 continue
             first_of[ident] = item
-            item.same_as = None
             item.message = existing.get(ident)
             item.message_id = item.message.id if item.message else None
-            if item.message and item.message.state in SETTLED:
-                continue
+            if not (item.message and item.message.state in SETTLED):
+                todo.append(item)
+        self._prefetch(todo)
+
+        pending, blocked = [], {}
+        for item in todo:
             handler = self.handlers.get(item.event.get('type'))
             if item.error is None and handler is None:
                 item.error = EventRejected('schema', f"Unknown event type {item.event.get('type')!r}")
@@ -111,6 +114,21 @@ class PostingBatch:
         except EventRejected as e:
             return key, e
         return key, None
+
+    def _prefetch(self, items):
+        """Let each handler load what its events will look up, once for the batch. Only an
+        optimization (prepare/apply check everything again), so a failure is logged, not fatal."""
+        by_type = {}
+        for item in items:
+            if item.error is None and item.event.get('type') in self.handlers:
+                by_type.setdefault(item.event['type'], []).append(item)
+        for event_type, group in by_type.items():
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.handlers[event_type].prefetch(group)
+            except Exception as e:  # noqa: BLE001
+                self._reraise_concurrency(e)
+                _logger.exception("plant_bridge: prefetch of %s events failed", event_type)
 
     def _preload(self, items):
         if not items:

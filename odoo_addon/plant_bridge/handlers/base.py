@@ -131,16 +131,17 @@ class Handler:
         item.links['product_id'] = product.id
         return product
 
-    def resolve_workcenter(self, item, code):
-        """Work center by code, then by exact name (demo work centers have no code)."""
-        company = item.site.company_id
-
+    def find_workcenter(self, company, code):
+        """Work center by code, then by exact name (demo work centers have no code); cached."""
         def search():
             Workcenter = self.env['mrp.workcenter']
             domain = [('company_id', 'in', (company.id, False))]
             return (Workcenter.search(domain + [('code', '=', code)], limit=1)
                     or Workcenter.search(domain + [('name', '=', code)], limit=1))
-        workcenter = self._cached('workcenter', (company.id, code), search)
+        return self._cached('workcenter', (company.id, code), search)
+
+    def resolve_workcenter(self, item, code):
+        workcenter = self.find_workcenter(item.site.company_id, code)
         if not workcenter:
             raise EventRejected('unknown_workcenter', f"No work center with code or name '{code}'")
         item.links['workcenter_id'] = workcenter.id

@@ -1,4 +1,5 @@
 import bisect
+from datetime import datetime
 
 from ..exceptions import EventRejected
 from .base import Handler
@@ -21,16 +22,46 @@ class DowntimeHandler(Handler):
     def object_key(self, event):
         return ('workcenter', event.get('workcenter'))
 
-    def prefetch_intervals(self, workcenter):
-        """Recorded downtime intervals of a work center, sorted by start (loaded once per batch)."""
-        intervals = self.cache.setdefault('downtime_intervals', {})
-        if workcenter.id not in intervals:
-            rows = self.env['mrp.workcenter.productivity'].search_fetch([
-                ('workcenter_id', '=', workcenter.id), ('loss_type', 'in', DOWNTIME_LOSS_TYPES),
-            ], ['date_start', 'date_end'], order='date_start')
-            intervals[workcenter.id] = sorted(
-                (row.date_start, row.date_end or row.date_start.max) for row in rows)
-        return intervals[workcenter.id]
+    def prefetch(self, items):
+        """Per work center, the span from the earliest start to the latest end of this batch's
+        events: only recorded downtime intersecting it can clash with them, so only that is
+        loaded (prefetch_intervals). Loading a work center's whole history instead made each
+        batch slower than the one before (profiled: ~0.1-0.2 s per 1,000 events once a work
+        center had ~15,000 intervals). Events with bad fields are left to prepare()."""
+        spans = self.cache.setdefault('downtime_spans', {})
+        for item in items:
+            event = item.event
+            try:
+                workcenter = self.find_workcenter(item.site.company_id, self.get_str(event, 'workcenter'))
+                start, end = self.get_datetime(event, 'start'), self.get_datetime(event, 'end')
+            except EventRejected:
+                continue
+            if workcenter and start < end:
+                low, high = spans.get(workcenter.id, (start, end))
+                spans[workcenter.id] = (min(low, start), max(high, end))
+
+    def prefetch_intervals(self, workcenter, start, end):
+        """Recorded downtime intervals of a work center, sorted by start, complete at least
+        over [start, end]: loaded once per batch over the span prefetch() found (or over the
+        whole history without one), and completed over [start, end] if that is outside it.
+        Intervals prepared by this batch are added to the same list by prepare()."""
+        state = self.cache.setdefault('downtime_intervals', {}).setdefault(
+            workcenter.id, {'windows': [], 'ids': set(), 'intervals': []})
+        if not any(low <= start and end <= high for low, high in state['windows']):
+            domain = [('workcenter_id', '=', workcenter.id), ('loss_type', 'in', DOWNTIME_LOSS_TYPES)]
+            span = self.cache.get('downtime_spans', {}).get(workcenter.id)
+            if span or state['windows']:
+                low, high = span if span and span[0] <= start and end <= span[1] else (start, end)
+                domain += [('date_start', '<', high), '|', ('date_end', '=', False), ('date_end', '>', low),
+                           ('id', 'not in', list(state['ids']))]
+            else:
+                low, high = datetime.min, datetime.max
+            rows = self.env['mrp.workcenter.productivity'].search_fetch(domain, ['date_start', 'date_end'])
+            for row in rows:
+                bisect.insort(state['intervals'], (row.date_start, row.date_end or row.date_start.max))
+            state['ids'].update(rows.ids)
+            state['windows'].append((low, high))
+        return state['intervals']
 
     def resolve_loss(self, reason):
         def search():
@@ -50,7 +81,7 @@ class DowntimeHandler(Handler):
         end = self.get_datetime(event, 'end')
         if end <= start:
             raise EventRejected('schema', "'end' must be after 'start'")
-        intervals = self.prefetch_intervals(workcenter)
+        intervals = self.prefetch_intervals(workcenter, start, end)
         position = bisect.bisect_left(intervals, (start, end))
         before = intervals[position - 1] if position else None
         after = intervals[position] if position < len(intervals) else None
