@@ -6,6 +6,7 @@ import type { Metrics } from "../metrics.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
 import type { Store } from "../store/types.js";
 import type { OdooClient } from "./client.js";
+import type { ConnectorTester, ConnectorTestRequest } from "./connector-test.js";
 
 export interface HeartbeatOptions {
   client: OdooClient;
@@ -23,6 +24,11 @@ export interface HeartbeatOptions {
   /** Replays queued in Odoo's exception queue re-enter the pipeline here. */
   parse: ReturnType<typeof createMessageParser>;
   ingestor: Ingestor;
+  /**
+   * Runs the "test connection" requests Odoo hands back; without it they are left to the site's
+   * other sidecars. @default none
+   */
+  connectorTests?: ConnectorTester;
   /** @default 15000 */
   intervalMs?: number;
 }
@@ -42,7 +48,14 @@ export interface Heartbeat {
 /**
  * Every interval: registers the sidecar in Odoo (version, applied config revision) with a metric
  * snapshot per site (counts since the last beat, outbox depth, sync lag, posting latency
- * percentiles), and runs the replays Odoo hands back through the pipeline.
+ * percentiles) and one per ingress source seen since the last beat, runs the replays Odoo hands
+ * back through the pipeline and answers its "test connection" requests.
+ *
+ * A source's snapshot (`connector`: the `source` label of `plant_bridge_events_received_total`:
+ * `mqtt`, `graphql`, `file`, `sql`, `http`, `sim`, `replay`, ...) only knows `received`: applied,
+ * rejected, duplicate, the gauges and the latencies are the site's, so they are 0 there and only on
+ * the site's snapshot (`connector` unset). That one is sent last: Odoo creates the rows in order,
+ * and the Dashboard takes a sidecar's gauges from its newest row.
  */
 export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   const { client, store, metrics, logger } = options;
@@ -59,6 +72,21 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
     const d = total - (last.get(key) ?? 0);
     last.set(key, total);
     return d;
+  }
+
+  /** `received` of the site per source label, increase since the previous beat (0 left out). */
+  async function receivedBySource(site: string): Promise<Map<string, number>> {
+    const { name, values } = await metrics.received.get();
+    const bySource = new Map<string, number>();
+    for (const v of values) {
+      if (v.labels.site !== site) continue;
+      const source = String(v.labels.source ?? "unknown");
+      const key = `${name}|${site}|${source}`;
+      const d = v.value - (last.get(key) ?? 0);
+      last.set(key, v.value);
+      if (d > 0) bySource.set(source, (bySource.get(source) ?? 0) + d);
+    }
+    return bySource;
   }
 
   async function beatOnce(): Promise<void> {
@@ -82,23 +110,66 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       latency_p99: pct(99),
       odoo_up: options.odooUp(),
     };
-    const answer = await client.call<{ ok: boolean; replays?: Replay[] }>(
-      "plant_bridge.api",
-      "heartbeat",
-      {
-        sidecar: {
-          name: options.name,
-          site,
-          version: options.version,
-          config_revision: options.configRevision(),
-          started_at: startedAt,
-          hostname: hostname(),
-        },
-        snapshots: [snapshot],
+    const bySource = [...(await receivedBySource(site))].map(([connector, received]) => ({
+      at: snapshot.at,
+      connector,
+      received,
+      applied: 0,
+      rejected: 0,
+      duplicate: 0,
+      outbox_depth: 0,
+      dead_letters: 0,
+      oldest_pending_age: 0,
+      latency_p50: 0,
+      latency_p95: 0,
+      latency_p99: 0,
+      odoo_up: snapshot.odoo_up,
+    }));
+    const answer = await client.call<{
+      ok: boolean;
+      replays?: Replay[];
+      connector_tests?: ConnectorTestRequest[];
+    }>("plant_bridge.api", "heartbeat", {
+      sidecar: {
+        name: options.name,
+        site,
+        version: options.version,
+        config_revision: options.configRevision(),
+        started_at: startedAt,
+        hostname: hostname(),
       },
-    );
-    if (answer.replays?.length) await runReplays(answer.replays);
-    await reportRejections();
+      snapshots: [...bySource, snapshot],
+    });
+    // Side by side with the replays; a test never fails the beat (runConnectorTests catches).
+    const tests = answer.connector_tests?.length
+      ? runConnectorTests(answer.connector_tests)
+      : undefined;
+    try {
+      if (answer.replays?.length) await runReplays(answer.replays);
+      await reportRejections();
+    } finally {
+      await tests;
+    }
+  }
+
+  async function runConnectorTests(requests: ConnectorTestRequest[]): Promise<void> {
+    if (!options.connectorTests) return;
+    try {
+      const results = await options.connectorTests.run(requests);
+      await client.call("plant_bridge.api", "report_connector_tests", {
+        results,
+        sidecar: options.name,
+      });
+      logger.info(
+        { tests: results.length, failed: results.filter((r) => !r.ok).length },
+        "connection tests requested in Odoo answered",
+      );
+    } catch (err) {
+      logger.warn(
+        { err: { message: (err as Error).message } },
+        "connection tests requested in Odoo not answered",
+      );
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Ingestor } from "../pipeline/ingestor.js";
 import type { Store } from "../store/types.js";
 import { createOdooClient, type OdooClient } from "./client.js";
 import { createConfigSync, type ConfigSync } from "./config-sync.js";
+import { createConnectorTester } from "./connector-test.js";
 import { createHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { createOutboundPoller, type OutboundPoller, type OutboundSink } from "./outbound-poller.js";
 import { createPostingWorker, type PostingWorker } from "./posting-worker.js";
@@ -110,6 +111,12 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
         odooUp,
         parse: options.parse,
         ingestor: options.ingestor,
+        connectorTests: createConnectorTester({
+          config: () => sync.current(),
+          refresh: () => sync.poll(),
+          roots: config.legacy.roots,
+          ownMqtt: options.mqtt,
+        }),
         intervalMs: config.sync.heartbeatMs,
       }),
     );

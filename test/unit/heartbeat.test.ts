@@ -1,0 +1,173 @@
+/**
+ * The heartbeat's handling of Odoo's answer, with a scripted Odoo client standing in for the HTTP
+ * side: "test connection" requests are tried against the site's configuration and answered with
+ * `report_connector_tests` (next to the replays, and never failing the beat), and the metric
+ * snapshots carry one row per ingress source besides the site's total.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createMessageParser } from "../../sidecar/src/canonical/parse.js";
+import { createLogger } from "../../sidecar/src/logger.js";
+import { createMetrics, type Metrics } from "../../sidecar/src/metrics.js";
+import type { OdooClient } from "../../sidecar/src/odoo/client.js";
+import type { ConnectorConfig } from "../../sidecar/src/odoo/config-sync.js";
+import { createConnectorTester } from "../../sidecar/src/odoo/connector-test.js";
+import { createHeartbeat } from "../../sidecar/src/odoo/heartbeat.js";
+import { Bus } from "../../sidecar/src/pipeline/bus.js";
+import { createIngestor } from "../../sidecar/src/pipeline/ingestor.js";
+import { openStore } from "../../sidecar/src/store/index.js";
+import type { Store } from "../../sidecar/src/store/types.js";
+import { samples } from "../helpers/samples.js";
+
+type Call = { method: string; kwargs: Record<string, unknown> };
+type Answer = (method: string, kwargs: Record<string, unknown>) => unknown;
+
+function scriptedClient(answer: Answer): OdooClient & { calls: Call[] } {
+  const calls: Call[] = [];
+  return {
+    calls,
+    protocol: () => "json2",
+    version: async () => [19, 0],
+    async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
+      calls.push({ method, kwargs });
+      return (await answer(method, kwargs)) as T;
+    },
+    close: async () => undefined,
+  };
+}
+
+const logger = createLogger({ level: "silent" });
+let store: Store;
+let metrics: Metrics;
+let folder: string;
+
+beforeEach(async () => {
+  store = await openStore(":memory:");
+  metrics = createMetrics({ defaultMetrics: false });
+  folder = mkdtempSync(join(tmpdir(), "pb-heartbeat-"));
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+function heartbeat(client: OdooClient, connectors: ConnectorConfig[] = []) {
+  return createHeartbeat({
+    client,
+    store,
+    metrics,
+    logger,
+    site: "main",
+    name: "edge-1",
+    version: "0.1.0",
+    configRevision: () => 4,
+    drainLatencies: () => [],
+    odooUp: () => true,
+    parse: createMessageParser(),
+    ingestor: createIngestor({ store, metrics, logger, bus: new Bus() }),
+    connectorTests: createConnectorTester({
+      config: () => ({ revision: 4, connectors }),
+      timeoutMs: 1000,
+    }),
+  });
+}
+
+const drop: ConnectorConfig = {
+  id: 3,
+  name: "MES export",
+  kind: "file_drop",
+  active: true,
+  params: {},
+  secrets: {},
+};
+
+it("answers Odoo's connection tests with report_connector_tests, next to the replays", async () => {
+  const client = scriptedClient((method) => {
+    if (method === "heartbeat")
+      return {
+        ok: true,
+        replays: [{ replay_id: 9, fingerprint: null, payload: JSON.stringify(samples.scrap) }],
+        connector_tests: [
+          { test_id: 7, connector_id: 3, connector: "MES export", kind: "file_drop" },
+          { test_id: 8, connector_id: 99, connector: "Gone", kind: "mqtt" },
+        ],
+      };
+    if (method === "ack_replays") return { done: 1, failed: 0 };
+    return { recorded: 2 };
+  });
+  await heartbeat(client, [{ ...drop, params: { path: folder } }]).beat();
+
+  const report = client.calls.find((c) => c.method === "report_connector_tests");
+  expect(report?.kwargs).toEqual({
+    sidecar: "edge-1",
+    results: [
+      {
+        test_id: 7,
+        ok: true,
+        message: `folder ${folder} readable and writable, 0 entries`,
+        duration_ms: expect.any(Number),
+      },
+      {
+        test_id: 8,
+        ok: false,
+        message: expect.stringMatching(/^unknown connector #99 "Gone"/),
+        duration_ms: expect.any(Number),
+      },
+    ],
+  });
+  expect(client.calls.find((c) => c.method === "ack_replays")?.kwargs).toEqual({
+    items: [{ replay_id: 9, status: "accepted" }],
+  });
+});
+
+it("reports a failing connector as failed, and a failed report does not fail the beat", async () => {
+  const client = scriptedClient((method) => {
+    if (method === "heartbeat")
+      return { ok: true, connector_tests: [{ test_id: 5, connector_id: 3, kind: "file_drop" }] };
+    if (method === "report_connector_tests") throw new Error("Odoo went away");
+    return {};
+  });
+  await expect(
+    heartbeat(client, [{ ...drop, params: { path: join(folder, "missing") } }]).beat(),
+  ).resolves.toBeUndefined();
+  const report = client.calls.find((c) => c.method === "report_connector_tests");
+  expect(report?.kwargs.results).toEqual([
+    {
+      test_id: 5,
+      ok: false,
+      message: `folder ${join(folder, "missing")} does not exist`,
+      duration_ms: expect.any(Number),
+    },
+  ]);
+});
+
+it("sends one snapshot per ingress source seen since the last beat, then the site's total", async () => {
+  const client = scriptedClient(() => ({ ok: true }));
+  const beat = heartbeat(client);
+  const snapshots = async () => {
+    await beat.beat();
+    const call = client.calls.filter((c) => c.method === "heartbeat").pop()!;
+    return call.kwargs.snapshots as Array<Record<string, unknown>>;
+  };
+  metrics.received.inc({ site: "main", source: "mqtt" }, 3);
+  metrics.received.inc({ site: "main", source: "graphql" }, 2);
+  metrics.received.inc({ site: "other", source: "file" }, 5);
+  metrics.applied.inc({ site: "main", type: "scrap" }, 4);
+
+  const first = await snapshots();
+  expect(first.map((s) => [s.connector, s.received, s.applied])).toEqual([
+    ["mqtt", 3, 0],
+    ["graphql", 2, 0],
+    [undefined, 5, 4],
+  ]);
+  expect(first[0]).toMatchObject({ outbox_depth: 0, latency_p95: 0, odoo_up: true });
+  expect(first.every((s) => s.at === first[2]!.at)).toBe(true);
+
+  metrics.received.inc({ site: "main", source: "mqtt" }, 1);
+  expect((await snapshots()).map((s) => [s.connector, s.received])).toEqual([
+    ["mqtt", 1],
+    [undefined, 1],
+  ]);
+  expect((await snapshots()).map((s) => [s.connector, s.received])).toEqual([[undefined, 0]]);
+});
