@@ -7,6 +7,8 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   graphql: () => import("./graphql.bench.js"),
   "odoo-pipeline": () => import("./odoo-pipeline.bench.js"),
   legacy: () => import("./legacy.bench.js"),
+  mapping: () => import("./mapping.bench.js"),
+  "mapping-sparkplug": () => import("./mapping-sparkplug.bench.js"),
 };
 
 const wanted = process.argv.slice(2);

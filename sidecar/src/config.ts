@@ -84,7 +84,7 @@ const schema = z
       Math.max(1, Math.min(4, availableParallelism() - 1)),
       64,
     ),
-    PLANT_BRIDGE_MAPPING_TIMEOUT_MS: positiveInt(100, 60_000),
+    PLANT_BRIDGE_MAPPING_TIMEOUT_MS: positiveInt(250, 60_000),
     PLANT_BRIDGE_SPARKPLUG_GROUPS: z
       .string()
       .regex(
@@ -154,7 +154,7 @@ export interface Config {
     /** A local JSON file of mappings (runs with or without Odoo). */
     file?: string;
     workers: number;
-    /** Longest evaluation of one message; a worker stuck 5x longer (500 ms at least) is terminated. */
+    /** Longest evaluation of one message; a worker stuck 4x longer (1 s at least) is terminated. */
     timeoutMs: number;
     /** Extra topic filters sampled (not processed) for the Mapping Studio. */
     sampleTopics: string[];

@@ -122,7 +122,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     const shadow = createShadowLog();
     const samples = createSampleRing();
     const evaluationLimits = { timeoutMs: config.mapping.timeoutMs };
-    const hardTimeoutMs = Math.max(500, config.mapping.timeoutMs * 5);
+    const hardTimeoutMs = Math.max(1000, config.mapping.timeoutMs * 4);
     const pool = createSandboxPool({ logger, workers: config.mapping.workers, hardTimeoutMs });
     cleanups.push(() => pool.close());
     const mappings = createMappingEngine({

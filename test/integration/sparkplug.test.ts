@@ -150,6 +150,16 @@ const DEVICE = [
     expect(statusOf(rows[0]!)).toBe("idle");
   });
 
+  it("watches, without commanding, a node no mapping uses", async () => {
+    await r.configure([]);
+    await node.deviceData("Press 1", [{ alias: 1, value: 1 }]); // no birth seen
+    await node.birth();
+    await waitFor("the births", async () => (r.sparkplug.births.length === 2 ? true : undefined));
+    await new Promise((res) => setTimeout(res, 300));
+    expect(node.rebirthRequests).toBe(0);
+    expect(r.samples.list({ selector: `spBv1.0/${r.sparkplug.group}/#` }).length).toBe(3);
+  });
+
   it("accepts historical data in order, with its own timestamps", async () => {
     await node.birth();
     const t = Date.now() - 3_600_000;

@@ -32,9 +32,10 @@ async function aggregator(): Promise<Aggregator> {
   return a;
 }
 
-/** Applies one message and commits its writes, as the engine does. */
+/** Applies one message (received when its readings were taken) and commits its writes. */
 async function feed(a: Aggregator, target: AggregationTarget, samples: Fields[], key: string) {
-  const out = a.apply(target, samples, key);
+  const last = samples.map((x) => Date.parse(String(x.occurredAt))).sort((x, y) => y - x)[0];
+  const out = a.apply(target, samples, key, last ?? T0);
   await store.setState(a.takeWrites(target.ref));
   return out;
 }
@@ -116,12 +117,31 @@ describe("counter aggregation", () => {
     ]);
   });
 
+  it("lets a source replaying old readings close its own windows, not the wall clock", async () => {
+    const a = await aggregator();
+    const later = T0 + 3 * 3_600_000; // the node's store-and-forward, delivered 3 h late
+    const replay = async (seconds: number, total: number, key: string) => {
+      const out = a.apply(target, [reading(seconds, total)], key, later + seconds * 10);
+      await store.setState(a.takeWrites(target.ref));
+      return out.events.map((e) => [e.quantity, e.occurredAt]);
+    };
+    await replay(0, 100, "r0");
+    await replay(60, 110, "r1");
+    expect(a.tick(target, later + 1000).events).toEqual([]); // its window is open in its time
+    await replay(120, 130, "r2");
+    // A reading of the next window closes the first one.
+    expect(await replay(5 * MIN + 30, 135, "r3")).toEqual([[30, at(5 * MIN)]]);
+    const silentFor = later + 5 * MIN * 10 + 11 * MIN * 1000; // no reading for a whole window
+    const closed = a.tick(target, silentFor).events;
+    expect(closed.map((e) => [e.quantity, e.occurredAt])).toEqual([[5, at(10 * MIN)]]);
+  });
+
   it("does not commit a write whose previous write was lost", async () => {
     const a = await aggregator();
     await feed(a, target, [reading(0, 1)], "x");
-    a.apply(target, [reading(10, 5)], "y");
+    a.apply(target, [reading(10, 5)], "y", T0);
     a.takeWrites(target.ref); // submitted, but its commit fails (never written here)
-    a.apply(target, [reading(20, 9)], "z");
+    a.apply(target, [reading(20, 9)], "z", T0);
     await expect(store.setState(a.takeWrites(target.ref))).rejects.toMatchObject({
       code: "state_conflict",
     });

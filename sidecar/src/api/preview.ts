@@ -216,7 +216,7 @@ async function dryRun(
   const events: Fields[] = [];
   const rejections: Array<{ code: string; message: string }> = [];
   for (const p of produced) {
-    const e = aggregator.apply(target, p.events, p.digest);
+    const e = aggregator.apply(target, p.events, p.digest, p.message.receivedAt);
     events.push(...e.events);
     rejections.push(...e.errors.map((x) => ({ code: "mapping_error", message: x.message })));
   }

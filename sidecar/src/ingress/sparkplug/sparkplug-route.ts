@@ -1,7 +1,7 @@
 /**
  * The Sparkplug B host on the sidecar's MQTT connection: subscribes to `spBv1.0/<group>/#`,
- * decodes every message in arrival order (host.ts), asks edge nodes for a rebirth when it missed
- * something, reports birth certificates (proposed machine ↔ work center bindings), and hands the
+ * decodes every message in arrival order (host.ts), asks edge nodes whose data a mapping uses
+ * for a rebirth when it missed something, reports birth certificates (proposed machine ↔ work center bindings), and hands the
  * decoded messages to the mappings of Sparkplug topics — the same engine, sandbox, aggregation
  * and durable pipeline as JSON topics. A payload that does not decode is an `invalid_protobuf`
  * dead letter; it never stops the others.
@@ -89,6 +89,16 @@ export function createSparkplugRoute(options: SparkplugRouteOptions): MqttRoute 
     }
   }
 
+  /** Whether a mapping selects this node's data (this message, its NDATA or DDATA). */
+  function usesNode(topic: string, group: string, edge: string, device: string | null): boolean {
+    const base = `${SPARKPLUG_NAMESPACE}/${group}`;
+    return [
+      topic,
+      `${base}/NDATA/${edge}`,
+      ...(device ? [`${base}/DDATA/${edge}/${device}`] : []),
+    ].some((t) => engine.selects(t, "sparkplug"));
+  }
+
   function deadLetter(topic: string, payload: Buffer, message: string): Promise<void> {
     const rejection: Rejection = {
       site: options.site,
@@ -130,7 +140,10 @@ export function createSparkplugRoute(options: SparkplugRouteOptions): MqttRoute 
       }
       const { input } = outcome;
       received.inc({ type: input.messageType });
-      if (outcome.rebirth) rebirth(input.group, input.edge, outcome.rebirth);
+      // Only a host that uses the node's data commands it: a sidecar without a mapping of these
+      // topics watches (births, samples) and leaves the node alone.
+      if (outcome.rebirth && usesNode(topic, input.group, input.edge, input.device))
+        rebirth(input.group, input.edge, outcome.rebirth);
       if (outcome.birth) options.onBirth?.(outcome.birth);
       const salt = String(input.bdSeq ?? "");
       const workcenter = workcenterOf(input.group, input.edge, input.device);

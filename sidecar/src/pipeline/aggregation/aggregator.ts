@@ -42,8 +42,18 @@ export interface Emission {
 export interface Aggregator {
   /** Reads the state from the store (again after `invalidate`). */
   ensureLoaded(): Promise<void>;
-  /** Applies the readings one message produced; returns the events to post with it. */
-  apply(target: AggregationTarget, samples: Fields[], messageKey: string): Emission;
+  /** The state is in memory (no `ensureLoaded` needed). */
+  isLoaded(): boolean;
+  /**
+   * Applies the readings one message produced (received at `receivedAt`, epoch ms); returns the
+   * events to post with it.
+   */
+  apply(
+    target: AggregationTarget,
+    samples: Fields[],
+    messageKey: string,
+    receivedAt: number,
+  ): Emission;
   /** Closes what the clock has closed (windows, shift changes during a downtime). */
   tick(target: AggregationTarget, now: number): Emission;
   /** The writes of a mapping's state changed since the last call, with compare-and-set. */
@@ -69,13 +79,23 @@ interface OpenWindow {
   max?: number;
   f?: boolean;
 }
-interface WindowGroup {
+/**
+ * How far behind the clock a source's readings are (`lag`, ms: receipt time minus reading time
+ * of the last one) and when it last sent (`seen`). The clock closes a window, or cuts a downtime
+ * at a shift change, only once the source's own time has passed it: a node replaying hours of
+ * store-and-forward data must not have its windows closed by the wall clock under its feet.
+ */
+interface Pace {
+  lag?: number;
+  seen?: number;
+}
+interface WindowGroup extends Pace {
   k: "cw" | "tw";
   tpl: Fields;
   win: OpenWindow | null;
   closed: number;
 }
-interface MachineState {
+interface MachineState extends Pace {
   k: "sm";
   tpl: Fields;
   st: string;
@@ -94,6 +114,12 @@ export function createAggregator(options: { store: Store }): Aggregator {
   const written = new Map<string, string | null>();
   const dirty = new Map<string, Set<string>>();
   let loaded = false;
+  /** Receipt time of the message being applied. */
+  let receivedAt = 0;
+  const pace = (unit: Pace, t: number) => {
+    unit.lag = Math.max(0, receivedAt - t);
+    unit.seen = receivedAt;
+  };
 
   const refOf = (key: string) =>
     key.slice(STATE_PREFIX.length, key.indexOf("/", STATE_PREFIX.length));
@@ -208,6 +234,7 @@ export function createAggregator(options: { store: Store }): Aggregator {
       g.closed = g.win.e;
       g.win = null;
     }
+    pace(g, t);
     g.win ??= { s: w.start, e: w.end, q: 0, n: 0 };
     g.win.q += value;
     g.win.n += 1;
@@ -302,35 +329,25 @@ export function createAggregator(options: { store: Store }): Aggregator {
         });
     };
     if (!m) {
-      touch(key, {
-        k: "sm",
-        tpl,
-        st: status,
-        since: t,
-        began: t,
-        at: t,
-        ...(reason && { reason }),
-      });
+      const first: MachineState = { k: "sm", tpl, st: status, since: t, began: t, at: t };
+      if (reason) first.reason = reason;
+      pace(first, t);
+      touch(key, first);
       statusEvent();
       return;
     }
     if (t < m.at || (t === m.at && status === m.st)) return; // out of order or repeated
     if (status === m.st) {
       m.at = t;
+      pace(m, t);
       if (!m.reason && reason && spec.down.includes(status)) m.reason = reason;
       touch(key, m);
       return;
     }
     if (spec.down.includes(m.st)) out.events.push(...downtime(target, spec, m, unitId, t));
-    const next: MachineState = {
-      k: "sm",
-      tpl,
-      st: status,
-      since: t,
-      began: t,
-      at: t,
-      ...(reason && { reason }),
-    };
+    const next: MachineState = { k: "sm", tpl, st: status, since: t, began: t, at: t };
+    if (reason) next.reason = reason;
+    pace(next, t);
     touch(key, next);
     statusEvent();
   }
@@ -378,7 +395,8 @@ export function createAggregator(options: { store: Store }): Aggregator {
       loaded = true;
     },
 
-    apply(target, samples, messageKey) {
+    apply(target, samples, messageKey, at) {
+      receivedAt = at;
       const out: Emission = { events: [], errors: [] };
       samples.forEach((sample, index) => {
         const spec = target.spec;
@@ -395,7 +413,11 @@ export function createAggregator(options: { store: Store }): Aggregator {
       for (const [key, unit] of unitsOf(target.ref)) {
         if ((unit.k === "cw" || unit.k === "tw") && spec.kind !== "state") {
           if ((unit.k === "cw") !== (spec.kind === "counter")) continue;
-          if (unit.win && unit.win.e + spec.latenessMs <= now) {
+          // The source's own time; a source silent for a whole window is taken as caught up.
+          const sourceNow = now - (unit.lag ?? 0);
+          const silent =
+            unit.win !== null && now - (unit.seen ?? 0) > unit.win.e - unit.win.s + spec.latenessMs;
+          if (unit.win && (unit.win.e + spec.latenessMs <= sourceNow || silent)) {
             out.events.push(
               windowEvent(target, spec, unit.tpl, unit.win, identity(omit(unit.tpl, ["result"]))),
             );
@@ -411,7 +433,8 @@ export function createAggregator(options: { store: Store }): Aggregator {
           spec.shifts &&
           spec.down.includes(unit.st)
         ) {
-          for (const b of shiftBoundaries(spec.shifts, unit.since, now)) {
+          const sourceNow = now - (unit.lag ?? 0) - spec.latenessMs;
+          for (const b of shiftBoundaries(spec.shifts, unit.since, sourceNow)) {
             if (b - unit.began < spec.minDurationMs) continue;
             out.events.push(...downtime(target, spec, unit, identity(unit.tpl), b));
             unit.since = b;
@@ -441,6 +464,8 @@ export function createAggregator(options: { store: Store }): Aggregator {
     invalidate() {
       loaded = false;
     },
+
+    isLoaded: () => loaded,
 
     size: () => units.size,
   };

@@ -51,8 +51,8 @@ export interface MappingEngineOptions {
   /** How often windows and shift changes are checked. @default 1000 */
   tickMs?: number;
   /**
-   * A mapping version whose evaluations had to be killed this many times within
-   * `suspendForMs` is suspended that long: its messages become `mapping_error` dead letters at
+   * A mapping version whose evaluations had to be stopped (out of time twice in a row, or its
+   * worker terminated) this many times within `suspendForMs` is suspended that long: its messages become `mapping_error` dead letters at
    * once (replayable once it is fixed) instead of holding every later message back. @default 3
    */
   killsBeforeSuspension?: number;
@@ -67,6 +67,8 @@ export interface MappingEngine {
   problems(): MappingProblem[];
   /** Subscription filters of the mappings of MQTT (non-Sparkplug) topics. */
   filters(): string[];
+  /** Whether an active or shadow mapping selects this topic (of this kind of source). */
+  selects(topic: string, source: "mqtt" | "sparkplug"): boolean;
   /** Maps one message; resolves once what it produced is durable (at once when nothing). */
   handle(message: SourceMessage): Promise<void>;
   /**
@@ -141,30 +143,32 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     const skip = () => suspended(label);
     const answer = skip();
     if (answer) return Promise.resolve(answer);
+    const job = evaluationJob(m.definition, message, m.params, limits);
+    // JSONata's time limit is wall-clock time: on a starved machine a fine expression can hit
+    // it. One second chance before the message is dead-lettered and the stop counted.
     return pool
-      .evaluate(evaluationJob(m.definition, message, m.params, limits), skip)
+      .evaluate(job, skip)
+      .then((outcome) => (timedOut(outcome) ? pool.evaluate(job, skip) : outcome))
       .then((outcome) => {
-        if (!outcome.ok && outcome.killed) {
-          const t = now();
-          const recent = (kills.get(label) ?? []).filter((k) => k > t - suspendForMs);
-          recent.push(t);
-          kills.set(label, recent);
-          if (recent.length >= killsBeforeSuspension) {
-            kills.delete(label);
-            suspendedUntil.set(label, t + suspendForMs);
-            metrics.suspensions.inc({ mapping: m.definition.ref });
-            logger.error(
-              {
-                mapping: label,
-                name: m.definition.name,
-                until: new Date(t + suspendForMs).toISOString(),
-              },
-              "mapping suspended: its evaluations do not finish; its messages are dead-lettered",
-            );
-          }
-        }
+        if (!outcome.ok && (outcome.killed || timedOut(outcome))) stopped(m.definition, label);
         return outcome;
       });
+  }
+
+  /** Counts an evaluation that had to be stopped; the third in a while suspends the version. */
+  function stopped(definition: MappingDefinition, label: string): void {
+    const t = now();
+    const recent = (kills.get(label) ?? []).filter((k) => k > t - suspendForMs);
+    recent.push(t);
+    kills.set(label, recent);
+    if (recent.length < killsBeforeSuspension) return;
+    kills.delete(label);
+    suspendedUntil.set(label, t + suspendForMs);
+    metrics.suspensions.inc({ mapping: definition.ref });
+    logger.error(
+      { mapping: label, name: definition.name, until: new Date(t + suspendForMs).toISOString() },
+      "mapping suspended: its evaluations do not finish; its messages are dead-lettered",
+    );
   }
 
   /** What a version produced from a message, with defaults and ids: or why it failed. */
@@ -229,6 +233,7 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
       { ref: definition.ref, spec: definition.aggregation },
       produced.events,
       digest,
+      message.receivedAt,
     );
     return {
       items: [
@@ -302,9 +307,14 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     });
   }
 
-  async function needsState(matches: Match[]): Promise<void> {
-    if (matches.some((m) => m.definition.aggregation && m.definition.state === "active"))
-      await aggregator.ensureLoaded();
+  /**
+   * Runs `then` once the aggregation state is in memory: at once (synchronously, so that the
+   * sequencer hands consecutive messages to the ingestor together) unless it must be read
+   * (again) from the store first.
+   */
+  function withState<T>(matches: Match[], then: () => T): T | Promise<T> {
+    const needed = matches.some((m) => m.definition.aggregation && m.definition.state === "active");
+    return needed && !aggregator.isLoaded() ? aggregator.ensureLoaded().then(then) : then();
   }
 
   const engine: MappingEngine = {
@@ -324,6 +334,7 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     definitions: () => all,
     problems: () => [...scopes.values()].flatMap((s) => s.problems),
     filters: () => [...new Set(all.filter((d) => !d.sparkplug).map((d) => d.selector.filter))],
+    selects: (topic, source) => match({ topic, source } as SourceMessage).length > 0,
 
     handle(message) {
       options.samples?.record(message.topic, message.payload, message.receivedAt, {
@@ -335,28 +346,29 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
         message.digest ?? messageDigest(message.topic, message.payload, message.keySalt);
       const outcomes = Promise.all(matches.map((m) => evaluate(m, message)));
       return sequencer
-        .run(outcomes, async (results) => {
-          await needsState(matches);
-          // Versions of one mapping share its ref: the shadow is compared with the active one.
-          const active = new Map<string, { version: number; produced: Produced }>();
-          const batches = [];
-          for (const [i, m] of matches.entries()) {
-            if (m.definition.state !== "active") continue;
-            const produced = produce(m.definition, results[i], message, digest);
-            active.set(m.definition.ref, { version: m.definition.version, produced });
-            batches.push(itemsOf(m.definition, produced, message, digest));
-          }
-          for (const [i, m] of matches.entries()) {
-            if (m.definition.state === "shadow")
-              compareShadow(
-                m,
-                produce(m.definition, results[i], message, digest),
-                active,
-                message.topic,
-              );
-          }
-          return { committed: submit(batches, message.source) };
-        })
+        .run(outcomes, (results) =>
+          withState(matches, () => {
+            // Versions of one mapping share its ref: the shadow is compared with the active one.
+            const active = new Map<string, { version: number; produced: Produced }>();
+            const batches = [];
+            for (const [i, m] of matches.entries()) {
+              if (m.definition.state !== "active") continue;
+              const produced = produce(m.definition, results[i], message, digest);
+              active.set(m.definition.ref, { version: m.definition.version, produced });
+              batches.push(itemsOf(m.definition, produced, message, digest));
+            }
+            for (const [i, m] of matches.entries()) {
+              if (m.definition.state === "shadow")
+                compareShadow(
+                  m,
+                  produce(m.definition, results[i], message, digest),
+                  active,
+                  message.topic,
+                );
+            }
+            return { committed: submit(batches, message.source) };
+          }),
+        )
         .then(() => undefined);
     },
 
@@ -378,11 +390,12 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
       const digest = messageDigest(topic, payload);
       const m = { definition, params };
       const outcome = await evaluate(m, message);
-      return sequencer.run(outcome, async (result) => {
-        await needsState([m]);
-        const produced = produce(definition, result, message, digest);
-        return { committed: submit([itemsOf(definition, produced, message, digest)], "replay") };
-      });
+      return sequencer.run(outcome, (result) =>
+        withState([m], () => {
+          const produced = produce(definition, result, message, digest);
+          return { committed: submit([itemsOf(definition, produced, message, digest)], "replay") };
+        }),
+      );
     },
 
     async start() {
@@ -429,6 +442,10 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     },
   };
   return engine;
+}
+
+function timedOut(outcome: EvaluationOutcome): boolean {
+  return !outcome.ok && outcome.jsonataCode === "D1012";
 }
 
 function createMappingMetrics(registry: Registry | undefined) {

@@ -28,39 +28,97 @@ export interface Sequencer {
 }
 
 export function createSequencer(): Sequencer {
-  let pending = 0;
-  let tail: Promise<unknown> = Promise.resolve();
+  interface Entry {
+    settled: boolean;
+    value?: unknown;
+    failed?: { error: unknown };
+    enqueue: (value: unknown) => Enqueued<unknown> | Promise<Enqueued<unknown>>;
+    resolve: (r: unknown) => void;
+    reject: (e: unknown) => void;
+  }
+  const queue: Entry[] = [];
+  /** An enqueue that returned a promise is running: later entries wait for it. */
+  let busy = false;
+  let idleWaiters: Array<() => void> = [];
+
+  // Enqueues every ready entry at the head in one go: the submissions of messages whose
+  // evaluations finished together reach the ingestor together, and commit together.
+  function pump(): void {
+    while (!busy && queue.length > 0 && queue[0]!.settled) {
+      const entry = queue.shift()!;
+      if (entry.failed) {
+        entry.reject(entry.failed.error);
+        continue;
+      }
+      let enqueued: Enqueued<unknown> | Promise<Enqueued<unknown>>;
+      try {
+        enqueued = entry.enqueue(entry.value);
+      } catch (err) {
+        entry.reject(err);
+        continue;
+      }
+      if (isThenable<Enqueued<unknown>>(enqueued)) {
+        busy = true;
+        enqueued.then(
+          (e) => {
+            busy = false;
+            entry.resolve(e.committed);
+            pump();
+          },
+          (err: unknown) => {
+            busy = false;
+            entry.reject(err);
+            pump();
+          },
+        );
+        return;
+      }
+      entry.resolve(enqueued.committed);
+    }
+    if (!busy && queue.length === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
   return {
     run<T, R>(
       ready: T | Promise<T>,
       enqueue: (value: T) => Enqueued<R> | Promise<Enqueued<R>>,
     ): Promise<R> {
-      if (pending === 0 && !isThenable(ready)) {
-        const now = enqueue(ready);
-        if (!isThenable(now)) return now.committed;
-        return track(Promise.resolve(now));
-      }
-      return track(tail.then(() => ready).then(enqueue));
-
-      function track(turn: Promise<Enqueued<R>>): Promise<R> {
-        pending++;
-        const settled = turn.finally(() => pending--);
-        tail = settled.catch(() => undefined);
-        return settled.then((e) => e.committed);
-      }
+      return new Promise<R>((resolve, reject) => {
+        const entry: Entry = {
+          settled: !isThenable(ready),
+          value: ready,
+          enqueue: enqueue as Entry["enqueue"],
+          resolve: resolve as (r: unknown) => void,
+          reject,
+        };
+        queue.push(entry);
+        if (isThenable<T>(ready)) {
+          ready.then(
+            (value) => {
+              entry.settled = true;
+              entry.value = value;
+              pump();
+            },
+            (error: unknown) => {
+              entry.settled = true;
+              entry.failed = { error };
+              pump();
+            },
+          );
+        } else {
+          pump(); // nothing pending: runs at once, synchronously
+        }
+      });
     },
-    async idle() {
-      while (pending > 0) await tail;
+    idle() {
+      if (!busy && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
   };
-}
-
-function isThenable<T>(value: unknown): value is Promise<T> {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }
 
 /**
@@ -76,4 +134,12 @@ export function inSequence(route: MqttRoute, sequencer: Sequencer): MqttRoute {
     handle: (topic, payload, packet) =>
       sequencer.run(undefined, () => ({ committed: route.handle(topic, payload, packet) })),
   };
+}
+
+function isThenable<T>(value: unknown): value is Promise<T> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }

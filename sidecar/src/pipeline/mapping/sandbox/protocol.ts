@@ -4,7 +4,7 @@
 
 /** Limits of one evaluation (sandbox/evaluate.ts). */
 export interface EvaluationLimits {
-  /** JSONata's own guardrail: the evaluation stops with D1012 after this. @default 100 */
+  /** JSONata's own guardrail: the evaluation stops with D1012 after this. @default 250 */
   timeoutMs: number;
   /** Deepest nesting of evaluation (recursion), D1011 beyond. @default 500 */
   maxDepth: number;
@@ -17,7 +17,7 @@ export interface EvaluationLimits {
 }
 
 export const DEFAULT_EVALUATION_LIMITS: EvaluationLimits = {
-  timeoutMs: 100,
+  timeoutMs: 250,
   maxDepth: 500,
   maxSequence: 100_000,
   maxOutputBytes: 1024 * 1024,
