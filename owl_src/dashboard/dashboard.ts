@@ -156,7 +156,8 @@ export class Dashboard extends Component {
 
   selectedRows(): SnapshotRow[] {
     const group = this.state.summaries.find((s) => s.key === this.state.selected);
-    if (!group) return this.rows;
+    // The overview sums the site totals only: per-source rows (a `connector`) repeat part of them.
+    if (!group) return this.rows.filter((r) => !r.connector);
     return this.rows.filter(
       (r) =>
         (r.site_id ? r.site_id[0] : 0) === group.siteId && (r.connector || "") === group.connector,

@@ -411,7 +411,7 @@ var Dashboard = class extends Component2 {
   }
   selectedRows() {
     const group = this.state.summaries.find((s) => s.key === this.state.selected);
-    if (!group) return this.rows;
+    if (!group) return this.rows.filter((r) => !r.connector);
     return this.rows.filter(
       (r) => (r.site_id ? r.site_id[0] : 0) === group.siteId && (r.connector || "") === group.connector
     );
