@@ -323,14 +323,19 @@ async function newConfirmedMo(
     );
     expect(accepted!.state).toBe("accepted");
     expect(accepted!.message_id[1]).toBe(`reconciliation:${line.id}`);
-    const runs = await searchRead<{ state: string; message: string }>(
-      "plant_bridge.schedule.run",
-      [
-        ["schedule_id", "=", schedules.totals],
-        ["message", "ilike", "reconciliation #"],
-      ],
-      ["state", "message"],
-    );
-    expect(runs.length).toBeGreaterThan(0);
+    // the run that sent the totals, in the schedule's history
+    const runs = await waitFor("the reconciliation run in Odoo", async () => {
+      const r = await searchRead<{ state: string; message: string }>(
+        "plant_bridge.schedule.run",
+        [
+          ["schedule_id", "=", schedules.totals],
+          ["message", "ilike", "reconciliation #"],
+        ],
+        ["state", "message"],
+      );
+      return r.length ? r : undefined;
+    });
+    expect(runs[0]!.state).toBe("done");
+    expect(runs[0]!.message).toContain(`reconciliation #${line.reconciliation_id[0]}`);
   }, 300_000);
 });
