@@ -1,0 +1,191 @@
+/**
+ * The Mapping Studio's contract on the whole sidecar in-process (embedded broker, SQLite, Odoo
+ * offline, mappings from a PLANT_BRIDGE_MAPPINGS file): the preview of a mapping on given and on
+ * recent real samples, its errors, the samples ring, what runs — over HTTP with tokens.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import { loadConfig } from "../../sidecar/src/config.js";
+import { createLogger } from "../../sidecar/src/logger.js";
+import { startSidecar, type Sidecar } from "../../sidecar/src/main.js";
+
+const TOKEN = "mapping-api-admin-token-0123456789";
+let sidecar: Sidecar;
+let base: string;
+
+const STATUS = `{"workcenter": $machine, "status": $lookup({"RUN": "running", "ERR": "down"}, st), "occurredAt": ts}`;
+
+async function call(method: string, path: string, body?: unknown, token = TOKEN) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(token && { authorization: `Bearer ${token}` }),
+    },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pb-mapping-api-"));
+  writeFileSync(
+    join(dir, "mappings.json"),
+    JSON.stringify({
+      mappings: [
+        {
+          name: "Acme status",
+          selector: "acme/{site}/{machine}/status",
+          event_type: "machine_status",
+          expression: STATUS,
+        },
+      ],
+    }),
+  );
+  sidecar = await startSidecar({
+    config: loadConfig({
+      PLANT_BRIDGE_MQTT_PORT: "0",
+      PLANT_BRIDGE_HTTP_PORT: "0",
+      PLANT_BRIDGE_STORE: join(dir, "store.db"),
+      PLANT_BRIDGE_ADMIN_TOKEN: TOKEN,
+      PLANT_BRIDGE_MAPPINGS: join(dir, "mappings.json"),
+      PLANT_BRIDGE_NAME: "mapping-api-test",
+    }),
+    logger: createLogger({ level: "silent" }),
+  });
+  base = sidecar.http.url;
+});
+
+afterAll(() => sidecar.stop());
+
+describe("mapping API", () => {
+  it("previews a mapping on given samples: events, validation errors and evaluation errors", async () => {
+    const { status, body } = await call("POST", "/api/v1/mappings/preview", {
+      mapping: {
+        selector: "acme/{site}/{machine}/status",
+        eventType: "machine_status",
+        expression: STATUS,
+      },
+      samples: [
+        { topic: "acme/main/press-1/status", payload: { st: "RUN", ts: 1764144000000 } },
+        { topic: "acme/main/press-2/status", payload: { st: "WARP", ts: 1764144000000 } },
+        { payload: '{"st": "RUN", "ts": ' },
+      ],
+    });
+    expect(status).toBe(200);
+    expect(body.ok).toBe(false);
+    expect(body.selector).toEqual({ filter: "acme/+/+/status", names: ["site", "machine"] });
+    const [good, invalid, broken] = body.results;
+    expect(good).toMatchObject({
+      matched: true,
+      params: { site: "main", machine: "press-1" },
+      events: [
+        {
+          type: "machine_status",
+          site: "main",
+          workcenter: "press-1",
+          status: "running",
+          occurredAt: "2025-11-26T08:00:00.000Z",
+          id: expect.stringMatching(/^m0-/),
+        },
+      ],
+      rejections: [],
+    });
+    expect(invalid.rejections).toEqual([
+      expect.objectContaining({
+        code: "schema",
+        event: expect.objectContaining({ workcenter: "press-2" }),
+      }),
+    ]);
+    expect(broken).toMatchObject({
+      topic: "acme/main/machine/status",
+      error: { code: "mapping_error", stage: "input" },
+    });
+  });
+
+  it("says what is wrong with a mapping itself", async () => {
+    const { body } = await call("POST", "/api/v1/mappings/preview", {
+      mapping: { selector: "acme/#/x", expression: `{"a": `, aggregation: { kind: "nope" } },
+    });
+    expect(body).toEqual({
+      ok: false,
+      problems: [expect.stringContaining("# must be the last level")],
+      results: [],
+    });
+    const syntax = await call("POST", "/api/v1/mappings/preview", {
+      mapping: { expression: `{"a": ` },
+    });
+    expect(syntax.body.problems).toEqual([expect.stringContaining("does not compile")]);
+  });
+
+  it("previews an aggregation: what it would post once its windows close", async () => {
+    const t = Date.parse("2026-11-26T08:00:00Z");
+    const { body } = await call("POST", "/api/v1/mappings/preview", {
+      mapping: {
+        selector: "acme/{site}/{machine}/count",
+        eventType: "production",
+        expression: `{"order": "WH/MO/00001", "quantity": total, "occurredAt": ts}`,
+        aggregation: { window: "1m" },
+      },
+      samples: [100, 104, 109, 120].map((total, i) => ({ payload: { total, ts: t + i * 20_000 } })),
+    });
+    expect(body.ok).toBe(true);
+    expect(body.aggregated.events.map((e: { quantity: number }) => e.quantity)).toEqual([9, 11]);
+  });
+
+  it("keeps recent real messages per topic and previews a mapping on them", async () => {
+    const client = await mqtt.connectAsync(sidecar.broker!.url, { clientId: "mapping-api-pub" });
+    await client.publishAsync(
+      "acme/main/drill-7/status",
+      JSON.stringify({ st: "ERR", ts: 1764144000000 }),
+      { qos: 1 },
+    );
+    await client.endAsync();
+    const samples = await call("GET", "/api/v1/samples?selector=acme/%2B/%2B/status");
+    expect(samples.body.samples).toEqual([
+      expect.objectContaining({
+        topic: "acme/main/drill-7/status",
+        encoding: "utf8",
+        truncated: false,
+      }),
+    ]);
+    const { body } = await call("POST", "/api/v1/mappings/preview", {
+      mapping: { selector: "acme/{site}/{machine}/status", expression: STATUS },
+      recent: 5,
+    });
+    expect(
+      body.results.map((r: { events: Array<{ status: string }> }) => r.events[0]?.status),
+    ).toEqual(["down"]);
+    // The mapping from the file ran on it too.
+    const stored = await sidecar.store.listMessages({ site: "main" });
+    expect(stored.map((m) => m.origin)).toEqual(["acme/main/drill-7/status#f1@v1"]);
+  });
+
+  it("lists what runs", async () => {
+    const { body } = await call("GET", "/api/v1/mappings");
+    expect(body.mappings).toEqual([
+      expect.objectContaining({
+        ref: "f1",
+        name: "Acme status",
+        state: "active",
+        filter: "acme/+/+/status",
+        invalid: null,
+      }),
+    ]);
+  });
+
+  it("asks for a token; refuses malformed previews and wrong methods", async () => {
+    const anonymous = await call("POST", "/api/v1/mappings/preview", { mapping: {} }, "");
+    expect(anonymous.status).toBe(401);
+    expect((await call("GET", "/api/v1/samples", undefined, "")).status).toBe(401);
+    const bad = await call("POST", "/api/v1/mappings/preview", { mapping: {} });
+    expect([bad.status, bad.body.error]).toEqual([
+      400,
+      expect.stringContaining("mapping.expression"),
+    ]);
+    expect((await call("GET", "/api/v1/mappings/preview")).status).toBe(405);
+  });
+});
