@@ -59,7 +59,8 @@ export async function startSidecarProcess(
       return exited;
     },
   };
-  const deadline = Date.now() + 30_000;
+  // generous: on a loaded 2-core CI machine a cold tsx start plus Odoo config can take a while
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`sidecar exited with ${child.exitCode}:\n${out}`);
     try {
@@ -70,7 +71,7 @@ export async function startSidecarProcess(
     }
     if (Date.now() > deadline) {
       await proc.kill("SIGKILL");
-      throw new Error(`sidecar not ready after 30 s:\n${out}`);
+      throw new Error(`sidecar not ready after 90 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
