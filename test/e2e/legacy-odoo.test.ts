@@ -13,6 +13,10 @@ import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import { createTestDatabase, randomName, serviceAvailable } from "../helpers/services.js";
 import { tempDir } from "../unit/legacy-harness.js";
+import { waitFor as waitUntil } from "../helpers/wait.js";
+
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000) =>
+  waitUntil(what, fn, timeoutMs);
 
 const run = odooAvailable() && (await serviceAvailable("PostgreSQL", "127.0.0.1", 5432));
 const SITE = "main";
@@ -24,26 +28,6 @@ let sidecar: SidecarProcess;
 let outDir: string;
 let totalsDir: string;
 let schedules: { pull: number; totals: number };
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 async function searchRead<T>(model: string, domain: unknown[], fields: string[]): Promise<T[]> {
   return odoo.admin<T[]>(model, "search_read", { domain, fields });

@@ -14,6 +14,10 @@ import { startMosquitto, type PrivateBroker } from "../helpers/mosquitto.js";
 import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";
 import { freePort, startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import { randomName } from "../helpers/services.js";
+import { waitFor as waitUntil } from "../helpers/wait.js";
+
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000) =>
+  waitUntil(what, fn, timeoutMs);
 
 const run = odooAvailable();
 const SITE = "main";
@@ -62,26 +66,6 @@ async function messages(keys: string[]): Promise<Msg[]> {
     domain: [["key", "in", keys]],
     fields: ["key", "state", "attempts", "res_model", "res_id", "error_code"],
   });
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Waits until every key is settled in Odoo (applied or rejected). */

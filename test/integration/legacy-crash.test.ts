@@ -19,21 +19,12 @@ import {
 } from "../helpers/services.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import { tempDir } from "../unit/legacy-harness.js";
+import { waitFor } from "../helpers/wait.js";
 
 const pgUp = await serviceAvailable("PostgreSQL", "127.0.0.1", 5432);
 const myUp = await serviceAvailable("MariaDB", "127.0.0.1", 3306);
 const TOKEN = "legacy-crash-admin-token-0123456789";
 const PAUSE = "legacy test hook: rows read, pausing before the commit";
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function pending(proc: SidecarProcess, site: string): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${proc.httpPort}/graphql`, {

@@ -26,6 +26,7 @@ import { openStore } from "../../sidecar/src/store/index.js";
 import type { Store } from "../../sidecar/src/store/types.js";
 import { MQTT_TEST_URL, randomName, serviceAvailable } from "../helpers/services.js";
 import { samples } from "../helpers/samples.js";
+import { waitFor } from "../helpers/wait.js";
 
 const logger = createLogger({ level: "silent" });
 const mosquittoUp = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
@@ -79,20 +80,6 @@ async function rig(
       await real.close();
     },
   };
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5) {

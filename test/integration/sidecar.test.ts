@@ -12,6 +12,7 @@ import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { startSidecar, type Sidecar } from "../../sidecar/src/main.js";
 import { samples } from "../helpers/samples.js";
+import { waitFor } from "../helpers/wait.js";
 
 const TOKEN = "test-admin-token-0123456789";
 let sidecar: Sidecar;
@@ -38,20 +39,6 @@ async function gql(
       errors?: Array<{ message: string; extensions?: { code?: string } }>;
     },
   };
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {
