@@ -11,11 +11,14 @@ import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import { randomName } from "../helpers/services.js";
 import { startEdgeNode, type EdgeNode } from "../helpers/sparkplug-edge.js";
+import { waitFor as poll } from "../helpers/wait.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const run = odooAvailable();
+/** Odoo applies, reports arrive every 10 s: be patient. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined>) => poll(what, fn, 90_000, 500);
 const TOKEN = "e2e-mapping-admin-token-0123456789";
 
 let odoo: OdooServer;
@@ -34,26 +37,6 @@ interface Msg {
   res_model: string | false;
   res_id: number | false;
   workcenter_id: [number, string] | false;
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 /** Trace rows in Odoo whose origin starts with `prefix`. */

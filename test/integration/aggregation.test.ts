@@ -14,6 +14,34 @@ import { startSidecarProcess } from "../helpers/sidecar-process.js";
 import { mappingRig, waitFor } from "./mapping-rig.js";
 
 const up = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
+const TOKEN = "aggregation-test-admin-token-0123";
+
+/** Units of production the sidecar holds for a site (its GraphQL trace, every page). */
+async function produced(port: number, site: string): Promise<number> {
+  let total = 0;
+  let after: string | null = null;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({
+        query: `query($site: String, $after: String) { messages(filter: {site: $site, type: production}, first: 500, after: $after) { edges { node { event } } pageInfo { hasNextPage endCursor } } }`,
+        variables: { site, after },
+      }),
+    });
+    const body = (await res.json()) as {
+      data: {
+        messages: {
+          edges: Array<{ node: { event: { quantity: number } } }>;
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
+      };
+    };
+    for (const e of body.data.messages.edges) total += e.node.event.quantity;
+    if (!body.data.messages.pageInfo.hasNextPage) return total;
+    after = body.data.messages.pageInfo.endCursor;
+  }
+}
 
 (up ? describe : describe.skip)("aggregations on Mosquitto", () => {
   it("counts machine counters into production per window across a SIGKILL, each count once", async () => {
@@ -40,6 +68,7 @@ const up = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
       PLANT_BRIDGE_STORE: join(dir, "store.db"),
       PLANT_BRIDGE_MAPPINGS: join(dir, "mappings.json"),
       PLANT_BRIDGE_MAPPING_WORKERS: "1",
+      PLANT_BRIDGE_ADMIN_TOKEN: TOKEN,
     };
     let proc = await startSidecarProcess(env);
     const publisher = await mqtt.connectAsync(MQTT_TEST_URL, {
@@ -72,8 +101,15 @@ const up = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
       }
     }
     await publisher.endAsync();
-    // Every window closes 2.3 s after its end at the latest; the clock checks every second.
-    await new Promise((r) => setTimeout(r, 4500));
+    // Every window closes 2.3 s after its end, the clock checks every second: wait until the
+    // sidecar holds as many units as the counters moved (asked through its GraphQL API).
+    const expected = machines.reduce((n, m) => n + totals.get(m)! - first.get(m)!, 0);
+    await waitFor(
+      `${expected} units produced`,
+      async () => ((await produced(proc.httpPort, site)) === expected ? true : undefined),
+      60_000,
+      250,
+    );
     expect(await proc.kill("SIGTERM")).toBe(0);
 
     const store = await openStore(env.PLANT_BRIDGE_STORE);

@@ -45,6 +45,8 @@ import { openStore } from "../../sidecar/src/store/index.js";
 import type { Store } from "../../sidecar/src/store/types.js";
 import { randomName } from "../helpers/services.js";
 
+export { waitFor } from "../helpers/wait.js";
+
 export const logger = createLogger({ level: "silent" });
 
 export interface MappingRig {
@@ -184,18 +186,4 @@ export async function mappingRig(
       await store.close();
     },
   };
-}
-
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 40_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
