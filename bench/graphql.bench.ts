@@ -8,7 +8,7 @@
 import { createOdooReader } from "../sidecar/src/api/odoo-reader.js";
 import { createOdooClient, type OdooClient } from "../sidecar/src/odoo/client.js";
 import { createApiHarness } from "../test/integration/api-harness.js";
-import { odooPresent, serveOdoo } from "../test/e2e/graphql-odoo-server.js";
+import { odooAvailable, startOdoo } from "../test/helpers/odoo.js";
 import { median, report, round } from "./lib.js";
 
 const REQUESTS = Number(process.env.BENCH_GRAPHQL_REQUESTS ?? 100);
@@ -37,8 +37,8 @@ async function timed(n: number, fn: () => Promise<void>) {
 }
 
 export async function run(): Promise<void> {
-  if (!odooPresent()) return;
-  const odoo = await serveOdoo();
+  if (!odooAvailable()) return;
+  const odoo = await startOdoo();
   let client: OdooClient | undefined;
   try {
     // enough orders for pages of 50: confirm copies of the demo desk order
@@ -48,7 +48,7 @@ for i in range(60):
     base.copy().action_confirm()
 env.cr.commit()
 `);
-    client = createOdooClient({ url: odoo.url, db: odoo.db, apiKey: odoo.connectorKey });
+    client = createOdooClient({ url: odoo.url, db: odoo.db, apiKey: odoo.apiKey });
     const counted = { calls: 0 };
     const counting = {
       call<T>(model: string, method: string, kwargs?: Record<string, unknown>) {

@@ -11,20 +11,20 @@ import { createOdooReader } from "../../sidecar/src/api/odoo-reader.js";
 import { createOdooClient, type OdooClient } from "../../sidecar/src/odoo/client.js";
 import { createApiHarness, type ApiHarness } from "../integration/api-harness.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
-import { serveOdoo, odooPresent, type GraphqlOdoo } from "./graphql-odoo-server.js";
+import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";
 
-const present = odooPresent();
+const present = odooAvailable();
 const ADMIN_TOKEN = "e2e-admin-token-0123456789";
 
 (present ? describe : describe.skip)("GraphQL on a real Odoo 19 with demo data", () => {
-  let odoo: GraphqlOdoo;
+  let odoo: OdooServer;
   let client: OdooClient;
   let h: ApiHarness;
   let sidecar: SidecarProcess | undefined;
 
   beforeAll(async () => {
-    odoo = await serveOdoo();
-    client = createOdooClient({ url: odoo.url, db: odoo.db, apiKey: odoo.connectorKey });
+    odoo = await startOdoo();
+    client = createOdooClient({ url: odoo.url, db: odoo.db, apiKey: odoo.apiKey });
     h = await createApiHarness({ reader: createOdooReader({ client, ttlMs: 0 }) });
   }, 900_000);
 
@@ -212,7 +212,7 @@ print(f'TOKEN={value} ID={record.id}')
     sidecar = await startSidecarProcess({
       PLANT_BRIDGE_ODOO_URL: odoo.url,
       PLANT_BRIDGE_ODOO_DB: odoo.db,
-      PLANT_BRIDGE_ODOO_API_KEY: odoo.connectorKey,
+      PLANT_BRIDGE_ODOO_API_KEY: odoo.apiKey,
       PLANT_BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
       PLANT_BRIDGE_MQTT_PORT: "0",
       PLANT_BRIDGE_STORE: join(mkdtempSync(join(tmpdir(), "pb-gql-e2e-")), "store.db"),

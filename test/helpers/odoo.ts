@@ -5,9 +5,11 @@
  * Without Odoo the suites print a loud SKIPPED line and skip (also under CI: Odoo is optional
  * there, every other service is not).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { projectPath } from "../../sidecar/src/paths.js";
 import { freePort } from "./sidecar-process.js";
 import { randomName } from "./services.js";
@@ -28,6 +30,8 @@ export interface OdooServer {
   apiKey: string;
   /** Calls a model method as the admin user over JSON-2, to check Odoo's records. */
   admin<T = unknown>(model: string, method: string, kwargs?: Record<string, unknown>): Promise<T>;
+  /** Runs Python in `odoo-bin shell` on the database (`env` is given); resolves with its stdout. */
+  shell(python: string): Promise<string>;
   /** Stops Odoo (the database stays). */
   stop(): Promise<void>;
   /** Starts Odoo again on the same database and port. */
@@ -105,6 +109,16 @@ export async function startOdoo(): Promise<OdooServer> {
       if (res.status !== 200)
         throw new Error(`${model}.${method}: HTTP ${res.status} ${text.slice(0, 500)}`);
       return JSON.parse(text) as T;
+    },
+    async shell(python: string) {
+      const file = join(mkdtempSync(join(tmpdir(), "pb-odoo-shell-")), "script.py");
+      writeFileSync(file, python);
+      const { stdout } = await promisify(execFile)(
+        "bash",
+        ["-c", 'source scripts/odoo-common.sh && pb_odoo_shell "$0" "$1"', db, file],
+        { cwd: projectPath(), env: { ...process.env, ODOO_SRC }, maxBuffer: 16 * 1024 * 1024 },
+      );
+      return stdout;
     },
     stop: () => stopChild(child),
     async restart() {
