@@ -10,6 +10,7 @@ import type { ParsedItem } from "../../canonical/parse.js";
 import type { Logger } from "../../logger.js";
 import type { IngestResult, StateWrite } from "../../store/types.js";
 import type { Aggregator } from "../aggregation/aggregator.js";
+import { createBreaker } from "./breaker.js";
 import type { Ingestor } from "../ingestor.js";
 import { versionLabel, type MappingDefinition, type MappingProblem } from "./definition.js";
 import {
@@ -50,11 +51,7 @@ export interface MappingEngineOptions {
   now?: () => number;
   /** How often windows and shift changes are checked. @default 1000 */
   tickMs?: number;
-  /**
-   * A mapping version whose evaluations had to be stopped (out of time twice in a row, or its
-   * worker terminated) this many times within `suspendForMs` is suspended that long: its messages become `mapping_error` dead letters at
-   * once (replayable once it is fixed) instead of holding every later message back. @default 3
-   */
+  /** Stopped evaluations of a version before it is suspended (breaker.ts). @default 3 */
   killsBeforeSuspension?: number;
   /** @default 60000 */
   suspendForMs?: number;
@@ -118,29 +115,19 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     return out;
   }
 
-  // Arrival order means a message waits for the evaluations of the messages before it; a
-  // mapping whose evaluations never return (and are killed) would hold everything back again
-  // and again. It is suspended instead, like a circuit breaker.
-  const killsBeforeSuspension = options.killsBeforeSuspension ?? 3;
-  const suspendForMs = options.suspendForMs ?? 60_000;
-  const kills = new Map<string, number[]>();
-  const suspendedUntil = new Map<string, number>();
-
-  function suspended(label: string): EvaluationOutcome | undefined {
-    const until = suspendedUntil.get(label) ?? 0;
-    if (until <= now()) return undefined;
-    return {
-      ok: false,
-      code: "mapping_error",
-      stage: "expression",
-      message: `suspended until ${new Date(until).toISOString()}: its evaluations had to be stopped ${killsBeforeSuspension} times`,
-    };
-  }
+  const breaker = createBreaker({
+    logger,
+    now,
+    ...(options.killsBeforeSuspension !== undefined && {
+      stopsBeforeSuspension: options.killsBeforeSuspension,
+    }),
+    ...(options.suspendForMs !== undefined && { suspendForMs: options.suspendForMs }),
+    onSuspend: (d) => metrics.suspensions.inc({ mapping: d.ref }),
+  });
 
   function evaluate(m: Match, message: SourceMessage): Promise<EvaluationOutcome | undefined> {
     if (m.definition.invalid) return Promise.resolve(undefined);
-    const label = versionLabel(m.definition);
-    const skip = () => suspended(label);
+    const skip = () => breaker.suspended(m.definition);
     const answer = skip();
     if (answer) return Promise.resolve(answer);
     const job = evaluationJob(m.definition, message, m.params, limits);
@@ -150,25 +137,9 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
       .evaluate(job, skip)
       .then((outcome) => (timedOut(outcome) ? pool.evaluate(job, skip) : outcome))
       .then((outcome) => {
-        if (!outcome.ok && (outcome.killed || timedOut(outcome))) stopped(m.definition, label);
+        if (!outcome.ok && (outcome.killed || timedOut(outcome))) breaker.stopped(m.definition);
         return outcome;
       });
-  }
-
-  /** Counts an evaluation that had to be stopped; the third in a while suspends the version. */
-  function stopped(definition: MappingDefinition, label: string): void {
-    const t = now();
-    const recent = (kills.get(label) ?? []).filter((k) => k > t - suspendForMs);
-    recent.push(t);
-    kills.set(label, recent);
-    if (recent.length < killsBeforeSuspension) return;
-    kills.delete(label);
-    suspendedUntil.set(label, t + suspendForMs);
-    metrics.suspensions.inc({ mapping: definition.ref });
-    logger.error(
-      { mapping: label, name: definition.name, until: new Date(t + suspendForMs).toISOString() },
-      "mapping suspended: its evaluations do not finish; its messages are dead-lettered",
-    );
   }
 
   /** What a version produced from a message, with defaults and ids: or why it failed. */
