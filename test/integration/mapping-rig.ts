@@ -89,7 +89,7 @@ export async function mappingRig(
   const pool = createSandboxPool({ logger, workers: 2, hardTimeoutMs: 500 });
   const sequencer = createSequencer();
   const shadow = createShadowLog();
-  const samples = createSampleRing();
+  const samples = createSampleRing({ minIntervalMs: 0 });
   const check = createEventChecker();
   const engine = createMappingEngine({
     ingestor,

@@ -2,7 +2,8 @@
  * Recent real messages per topic, so that an admin writes a mapping against what the plant
  * actually publishes (the Mapping Studio's "recent samples"). Bounded in every direction: at
  * most `maxTopics` topics (the least recently seen is forgotten), `perTopic` samples each,
- * `maxBytes` of payload each (longer ones are cut and marked).
+ * `maxBytes` of payload each (longer ones are cut and marked), and at most one sample per topic
+ * every `minIntervalMs` (a 100 Hz topic costs nothing more than a quiet one).
  */
 import { topicMatches } from "../../ingress/mqtt/topic.js";
 import { decodeUtf8 } from "./mapper.js";
@@ -28,6 +29,8 @@ export interface SampleRingOptions {
   perTopic?: number;
   /** @default 16384 */
   maxBytes?: number;
+  /** @default 200 */
+  minIntervalMs?: number;
 }
 
 export interface SampleRing {
@@ -45,11 +48,15 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
   const maxTopics = options.maxTopics ?? 200;
   const perTopic = options.perTopic ?? 5;
   const maxBytes = options.maxBytes ?? 16 * 1024;
+  const minIntervalMs = options.minIntervalMs ?? 200;
   const byTopic = new Map<string, Sample[]>();
+  const lastAt = new Map<string, number>();
   const fresh = new Map<string, Sample>();
 
   return {
     record(topic, payload, at, recordOptions = {}) {
+      if (at - (lastAt.get(topic) ?? Number.NEGATIVE_INFINITY) < minIntervalMs) return;
+      lastAt.set(topic, at);
       const cut = payload.length > maxBytes ? payload.subarray(0, maxBytes) : payload;
       const text = decodeUtf8(cut);
       const sample: Sample = {
@@ -70,6 +77,7 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
         const oldest = byTopic.keys().next().value!;
         byTopic.delete(oldest);
         fresh.delete(oldest);
+        lastAt.delete(oldest);
       }
       fresh.set(topic, sample);
     },

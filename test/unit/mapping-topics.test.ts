@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { topicMatches } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { createSampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
 import { compileSelector } from "../../sidecar/src/pipeline/mapping/selector.js";
 
 describe("mapping selectors", () => {
@@ -51,5 +52,35 @@ describe("mapping selectors", () => {
         },
       ),
     );
+  });
+});
+
+describe("recent samples", () => {
+  it("keeps the newest messages per topic, bounded in topics, count, size and rate", () => {
+    const ring = createSampleRing({ maxTopics: 2, perTopic: 2, maxBytes: 8, minIntervalMs: 100 });
+    const at = Date.parse("2026-11-26T08:00:00Z");
+    ring.record("a/1", Buffer.from('{"n":1}'), at);
+    ring.record("a/1", Buffer.from('{"n":2}'), at + 50); // too soon: skipped
+    ring.record("a/1", Buffer.from('{"n":3}'), at + 100);
+    ring.record("a/1", Buffer.from('{"n":4}'), at + 200);
+    ring.record("b/1", Buffer.from([0xff, 0x00]), at + 300);
+    ring.record("c/1", Buffer.from('{"long": "more than eight bytes"}'), at + 400);
+    expect(ring.topics().map((t) => t.topic)).toEqual(["c/1", "b/1"]); // a/1 forgotten
+    expect(ring.list({ selector: "+/1" })).toEqual([
+      expect.objectContaining({ topic: "c/1", payload: '{"long":', truncated: true, size: 33 }),
+      expect.objectContaining({ topic: "b/1", payload: "/wA=", encoding: "base64" }),
+    ]);
+    ring.record("b/1", Buffer.from('{"n":5}'), at + 500);
+    ring.record("b/1", Buffer.from('{"n":6}'), at + 600);
+    expect(ring.list({ selector: "{x}/1" }).map((s) => s.payload)).toEqual([
+      '{"n":6}',
+      '{"n":5}',
+      '{"long":',
+    ]);
+    expect(ring.takeNew().map((s) => [s.topic, s.payload])).toEqual([
+      ["b/1", '{"n":6}'],
+      ["c/1", '{"long":'],
+    ]);
+    expect(ring.takeNew()).toEqual([]);
   });
 });
