@@ -269,3 +269,18 @@ describe("telemetry aggregation", () => {
     ]);
   });
 });
+
+describe("aggregation limits", () => {
+  it("refuses a reading whose other fields are too large to keep with its window", async () => {
+    const target = { ref: "m7", spec: parseAggregation({ window: "1m" }, "production", "UTC")! };
+    const a = await aggregator();
+    const out = await feed(
+      a,
+      target,
+      [reading(0, 1, { attributes: { dump: "x".repeat(20_000) } })],
+      "big",
+    );
+    expect(out.errors.map((e) => e.message)).toEqual([expect.stringContaining("16384")]);
+    expect(await store.listState("agg/m7/")).toEqual([]);
+  });
+});

@@ -155,6 +155,7 @@ export function createAggregator(options: { store: Store }): Aggregator {
     }
     const tpl = omit(sample, ["id", "occurredAt", spec.value]);
     const group = identity(tpl);
+    if (tooLarge(group, sample, out)) return;
     const seriesId = spec.series ? pathOf(sample, spec.series) : group;
     if (seriesId === undefined) {
       out.errors.push({ message: `the counter reading has no "${spec.series}"`, sample });
@@ -298,6 +299,7 @@ export function createAggregator(options: { store: Store }): Aggregator {
       return;
     }
     const tpl = omit(sample, ["id", "occurredAt", spec.value]);
+    if (tooLarge(identity(tpl), sample, out)) return;
     addToWindow(target, "t", spec, tpl, t, v, sample, out, "");
   }
 
@@ -318,6 +320,7 @@ export function createAggregator(options: { store: Store }): Aggregator {
     }
     const tpl = omit(sample, ["id", "occurredAt", "status", "reason", "counters", "attributes"]);
     const unitId = identity(tpl);
+    if (tooLarge(unitId, sample, out)) return;
     const key = unitKey(target.ref, "s", unitId);
     const reason = typeof sample.reason === "string" && sample.reason ? sample.reason : undefined;
     const m = units.get(key) as MachineState | undefined;
@@ -469,6 +472,21 @@ export function createAggregator(options: { store: Store }): Aggregator {
 
     size: () => units.size,
   };
+}
+
+/**
+ * The fields of a group are kept in its state: a reading whose other fields are huge (a raw
+ * dump in `attributes`) is refused rather than stored with every window.
+ */
+const MAX_GROUP_CHARS = 16 * 1024;
+
+function tooLarge(identityText: string, sample: Fields, out: Emission): boolean {
+  if (identityText.length <= MAX_GROUP_CHARS) return false;
+  out.errors.push({
+    message: `the reading's other fields take ${identityText.length} characters; an aggregated reading may have ${MAX_GROUP_CHARS}`,
+    sample,
+  });
+  return true;
 }
 
 function unitKey(ref: string, letter: string, id: string): string {

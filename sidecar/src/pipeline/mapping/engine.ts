@@ -149,16 +149,19 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     message: SourceMessage,
     digest: string,
   ): Produced {
-    const label = definition.ref;
+    // Counted for active versions; shadow versions have their own counter.
+    const count = (o: string) =>
+      definition.state === "active" &&
+      metrics.evaluations.inc({ mapping: definition.ref, outcome: o });
     if (!outcome || !outcome.ok) {
-      metrics.evaluations.inc({ mapping: label, outcome: "error" });
+      count("error");
       return {
         error: outcome
           ? { code: outcome.code, message: outcome.message }
           : { code: "mapping_error", message: definition.invalid ?? "not evaluated" },
       };
     }
-    metrics.evaluations.inc({ mapping: label, outcome: "ok" });
+    count("ok");
     const events = producedItems(definition, outcome, message);
     if (!definition.aggregation) assignIds(definition, events, outcome.keys, digest);
     return { events };
