@@ -4,7 +4,6 @@ import { createGraphqlApi } from "./api/graphql.js";
 import { startHttpServer, type HttpServer } from "./api/http-server.js";
 import { createOdooReader } from "./api/odoo-reader.js";
 import { createOdooTokens, type OdooTokens } from "./api/odoo-tokens.js";
-import { createMappingRoutes } from "./api/preview.js";
 import { createGraphqlWebSocket } from "./api/ws.js";
 import { createEventChecker, createMessageParser, DEFAULT_LIMITS } from "./canonical/parse.js";
 import { describeConfig, type Config } from "./config.js";
@@ -17,28 +16,16 @@ import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
 import { topicMatches } from "./ingress/mqtt/topic.js";
-import { createSparkplugHost } from "./ingress/sparkplug/host.js";
-import {
-  createSparkplugRoute,
-  type SparkplugBinding,
-} from "./ingress/sparkplug/sparkplug-route.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createOdooLink, type OdooLink } from "./odoo/odoo-link.js";
 import { projectPath } from "./paths.js";
-import { createAggregator } from "./pipeline/aggregation/aggregator.js";
 import { Bus } from "./pipeline/bus.js";
 import { createIngestor, type Ingestor } from "./pipeline/ingestor.js";
-import { defineMappings, messageMappings } from "./pipeline/mapping/definition.js";
-import { createMappingEngine, type MappingEngine } from "./pipeline/mapping/engine.js";
-import { loadMappingFile } from "./pipeline/mapping/mapping-file.js";
-import { createMappingRoute } from "./pipeline/mapping/mapping-route.js";
-import { createMappingReports, type MappingReports } from "./pipeline/mapping/odoo-reports.js";
+import type { MappingEngine } from "./pipeline/mapping/engine.js";
+import { startMappingService } from "./pipeline/mapping/mapping-service.js";
 import { startTopicSampler } from "./pipeline/mapping/sampler.js";
-import { createSampleRing } from "./pipeline/mapping/samples.js";
-import { createSandboxPool } from "./pipeline/mapping/sandbox/pool.js";
-import { createSequencer, inSequence } from "./pipeline/mapping/sequencer.js";
-import { createShadowLog } from "./pipeline/mapping/shadow.js";
+import { inSequence } from "./pipeline/mapping/sequencer.js";
 import { createReplayer } from "./pipeline/replay.js";
 import { startSimulator, type Simulator } from "./sim/simulator.js";
 import { openStore } from "./store/index.js";
@@ -116,78 +103,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       mqttUrl = broker.url;
     }
 
-    // Low-code mappings: evaluated in a worker pool, submitted in arrival order with the
-    // canonical route (one sequencer), aggregated with their state in the same commits.
-    const sequencer = createSequencer();
-    const shadow = createShadowLog();
-    const samples = createSampleRing();
-    const evaluationLimits = { timeoutMs: config.mapping.timeoutMs };
-    const hardTimeoutMs = Math.max(1000, config.mapping.timeoutMs * 4);
-    const pool = createSandboxPool({ logger, workers: config.mapping.workers, hardTimeoutMs });
-    cleanups.push(() => pool.close());
-    const mappings = createMappingEngine({
-      ingestor,
-      pool,
-      aggregator: createAggregator({ store }),
-      check,
-      sequencer,
-      shadow,
-      samples,
-      logger,
-      registry: metrics.registry,
-      limits: evaluationLimits,
-    });
-    await mappings.start();
-    cleanups.push(async () => {
-      await mappings.close();
-      await ingestor.flush();
-    });
-    let fileBindings: SparkplugBinding[] = [];
-    if (config.mapping.file) {
-      const file = loadMappingFile(config.mapping.file, config.site);
-      for (const [site, list] of file.mappings) {
-        const { definitions, problems } = defineMappings(list, { site, origin: "file" });
-        mappings.setMappings(`file:${site}`, definitions, problems);
-      }
-      fileBindings = file.bindings;
-    }
-    const replay = createReplayer({
-      store,
-      parse,
-      ingestor,
-      remap: (dl, payload) => mappings.replay(dl.origin, payload),
-    });
-    // A separate, small pool for previews: an admin's expression never delays plant traffic.
-    const previewPool = createSandboxPool({ logger, workers: 1, hardTimeoutMs });
-    cleanups.push(() => previewPool.close());
-
-    // Sparkplug B: decoded by the host, then mapped like any other topic.
-    const sparkplug = createSparkplugHost();
-    const bindingsBySite = new Map<string, SparkplugBinding[]>();
-    let bindings: SparkplugBinding[] = fileBindings;
-    let reports: MappingReports | undefined;
-    let mqttClient: () => MqttIngress["client"] | undefined = () => undefined;
+    // Low-code mappings and Sparkplug B: evaluated in a worker pool, submitted in arrival order
+    // with the canonical route (one sequencer), aggregated with their state in the same commits.
+    const mapping = await startMappingService({ config, store, ingestor, check, logger, metrics });
+    cleanups.push(() => mapping.close());
+    const replay = createReplayer({ store, parse, ingestor, remap: mapping.remap });
     const routes = [
-      inSequence(createCanonicalRoute({ sites: config.sites, parse, ingestor }), sequencer),
-      ...(config.mapping.sparkplugGroups.length
-        ? [
-            createSparkplugRoute({
-              host: sparkplug,
-              engine: mappings,
-              ingestor,
-              sequencer,
-              logger,
-              site: config.site,
-              groups: config.mapping.sparkplugGroups,
-              publish: (topic, payload) =>
-                mqttClient()?.publish(topic, Buffer.from(payload), { qos: 0 }),
-              bindings: () => bindings,
-              onBirth: (birth) => reports?.birth(birth),
-              registry: metrics.registry,
-            }),
-          ]
-        : []),
-      createMappingRoute({ engine: mappings }),
+      inSequence(createCanonicalRoute({ sites: config.sites, parse, ingestor }), mapping.sequencer),
+      ...mapping.routes,
     ];
     const mqttIngress = createMqttIngress({
       url: mqttUrl,
@@ -199,23 +122,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
       ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
     });
-    mqttClient = () => mqttIngress.client;
+    mapping.attach(() => mqttIngress.client);
     cleanups.push(async () => {
       await mqttIngress.close();
       await ingestor.flush();
     });
     // Mappings configured in Odoo apply without a restart; subscriptions follow them.
     bus.on("configChanged", (siteConfig) => {
-      // Confirmed Sparkplug bindings (docs/odoo-api.md `get_config`), for `$workcenter`.
-      const confirmed = (siteConfig as { bindings?: SparkplugBinding[] }).bindings ?? [];
-      bindingsBySite.set(siteConfig.site, confirmed);
-      bindings = [...fileBindings, ...[...bindingsBySite.values()].flat()];
-      const { definitions, problems } = defineMappings(messageMappings(siteConfig), {
-        site: siteConfig.site,
-        origin: "odoo",
-        timezone: siteConfig.site_info?.timezone || undefined,
-      });
-      mappings.setMappings(`odoo:${siteConfig.site}`, definitions, problems);
+      mapping.applyConfig(siteConfig);
       mqttIngress
         .setRoutes(routes)
         .catch((err: unknown) =>
@@ -227,7 +141,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         url: mqttUrl,
         clientId: `plant-bridge-${config.name}-samples`,
         filters: config.mapping.sampleTopics,
-        samples,
+        samples: mapping.samples,
         logger,
         protocolVersion: broker ? 4 : 5,
         isRouted: (topic) =>
@@ -284,15 +198,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       });
       // Stopped before the MQTT intake closes (reverse order below).
       cleanups.push(() => odoo!.stop());
-      reports = createMappingReports({
-        client: odoo.client,
-        site: config.site,
-        engine: mappings,
-        shadow,
-        samples,
-        logger,
-      });
-      cleanups.push(() => reports!.stop());
+      mapping.reportTo(odoo.client);
     }
 
     // Scheduled legacy pulls: follow the sites' configuration from Odoo and PLANT_BRIDGE_LEGACY;
@@ -302,7 +208,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       store,
       ingestor,
       check,
-      pool,
+      pool: mapping.pool,
       logger,
       bus,
       sinks: legacySinks,
@@ -359,16 +265,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       refreshMetrics,
       health,
       graphiql: config.http.graphiql,
-      extraRoutes: createMappingRoutes({
-        pool: previewPool,
-        check,
-        defaultSite: config.site,
-        samples,
-        limits: evaluationLimits,
-        engine: mappings,
-        shadow,
-        sparkplugNodes: () => sparkplug.nodes(),
-      }),
+      extraRoutes: mapping.httpRoutes,
       ready: () => {
         const reasons: string[] = [];
         if (!mqttIngress.isConnected()) reasons.push("MQTT not connected");
@@ -381,7 +278,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
     await mqttIngress.ready();
     odoo?.start();
-    reports?.start();
     tokens?.start();
 
     let simulator: Simulator | undefined;
@@ -414,7 +310,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ingestor,
       http,
       mqtt: mqttIngress,
-      mappings,
+      mappings: mapping.engine,
       legacy,
       ...(broker && { broker }),
       ...(odoo && { odoo }),

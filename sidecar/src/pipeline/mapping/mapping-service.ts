@@ -1,0 +1,185 @@
+/**
+ * The low-code mapping feature as the composition root wires it: the JSONata sandbox (one pool
+ * for plant traffic, a small one for previews), the engine with its aggregation, the Sparkplug
+ * B host, the MQTT routes of mapped and Sparkplug topics, the REST routes of the Mapping Studio,
+ * the configuration from Odoo or the `PLANT_BRIDGE_MAPPINGS` file, and the reports to Odoo.
+ */
+import type { MqttClient } from "mqtt";
+import type { createEventChecker } from "../../canonical/parse.js";
+import type { Config } from "../../config.js";
+import { createMappingRoutes } from "../../api/preview.js";
+import type { HttpRoute } from "../../api/http-server.js";
+import type { MqttRoute } from "../../ingress/mqtt/mqtt-ingress.js";
+import { createSparkplugHost } from "../../ingress/sparkplug/host.js";
+import {
+  createSparkplugRoute,
+  type SparkplugBinding,
+} from "../../ingress/sparkplug/sparkplug-route.js";
+import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../metrics.js";
+import type { OdooClient } from "../../odoo/client.js";
+import type { SiteConfig } from "../../odoo/config-sync.js";
+import type { Store } from "../../store/types.js";
+import { createAggregator } from "../aggregation/aggregator.js";
+import type { Ingestor } from "../ingestor.js";
+import type { ReplayerOptions } from "../replay.js";
+import { defineMappings, messageMappings } from "./definition.js";
+import { createMappingEngine, type MappingEngine } from "./engine.js";
+import { loadMappingFile } from "./mapping-file.js";
+import { createMappingRoute } from "./mapping-route.js";
+import { createMappingReports, type MappingReports } from "./odoo-reports.js";
+import { createSampleRing, type SampleRing } from "./samples.js";
+import { createSandboxPool, type SandboxPool } from "./sandbox/pool.js";
+import { createSequencer, type Sequencer } from "./sequencer.js";
+import { createShadowLog } from "./shadow.js";
+
+export interface MappingServiceOptions {
+  config: Config;
+  store: Store;
+  ingestor: Ingestor;
+  check: ReturnType<typeof createEventChecker>;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface MappingService {
+  engine: MappingEngine;
+  /** The JSONata sandbox of plant traffic (legacy rows are mapped in it too). */
+  pool: SandboxPool;
+  /** Every MQTT route takes its turn here, so that submissions keep arrival order. */
+  sequencer: Sequencer;
+  samples: SampleRing;
+  /** The routes of Sparkplug B and mapped topics (after the canonical route). */
+  routes: MqttRoute[];
+  /** The Mapping Studio's REST routes. */
+  httpRoutes: HttpRoute[];
+  /** Runs a mapped message's dead letter through its mapping again (for the replayer). */
+  remap: NonNullable<ReplayerOptions["remap"]>;
+  /** The MQTT connection the Sparkplug host sends its commands on. */
+  attach(client: () => MqttClient | undefined): void;
+  /** A site's configuration from Odoo: its mappings and confirmed Sparkplug bindings. */
+  applyConfig(siteConfig: SiteConfig): void;
+  /** Reports births, shadow comparisons and samples to Odoo from now on. */
+  reportTo(client: OdooClient): void;
+  close(): Promise<void>;
+}
+
+export async function startMappingService(options: MappingServiceOptions): Promise<MappingService> {
+  const { config, store, ingestor, check, logger, metrics } = options;
+  const cleanups: Array<() => Promise<void>> = [];
+  const sequencer = createSequencer();
+  const shadow = createShadowLog();
+  const samples = createSampleRing();
+  const limits = { timeoutMs: config.mapping.timeoutMs };
+  const hardTimeoutMs = Math.max(1000, config.mapping.timeoutMs * 4);
+  const pool = createSandboxPool({ logger, workers: config.mapping.workers, hardTimeoutMs });
+  // A separate, small pool for previews: an admin's expression never delays plant traffic.
+  const previewPool = createSandboxPool({ logger, workers: 1, hardTimeoutMs });
+  cleanups.push(
+    () => pool.close(),
+    () => previewPool.close(),
+  );
+  const engine = createMappingEngine({
+    ingestor,
+    pool,
+    aggregator: createAggregator({ store }),
+    check,
+    sequencer,
+    shadow,
+    samples,
+    logger,
+    registry: metrics.registry,
+    limits,
+  });
+  await engine.start();
+  cleanups.push(async () => {
+    await engine.close();
+    await ingestor.flush();
+  });
+
+  let fileBindings: SparkplugBinding[] = [];
+  if (config.mapping.file) {
+    const file = loadMappingFile(config.mapping.file, config.site);
+    for (const [site, list] of file.mappings) {
+      const { definitions, problems } = defineMappings(list, { site, origin: "file" });
+      engine.setMappings(`file:${site}`, definitions, problems);
+    }
+    fileBindings = file.bindings;
+  }
+  const bindingsBySite = new Map<string, SparkplugBinding[]>();
+  let bindings = fileBindings;
+  let client: () => MqttClient | undefined = () => undefined;
+  let reports: MappingReports | undefined;
+
+  const sparkplug = createSparkplugHost();
+  const routes: MqttRoute[] = [
+    ...(config.mapping.sparkplugGroups.length
+      ? [
+          createSparkplugRoute({
+            host: sparkplug,
+            engine,
+            ingestor,
+            sequencer,
+            logger,
+            site: config.site,
+            groups: config.mapping.sparkplugGroups,
+            publish: (topic, payload) => client()?.publish(topic, Buffer.from(payload), { qos: 0 }),
+            bindings: () => bindings,
+            onBirth: (birth) => reports?.birth(birth),
+            registry: metrics.registry,
+          }),
+        ]
+      : []),
+    createMappingRoute({ engine }),
+  ];
+
+  return {
+    engine,
+    pool,
+    sequencer,
+    samples,
+    routes,
+    httpRoutes: createMappingRoutes({
+      pool: previewPool,
+      check,
+      defaultSite: config.site,
+      samples,
+      limits,
+      engine,
+      shadow,
+      sparkplugNodes: () => sparkplug.nodes(),
+    }),
+    remap: (deadLetter, payload) => engine.replay(deadLetter.origin, payload),
+    attach(next) {
+      client = next;
+    },
+    applyConfig(siteConfig) {
+      // Confirmed Sparkplug bindings (docs/odoo-api.md `get_config`), for `$workcenter`.
+      const confirmed = (siteConfig as { bindings?: SparkplugBinding[] }).bindings ?? [];
+      bindingsBySite.set(siteConfig.site, confirmed);
+      bindings = [...fileBindings, ...[...bindingsBySite.values()].flat()];
+      const { definitions, problems } = defineMappings(messageMappings(siteConfig), {
+        site: siteConfig.site,
+        origin: "odoo",
+        timezone: siteConfig.site_info?.timezone || undefined,
+      });
+      engine.setMappings(`odoo:${siteConfig.site}`, definitions, problems);
+    },
+    reportTo(odoo) {
+      reports = createMappingReports({
+        client: odoo,
+        site: config.site,
+        engine,
+        shadow,
+        samples,
+        logger,
+      });
+      reports.start();
+      cleanups.push(() => reports!.stop());
+    },
+    async close() {
+      for (const fn of cleanups.splice(0).reverse())
+        await fn().catch((err: unknown) => logger.warn({ err }, "mapping shutdown step failed"));
+    },
+  };
+}
