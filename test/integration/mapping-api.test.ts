@@ -10,6 +10,7 @@ import mqtt from "mqtt";
 import { loadConfig } from "../../sidecar/src/config.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { startSidecar, type Sidecar } from "../../sidecar/src/main.js";
+import { waitFor } from "../helpers/wait.js";
 
 const TOKEN = "mapping-api-admin-token-0123456789";
 let sidecar: Sidecar;
@@ -144,7 +145,11 @@ describe("mapping API", () => {
       { qos: 1 },
     );
     await client.endAsync();
-    const samples = await call("GET", "/api/v1/samples?selector=acme/%2B/%2B/status");
+    // Published is not yet received: the broker acknowledged the publisher.
+    const samples = await waitFor("the sample", async () => {
+      const answer = await call("GET", "/api/v1/samples?selector=acme/%2B/%2B/status");
+      return answer.body.samples.length ? answer : undefined;
+    });
     expect(samples.body.samples).toEqual([
       expect.objectContaining({
         topic: "acme/main/drill-7/status",
@@ -160,7 +165,10 @@ describe("mapping API", () => {
       body.results.map((r: { events: Array<{ status: string }> }) => r.events[0]?.status),
     ).toEqual(["down"]);
     // The mapping from the file ran on it too.
-    const stored = await sidecar.store.listMessages({ site: "main" });
+    const stored = await waitFor("the mapped event", async () => {
+      const m = await sidecar.store.listMessages({ site: "main" });
+      return m.length ? m : undefined;
+    });
     expect(stored.map((m) => m.origin)).toEqual(["acme/main/drill-7/status#f1@v1"]);
   });
 
