@@ -95,7 +95,10 @@ const SLOW = 60_000;
         ["mqtt", `${topic}#m7@v1`],
         ["mqtt", `${topic}#m7@v1`],
       ]);
-      expect(r.samples.list({ selector: `${r.prefix}/#` })).toHaveLength(4);
+      // Every message is sampled, the other site's too.
+      await waitFor("four samples", async () =>
+        r.samples.list({ selector: `${r.prefix}/#` }).length === 4 ? true : undefined,
+      );
     },
     SLOW,
   );
