@@ -193,6 +193,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         bus,
         parse,
         ingestor,
+        replay,
         mqtt: () => mqttIngress.client,
         extraSinks: (site) => legacySinks.sinks(site),
       });

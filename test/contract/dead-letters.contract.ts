@@ -209,6 +209,11 @@ export function deadLetterContract({ store, lease }: ContractContext): void {
         "r1",
         "r2",
       ]);
+
+      // Odoo's exception queue names a sidecar-side rejection by its fingerprint
+      const [r3] = await store.listDeadLetters({ inInbox: false, limit: 1 });
+      expect(names(await store.listDeadLetters({ fingerprint: r3!.fingerprint }))).toEqual(["r3"]);
+      expect(await store.listDeadLetters({ fingerprint: "0".repeat(64) })).toEqual([]);
     });
   });
 }

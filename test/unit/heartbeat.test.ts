@@ -171,3 +171,69 @@ it("sends one snapshot per ingress source seen since the last beat, then the sit
   ]);
   expect((await snapshots()).map((s) => [s.connector, s.received])).toEqual([[undefined, 0]]);
 });
+
+describe("replays queued in Odoo's exception queue", () => {
+  it("replay a local dead letter named by its fingerprint through the replayer, else parse", async () => {
+    const parse = createMessageParser();
+    const ingestor = createIngestor({ store, metrics, logger, bus: new Bus() });
+    const [bad] = parse(JSON.stringify({ ...samples.scrap, id: "fix-1", quantity: -1 }), {
+      site: "main",
+      source: "mqtt",
+      origin: "plant/line1/press/counts",
+    });
+    await ingestor.ingest([bad!], { source: "mqtt", origin: "plant/line1/press/counts" });
+    const [dl] = await store.listDeadLetters({ site: "main" });
+    const replayed: Array<[number, string | undefined]> = [];
+    const fixed = JSON.stringify({ ...samples.scrap, id: "fix-1", quantity: 1 });
+    const client = scriptedClient((method) =>
+      method === "heartbeat"
+        ? {
+            ok: true,
+            replays: [
+              { replay_id: 1, fingerprint: dl!.fingerprint, payload: fixed },
+              { replay_id: 2, fingerprint: null, payload: "{broken" },
+            ],
+          }
+        : {},
+    );
+    const beat = createHeartbeat({
+      client,
+      store,
+      metrics,
+      logger,
+      site: "main",
+      name: "edge-1",
+      version: "0.1.0",
+      configRevision: () => 4,
+      drainLatencies: () => [],
+      odooUp: () => true,
+      parse,
+      ingestor,
+      replay: async (id, payload) => {
+        replayed.push([id, payload]);
+        await ingestor.ingest(
+          parse(payload ?? "", { site: "main", source: "replay", origin: "x" }),
+          {
+            source: "replay",
+            origin: "x",
+          },
+        );
+        await store.markReplayed(id);
+        return {
+          deadLetter: (await store.getDeadLetter(id))!,
+          results: [{ status: "accepted", seq: 1 }],
+        };
+      },
+    });
+    await beat.beat();
+    // the local dead letter went through the replayer, with the payload as edited in Odoo
+    expect(replayed).toEqual([[dl!.id, fixed]]);
+    expect((await store.getDeadLetter(dl!.id))!.state).toBe("replayed");
+    expect((await store.listMessages({ site: "main" })).map((m) => m.eventId)).toEqual(["fix-1"]);
+    const ack = client.calls.find((c) => c.method === "ack_replays")!;
+    expect(ack.kwargs.items).toEqual([
+      { replay_id: 1, status: "accepted" },
+      { replay_id: 2, status: "rejected", code: "invalid_json" },
+    ]);
+  });
+});

@@ -4,6 +4,7 @@ import type { createMessageParser } from "../canonical/parse.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
+import type { Replayer } from "../pipeline/replay.js";
 import type { Store } from "../store/types.js";
 import type { OdooClient } from "./client.js";
 import type { ConnectorTester, ConnectorTestRequest } from "./connector-test.js";
@@ -24,6 +25,11 @@ export interface HeartbeatOptions {
   /** Replays queued in Odoo's exception queue re-enter the pipeline here. */
   parse: ReturnType<typeof createMessageParser>;
   ingestor: Ingestor;
+  /**
+   * Replays a local dead letter (through its mapping when it came from one). A replay from Odoo
+   * whose fingerprint names an open dead letter goes through it. @default parse + ingest only
+   */
+  replay?: Replayer;
   /**
    * Runs the "test connection" requests Odoo hands back; without it they are left to the site's
    * other sidecars. @default none
@@ -210,30 +216,44 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   async function runReplays(replays: Replay[]): Promise<void> {
     const acks = [];
     for (const r of replays) {
-      const origin = `odoo-replay:${r.replay_id}`;
-      const items = options.parse(r.payload ?? "", {
-        site: options.site,
-        source: "replay",
-        origin,
-      });
-      const results = await options.ingestor.ingest(items, { source: "replay", origin });
-      const rejected = items.find((i) => i.kind === "reject");
-      const status = rejected
-        ? "rejected"
-        : results.every((x) => x.status === "duplicate")
-          ? "duplicate"
-          : "accepted";
-      acks.push({
-        replay_id: r.replay_id,
-        status,
-        ...(rejected?.kind === "reject" && { code: rejected.rejection.code }),
-      });
+      acks.push({ replay_id: r.replay_id, ...(await replayOne(r)) });
     }
     await client.call("plant_bridge.api", "ack_replays", { items: acks });
     logger.info(
       { replays: acks.length },
       "replays from Odoo's exception queue re-entered the pipeline",
     );
+  }
+
+  /**
+   * A replay of a dead letter this sidecar holds goes through the replayer (a mapped message is
+   * mapped again by its mapping's active version); anything else is parsed as a canonical message.
+   */
+  async function replayOne(r: Replay): Promise<{ status: string; code?: string }> {
+    const [local] = r.fingerprint
+      ? await store.listDeadLetters({ fingerprint: r.fingerprint, state: "open", limit: 1 })
+      : [];
+    if (local && options.replay) {
+      try {
+        const { results } = await options.replay(local.id, r.payload ?? "");
+        return summarize(results.map((x) => x.status));
+      } catch (err) {
+        return { status: "rejected", code: (err as { code?: string }).code ?? "unexpected" };
+      }
+    }
+    const origin = `odoo-replay:${r.replay_id}`;
+    const items = options.parse(r.payload ?? "", { site: options.site, source: "replay", origin });
+    const results = await options.ingestor.ingest(items, { source: "replay", origin });
+    const rejected = items.find((i) => i.kind === "reject");
+    if (rejected?.kind === "reject") return { status: "rejected", code: rejected.rejection.code };
+    return summarize(results.map((x) => x.status));
+  }
+
+  function summarize(statuses: string[]): { status: string; code?: string } {
+    if (statuses.includes("dead_letter")) return { status: "rejected", code: "replayed_rejected" };
+    if (statuses.length > 0 && statuses.every((s) => s === "duplicate"))
+      return { status: "duplicate" };
+    return { status: "accepted" };
   }
 
   function beat(): Promise<void> {

@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Bus } from "../pipeline/bus.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
+import type { Replayer } from "../pipeline/replay.js";
 import type { Store } from "../store/types.js";
 import { createOdooClient, type OdooClient } from "./client.js";
 import { createConfigSync, type ConfigSync } from "./config-sync.js";
@@ -23,6 +24,8 @@ export interface OdooLinkOptions {
   bus: Bus;
   parse: ReturnType<typeof createMessageParser>;
   ingestor: Ingestor;
+  /** Replays queued in Odoo's exception queue go through it (mapped messages are mapped again). */
+  replay?: Replayer;
   /** The sidecar's MQTT connection (releases are published on the command topic). */
   mqtt: () => MqttClient;
   /** Extra sinks for releases (legacy file / SQL / HTTP sinks). @default none */
@@ -111,6 +114,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
         odooUp,
         parse: options.parse,
         ingestor: options.ingestor,
+        ...(options.replay && { replay: options.replay }),
         connectorTests: createConnectorTester({
           config: () => sync.current(),
           refresh: () => sync.poll(),

@@ -24,7 +24,9 @@ export interface ReplayOutcome {
  * Replays a dead letter: an event Odoo rejected goes back to the outbox (same site and id, maybe
  * edited); unusable input (bad JSON, schema, ...) re-enters the pipeline as a new message.
  */
-export function createReplayer(options: ReplayerOptions) {
+export type Replayer = (id: number, editedPayload?: string) => Promise<ReplayOutcome>;
+
+export function createReplayer(options: ReplayerOptions): Replayer {
   const { store } = options;
   return async function replay(id: number, editedPayload?: string): Promise<ReplayOutcome> {
     const dl = await store.getDeadLetter(id);

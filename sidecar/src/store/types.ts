@@ -188,6 +188,8 @@ export interface DeadLetterFilter {
   afterId?: number;
   /** Only events Odoo rejected (true) or only unusable input (false). */
   inInbox?: boolean;
+  /** The dead letter of this input (Odoo's exception queue refers to it by fingerprint). */
+  fingerprint?: string;
 }
 
 export interface MessageRow {

@@ -321,6 +321,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         ["id <", filter.beforeId],
         ["id >", filter.afterId],
         ["in_inbox =", filter.inInbox],
+        ["fingerprint =", pgText(filter.fingerprint)],
       ]);
       values.push(filter.limit ?? DEFAULT_LIST_LIMIT);
       const { rows } = await pool.query<DeadLetterDbRow>(

@@ -293,6 +293,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         ["id < @beforeId", filter.beforeId],
         ["id > @afterId", filter.afterId],
         ["in_inbox = @inInbox", filter.inInbox],
+        ["fingerprint = @fingerprint", filter.fingerprint],
       ]);
       const order = deadLetterOrder(filter);
       const statement = cachedList(`dl:${where}:${order}`, () => {
