@@ -3,7 +3,9 @@
  * scripts/odoo-serve.sh) fed by a real sidecar (`tsx sidecar/src/run.ts start`, MQTT on its
  * embedded broker): every screen opens without a console error; editing an expression in the
  * Mapping Studio updates its preview; events that failed for a fixable reason are fixed and
- * replayed from the Exception Queue and become Odoo records. Screenshots go to docs/screenshots/.
+ * replayed from the Exception Queue and become Odoo records. Screenshots go to a temporary folder;
+ * `PLANT_BRIDGE_SCREENSHOTS=docs/screenshots` refreshes the README's (a test run never dirties
+ * the tree).
  *
  * Skips loudly without Odoo or Chromium (fails instead under PLANT_BRIDGE_REQUIRE_SERVICES=1).
  */
@@ -25,7 +27,9 @@ import {
 } from "./ui-odoo.js";
 
 const run = uiEnvironment();
-const SHOTS = projectPath("docs/screenshots");
+const SHOTS = process.env.PLANT_BRIDGE_SCREENSHOTS
+  ? projectPath(process.env.PLANT_BRIDGE_SCREENSHOTS)
+  : mkdtempSync(join(tmpdir(), "pb-ui-shots-"));
 const RUN = Math.random().toString(36).slice(2, 8);
 const NEW_PRODUCT = `PB-E2E-${RUN.toUpperCase()}`;
 
