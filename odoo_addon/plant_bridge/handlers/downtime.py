@@ -41,22 +41,32 @@ class DowntimeHandler(Handler):
                 spans[workcenter.id] = (min(low, start), max(high, end))
 
     def prefetch_intervals(self, workcenter, start, end):
-        """Recorded downtime intervals of a work center, sorted by start, complete at least
-        over [start, end]: loaded once per batch over the span prefetch() found (or over the
+        """Recorded downtime intervals of a work center, sorted by start, as prepare() needs them
+        around [start, end]: loaded once per batch over the span prefetch() found (or over the
         whole history without one), and completed over [start, end] if that is outside it.
-        Intervals prepared by this batch are added to the same list by prepare()."""
+        Intervals prepared by this batch are added to the same list by prepare().
+
+        A window holds the intervals that intersect it plus the last one that starts before
+        it: prepare() compares an event with its neighbours in this list, and that interval
+        is the neighbour the whole history would have given the window's first event.
+        """
         state = self.cache.setdefault('downtime_intervals', {}).setdefault(
             workcenter.id, {'windows': [], 'ids': set(), 'intervals': []})
         if not any(low <= start and end <= high for low, high in state['windows']):
-            domain = [('workcenter_id', '=', workcenter.id), ('loss_type', 'in', DOWNTIME_LOSS_TYPES)]
+            Productivity = self.env['mrp.workcenter.productivity']
+            domain = [('workcenter_id', '=', workcenter.id), ('loss_type', 'in', DOWNTIME_LOSS_TYPES),
+                      ('id', 'not in', list(state['ids']))]
             span = self.cache.get('downtime_spans', {}).get(workcenter.id)
             if span or state['windows']:
                 low, high = span if span and span[0] <= start and end <= span[1] else (start, end)
-                domain += [('date_start', '<', high), '|', ('date_end', '=', False), ('date_end', '>', low),
-                           ('id', 'not in', list(state['ids']))]
+                rows = Productivity.search_fetch(domain + [
+                    ('date_start', '<', high), '|', ('date_end', '=', False), ('date_end', '>', low),
+                ], ['date_start', 'date_end'])
+                rows |= Productivity.search_fetch(domain + [('date_start', '<', low)], ['date_start', 'date_end'],
+                                                  order='date_start desc, date_end desc', limit=1)
             else:
                 low, high = datetime.min, datetime.max
-            rows = self.env['mrp.workcenter.productivity'].search_fetch(domain, ['date_start', 'date_end'])
+                rows = Productivity.search_fetch(domain, ['date_start', 'date_end'])
             for row in rows:
                 bisect.insort(state['intervals'], (row.date_start, row.date_end or row.date_start.max))
             state['ids'].update(rows.ids)
