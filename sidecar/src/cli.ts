@@ -10,7 +10,19 @@ export async function runCli(argv: string[]): Promise<void> {
     .description(
       "Plant Bridge sidecar: shop floor (MQTT, legacy files and tables) <-> Odoo manufacturing",
     )
-    .version(VERSION);
+    .version(VERSION)
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Examples:",
+        "  plant-bridge start               the sidecar (embedded broker and SQLite store unless configured)",
+        "  plant-bridge start --simulate    the same, with simulated machines publishing canonical events",
+        "  plant-bridge start --config <f>  settings from a JSON file (the environment wins)",
+        "",
+        "Configuration: PLANT_BRIDGE_* environment variables (see README).",
+      ].join("\n"),
+    );
 
   program
     .command("start")
