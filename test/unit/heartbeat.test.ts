@@ -172,6 +172,58 @@ it("sends one snapshot per ingress source seen since the last beat, then the sit
   expect((await snapshots()).map((s) => [s.connector, s.received])).toEqual([[undefined, 0]]);
 });
 
+it("a beat Odoo does not take keeps its counts and latencies for the next one", async () => {
+  let odooDown = true;
+  const client = scriptedClient((method) => {
+    if (method === "heartbeat" && odooDown) throw new Error("connect ECONNREFUSED");
+    return { ok: true };
+  });
+  const latencies: number[][] = [[100, 200], [300], []];
+  const beat = createHeartbeat({
+    client,
+    store,
+    metrics,
+    logger,
+    site: "main",
+    name: "edge-1",
+    version: "0.1.0",
+    configRevision: () => 4,
+    drainLatencies: () => latencies.shift() ?? [],
+    odooUp: () => !odooDown,
+    parse: createMessageParser(),
+    ingestor: createIngestor({ store, metrics, logger, bus: new Bus() }),
+  });
+  const sent = () =>
+    client.calls
+      .filter((c) => c.method === "heartbeat")
+      .map((c) => c.kwargs.snapshots as Array<Record<string, unknown>>);
+
+  metrics.received.inc({ site: "main", source: "mqtt" }, 7);
+  metrics.applied.inc({ site: "main", type: "downtime" }, 2);
+  await expect(beat.beat()).rejects.toThrow(/ECONNREFUSED/);
+  metrics.received.inc({ site: "main", source: "mqtt" }, 3);
+  metrics.rejected.inc({ site: "main", code: "schema" }, 1);
+  odooDown = false;
+  await beat.beat();
+
+  const [failed, delivered] = sent();
+  expect(failed!.at(-1)).toMatchObject({ received: 7, applied: 2 });
+  // the whole outage arrives with the first beat Odoo takes: 7 + 3 received, 100/200/300 ms
+  expect(delivered!.map((s) => [s.connector, s.received])).toEqual([
+    ["mqtt", 10],
+    [undefined, 10],
+  ]);
+  expect(delivered!.at(-1)).toMatchObject({
+    applied: 2,
+    rejected: 1,
+    latency_p50: 0.2,
+    latency_p99: 0.3,
+  });
+  // and only once
+  await beat.beat();
+  expect(sent()[2]!.at(-1)).toMatchObject({ received: 0, applied: 0, rejected: 0, latency_p50: 0 });
+});
+
 describe("replays queued in Odoo's exception queue", () => {
   it("replay a local dead letter named by its fingerprint through the replayer, else parse", async () => {
     const parse = createMessageParser();

@@ -63,25 +63,37 @@ export interface Heartbeat {
  * the site's snapshot (`connector` unset). That one is sent last: Odoo creates the rows in order,
  * and the Dashboard takes a sidecar's gauges from its newest row.
  */
+/** Most receipt → applied latencies kept across beats that did not reach Odoo. */
+const MAX_UNSENT_LATENCIES = 10_000;
+
 export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   const { client, store, metrics, logger } = options;
   const startedAt = new Date().toISOString();
+  /** Counter totals Odoo has received; a beat that fails leaves them, so its counts come again. */
   const last = new Map<string, number>();
+  /** Latencies of beats that did not reach Odoo, sent with the next one (bounded). */
+  let unsentLatencies: number[] = [];
   let timer: NodeJS.Timeout | undefined;
   let beating: Promise<void> | undefined;
 
-  /** Counter total for the site, and its increase since the previous beat. */
-  async function delta(counter: Counter<string>, site: string): Promise<number> {
+  /** Counter total for the site, and its increase since the last beat Odoo received. */
+  async function delta(
+    counter: Counter<string>,
+    site: string,
+    next: Map<string, number>,
+  ): Promise<number> {
     const { name, values } = await counter.get();
     const total = values.filter((v) => v.labels.site === site).reduce((n, v) => n + v.value, 0);
     const key = `${name}|${site}`;
-    const d = total - (last.get(key) ?? 0);
-    last.set(key, total);
-    return d;
+    next.set(key, total);
+    return total - (last.get(key) ?? 0);
   }
 
   /** `received` of the site per source label, increase since the previous beat (0 left out). */
-  async function receivedBySource(site: string): Promise<Map<string, number>> {
+  async function receivedBySource(
+    site: string,
+    next: Map<string, number>,
+  ): Promise<Map<string, number>> {
     const { name, values } = await metrics.received.get();
     const bySource = new Map<string, number>();
     for (const v of values) {
@@ -89,7 +101,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       const source = String(v.labels.source ?? "unknown");
       const key = `${name}|${site}|${source}`;
       const d = v.value - (last.get(key) ?? 0);
-      last.set(key, v.value);
+      next.set(key, v.value);
       if (d > 0) bySource.set(source, (bySource.get(source) ?? 0) + d);
     }
     return bySource;
@@ -98,16 +110,19 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   async function beatOnce(): Promise<void> {
     const site = options.site;
     const stats = (await store.stats()).sites.find((s) => s.site === site);
-    const lat = options.drainLatencies().sort((a, b) => a - b);
+    const next = new Map<string, number>();
+    const drained = unsentLatencies.concat(options.drainLatencies());
+    unsentLatencies = [];
+    const lat = [...drained].sort((a, b) => a - b);
     const pct = (p: number) =>
       lat.length ? lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]! / 1000 : 0;
     const now = Date.now();
     const snapshot = {
       at: new Date(now).toISOString(),
-      received: await delta(metrics.received, site),
-      applied: await delta(metrics.applied, site),
-      rejected: await delta(metrics.rejected, site),
-      duplicate: await delta(metrics.duplicate, site),
+      received: await delta(metrics.received, site, next),
+      applied: await delta(metrics.applied, site, next),
+      rejected: await delta(metrics.rejected, site, next),
+      duplicate: await delta(metrics.duplicate, site, next),
       outbox_depth: stats?.pending ?? 0,
       dead_letters: stats?.deadLetters ?? 0,
       oldest_pending_age: stats?.oldestPendingAt ? (now - stats.oldestPendingAt) / 1000 : 0,
@@ -116,7 +131,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       latency_p99: pct(99),
       odoo_up: options.odooUp(),
     };
-    const bySource = [...(await receivedBySource(site))].map(([connector, received]) => ({
+    const bySource = [...(await receivedBySource(site, next))].map(([connector, received]) => ({
       at: snapshot.at,
       connector,
       received,
@@ -131,21 +146,26 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       latency_p99: 0,
       odoo_up: snapshot.odoo_up,
     }));
-    const answer = await client.call<{
-      ok: boolean;
-      replays?: Replay[];
-      connector_tests?: ConnectorTestRequest[];
-    }>("plant_bridge.api", "heartbeat", {
-      sidecar: {
-        name: options.name,
-        site,
-        version: options.version,
-        config_revision: options.configRevision(),
-        started_at: startedAt,
-        hostname: hostname(),
-      },
-      snapshots: [...bySource, snapshot],
-    });
+    let answer: { ok: boolean; replays?: Replay[]; connector_tests?: ConnectorTestRequest[] };
+    try {
+      answer = await client.call("plant_bridge.api", "heartbeat", {
+        sidecar: {
+          name: options.name,
+          site,
+          version: options.version,
+          config_revision: options.configRevision(),
+          started_at: startedAt,
+          hostname: hostname(),
+        },
+        snapshots: [...bySource, snapshot],
+      });
+    } catch (err) {
+      // Odoo did not take this snapshot (down, timeout): its counts stay pending in `last` and
+      // its latencies are kept, so the first beat after an outage reports the whole outage.
+      unsentLatencies = drained.slice(-MAX_UNSENT_LATENCIES);
+      throw err;
+    }
+    for (const [key, total] of next) last.set(key, total);
     // Side by side with the replays; a test never fails the beat (runConnectorTests catches).
     const tests = answer.connector_tests?.length
       ? runConnectorTests(answer.connector_tests)
