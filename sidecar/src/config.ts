@@ -12,6 +12,7 @@ const SECRETS = new Set([
   "PLANT_BRIDGE_ODOO_API_KEY",
   "PLANT_BRIDGE_ADMIN_TOKEN",
   "PLANT_BRIDGE_MQTT_PASSWORD",
+  "PLANT_BRIDGE_WEBHOOK_SECRET",
 ]);
 
 // 0 asks the OS for a free port (tests, several sidecars on one host).
@@ -60,6 +61,10 @@ const schema = z
         ),
     ),
     PLANT_BRIDGE_ADMIN_TOKEN: optional(z.string().min(16, "a token of at least 16 characters")),
+    PLANT_BRIDGE_WEBHOOK_SECRET: optional(
+      z.string().min(32, "a shared secret of at least 32 characters").max(1024),
+    ),
+    PLANT_BRIDGE_WEBHOOK_TOLERANCE_SECONDS: positiveInt(300, 86_400),
     PLANT_BRIDGE_LOG_LEVEL: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
@@ -69,7 +74,7 @@ const schema = z
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - (at most 64)")
       .default(sanitize(hostname())),
     PLANT_BRIDGE_SIM_RATE: z.coerce.number().min(0.01).max(100000).default(2),
-    PLANT_BRIDGE_SIM_MACHINES: positiveInt(4, 1000),
+    PLANT_BRIDGE_SIM_MACHINES: positiveInt(3, 1000),
     PLANT_BRIDGE_RETENTION_DAYS: positiveInt(14, 3650),
     PLANT_BRIDGE_GRAPHIQL: bool(process.env.NODE_ENV !== "production"),
     PLANT_BRIDGE_ODOO_LOGIN: optional(z.string().min(1).max(256)),
@@ -144,6 +149,8 @@ export interface Config {
   /** Sites whose canonical topic this sidecar subscribes to (the default site first). */
   sites: string[];
   adminToken?: string;
+  /** Signed HTTP webhooks (README "Signed webhooks"); no secret: no webhook routes. */
+  webhook: { secret?: string; toleranceSeconds: number };
   logLevel: Raw["PLANT_BRIDGE_LOG_LEVEL"];
   maxMessageBytes: number;
   name: string;
@@ -210,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     site: c.PLANT_BRIDGE_SITE,
     sites: [...new Set([c.PLANT_BRIDGE_SITE, ...extra])],
+    webhook: { toleranceSeconds: c.PLANT_BRIDGE_WEBHOOK_TOLERANCE_SECONDS },
     logLevel: c.PLANT_BRIDGE_LOG_LEVEL,
     maxMessageBytes: c.PLANT_BRIDGE_MAX_MESSAGE_BYTES,
     name: c.PLANT_BRIDGE_NAME,
@@ -251,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.PLANT_BRIDGE_MQTT_USERNAME) config.mqtt.username = c.PLANT_BRIDGE_MQTT_USERNAME;
   if (c.PLANT_BRIDGE_MQTT_PASSWORD) config.mqtt.password = c.PLANT_BRIDGE_MQTT_PASSWORD;
   if (c.PLANT_BRIDGE_ADMIN_TOKEN) config.adminToken = c.PLANT_BRIDGE_ADMIN_TOKEN;
+  if (c.PLANT_BRIDGE_WEBHOOK_SECRET) config.webhook.secret = c.PLANT_BRIDGE_WEBHOOK_SECRET;
   return config;
 }
 
@@ -265,6 +274,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
       password: config.mqtt.password ? "[redacted]" : undefined,
     },
     adminToken: config.adminToken ? "[redacted]" : "unset",
+    webhook: {
+      ...config.webhook,
+      secret: config.webhook.secret ? "[redacted]" : "unset: no webhook routes",
+    },
     store: config.store.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:[redacted]@"),
   };
 }

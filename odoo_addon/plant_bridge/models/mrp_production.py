@@ -38,6 +38,7 @@ class MrpProduction(models.Model):
             'product': self.product_id.default_code or self.product_id.display_name,
             'quantity': self.product_qty,
             'uom': self.product_uom_id.name,
+            'tracking': self.product_id.tracking,
             'due': utc_iso(self.date_deadline or self.date_finished),
             'start': utc_iso(self.date_start),
             'state': self.state,

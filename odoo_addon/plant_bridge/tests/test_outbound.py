@@ -20,6 +20,7 @@ class TestOutbound(PlantBridgeCase):
         self.assertEqual({k: payload[k] for k in ('type', 'site', 'id', 'order', 'product', 'quantity', 'state')}, {
             'type': 'order_release', 'site': 'main', 'id': release.key, 'order': mo.name,
             'product': 'FURN_9666', 'quantity': 1.0, 'state': 'confirmed'})
+        self.assertEqual(payload['tracking'], mo.product_id.tracking)
         components = {c['product']: c for c in payload['components']}
         self.assertEqual(set(components), set(mo.move_raw_ids.product_id.mapped('default_code')))
         self.assertEqual(components['FURN_2333']['quantity'], 4.0)

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
 import type { CanonicalEvent, MachineState } from "../canonical/types.js";
 import type { Logger } from "../logger.js";
-import { canonicalTopic } from "../ingress/mqtt/topic.js";
+import { canonicalTopic, commandTopic } from "../ingress/mqtt/topic.js";
 
 export interface SimulatorOptions {
   /** Broker the simulated machines publish to. */
@@ -14,8 +14,14 @@ export interface SimulatorOptions {
   machines: string[];
   /** Events per second over all machines. @default 2 */
   rate: number;
-  /** MO names to report production against; none: no production events. @default [] */
+  /** MO names to report production against besides the released ones. @default [] */
   orders?: string[];
+  /**
+   * Follow the site's command topic: an `order_release` (or `order_change`) Odoo publishes
+   * there is produced by the simulated machines, lot or serial numbers included, and finished
+   * once its quantity is reached; an `order_cancel` stops it. @default true
+   */
+  followReleases?: boolean;
   /** Products scrapped now and then (internal references). @default ["FURN_8522"] */
   scrapProducts?: string[];
   logger: Logger;
@@ -38,6 +44,13 @@ interface Machine {
   scrap: number;
 }
 
+/** An order the simulated plant works on. */
+interface SimOrder {
+  quantity: number;
+  produced: number;
+  tracking: string;
+}
+
 const DOWN_REASONS = ["Equipment Failure", "Material Availability", "Setup and Adjustments"];
 
 /**
@@ -55,7 +68,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     good: 0,
     scrap: 0,
   }));
-  const orders = options.orders ?? [];
+  const orders = new Map<string, SimOrder>(
+    (options.orders ?? []).map((name) => [
+      name,
+      { quantity: Infinity, produced: 0, tracking: "none" },
+    ]),
+  );
   const scrapProducts = options.scrapProducts ?? ["FURN_8522"];
   const topic = canonicalTopic(options.site);
   let seq = 0;
@@ -66,6 +84,58 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     ...(options.password !== undefined && { password: options.password }),
     reconnectPeriod: 1000,
   });
+  if (options.followReleases ?? true) {
+    client.on("message", (_topic, payload) => followRelease(payload));
+    await client.subscribeAsync(commandTopic(options.site), { qos: 1 });
+  }
+
+  /** Releases, changes and cancellations from Odoo; anything unexpected is ignored. */
+  function followRelease(payload: Buffer): void {
+    let command: Record<string, unknown>;
+    try {
+      command = JSON.parse(payload.toString("utf8")) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const order = typeof command.order === "string" ? command.order : undefined;
+    if (!order) return;
+    if (command.type === "order_cancel") {
+      orders.delete(order);
+    } else if (command.type === "order_release" || command.type === "order_change") {
+      const quantity = Number(command.quantity);
+      if (!(quantity > 0)) return;
+      const known = orders.get(order);
+      const tracking = typeof command.tracking === "string" ? command.tracking : "none";
+      orders.set(order, { quantity, produced: known?.produced ?? 0, tracking });
+      options.logger.debug({ order, quantity, tracking }, "simulator: order released");
+    }
+  }
+
+  /** One unit of an order (a serial per unit, one lot per order), finished at its quantity. */
+  function produce(m: Machine): CanonicalEvent | undefined {
+    const names = [...orders.keys()];
+    if (names.length === 0) return undefined;
+    const name = names[Math.floor(random() * names.length)]!;
+    const order = orders.get(name)!;
+    order.produced += 1;
+    const finish = order.produced >= order.quantity;
+    if (finish) orders.delete(name);
+    const tag = name.replace(/\W+/g, "-");
+    const lot =
+      order.tracking === "serial"
+        ? `SIM-${tag}-${run}-${order.produced}`
+        : order.tracking === "lot"
+          ? `SIM-${tag}-${run}`
+          : undefined;
+    return {
+      ...base("production", m),
+      type: "production",
+      order: name,
+      quantity: 1,
+      ...(lot !== undefined && { lot }),
+      ...(finish && { finish: true }),
+    };
+  }
 
   const base = (type: CanonicalEvent["type"], machine: Machine) => ({
     id: `sim-${run}-${machine.name.replace(/\W+/g, "_")}-${++seq}`,
@@ -105,13 +175,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           reason: "simulated defect",
         });
       }
-      if (orders.length > 0 && random() < 0.2) {
-        out.push({
-          ...base("production", m),
-          type: "production",
-          order: orders[Math.floor(random() * orders.length)]!,
-          quantity: 1,
-        });
+      if (orders.size > 0 && random() < 0.2) {
+        const production = produce(m);
+        if (production) out.push(production);
       }
       out.push({
         ...base("machine_status", m),

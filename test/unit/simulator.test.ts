@@ -1,0 +1,122 @@
+/**
+ * The plant simulator follows what Odoo releases on the site's command topic: it produces a
+ * released order unit by unit (serials per unit, one lot per lot-tracked order), finishes it at
+ * its quantity, stops on a cancellation and ignores commands it cannot read. Over the embedded
+ * broker (aedes) on a free port.
+ */
+import mqtt, { type MqttClient } from "mqtt";
+import type { CanonicalEvent } from "../../sidecar/src/canonical/types.js";
+import {
+  startEmbeddedBroker,
+  type EmbeddedBroker,
+} from "../../sidecar/src/ingress/mqtt/embedded-broker.js";
+import { canonicalTopic, commandTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { createLogger } from "../../sidecar/src/logger.js";
+import { startSimulator, type Simulator } from "../../sidecar/src/sim/simulator.js";
+import { waitFor } from "../helpers/wait.js";
+
+const logger = createLogger({ level: "silent" });
+let broker: EmbeddedBroker;
+let observer: MqttClient;
+let simulator: Simulator | undefined;
+const seen: CanonicalEvent[] = [];
+
+beforeAll(async () => {
+  broker = await startEmbeddedBroker({ port: 0, host: "127.0.0.1", logger });
+  observer = await mqtt.connectAsync(broker.url, { clientId: "sim-test-observer" });
+  observer.on("message", (topic, payload) => {
+    if (topic !== canonicalTopic("main")) return;
+    const body = JSON.parse(payload.toString()) as CanonicalEvent | CanonicalEvent[];
+    seen.push(...(Array.isArray(body) ? body : [body]));
+  });
+  await observer.subscribeAsync(canonicalTopic("main"), { qos: 1 });
+});
+
+afterEach(async () => {
+  await simulator?.stop();
+  simulator = undefined;
+});
+
+afterAll(async () => {
+  await observer.endAsync();
+  await broker.close();
+});
+
+const productionOf = (order: string) =>
+  seen.filter(
+    (e): e is Extract<CanonicalEvent, { type: "production" }> =>
+      e.type === "production" && e.order === order,
+  );
+
+async function release(command: Record<string, unknown> | string) {
+  await observer.publishAsync(
+    commandTopic("main"),
+    typeof command === "string" ? command : JSON.stringify(command),
+    { qos: 1 },
+  );
+}
+
+it("produces a released serial-tracked order unit by unit and finishes it at its quantity", async () => {
+  simulator = await startSimulator({
+    mqttUrl: broker.url,
+    site: "main",
+    machines: ["Drill 1"],
+    rate: 400,
+    logger,
+  });
+  expect(productionOf("WH/MO/00042")).toHaveLength(0);
+  await release("{not json");
+  await release({ type: "order_release", order: "WH/MO/00041", quantity: "lots" });
+  await release({
+    type: "order_release",
+    site: "main",
+    id: "order_release:WH/MO/00042:1",
+    order: "WH/MO/00042",
+    product: "FURN_9666",
+    quantity: 3,
+    tracking: "serial",
+  });
+  const events = await waitFor("three production events", async () =>
+    productionOf("WH/MO/00042").length >= 3 ? productionOf("WH/MO/00042") : undefined,
+  );
+  expect(events.map((e) => e.quantity)).toEqual([1, 1, 1]);
+  expect(new Set(events.map((e) => e.lot)).size).toBe(3);
+  expect(events.map((e) => e.finish ?? false)).toEqual([false, false, true]);
+  // finished: no more production for it, and none for the command it could not read
+  const published = simulator.published;
+  await waitFor("more simulated events", async () =>
+    simulator!.published > published + 100 ? true : undefined,
+  );
+  expect(productionOf("WH/MO/00042")).toHaveLength(3);
+  expect(productionOf("WH/MO/00041")).toHaveLength(0);
+});
+
+it("uses one lot for a lot-tracked order and stops producing an order Odoo cancels", async () => {
+  simulator = await startSimulator({
+    mqttUrl: broker.url,
+    site: "main",
+    machines: ["Assembly 1"],
+    rate: 400,
+    logger,
+  });
+  await release({ type: "order_release", order: "WH/MO/00050", quantity: 1000, tracking: "lot" });
+  await waitFor("production of WH/MO/00050", async () =>
+    productionOf("WH/MO/00050").length >= 2 ? true : undefined,
+  );
+  await release({ type: "order_cancel", order: "WH/MO/00050" });
+  // once the cancellation is through (100 events later), the count stops growing
+  const more = async (n: number) => {
+    const from = simulator!.published;
+    await waitFor("more simulated events", async () =>
+      simulator!.published > from + n ? true : undefined,
+    );
+  };
+  await more(100);
+  const atCancel = productionOf("WH/MO/00050").length;
+  await more(100);
+  const events = productionOf("WH/MO/00050");
+  expect(events).toHaveLength(atCancel);
+  expect(new Set(events.map((e) => e.lot))).toEqual(new Set([events[0]!.lot]));
+  expect(events[0]!.lot).toMatch(/^SIM-WH-MO-00050-/);
+  expect(events.some((e) => e.finish)).toBe(false);
+});
