@@ -16,6 +16,7 @@ import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
 import { topicMatches } from "./ingress/mqtt/topic.js";
+import { createWebhookRoutes } from "./ingress/webhook/webhook-route.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createOdooLink, type OdooLink } from "./odoo/odoo-link.js";
@@ -210,6 +211,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ingestor,
       check,
       pool: mapping.pool,
+      // Mapped rows are samples and run their mapping's shadow versions, like messages.
+      samples: mapping.samples,
+      shadow: mapping.shadow,
       logger,
       bus,
       sinks: legacySinks,
@@ -266,7 +270,18 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       refreshMetrics,
       health,
       graphiql: config.http.graphiql,
-      extraRoutes: mapping.httpRoutes,
+      extraRoutes: [
+        ...mapping.httpRoutes,
+        ...createWebhookRoutes({
+          sites: config.sites,
+          parse,
+          ingestor,
+          logger,
+          limits,
+          secret: config.webhook.secret,
+          toleranceSeconds: config.webhook.toleranceSeconds,
+        }),
+      ],
       ready: () => {
         const reasons: string[] = [];
         if (!mqttIngress.isConnected()) reasons.push("MQTT not connected");

@@ -42,6 +42,10 @@ describe("configuration", () => {
     const p = problems({ PLANT_BRIDGE_ADMIN_TOKEN: "short-secret" });
     expect(p[0]).toMatch(/^PLANT_BRIDGE_ADMIN_TOKEN: /);
     expect(p.join()).not.toContain("short-secret");
+    const w = problems({ PLANT_BRIDGE_WEBHOOK_SECRET: "short-webhook-secret" });
+    expect(w[0]).toMatch(/^PLANT_BRIDGE_WEBHOOK_SECRET: /);
+    expect(w.join()).not.toContain("short-webhook-secret");
+    expect(loadConfig({}).webhook).toEqual({ toleranceSeconds: 300 });
     const c = loadConfig({
       PLANT_BRIDGE_ODOO_URL: "http://odoo:8069/",
       PLANT_BRIDGE_ODOO_DB: "prod",
@@ -49,6 +53,11 @@ describe("configuration", () => {
       PLANT_BRIDGE_ADMIN_TOKEN: "admin-token-0123456789",
       PLANT_BRIDGE_STORE: "postgres://bridge:pgsecret@db/bridge",
       PLANT_BRIDGE_MQTT_PASSWORD: "mqttsecret",
+      PLANT_BRIDGE_WEBHOOK_SECRET: "webhook-secret-0123456789abcdef0123",
+    });
+    expect(c.webhook).toEqual({
+      secret: "webhook-secret-0123456789abcdef0123",
+      toleranceSeconds: 300,
     });
     expect(c.odoo).toEqual({
       url: "http://odoo:8069",
@@ -62,6 +71,7 @@ describe("configuration", () => {
       "admin-token-0123456789",
       "pgsecret",
       "mqttsecret",
+      "webhook-secret-0123456789abcdef0123",
     ]) {
       expect(logged).not.toContain(secret);
     }

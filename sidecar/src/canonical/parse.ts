@@ -5,7 +5,8 @@ import type { CanonicalEvent } from "./types.js";
 import { createEventValidator, type Validation } from "./validate.js";
 
 /** Where an input came from; the same words are used in the trace and in metrics labels. */
-export type Source = "mqtt" | "graphql" | "file" | "sql" | "http" | "sim" | "replay" | "sparkplug";
+export type Source =
+  "mqtt" | "graphql" | "file" | "sql" | "http" | "sim" | "replay" | "sparkplug" | "webhook";
 
 /** An input that could not become a canonical event: it is kept, with its code, for replay. */
 export interface Rejection {
@@ -178,6 +179,21 @@ function rejectBytes(
   code: RejectionCode,
   message: string,
 ): ParsedItem {
+  return { kind: "reject", rejection: rejectPayload(ctx, code, message, kept, all.length, all) };
+}
+
+/**
+ * A rejection of raw bytes of which only `kept` (a prefix, or all of them) is stored: `size` is
+ * the original size, `identity` what its fingerprint is computed over (default: `kept`).
+ */
+export function rejectPayload(
+  ctx: MessageContext,
+  code: RejectionCode,
+  message: string,
+  kept: Buffer,
+  size: number = kept.length,
+  identity: Buffer = kept,
+): Rejection {
   const asText = (() => {
     try {
       return { payload: utf8.decode(kept), payloadEncoding: "utf8" as const };
@@ -186,17 +202,14 @@ function rejectBytes(
     }
   })();
   return {
-    kind: "reject",
-    rejection: {
-      site: ctx.site,
-      code,
-      message,
-      ...asText,
-      payloadSize: all.length,
-      source: ctx.source,
-      origin: ctx.origin,
-      fingerprint: fingerprint(ctx, code, all),
-    },
+    site: ctx.site,
+    code,
+    message,
+    ...asText,
+    payloadSize: size,
+    source: ctx.source,
+    origin: ctx.origin,
+    fingerprint: fingerprint(ctx, code, identity),
   };
 }
 
