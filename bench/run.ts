@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   "mqtt-ingest": () => import("./mqtt-ingest.bench.js"),
   graphql: () => import("./graphql.bench.js"),
   "odoo-pipeline": () => import("./odoo-pipeline.bench.js"),
+  "odoo-post": () => import("./odoo-post.bench.js"),
   legacy: () => import("./legacy.bench.js"),
   mapping: () => import("./mapping.bench.js"),
   "mapping-sparkplug": () => import("./mapping-sparkplug.bench.js"),
