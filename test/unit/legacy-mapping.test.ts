@@ -1,7 +1,9 @@
 /**
  * Legacy rows through a JSONata mapping in the real sandbox pool: a CSV export whose columns are
  * not canonical becomes production events with keys derived from the row; a row the expression
- * cannot map is a `mapping_error` dead letter naming the file, the line and the mapping version.
+ * cannot map is a `mapping_error` dead letter naming the file, the line and the mapping version;
+ * a shadow version of the mapping is compared on the same rows and posts nothing, and the rows are
+ * recent samples of their connector — both reported to (a recording) Odoo.
  */
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +12,12 @@ import type { ProductionEvent } from "../../sidecar/src/canonical/types.js";
 import { createFileDropSource } from "../../sidecar/src/ingress/legacy/file-drop/file-source.js";
 import { createRowMappers } from "../../sidecar/src/ingress/legacy/jsonata-row-mapper.js";
 import { createLogger } from "../../sidecar/src/logger.js";
+import type { OdooClient } from "../../sidecar/src/odoo/client.js";
 import type { MappingConfig } from "../../sidecar/src/odoo/config-sync.js";
+import type { MappingEngine } from "../../sidecar/src/pipeline/mapping/engine.js";
+import { createMappingReports } from "../../sidecar/src/pipeline/mapping/odoo-reports.js";
+import { createSampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
+import { createShadowLog } from "../../sidecar/src/pipeline/mapping/shadow.js";
 import {
   createSandboxPool,
   type SandboxPool,
@@ -124,5 +131,155 @@ describe("legacy rows through a JSONata mapping", () => {
     expect(() => mappers("main", { ...mapping, id: 4, expression: "{ nope" })).toThrow(
       /does not compile/,
     );
+  });
+
+  it("compares a shadow version on the rows without posting it, and keeps the rows as samples", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "mes.csv"),
+      [
+        "AUFTRAG;MENGE;ZEIT;CHARGE",
+        "WH/MO/00001;2;2026-11-26 08:00:00;",
+        "WH/MO/00002;3;2026-11-26 08:05:00;L-1",
+        "WH/MO/00003;kaputt;2026-11-26 08:10:00;",
+      ].join("\n"),
+    );
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, "mes.csv"), old, old);
+    const active: MappingConfig & { origin_id: number } = { ...mapping, id: 20, origin_id: 20 };
+    // the new version counts in dozens: the same events with 12 times the quantity
+    const shadowVersion = {
+      ...active,
+      id: 21,
+      version: 3,
+      state: "shadow" as const,
+      expression: mapping.expression.replace("$number(", "12 * $number("),
+    };
+    // a shadow version of another mapping: not compared with this one
+    const other = { ...shadowVersion, id: 30, origin_id: 30 };
+    const shadow = createShadowLog();
+    const samples = createSampleRing({ minIntervalMs: 0 });
+    const mapper = createRowMappers({
+      pool,
+      check: createEventChecker(),
+      origin: "odoo",
+      shadow,
+      samples,
+    })("main", active, {
+      connector: {
+        id: 7,
+        name: "MES export",
+        kind: "file_drop",
+        active: true,
+        params: {},
+        secrets: {},
+      },
+      mappings: [active, shadowVersion, other],
+    })!;
+    const source = createFileDropSource({
+      connectorId: 7,
+      dir,
+      archiveDir: join(dir, "archive"),
+      errorDir: join(dir, "error"),
+      patterns: ["*.csv"],
+      format: { format: "csv", delimiter: ";", quote: '"', header: true, skipLines: 0, trim: true },
+      stableMs: 0,
+      store: h.store,
+    });
+    expect(await source.run({ ...h.ctx, mapper })).toMatchObject({
+      rows: 3,
+      accepted: 2,
+      rejected: 1,
+    });
+    // only the active version posted
+    const events = (await h.messages()).map((m) => m.event as ProductionEvent);
+    expect(events.map((e) => [e.order, e.quantity])).toEqual([
+      ["WH/MO/00001", 2],
+      ["WH/MO/00002", 3],
+    ]);
+    expect(await h.deadLetters()).toHaveLength(1);
+
+    const comparisons = shadow.list(21).sort((a, b) => a.topic.localeCompare(b.topic));
+    expect(
+      comparisons.map((c) => [
+        c.topic,
+        c.active?.version,
+        c.shadow.version,
+        c.equal,
+        c.differences,
+      ]),
+    ).toEqual([
+      ["file:mes.csv:2", 2, 3, false, ["$[0].quantity"]],
+      ["file:mes.csv:3", 2, 3, false, ["$[0].quantity"]],
+      // both fail on the bad quantity the same way: equal (and counted as an error)
+      ["file:mes.csv:4", 2, 3, true, []],
+    ]);
+    // the same id (derived from the row and the lineage): only the quantity differs
+    expect((comparisons[0]!.shadow.events![0] as { id: string }).id).toBe(events[0]!.id);
+    expect(shadow.list(30)).toEqual([]);
+
+    expect(samples.list({ connector: 7 }).map((s) => [s.topic, s.source, s.site])).toEqual([
+      ["file:mes.csv:4", "file", "main"],
+      ["file:mes.csv:3", "file", "main"],
+      ["file:mes.csv:2", "file", "main"],
+    ]);
+    expect(samples.list({ selector: "*.csv" })).toHaveLength(3);
+    expect(samples.list({ selector: "*.xml" })).toHaveLength(0);
+    expect(samples.list({ connector: 8 })).toHaveLength(0);
+    expect(JSON.parse(samples.list({ connector: 7 }).at(-1)!.payload)).toEqual({
+      AUFTRAG: "WH/MO/00001",
+      MENGE: "2",
+      ZEIT: "2026-11-26 08:00:00",
+      CHARGE: "",
+    });
+
+    // reported to Odoo: the comparisons of the shadow version and the connector's newest row
+    const calls: Array<{ method: string; kwargs: Record<string, unknown> }> = [];
+    const client: OdooClient = {
+      protocol: () => "json2",
+      version: async () => [19, 0],
+      async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
+        calls.push({ method, kwargs });
+        return { recorded: 1 } as T;
+      },
+      close: async () => undefined,
+    };
+    const engine = { definitions: () => [] } as unknown as MappingEngine;
+    await createMappingReports({
+      client,
+      site: "main",
+      engine,
+      shadow,
+      samples,
+      logger: createLogger({ level: "silent" }),
+    }).flush();
+    expect(calls.find((c) => c.method === "report_shadow")?.kwargs).toEqual({
+      site: "main",
+      items: [
+        expect.objectContaining({
+          mapping_id: 21,
+          version: 3,
+          compared: 3,
+          equal: 0,
+          different: 2,
+          errors: 1,
+          last_difference: expect.objectContaining({
+            topic: expect.stringMatching(/^file:mes\.csv:[23]$/),
+            equal: false,
+          }),
+        }),
+      ],
+    });
+    expect(calls.find((c) => c.method === "report_samples")?.kwargs).toEqual({
+      site: "main",
+      samples: [
+        {
+          source: "mes.csv:4",
+          connector_id: 7,
+          payload: expect.stringContaining("kaputt"),
+          at: expect.any(String),
+        },
+      ],
+    });
   });
 });

@@ -64,6 +64,8 @@ export const previewRequestSchema = z
       .default([]),
     /** Also try the mapping on up to this many recent real messages of matching topics. */
     recent: z.number().int().min(0).max(MAX_SAMPLES).default(0),
+    /** Recent samples of this connector only (legacy rows are found by their connector). */
+    connector: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -142,7 +144,11 @@ export async function previewMapping(
   }));
   const recent =
     (req.recent > 0 &&
-      options.samples?.list({ selector: req.mapping.selector, limit: req.recent })) ||
+      options.samples?.list({
+        selector: req.mapping.selector,
+        ...(req.connector !== undefined && { connector: req.connector }),
+        limit: req.recent,
+      })) ||
     [];
   const inputs = [
     ...given,
@@ -340,6 +346,7 @@ export function createMappingRoutes(options: MappingRoutesOptions): HttpRoute[] 
       samples:
         options.samples?.list({
           ...(url.searchParams.get("selector") && { selector: url.searchParams.get("selector")! }),
+          ...(connectorParam(url) !== undefined && { connector: connectorParam(url)! }),
           limit: limit(url),
         }) ?? [],
     })),
@@ -347,6 +354,12 @@ export function createMappingRoutes(options: MappingRoutesOptions): HttpRoute[] 
       nodes: options.sparkplugNodes?.() ?? [],
     })),
   ];
+}
+
+/** `?connector=3`: the samples of one connector (legacy rows); anything else is ignored. */
+function connectorParam(url: URL): number | undefined {
+  const n = Number(url.searchParams.get("connector") ?? Number.NaN);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 function allowed(principal: Principal | undefined, scope: string): boolean {

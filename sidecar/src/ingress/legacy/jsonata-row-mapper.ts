@@ -6,6 +6,10 @@
  * (origin `file:<name>:<line>#m<id>@v<n>`, replayable through the mapping). Evaluations run in
  * the mapping engine's worker pool; aggregation (windows) is a message-stream feature and is not
  * applied to legacy rows.
+ *
+ * Like messages, rows are recent samples for the Mapping Studio (per connector, samples.ts), and
+ * the shadow versions of the mapping (same lineage) run beside the active one: compared through
+ * the engine's shadow log (shadow.ts), never posted.
  */
 import { createHash } from "node:crypto";
 import { ConfigError } from "../../errors.js";
@@ -18,13 +22,18 @@ import {
   mappingRejection,
   originOf,
   producedItems,
+  type Fields,
   type SourceMessage,
 } from "../../pipeline/mapping/mapper.js";
+import type { SampleRing } from "../../pipeline/mapping/samples.js";
 import type { SandboxPool } from "../../pipeline/mapping/sandbox/pool.js";
 import {
   DEFAULT_EVALUATION_LIMITS,
   type EvaluationLimits,
+  type EvaluationOutcome,
 } from "../../pipeline/mapping/sandbox/protocol.js";
+import { compareShadow, type Produced, type ShadowLog } from "../../pipeline/mapping/shadow.js";
+import type { RowMapperContext } from "./legacy-runner.js";
 import type { EventChecker, RowMapper } from "./rows.js";
 
 export interface JsonataRowMapperOptions {
@@ -32,10 +41,22 @@ export interface JsonataRowMapperOptions {
   check: EventChecker;
   definition: MappingDefinition;
   limits?: Partial<EvaluationLimits>;
+  /** Shadow versions of the same mapping (same `ref`), evaluated and compared, never posted. */
+  shadows?: readonly MappingDefinition[];
+  /** Where comparisons are recorded (the mapping engine's: API and Odoo reports). */
+  shadow?: ShadowLog;
+  /** Where rows are kept as recent samples (the mapping engine's ring). */
+  samples?: SampleRing;
+  /** The connector the rows come from (names the samples). */
+  connector?: { id: number; name: string };
+  /** @default Date.now */
+  now?: () => number;
 }
 
 export function createJsonataRowMapper(options: JsonataRowMapperOptions): RowMapper {
   const { pool, check, definition } = options;
+  const shadows = options.shadow ? (options.shadows ?? []) : [];
+  const now = options.now ?? Date.now;
   const limits: EvaluationLimits = { ...DEFAULT_EVALUATION_LIMITS, ...options.limits };
   return async (row, ctx) => {
     const payload = Buffer.from(
@@ -49,49 +70,112 @@ export function createJsonataRowMapper(options: JsonataRowMapperOptions): RowMap
       receivedAt: ctx.receivedAt,
       bindings: { ...ctx.bindings, origin: ctx.origin, key: ctx.key, timezone: ctx.timezone },
     };
+    if (options.samples && options.connector && isRowSource(ctx.source))
+      options.samples.record(ctx.origin, payload, ctx.receivedAt, {
+        row: {
+          source: ctx.source,
+          site: ctx.site,
+          connectorId: options.connector.id,
+          connector: options.connector.name,
+        },
+      });
     const origin = originOf(definition, ctx.origin);
-    const outcome = await pool.evaluate(evaluationJob(definition, message, {}, limits));
-    if (!outcome.ok)
-      return [mappingRejection(definition, message, outcome.code, outcome.message, origin)];
-    const events = producedItems(definition, outcome, message);
+    const evaluate = (d: MappingDefinition): Promise<EvaluationOutcome | undefined> =>
+      d.invalid ? Promise.resolve(undefined) : pool.evaluate(evaluationJob(d, message, {}, limits));
+    const [outcome, ...shadowOutcomes] = await Promise.all([definition, ...shadows].map(evaluate));
     const digest = createHash("sha256").update(`${ctx.source}\0${ctx.key}`).digest("hex");
-    assignIds(definition, events, outcome.keys, digest);
+    const produce = (d: MappingDefinition, o: EvaluationOutcome | undefined): Produced<Fields> => {
+      if (!o) return { error: { code: "mapping_error", message: d.invalid ?? "not evaluated" } };
+      if (!o.ok) return { error: { code: o.code, message: o.message } };
+      const events = producedItems(d, o, message);
+      assignIds(d, events, o.keys, digest);
+      return { events };
+    };
+    const active = produce(definition, outcome);
+    shadows.forEach((d, i) =>
+      compareShadow(
+        options.shadow!,
+        {
+          topic: ctx.origin,
+          shadow: d,
+          produced: produce(d, shadowOutcomes[i]),
+          active: { version: definition.version, produced: active },
+        },
+        now(),
+      ),
+    );
+    if (!outcome?.ok)
+      return [
+        mappingRejection(
+          definition,
+          message,
+          outcome?.code ?? "mapping_error",
+          active.error!.message,
+          origin,
+        ),
+      ];
     return checkEvents(
       definition,
-      events,
+      active.events!,
       { source: ctx.source, origin, check },
       { message, origin },
     );
   };
 }
 
+function isRowSource(source: string): source is "file" | "sql" | "http" {
+  return source === "file" || source === "sql" || source === "http";
+}
+
 /**
- * Row mappers of a site's mappings, rebuilt when a mapping's version changes. Only `active`
- * versions map rows (a shadow version has nothing to be compared with here).
+ * Row mappers of a site's mappings, rebuilt when a mapping's version (or one of its shadow
+ * versions) changes. Only `active` versions map rows; `shadow` versions of the same lineage run
+ * beside them.
  */
 export function createRowMappers(
-  options: Omit<JsonataRowMapperOptions, "definition"> & {
+  options: Omit<JsonataRowMapperOptions, "definition" | "shadows" | "connector"> & {
     /** Where mappings come from: Odoo (`m<id>`) or the PLANT_BRIDGE_MAPPINGS file (`f<id>`). */
     origin: "odoo" | "file";
   },
 ) {
   const cache = new Map<string, RowMapper>();
-  return (site: string, mapping: MappingConfig): RowMapper | undefined => {
+  const fingerprint = (m: MappingConfig) =>
+    `${m.id}\0${m.version}\0${m.state}\0${m.expression}\0${m.key_expression ?? ""}`;
+  return (
+    site: string,
+    mapping: MappingConfig,
+    context?: Partial<RowMapperContext>,
+  ): RowMapper | undefined => {
     if (mapping.state !== "active") return undefined;
-    const cacheKey = `${site}\0${mapping.id}\0${mapping.version}\0${mapping.expression}\0${mapping.key_expression ?? ""}`;
-    let mapper = cache.get(cacheKey);
-    if (mapper) return mapper;
-    const { definitions, problems } = defineMappings([{ ...mapping, aggregation: null }], {
-      site,
-      origin: options.origin,
-    });
+    const { definitions, problems } = defineMappings(
+      [mapping, ...(context?.mappings ?? []).filter((m) => m.state === "shadow")].map((m) => ({
+        ...m,
+        aggregation: null,
+      })),
+      { site, origin: options.origin },
+    );
     const definition = definitions[0];
-    if (!definition || definition.invalid)
+    if (!definition || definition.id !== mapping.id || definition.invalid)
       throw new ConfigError(
         "config",
-        `mapping ${JSON.stringify(mapping.name)}: ${problems[0]?.message ?? definition?.invalid ?? "not usable"}`,
+        `mapping ${JSON.stringify(mapping.name)}: ${problems.find((p) => p.id === mapping.id)?.message ?? "not usable"}`,
       );
-    mapper = createJsonataRowMapper({ ...options, definition });
+    const shadows = definitions.filter((d) => d.state === "shadow" && d.ref === definition.ref);
+    const connector = context?.connector;
+    const cacheKey = [
+      site,
+      connector ? `${connector.id}\0${connector.name}` : "",
+      fingerprint(mapping),
+      ...shadows.map((d) => fingerprint(context!.mappings!.find((m) => m.id === d.id)!)),
+    ].join("\0");
+    let mapper = cache.get(cacheKey);
+    if (mapper) return mapper;
+    mapper = createJsonataRowMapper({
+      ...options,
+      definition,
+      shadows,
+      ...(connector && { connector: { id: connector.id, name: connector.name } }),
+    });
     cache.set(cacheKey, mapper);
     return mapper;
   };

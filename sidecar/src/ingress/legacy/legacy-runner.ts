@@ -39,6 +39,11 @@ export interface LegacySiteConfig {
   mappings: MappingConfig[];
 }
 
+export interface RowMapperContext {
+  connector: ConnectorConfig;
+  mappings: readonly MappingConfig[];
+}
+
 export interface LegacyRunnerOptions {
   store: Store;
   ingestor: Ingestor;
@@ -51,9 +56,15 @@ export interface LegacyRunnerOptions {
   roots?: string[];
   /**
    * The row mapper of a mapping (JSONata, issue 5's engine), or undefined when that mapping is
-   * not active on the site. @default none: a schedule with a mapping fails with a config error
+   * not active on the site. `context`: the schedule's connector (samples of its rows) and the
+   * site's mappings (shadow versions of the same mapping are compared beside it).
+   * @default none: a schedule with a mapping fails with a config error
    */
-  mapper?: (site: string, mapping: MappingConfig) => RowMapper | undefined;
+  mapper?: (
+    site: string,
+    mapping: MappingConfig,
+    context: RowMapperContext,
+  ) => RowMapper | undefined;
   /** Odoo's reconciliation call; undefined without Odoo. */
   reconcile?: Reconcile;
   /** Records runs that never started (a schedule that cannot run). */
@@ -220,10 +231,15 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
     };
   }
 
-  function mapperOf(site: LegacySiteConfig, schedule: ScheduleConfig): RowMapper {
+  function mapperOf(
+    site: LegacySiteConfig,
+    schedule: ScheduleConfig,
+    connector: ConnectorConfig,
+  ): RowMapper {
     if (!schedule.mapping_id) return placeholderMapper;
     const mapping = site.mappings.find((m) => m.id === schedule.mapping_id);
-    const mapper = mapping && options.mapper?.(site.site, mapping);
+    const mapper =
+      mapping && options.mapper?.(site.site, mapping, { connector, mappings: site.mappings });
     if (!mapper)
       throw new ConfigError(
         "config",
@@ -265,7 +281,7 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
       timezone,
       fingerprint,
       run: async (signal) => {
-        const mapper = mapperOf(site, schedule);
+        const mapper = mapperOf(site, schedule, connector);
         let b = built.get(id);
         if (!b || b.fingerprint !== fingerprint) {
           await b?.close().catch(() => undefined);

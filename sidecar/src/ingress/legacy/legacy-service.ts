@@ -12,7 +12,9 @@ import type { MappingConfig, SiteConfig } from "../../odoo/config-sync.js";
 import type { Bus } from "../../pipeline/bus.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
 import { loadMappingFile } from "../../pipeline/mapping/mapping-file.js";
+import type { SampleRing } from "../../pipeline/mapping/samples.js";
 import type { SandboxPool } from "../../pipeline/mapping/sandbox/pool.js";
+import type { ShadowLog } from "../../pipeline/mapping/shadow.js";
 import { createLocalLocks, createPgAdvisoryLocks } from "../../scheduler/locks.js";
 import { createRunReporter, type RunReporter } from "../../scheduler/run-reporter.js";
 import { createScheduler, type RunRecord, type Scheduler } from "../../scheduler/scheduler.js";
@@ -36,6 +38,10 @@ export interface LegacyServiceOptions {
   sinks: LegacySinks;
   /** Odoo, for run history and reconciliation; undefined offline. */
   odoo?: OdooClient;
+  /** The mapping engine's recent samples: mapped rows are kept there too, per connector. */
+  samples?: SampleRing;
+  /** The mapping engine's shadow log: shadow versions of a schedule's mapping compared there. */
+  shadow?: ShadowLog;
 }
 
 export interface LegacyService {
@@ -106,11 +112,15 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
     pool: options.pool,
     check: options.check,
     origin: "odoo",
+    ...(options.samples && { samples: options.samples }),
+    ...(options.shadow && { shadow: options.shadow }),
   });
   const fileMappers = createRowMappers({
     pool: options.pool,
     check: options.check,
     origin: "file",
+    ...(options.samples && { samples: options.samples }),
+    ...(options.shadow && { shadow: options.shadow }),
   });
   const fileMappings = new Set<MappingConfig>();
   const runner = createLegacyRunner({
@@ -120,8 +130,8 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
     scheduler,
     logger,
     roots: config.legacy.roots,
-    mapper: (site, mapping) =>
-      (fileMappings.has(mapping) ? fileMappers : odooMappers)(site, mapping),
+    mapper: (site, mapping, context) =>
+      (fileMappings.has(mapping) ? fileMappers : odooMappers)(site, mapping, context),
     onProblem: record,
     ...(config.legacy.pauseAfterReadMs > 0 && { pauseAfterReadMs: config.legacy.pauseAfterReadMs }),
     ...(odoo && {

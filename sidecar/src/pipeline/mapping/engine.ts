@@ -33,7 +33,7 @@ import {
   type EvaluationOutcome,
 } from "./sandbox/protocol.js";
 import type { Sequencer } from "./sequencer.js";
-import type { ShadowLog, ShadowSide } from "./shadow.js";
+import { compareShadow, type Produced as ShadowProduced, type ShadowLog } from "./shadow.js";
 
 export interface MappingEngineOptions {
   ingestor: Ingestor;
@@ -86,9 +86,7 @@ interface Match {
   params: Record<string, string>;
 }
 
-type Produced =
-  | { events: Fields[]; error?: undefined }
-  | { events?: undefined; error: { code: "mapping_error" | "schema"; message: string } };
+type Produced = ShadowProduced<Fields, "mapping_error" | "schema">;
 
 export function createMappingEngine(options: MappingEngineOptions): MappingEngine {
   const { ingestor, pool, aggregator, check, sequencer, shadow, logger } = options;
@@ -254,33 +252,6 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     return Promise.all(calls).then((r) => r.flat());
   }
 
-  function compareShadow(
-    m: Match,
-    produced: Produced,
-    active: Map<string, { version: number; produced: Produced }>,
-    topic: string,
-  ): void {
-    const side = (version: number, p: Produced): ShadowSide => ({
-      version,
-      ...(p.error ? { error: p.error } : { events: p.events }),
-    });
-    const a = active.get(m.definition.ref);
-    const c = shadow.record(
-      {
-        topic,
-        mappingId: m.definition.id,
-        mappingName: m.definition.name,
-        active: a ? side(a.version, a.produced) : null,
-        shadow: side(m.definition.version, produced),
-      },
-      now(),
-    );
-    metrics.shadow.inc({
-      mapping: m.definition.ref,
-      result: produced.error ? "error" : c.equal ? "equal" : "different",
-    });
-  }
-
   /**
    * Runs `then` once the aggregation state is in memory: at once (synchronously, so that the
    * sequencer hands consecutive messages to the ingestor together) unless it must be read
@@ -334,10 +305,14 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
             for (const [i, m] of matches.entries()) {
               if (m.definition.state === "shadow")
                 compareShadow(
-                  m,
-                  produce(m.definition, results[i], message, digest),
-                  active,
-                  message.topic,
+                  shadow,
+                  {
+                    topic: message.topic,
+                    shadow: m.definition,
+                    produced: produce(m.definition, results[i], message, digest),
+                    active: active.get(m.definition.ref),
+                  },
+                  now(),
                 );
             }
             return { committed: submit(batches, message.source) };
@@ -435,12 +410,6 @@ function createMappingMetrics(registry: Registry | undefined) {
       name: "plant_bridge_mapping_suspensions_total",
       help: "Mapping versions suspended because their evaluations had to be killed.",
       labelNames: ["mapping"],
-      registers,
-    }),
-    shadow: new Counter({
-      name: "plant_bridge_mapping_shadow_total",
-      help: "Shadow evaluations compared with the active version (equal, different, error).",
-      labelNames: ["mapping", "result"],
       registers,
     }),
   };

@@ -9,7 +9,8 @@
  *   "aggregation": {"window": "15m"}}]
  * ```
  * `id` defaults to the position (1, 2...), `version` to 1, `state` to `active`, `site` to the
- * default site. `{"mappings": [...], "bindings": [{"group", "edge", "device", "workcenter"}]}`
+ * default site; `origin_id` names the first version of the mapping this entry is a version of
+ * (a `shadow` version is compared with the active version of the same origin). `{"mappings": [...], "bindings": [{"group", "edge", "device", "workcenter"}]}`
  * also binds Sparkplug edge nodes or devices to work centers (`$workcenter`), as confirmed
  * bindings from Odoo do.
  */
@@ -18,6 +19,7 @@ import { z } from "zod";
 import { ConfigValidationError } from "../../config.js";
 import type { SparkplugBinding } from "../../ingress/sparkplug/sparkplug-route.js";
 import type { MappingConfig } from "../../odoo/config-sync.js";
+import type { MappingVersionConfig } from "./definition.js";
 
 const entry = z
   .object({
@@ -31,6 +33,8 @@ const entry = z
     key_expression: z.string().nullable().optional(),
     keyExpression: z.string().nullable().optional(),
     version: z.number().int().positive().optional(),
+    origin_id: z.number().int().positive().optional(),
+    originId: z.number().int().positive().optional(),
     state: z.enum(["draft", "shadow", "active", "archived"]).optional(),
     aggregation: z.record(z.string(), z.unknown()).nullable().optional(),
   })
@@ -75,7 +79,8 @@ export function loadMappingFile(path: string, defaultSite: string): MappingFile 
     const eventType = m.event_type ?? m.eventType;
     if (!eventType) throw fail(`${i}: event_type is required`);
     const site = m.site ?? defaultSite;
-    const config: MappingConfig = {
+    const originId = m.origin_id ?? m.originId;
+    const config: MappingVersionConfig = {
       id: m.id ?? i + 1,
       name: m.name ?? `mapping ${i + 1}`,
       connector_id: null,
@@ -86,6 +91,7 @@ export function loadMappingFile(path: string, defaultSite: string): MappingFile 
       version: m.version ?? 1,
       state: m.state ?? "active",
       aggregation: m.aggregation ?? null,
+      ...(originId !== undefined && { origin_id: originId }),
     };
     bySite.set(site, [...(bySite.get(site) ?? []), config]);
   });

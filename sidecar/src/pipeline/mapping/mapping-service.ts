@@ -31,7 +31,7 @@ import { createMappingReports, type MappingReports } from "./odoo-reports.js";
 import { createSampleRing, type SampleRing } from "./samples.js";
 import { createSandboxPool, type SandboxPool } from "./sandbox/pool.js";
 import { createSequencer, type Sequencer } from "./sequencer.js";
-import { createShadowLog } from "./shadow.js";
+import { createShadowLog, type ShadowLog } from "./shadow.js";
 
 export interface MappingServiceOptions {
   config: Config;
@@ -49,6 +49,8 @@ export interface MappingService {
   /** Every MQTT route takes its turn here, so that submissions keep arrival order. */
   sequencer: Sequencer;
   samples: SampleRing;
+  /** Shadow comparisons (of messages here, of legacy rows by the legacy service). */
+  shadow: ShadowLog;
   /** The routes of Sparkplug B and mapped topics (after the canonical route). */
   routes: MqttRoute[];
   /** The Mapping Studio's REST routes. */
@@ -68,7 +70,7 @@ export async function startMappingService(options: MappingServiceOptions): Promi
   const { config, store, ingestor, check, logger, metrics } = options;
   const cleanups: Array<() => Promise<void>> = [];
   const sequencer = createSequencer();
-  const shadow = createShadowLog();
+  const shadow = createShadowLog({ registry: metrics.registry });
   const samples = createSampleRing();
   const limits = { timeoutMs: config.mapping.timeoutMs };
   const hardTimeoutMs = Math.max(1000, config.mapping.timeoutMs * 4);
@@ -138,6 +140,7 @@ export async function startMappingService(options: MappingServiceOptions): Promi
     pool,
     sequencer,
     samples,
+    shadow,
     routes,
     httpRoutes: createMappingRoutes({
       pool: previewPool,

@@ -3,7 +3,8 @@
  * - Sparkplug birth certificates (`report_bindings`): proposed machine ↔ work center bindings;
  * - shadow comparisons (`report_shadow`): counts since the last report and the latest difference
  *   per shadow version (additive, so several sidecars can report one mapping);
- * - recent samples (`report_samples`): the newest message of each topic seen since.
+ * - recent samples (`report_samples`): the newest message of each topic seen since, and of each
+ *   legacy connector's rows (with the connector, under the row's site).
  * Births are kept until Odoo has them; comparisons and samples are best effort (the next report
  * brings newer ones).
  */
@@ -91,17 +92,22 @@ export function createMappingReports(options: MappingReportsOptions): MappingRep
         })),
       });
     }
-    const samples = options.samples.takeNew();
-    if (samples.length > 0) {
-      await call("report_samples", {
-        site: options.site,
-        samples: samples.map((s) => ({
-          source: s.topic,
+    // Legacy rows go to their own site and name their connector (the Mapping Studio lists a
+    // connector's samples); the source of a row is `<file>:<line>`, `<table>:<key>`.
+    const samplesBySite = new Map<string, Array<Record<string, unknown>>>();
+    for (const s of options.samples.takeNew()) {
+      const site = s.site ?? options.site;
+      samplesBySite.set(site, [
+        ...(samplesBySite.get(site) ?? []),
+        {
+          source: s.source ? s.topic.slice(s.source.length + 1) : s.topic,
           payload: s.encoding === "utf8" ? s.payload : `base64:${s.payload}`,
           at: s.at,
-        })),
-      });
+          ...(s.connectorId !== undefined && { connector_id: s.connectorId }),
+        },
+      ]);
     }
+    for (const [site, samples] of samplesBySite) await call("report_samples", { site, samples });
   }
 
   const reports: MappingReports = {

@@ -4,12 +4,18 @@
  * most `maxTopics` topics (the least recently seen is forgotten), `perTopic` samples each,
  * `maxBytes` of payload each (longer ones are cut and marked), and at most one sample per topic
  * every `minIntervalMs` (a 100 Hz topic costs nothing more than a quiet one).
+ *
+ * Legacy rows (files, SQL, HTTP) are samples too, kept per connector rather than per row origin
+ * (`legacy:<site>:<connector id>`: a 100,000-line file takes one slot, sampled like a busy topic);
+ * their `topic` is the row's origin (`file:mes.csv:12`) and they name their connector, which is
+ * how the Mapping Studio finds them (Odoo's `plant_bridge.sample.connector_id`).
  */
 import { topicMatches } from "../../ingress/mqtt/topic.js";
 import { decodeUtf8 } from "./mapper.js";
 import { compileSelector } from "./selector.js";
 
 export interface Sample {
+  /** The MQTT topic, or a legacy row's origin (`file:<name>:<line>`, `sql:<table>:<key>`). */
   topic: string;
   /** ISO time of receipt. */
   at: string;
@@ -20,6 +26,19 @@ export interface Sample {
   sparkplug?: boolean;
   size: number;
   truncated: boolean;
+  /** A legacy row: its kind of source, its connector and its site. */
+  source?: "file" | "sql" | "http";
+  connectorId?: number;
+  connector?: string;
+  site?: string;
+}
+
+/** Where a legacy row came from, for `record`. */
+export interface RowSampleSource {
+  source: "file" | "sql" | "http";
+  site: string;
+  connectorId: number;
+  connector: string;
 }
 
 export interface SampleRingOptions {
@@ -34,12 +53,20 @@ export interface SampleRingOptions {
 }
 
 export interface SampleRing {
-  record(topic: string, payload: Uint8Array, at: number, options?: { sparkplug?: boolean }): void;
+  record(
+    topic: string,
+    payload: Uint8Array,
+    at: number,
+    options?: { sparkplug?: boolean; row?: RowSampleSource },
+  ): void;
   /**
-   * Newest first; `selector` is a mapping pattern (`plant/{site}/+/status`) or an MQTT filter.
+   * Newest first. `selector`: a mapping pattern (`plant/{site}/+/status`) or an MQTT filter for
+   * messages; for legacy rows a glob of the file, table or connector name (`*.csv`), or `#`.
+   * `connector`: only the rows of this connector (id).
    */
-  list(options?: { selector?: string; limit?: number }): Sample[];
-  topics(): Array<{ topic: string; lastAt: string; samples: number }>;
+  list(options?: { selector?: string; connector?: number; limit?: number }): Sample[];
+  /** Topics, and `legacy:<site>:<connector id>` slots of legacy rows (with `connectorId`). */
+  topics(): Array<{ topic: string; lastAt: string; samples: number; connectorId?: number }>;
   /** Samples recorded since the last call (newest per topic), for reporting to Odoo. */
   takeNew(): Sample[];
 }
@@ -55,8 +82,10 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
 
   return {
     record(topic, payload, at, recordOptions = {}) {
-      if (at - (lastAt.get(topic) ?? Number.NEGATIVE_INFINITY) < minIntervalMs) return;
-      lastAt.set(topic, at);
+      const row = recordOptions.row;
+      const slot = row ? `legacy:${row.site}:${row.connectorId}` : topic;
+      if (at - (lastAt.get(slot) ?? Number.NEGATIVE_INFINITY) < minIntervalMs) return;
+      lastAt.set(slot, at);
       const cut = payload.length > maxBytes ? payload.subarray(0, maxBytes) : payload;
       const text = decodeUtf8(cut);
       const sample: Sample = {
@@ -67,35 +96,49 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
         size: payload.length,
         truncated: cut.length < payload.length,
         ...(recordOptions.sparkplug && { sparkplug: true }),
+        ...(row && {
+          source: row.source,
+          connectorId: row.connectorId,
+          connector: row.connector,
+          site: row.site,
+        }),
       };
-      const list = byTopic.get(topic) ?? [];
-      byTopic.delete(topic); // most recently seen last
+      const list = byTopic.get(slot) ?? [];
+      byTopic.delete(slot); // most recently seen last
       list.unshift(sample);
       if (list.length > perTopic) list.length = perTopic;
-      byTopic.set(topic, list);
+      byTopic.set(slot, list);
       if (byTopic.size > maxTopics) {
         const oldest = byTopic.keys().next().value!;
         byTopic.delete(oldest);
         fresh.delete(oldest);
         lastAt.delete(oldest);
       }
-      fresh.set(topic, sample);
+      fresh.set(slot, sample);
     },
     list(listOptions = {}) {
-      const selector = listOptions.selector;
+      const { selector, connector } = listOptions;
       const compiled = selector && /[{}]/.test(selector) ? compileSelector(selector) : undefined;
-      const matches = (topic: string) =>
-        !selector ||
-        (compiled ? compiled.match(topic) !== undefined : topicMatches(selector, topic));
-      return [...byTopic.entries()]
-        .filter(([topic]) => matches(topic))
-        .flatMap(([, list]) => list)
+      const matches = (s: Sample) => {
+        if (connector !== undefined && s.connectorId !== connector) return false;
+        if (!selector) return true;
+        if (s.connectorId !== undefined) return rowMatches(selector, s);
+        return compiled ? compiled.match(s.topic) !== undefined : topicMatches(selector, s.topic);
+      };
+      return [...byTopic.values()]
+        .flat()
+        .filter(matches)
         .sort((a, b) => b.at.localeCompare(a.at))
         .slice(0, listOptions.limit ?? 50);
     },
     topics() {
       return [...byTopic.entries()]
-        .map(([topic, list]) => ({ topic, lastAt: list[0]!.at, samples: list.length }))
+        .map(([topic, list]) => ({
+          topic,
+          lastAt: list[0]!.at,
+          samples: list.length,
+          ...(list[0]!.connectorId !== undefined && { connectorId: list[0]!.connectorId }),
+        }))
         .reverse();
     },
     takeNew() {
@@ -104,4 +147,36 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
       return out;
     },
   };
+}
+
+/**
+ * A legacy row's sample and the selector of a legacy mapping (a file glob, a table, or anything
+ * with `#`): the glob is tried on the row's file, table or HTTP source name and on its connector.
+ */
+function rowMatches(selector: string, sample: Sample): boolean {
+  if (selector === "#") return true;
+  const name = /^(?:file|sql|http):(.*):[^:]*$/.exec(sample.topic)?.[1] ?? sample.topic;
+  return globMatches(selector, name) || globMatches(selector, sample.connector ?? "");
+}
+
+/** `*` and `?` wildcards, linear with backtracking to the last star only (no regex, no ReDoS). */
+function globMatches(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (g < glob.length && (glob[g] === "?" || glob[g] === text[t])) {
+      g++;
+      t++;
+    } else if (g < glob.length && glob[g] === "*") {
+      star = g++;
+      mark = t;
+    } else if (star >= 0) {
+      g = star + 1;
+      t = ++mark;
+    } else return false;
+  }
+  while (glob[g] === "*") g++;
+  return g === glob.length;
 }

@@ -2,8 +2,10 @@
  * Shadow mode: a new version of a mapping runs on the same messages as the active one, and
  * what it would have posted is compared with what the active version posted, never posted
  * itself. Keeps counts per mapping version and the latest differences, bounded, for the API
- * and for Odoo (`report_shadow`).
+ * and for Odoo (`report_shadow`). Messages (engine.ts) and legacy rows (jsonata-row-mapper.ts)
+ * are compared the same way, through `compareShadow`.
  */
+import { Counter, type Registry } from "prom-client";
 
 export interface ShadowSide {
   version: number;
@@ -33,9 +35,16 @@ export interface ShadowStats {
   errors: number;
 }
 
+/** What one version produced from a message or a row: its events, or why it failed. */
+export type Produced<E = unknown, C extends string = string> =
+  { events: E[]; error?: undefined } | { events?: undefined; error: { code: C; message: string } };
+
 export interface ShadowLog {
   record(
-    comparison: Omit<ShadowComparison, "equal" | "differences" | "at">,
+    comparison: Omit<ShadowComparison, "equal" | "differences" | "at"> & {
+      /** The mapping's stable reference (`m12`), the label of the metric. */
+      ref?: string;
+    },
     at: number,
   ): ShadowComparison;
   /** Latest comparisons, newest first (only those of one mapping when given). */
@@ -48,8 +57,21 @@ export interface ShadowLog {
   takeReport(): Array<ShadowStats & { lastDifference: ShadowComparison | null }>;
 }
 
-export function createShadowLog(options: { perMapping?: number } = {}): ShadowLog {
+export interface ShadowLogOptions {
+  /** Comparisons kept per mapping. @default 20 */
+  perMapping?: number;
+  /** Registers `plant_bridge_mapping_shadow_total` here. */
+  registry?: Registry;
+}
+
+export function createShadowLog(options: ShadowLogOptions = {}): ShadowLog {
   const keep = options.perMapping ?? 20;
+  const counter = new Counter({
+    name: "plant_bridge_mapping_shadow_total",
+    help: "Shadow evaluations compared with the active version (equal, different, error).",
+    labelNames: ["mapping", "result"],
+    registers: options.registry ? [options.registry] : [],
+  });
   const recent = new Map<number, ShadowComparison[]>();
   const totals = new Map<string, ShadowStats>();
   const unreported = new Map<string, ShadowStats & { lastDifference: ShadowComparison | null }>();
@@ -76,7 +98,7 @@ export function createShadowLog(options: { perMapping?: number } = {}): ShadowLo
   }
 
   return {
-    record(input, at) {
+    record({ ref, ...input }, at) {
       const differences: string[] = [];
       if (input.shadow.error || input.active?.error) {
         if (input.shadow.error?.message !== input.active?.error?.message)
@@ -100,6 +122,10 @@ export function createShadowLog(options: { perMapping?: number } = {}): ShadowLo
       };
       r.lastDifference ??= null;
       if (!c.equal) r.lastDifference = c;
+      counter.inc({
+        mapping: ref ?? `m${c.mappingId}`,
+        result: c.shadow.error ? "error" : c.equal ? "equal" : "different",
+      });
       return c;
     },
     list(mappingId, limit = 50) {
@@ -116,6 +142,37 @@ export function createShadowLog(options: { perMapping?: number } = {}): ShadowLo
       return out;
     },
   };
+}
+
+/**
+ * Records what a shadow version produced beside what the active version of its mapping (same
+ * `ref`) produced from the same message or row; `active` undefined: no active version ran.
+ */
+export function compareShadow(
+  log: ShadowLog,
+  input: {
+    topic: string;
+    shadow: { ref: string; id: number; name: string; version: number };
+    produced: Produced;
+    active?: { version: number; produced: Produced } | undefined;
+  },
+  at: number,
+): ShadowComparison {
+  const side = (version: number, p: Produced): ShadowSide => ({
+    version,
+    ...(p.error ? { error: p.error } : { events: p.events }),
+  });
+  return log.record(
+    {
+      ref: input.shadow.ref,
+      topic: input.topic,
+      mappingId: input.shadow.id,
+      mappingName: input.shadow.name,
+      active: input.active ? side(input.active.version, input.active.produced) : null,
+      shadow: side(input.shadow.version, input.produced),
+    },
+    at,
+  );
 }
 
 function diff(a: unknown, b: unknown, path: string, out: string[]): void {
