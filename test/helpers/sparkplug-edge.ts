@@ -44,6 +44,8 @@ export async function startEdgeNode(options: {
   edge?: string;
   devices: Record<string, DeviceMetric[]>;
   bdSeq?: number;
+  /** 4 for the embedded broker (aedes speaks MQTT 3.1.1). @default 5 */
+  protocolVersion?: 4 | 5;
 }): Promise<EdgeNode> {
   const edge = options.edge ?? randomName("edge");
   const base = `spBv1.0/${options.group}`;
@@ -63,7 +65,7 @@ export async function startEdgeNode(options: {
     );
   const client = await mqtt.connectAsync(options.url, {
     clientId: randomName("edge"),
-    protocolVersion: 5,
+    protocolVersion: options.protocolVersion ?? 5,
     will: { topic: `${base}/NDEATH/${edge}`, payload: death(bdSeq), qos: 1, retain: false },
   });
   const node: EdgeNode = {

@@ -1,7 +1,8 @@
 /**
  * The Mapping Studio's contract on the whole sidecar in-process (embedded broker, SQLite, Odoo
  * offline, mappings from a PLANT_BRIDGE_MAPPINGS file): the preview of a mapping on given and on
- * recent real samples, its errors, the samples ring, what runs — over HTTP with tokens.
+ * recent real samples, its errors, the samples ring, what runs, a shadow version's comparisons,
+ * the Sparkplug B nodes seen (a simulated edge node) — over HTTP with tokens.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import mqtt from "mqtt";
 import { loadConfig } from "../../sidecar/src/config.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { startSidecar, type Sidecar } from "../../sidecar/src/main.js";
+import { startEdgeNode } from "../helpers/sparkplug-edge.js";
 import { waitFor } from "../helpers/wait.js";
 
 const TOKEN = "mapping-api-admin-token-0123456789";
@@ -42,6 +44,17 @@ beforeAll(async () => {
           selector: "acme/{site}/{machine}/status",
           event_type: "machine_status",
           expression: STATUS,
+        },
+        {
+          // the next version calls an error "idle": compared with version 1, never posted
+          id: 2,
+          origin_id: 1,
+          version: 2,
+          state: "shadow",
+          name: "Acme status",
+          selector: "acme/{site}/{machine}/status",
+          event_type: "machine_status",
+          expression: STATUS.replace('"ERR": "down"', '"ERR": "idle"'),
         },
       ],
     }),
@@ -182,7 +195,70 @@ describe("mapping API", () => {
         filter: "acme/+/+/status",
         invalid: null,
       }),
+      expect.objectContaining({ ref: "f1", id: 2, version: 2, state: "shadow", invalid: null }),
     ]);
+  });
+
+  it("shows what the shadow version would have posted beside what the active one posted", async () => {
+    // the drill-7 message of the test above: "down" posted, "idle" only compared
+    const { status, body } = await call("GET", "/api/v1/mappings/shadow?mapping=2");
+    expect(status).toBe(200);
+    expect(body.comparisons).toEqual([
+      expect.objectContaining({
+        topic: "acme/main/drill-7/status",
+        mappingId: 2,
+        equal: false,
+        differences: ["$[0].status"],
+        active: { version: 1, events: [expect.objectContaining({ status: "down" })] },
+        shadow: { version: 2, events: [expect.objectContaining({ status: "idle" })] },
+      }),
+    ]);
+    // the same id on both sides: only the status differs
+    expect(body.comparisons[0].shadow.events[0].id).toBe(body.comparisons[0].active.events[0].id);
+    expect((await call("GET", "/api/v1/mappings/shadow?mapping=1")).body.comparisons).toEqual([]);
+    expect((await call("GET", "/api/v1/mappings/shadow")).body.comparisons).toHaveLength(1);
+    const stored = await sidecar.store.listMessages({ site: "main" });
+    expect(stored.map((m) => (m.event as { status: string }).status)).toEqual(["down"]);
+    expect((await call("GET", "/api/v1/mappings/shadow", undefined, "")).status).toBe(401);
+  });
+
+  it("lists the Sparkplug B nodes and devices it has seen, with their sequence gaps", async () => {
+    const node = await startEdgeNode({
+      url: sidecar.broker!.url,
+      protocolVersion: 4,
+      group: "MappingApi",
+      edge: "Line7",
+      devices: { Press1: [{ name: "Machine/State", alias: 1, datatype: "Int32", value: 1 }] },
+    });
+    try {
+      await node.birth();
+      await node.deviceData("Press1", [{ alias: 1, value: 3 }], { skipSeq: 2 });
+      const nodes = await waitFor("the node's data", async () => {
+        const answer = await call("GET", "/api/v1/sparkplug/nodes");
+        const line7 = answer.body.nodes.find((n: { edge: string }) => n.edge === "Line7");
+        return line7?.gaps ? answer.body.nodes : undefined;
+      });
+      expect(nodes).toEqual([
+        expect.objectContaining({
+          group: "MappingApi",
+          edge: "Line7",
+          online: true,
+          bdSeq: 0,
+          gaps: 1,
+          metrics: expect.arrayContaining([{ name: "bdSeq", datatype: "UInt64" }]),
+          devices: [
+            expect.objectContaining({
+              device: "Press1",
+              online: true,
+              metrics: [{ name: "Machine/State", datatype: "Int32" }],
+            }),
+          ],
+        }),
+      ]);
+    } finally {
+      await node.close();
+    }
+    expect((await call("GET", "/api/v1/sparkplug/nodes", undefined, "")).status).toBe(401);
   });
 
   it("asks for a token; refuses malformed previews and wrong methods", async () => {

@@ -147,6 +147,54 @@ describe("counter aggregation", () => {
     });
   });
 
+  it("counts per shift in the plant's time zone, across a restart", async () => {
+    // 06:00, 14:00, 22:00 in Berlin (UTC+1 in November): 05:00Z, 13:00Z, 21:00Z
+    const shift = {
+      ref: "m4",
+      spec: parseAggregation(
+        { window: "shift", shifts: ["22:00", "06:00", "14:00"] },
+        "production",
+        "Europe/Berlin",
+      )!,
+    };
+    const utc = (hhmm: string) => `2026-11-26T${hhmm}:00.000Z`;
+    const total = (hhmm: string, quantity: number) => ({
+      ...reading(0, quantity),
+      occurredAt: utc(hhmm),
+    });
+    let a = await aggregator();
+    await feed(a, shift, [total("08:00", 100)], "s0"); // the baseline (not a reading counted)
+    await feed(a, shift, [total("12:00", 150)], "s1");
+    await feed(a, shift, [total("12:00", 150)], "s1"); // redelivered: not counted again
+    a = await aggregator(); // a restart in the middle of the shift
+    expect((await feed(a, shift, [total("12:59", 170)], "s2")).events).toEqual([]);
+    // the first reading of the afternoon shift closes the morning one
+    const closed = await feed(a, shift, [total("13:01", 180)], "s3");
+    expect(closed.events).toEqual([
+      {
+        type: "production",
+        site: "main",
+        order: "WH/MO/00001",
+        quantity: 70,
+        occurredAt: utc("13:00"),
+        attributes: { windowStart: utc("05:00"), windowEnd: utc("13:00"), readings: 2 },
+        id: expect.stringMatching(/^m4-w[0-9a-f]{16}-/),
+      },
+    ]);
+    await feed(a, shift, [total("20:30", 195)], "s4");
+    // still the afternoon shift at 21:59 Berlin: nothing closes yet
+    expect(a.tick(shift, Date.parse(utc("20:59"))).events).toEqual([]);
+    // the night shift has begun (and the lateness passed): the afternoon shift is posted
+    const night = a.tick(shift, Date.parse(utc("21:10")));
+    expect(night.events.map((e) => [e.quantity, e.occurredAt, e.attributes])).toEqual([
+      [25, utc("21:00"), { windowStart: utc("13:00"), windowEnd: utc("21:00"), readings: 2 }],
+    ]);
+    await store.setState(a.takeWrites(shift.ref));
+    // posted once: a restart does not post it again
+    a = await aggregator();
+    expect(a.tick(shift, Date.parse(utc("21:20"))).events).toEqual([]);
+  });
+
   it("refuses readings without a number", async () => {
     const a = await aggregator();
     const out = await feed(a, target, [reading(0, 1), { ...reading(1, 1), quantity: "7" }], "e");
