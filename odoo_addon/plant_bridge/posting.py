@@ -24,12 +24,13 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from .exceptions import EventDeferred, EventRejected
 from .handlers import HANDLERS
 from .handlers.base import EventItem, parse_datetime
+from .models.plant_bridge_message import SOURCES as MESSAGE_SOURCES
 
 _logger = logging.getLogger(__name__)
 
 MAX_BATCH = 5000
 MAX_KEY_LENGTH = 200
-SOURCES = {'mqtt', 'graphql', 'file', 'sql', 'http', 'sim', 'replay'}
+SOURCES = {code for code, _label in MESSAGE_SOURCES} - {'other'}
 LINK_FIELDS = ('production_id', 'workcenter_id', 'lot_id', 'product_id')
 SETTLED = ('applied', 'discarded')
 

@@ -19,7 +19,8 @@ MESSAGE_STATES = [
 ]
 SOURCES = [
     ('mqtt', 'MQTT'), ('graphql', 'GraphQL'), ('file', 'File'), ('sql', 'SQL'),
-    ('http', 'HTTP'), ('sim', 'Simulator'), ('replay', 'Replay'), ('other', 'Other'),
+    ('http', 'HTTP'), ('sparkplug', 'Sparkplug B'), ('webhook', 'Webhook'), ('sim', 'Simulator'),
+    ('replay', 'Replay'), ('other', 'Other'),
 ]
 
 

@@ -116,6 +116,14 @@ class TestPosting(PlantBridgeCase):
         with self.assertRaises(AccessError):
             self.post(self.event('scrap', site=other.code, product='FURN_7800', quantity=1))
 
+    def test_trace_source(self):
+        sources = {}
+        for number, source in enumerate(('webhook', 'sparkplug', 'file', 'telnet'), start=20):
+            result = self.post(self.downtime(number, source=source))[0]
+            self.assertEqual(result['status'], 'applied')
+            sources[source] = self.message_of(result).source
+        self.assertEqual(sources, {'webhook': 'webhook', 'sparkplug': 'sparkplug', 'file': 'file', 'telnet': 'other'})
+
     def test_trace_fields(self):
         event = self.downtime(13, receivedAt='2026-11-20T13:31:00+00:00', origin='plant/main/l1/a1/status')
         result = self.post(event)[0]
