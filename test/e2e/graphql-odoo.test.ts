@@ -191,6 +191,34 @@ const ADMIN_TOKEN = "e2e-admin-token-0123456789";
     expect(drill.workingState).toBe(wcs.find((w) => w.name === "Drill 1")!.working_state);
   });
 
+  it("filters orders and maintenance requests by work center, in the field Odoo reads", async () => {
+    const wos = await odoo.admin<
+      Array<{ production_id: [number, string]; workcenter_id: [number, string] }>
+    >("mrp.workorder", "search_read", {
+      domain: [["production_id.picking_type_id.warehouse_id.code", "=", "WH"]],
+      fields: ["production_id", "workcenter_id"],
+    });
+    expect(wos.length).toBeGreaterThan(0);
+    const workCenter = wos[0]!.workcenter_id[1]; // the demo's work centers have no code
+    const r = await h.gql(
+      `query($wc: String!) {
+        productionOrders(first: 200, filter: { workCenter: $wc }) { edges { node { name } } }
+        maintenanceRequests(first: 200, filter: { workCenter: $wc }) { edges { node { workCenter } } }
+      }`,
+      { wc: workCenter },
+    );
+    expect(r.errors).toBeUndefined();
+    const expected = [
+      ...new Set(
+        wos.filter((w) => w.workcenter_id[1] === workCenter).map((w) => w.production_id[1]),
+      ),
+    ].sort();
+    expect(
+      r.data.productionOrders.edges.map((e: { node: { name: string } }) => e.node.name).sort(),
+    ).toEqual(expected);
+    for (const e of r.data.maintenanceRequests.edges) expect(e.node.workCenter).toBe(workCenter);
+  });
+
   it("refuses a site the connector is not allowed on (FORBIDDEN / CONFIG_ERROR, never 5xx)", async () => {
     const r = await h.gql(`{ productionOrders(filter: { site: "nowhere" }) { edges { cursor } } }`);
     expect(r.status).toBe(200);

@@ -142,7 +142,7 @@ export function createOdooReader(options: OdooReaderOptions): OdooReader {
     async orders(site, filter, limit, after) {
       const answer = await cached<{ orders: OdooOrder[]; has_more: boolean }>("read_orders", {
         site,
-        filter: compact(filter),
+        filter: odooFilter(filter),
         limit,
         ...(after !== undefined && { after }),
       });
@@ -211,7 +211,7 @@ export function createOdooReader(options: OdooReaderOptions): OdooReader {
     async qualityResults(site, filter, limit, after) {
       const answer = await cached<{ items: OdooQuality[]; has_more: boolean }>(
         "read_quality_results",
-        { site, filter: compact(filter), limit, ...(after !== undefined && { after }) },
+        { site, filter: odooFilter(filter), limit, ...(after !== undefined && { after }) },
       );
       return { items: answer.items.map(qualityOf), hasMore: answer.has_more };
     },
@@ -219,7 +219,7 @@ export function createOdooReader(options: OdooReaderOptions): OdooReader {
     async maintenanceRequests(site, filter, limit, after) {
       const answer = await cached<{ items: OdooMaintenance[]; has_more: boolean }>(
         "read_maintenance_requests",
-        { site, filter: compact(filter), limit, ...(after !== undefined && { after }) },
+        { site, filter: odooFilter(filter), limit, ...(after !== undefined && { after }) },
       );
       return {
         items: answer.items.map((m) => ({
@@ -240,9 +240,17 @@ export function createOdooReader(options: OdooReaderOptions): OdooReader {
   };
 }
 
-/** Drops null / undefined members (GraphQL's "not given") before sending a filter to Odoo. */
-function compact<T extends object>(filter: T): Partial<T> {
-  return Object.fromEntries(Object.entries(filter).filter(([, v]) => v != null)) as Partial<T>;
+/**
+ * A GraphQL filter as `plant_bridge.api.read_*` takes it: null / undefined members (GraphQL's
+ * "not given") dropped, and `workCenter` spelled `workcenter` as in docs/odoo-api.md (Odoo
+ * refuses unknown filter fields).
+ */
+function odooFilter(filter: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(filter)
+      .filter(([, v]) => v != null)
+      .map(([k, v]) => [k === "workCenter" ? "workcenter" : k, v]),
+  );
 }
 
 // ---------------------------------------------------------------------------- Odoo's shapes
