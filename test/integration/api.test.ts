@@ -374,7 +374,8 @@ describe("subscriptions", () => {
         method: "POST",
         headers: { "content-type": "application/json", accept: "text/event-stream" },
         body: JSON.stringify({
-          query: `subscription { machineStatusChanged(site: "main") { workcenter status eventId } }`,
+          // `workcenter` is deprecated, not removed: old clients keep working
+          query: `subscription { machineStatusChanged(site: "main") { workCenter workcenter status eventId } }`,
         }),
       },
       { principal: { name: "screen", scopes: ["read:machines"] } },
@@ -413,6 +414,7 @@ describe("subscriptions", () => {
     expect(await statuses).toEqual([
       {
         machineStatusChanged: {
+          workCenter: samples.machine_status.workcenter,
           workcenter: samples.machine_status.workcenter,
           status: samples.machine_status.status,
           eventId: "ms-1",
@@ -574,7 +576,7 @@ describe("over HTTP and WebSocket, with tokens managed in Odoo", () => {
     let ended: unknown;
     const done = new Promise<void>((resolve) => {
       client.subscribe(
-        { query: `subscription { machineStatusChanged { workcenter status } }` },
+        { query: `subscription { machineStatusChanged { workCenter status } }` },
         {
           next: (v) => void received.push(v.data),
           error: (e) => ((ended = e), resolve()),
@@ -591,7 +593,7 @@ describe("over HTTP and WebSocket, with tokens managed in Odoo", () => {
     expect(received).toEqual([
       {
         machineStatusChanged: {
-          workcenter: samples.machine_status.workcenter,
+          workCenter: samples.machine_status.workcenter,
           status: samples.machine_status.status,
         },
       },

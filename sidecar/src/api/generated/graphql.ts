@@ -165,132 +165,221 @@ export type MutationDiscardDeadLetterArgs = {
   reason: Scalars["String"]["input"];
 };
 
-export type SubmitStatus = "accepted" | "duplicate" | "rejected";
+/** What the sidecar did with a submitted event (before Odoo: see `eventProcessed` for after). */
+export type SubmitStatus =
+  /** Durable in the outbox; it will be posted to Odoo. */
+  | "accepted"
+  /** This (site, id) was already received: nothing is posted twice. */
+  | "duplicate"
+  /** Refused (see `code`); kept as a dead letter. */
+  | "rejected";
 
+/** The answer for one submitted event. */
 export type SubmitResult = {
   __typename?: "SubmitResult";
   /** The event's id (null when the input had none). */
   id: Maybe<Scalars["String"]["output"]>;
+  /** Accepted, duplicate or rejected. */
   status: SubmitStatus;
   /** Stable error code when rejected (schema, bad_quantity, unauthorized, ...). */
   code: Maybe<Scalars["String"]["output"]>;
+  /** Human-readable reason when rejected (for people, not for branching: use `code`). */
   message: Maybe<Scalars["String"]["output"]>;
 };
 
+/** The outcome of a replay. */
 export type ReplayResult = {
   __typename?: "ReplayResult";
+  /** The dead letter, now `replayed`. */
   deadLetter: DeadLetter;
   /** What happened to the replayed input. */
   results: Array<SubmitResult>;
 };
 
 /**
- * Fields every typed event input has. `id` is the idempotency key (unique per site, at most 200
- * characters): submitting the same id again answers `duplicate` and posts nothing twice.
+ * A `production` event: quantity produced on a manufacturing order. Like every typed input, `id`
+ * is the idempotency key (unique per site, at most 200 characters): submitting the same id again
+ * answers `duplicate` and posts nothing twice.
  */
 export type ProductionInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
   /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
   /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Manufacturing order name, e.g. `WH/MO/00001`. */
   order: Scalars["String"]["input"];
+  /** Quantity produced by this event (an increment, not a total), > 0, in the order's unit of measure; 1 per serial. */
   quantity: Scalars["Float"]["input"];
+  /** Lot or serial of the finished product: required when it is tracked; created in Odoo when new. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
   /** Marks the order done. */
   finish?: InputMaybe<Scalars["Boolean"]["input"]>;
   /** With finish: create a backorder for what remains (default: the operation type's policy). */
   backorder?: InputMaybe<Scalars["Boolean"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
+/** A `consumption` event: material consumed by a manufacturing order. */
 export type ConsumptionInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Manufacturing order name. */
   order: Scalars["String"]["input"];
   /** Component internal reference. */
   product: Scalars["String"]["input"];
+  /** Quantity consumed, > 0, in the component's unit of measure on the order. */
   quantity: Scalars["Float"]["input"];
+  /** Lot or serial consumed (required by Odoo for tracked components). */
   lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
+/** A `scrap` event: material scrapped, on an order or not. */
 export type ScrapInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Internal reference of the scrapped product. */
   product: Scalars["String"]["input"];
+  /** Quantity scrapped, > 0, in the product's unit of measure. */
   quantity: Scalars["Float"]["input"];
+  /** Why (free text, at most 4000 characters). */
   reason?: InputMaybe<Scalars["String"]["input"]>;
+  /** The manufacturing order it was scrapped on, if any. */
   order?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial scrapped. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
+/** A `downtime` event: a closed downtime interval of a work center (a time log in Odoo). */
 export type DowntimeInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Work center code, or its exact name. */
   workCenter: Scalars["String"]["input"];
   /** Loss reason name, or a loss type (availability, performance, quality). */
   reason: Scalars["String"]["input"];
+  /** When the machine stopped. */
   start: Scalars["DateTime"]["input"];
+  /** When it ran again (after start). */
   end: Scalars["DateTime"]["input"];
+  /** Free text kept on the time log. */
   description?: InputMaybe<Scalars["String"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
-export type WorkOrderAction = "started" | "paused" | "finished";
+/** What happened to a work order. */
+export type WorkOrderAction =
+  /** Started, or resumed after a pause. */
+  | "started"
+  /** Paused: the running time log is closed. */
+  | "paused"
+  /** Finished (optionally with the quantity produced). */
+  | "finished";
 
+/** A `workorder_status` event: a work order started, paused or finished. */
 export type WorkOrderStatusInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Manufacturing order name. */
   order: Scalars["String"]["input"];
+  /** Operation name of the work order on that order. */
   operation: Scalars["String"]["input"];
+  /** Started, paused or finished. */
   status: WorkOrderAction;
+  /** Quantity produced so far, >= 0, in the order's unit of measure. */
   quantity?: InputMaybe<Scalars["Float"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
+/** A `machine_status` event: the live state of a work center. */
 export type MachineStatusInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Work center code, or its exact name. */
   workCenter: Scalars["String"]["input"];
+  /** The new state. */
   status: MachineState;
+  /** Why (e.g. a stop reason), at most 200 characters. */
   reason?: InputMaybe<Scalars["String"]["input"]>;
+  /** Counters: an object of at most 50 non-negative numbers (e.g. `{good: 120, reject: 3}`). */
   counters?: InputMaybe<Scalars["JSON"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
+/** A `quality` event: a test result, possibly holding the order and the lot. */
 export type QualityInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Test name, e.g. `torque`. */
   test: Scalars["String"]["input"];
+  /** Pass or fail. */
   result: QualityOutcome;
   /** A number, a string or a boolean. */
   value?: InputMaybe<Scalars["JSON"]["input"]>;
+  /** Unit of the value, e.g. `Nm` (at most 32 characters). */
   unit?: InputMaybe<Scalars["String"]["input"]>;
+  /** Manufacturing order tested. */
   order?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial tested. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Internal reference of the product tested. */
   product?: InputMaybe<Scalars["String"]["input"]>;
   /** With result fail: hold the order and the lot until a manager releases them. */
   hold?: InputMaybe<Scalars["Boolean"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
+/** A `maintenance` event: a request for a work center or an equipment (give at least one). */
 export type MaintenanceInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
   id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
   /** Work center code or name (or give equipment). */
   workCenter?: InputMaybe<Scalars["String"]["input"]>;
+  /** Maintenance equipment: serial number or name (or give workCenter). */
   equipment?: InputMaybe<Scalars["String"]["input"]>;
+  /** Corrective (something broke) or preventive. */
   kind: MaintenanceKind;
+  /** What is wrong or what to do (at most 4000 characters). */
   description: Scalars["String"]["input"];
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
 
@@ -336,38 +425,71 @@ export type SubscriptionOrderReleasedArgs = {
   site?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/** What happened to one input, in the sidecar or (later) in Odoo. */
 export type ProcessedEvent = {
   __typename?: "ProcessedEvent";
+  /** Site code of the input. */
   site: Scalars["String"]["output"];
+  /** The event's `id`; null when the input had no readable one. */
   eventId: Maybe<Scalars["String"]["output"]>;
-  /** @deprecated Use eventType (typed); type stays a plain string until removed. */
+  /**
+   * The canonical event type as a plain string; null when the input had no valid type.
+   * @deprecated Use eventType (typed); type stays a plain string until removed.
+   */
   type: Maybe<Scalars["String"]["output"]>;
+  /** The canonical event type; null when the input had no valid type. */
   eventType: Maybe<EventType>;
   /** accepted, duplicate, rejected (in the sidecar); applied, odoo_duplicate, odoo_rejected (in Odoo). */
   status: Scalars["String"]["output"];
+  /** Stable error code when rejected; `duplicate` for duplicates; null otherwise. */
   code: Maybe<Scalars["String"]["output"]>;
+  /** Human-readable reason when rejected. */
   message: Maybe<Scalars["String"]["output"]>;
+  /** Ingress that received it: mqtt, sparkplug, graphql, http, file, sql, sim or replay. */
   source: Maybe<Scalars["String"]["output"]>;
+  /** When this happened. */
   at: Scalars["DateTime"]["output"];
 };
 
+/** A `machine_status` event as this sidecar received it (durable, not yet necessarily in Odoo). */
 export type MachineStatus = {
   __typename?: "MachineStatus";
+  /** Site code. */
   site: Scalars["String"]["output"];
+  /** The work center as the machine named it: its code or exact name (the event's `workcenter`). */
+  workCenter: Scalars["String"]["output"];
+  /**
+   * The work center as the machine named it.
+   * @deprecated Use workCenter (one spelling across the API).
+   */
   workcenter: Scalars["String"]["output"];
+  /** running, idle, down, setup or offline (see MachineState). */
   status: Scalars["String"]["output"];
+  /** Why, as the machine reported it (e.g. a stop reason); null when none. */
   reason: Maybe<Scalars["String"]["output"]>;
+  /** Counters as reported by the machine: an object of non-negative numbers (e.g. `{good, reject}`). */
   counters: Maybe<Scalars["JSON"]["output"]>;
+  /** When the status occurred at the machine. */
   occurredAt: Scalars["DateTime"]["output"];
+  /** The event's `id`. */
   eventId: Scalars["String"]["output"];
 };
 
-export type OrderReleaseType = "order_release" | "order_change" | "order_cancel";
+/** Kind of an outbound release. */
+export type OrderReleaseType =
+  /** A new order released to the plant. */
+  | "order_release"
+  /** A released order changed (quantity, dates, components...). */
+  | "order_change"
+  /** A released order was cancelled. */
+  | "order_cancel";
 
 /** An outbound release from Odoo to the plant (docs/odoo-api.md `fetch_outbound`). */
 export type OrderRelease = {
   __typename?: "OrderRelease";
+  /** Site code. */
   site: Scalars["String"]["output"];
+  /** Release, change or cancel. */
   type: OrderReleaseType;
   /** Order name. */
   order: Scalars["String"]["output"];
@@ -375,7 +497,9 @@ export type OrderRelease = {
   key: Scalars["String"]["output"];
   /** Product internal reference (null for order_cancel). */
   product: Maybe<Scalars["String"]["output"]>;
+  /** Quantity to produce, in the order's unit of measure (null for order_cancel). */
   quantity: Maybe<Scalars["Float"]["output"]>;
+  /** When the order is due: its deadline in Odoo, else its planned end; null when neither is set. */
   due: Maybe<Scalars["DateTime"]["output"]>;
   /** The whole release as delivered: components with lots, operations with work centers. */
   payload: Scalars["JSON"]["output"];
@@ -384,12 +508,19 @@ export type OrderRelease = {
 /** Health of the sidecar answering. */
 export type Sidecar = {
   __typename?: "Sidecar";
+  /** This sidecar's name (`PLANT_BRIDGE_NAME`). */
   name: Scalars["String"]["output"];
+  /** Plant Bridge version running. */
   version: Scalars["String"]["output"];
+  /** The sidecar's default site. */
   site: Scalars["String"]["output"];
+  /** Store backend: `sqlite` or `postgres`. */
   storeKind: Scalars["String"]["output"];
+  /** Whether the MQTT client is connected to the broker. */
   mqttConnected: Scalars["Boolean"]["output"];
+  /** Whether Odoo credentials are configured (false: manufacturing reads answer CONFIG_ERROR). */
   odooConfigured: Scalars["Boolean"]["output"];
+  /** Whether the last call to Odoo succeeded. */
   odooUp: Scalars["Boolean"]["output"];
   /** Outbox rows not yet settled, per site. */
   sites: Array<SiteHealth>;
@@ -402,10 +533,14 @@ export type SidecarMetricsArgs = {
   names?: InputMaybe<Array<Scalars["String"]["input"]>>;
 };
 
+/** Backlog of one site in this sidecar's store. */
 export type SiteHealth = {
   __typename?: "SiteHealth";
+  /** Site code. */
   site: Scalars["String"]["output"];
+  /** Outbox rows not yet settled in Odoo (pending or leased). */
   pending: Scalars["Int"]["output"];
+  /** Open dead letters. */
   deadLetters: Scalars["Int"]["output"];
   /** Receipt time of the oldest event not yet settled in Odoo. */
   oldestPendingAt: Maybe<Scalars["DateTime"]["output"]>;
@@ -414,8 +549,11 @@ export type SiteHealth = {
 /** One Prometheus sample. */
 export type MetricSample = {
   __typename?: "MetricSample";
+  /** Sample name (a histogram's `_bucket`, `_sum`, `_count` included). */
   name: Scalars["String"]["output"];
+  /** Labels as an object of strings (e.g. `{site, source}`). */
   labels: Scalars["JSON"]["output"];
+  /** Sample value (counts, seconds, bytes, as the metric's name says). */
   value: Scalars["Float"]["output"];
 };
 
@@ -424,6 +562,7 @@ export type Site = {
   __typename?: "Site";
   /** Short plant code used in topics and events (`site`), e.g. `main`. */
   code: Scalars["String"]["output"];
+  /** Display name of the plant (Odoo's `plant_bridge.site`). */
   name: Scalars["String"]["output"];
   /** IANA time zone of the plant. */
   timezone: Scalars["String"]["output"];
@@ -436,21 +575,55 @@ export type Product = {
   __typename?: "Product";
   /** Internal reference (`default_code`); null when the product has none. */
   reference: Maybe<Scalars["String"]["output"]>;
+  /** Product name in Odoo. */
   name: Scalars["String"]["output"];
+  /** Whether Odoo tracks it by lot or serial (then lots are required when reporting it). */
   tracking: Tracking;
 };
 
-export type Tracking = "none" | "lot" | "serial";
+/** How Odoo tracks a product's units. */
+export type Tracking =
+  /** Not tracked. */
+  | "none"
+  /** By lot: a lot groups many units. */
+  | "lot"
+  /** By serial number: one unit each. */
+  | "serial";
 
 /** Machine states reported by the plant (`machine_status` events). */
-export type MachineState = "running" | "idle" | "down" | "setup" | "offline";
+export type MachineState =
+  /** Producing. */
+  | "running"
+  /** Ready but not producing (no work, waiting). */
+  | "idle"
+  /** Stopped by a failure. */
+  | "down"
+  /** Being set up or changed over. */
+  | "setup"
+  /** Not reporting (disconnected or switched off). */
+  | "offline";
 
 /** Odoo's own view of a work center: normal, blocked by a downtime, or in use. */
-export type WorkingState = "normal" | "blocked" | "done";
+export type WorkingState =
+  /** Available. */
+  | "normal"
+  /** Blocked by an open downtime (a non-productive time log). */
+  | "blocked"
+  /** In use: a work order is running on it (Odoo's label: In Progress). */
+  | "done";
 
 /** Effectiveness category of a time log (ISA-95 / OEE loss classes). */
-export type LossType = "productive" | "performance" | "quality" | "availability";
+export type LossType =
+  /** Productive time: not a loss. */
+  | "productive"
+  /** Running slower than it should (minor stops, reduced speed). */
+  | "performance"
+  /** Running, but making bad parts. */
+  | "quality"
+  /** Not running when it should (breakdowns, setups, waiting). */
+  | "availability";
 
+/** Which work centers to list; every given criterion must match (AND). */
 export type WorkCenterFilter = {
   /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
@@ -465,8 +638,11 @@ export type WorkCenter = {
   __typename?: "WorkCenter";
   /** Business key: the code, or the exact name when the code is empty. */
   key: Scalars["String"]["output"];
+  /** Work center name in Odoo. */
   name: Scalars["String"]["output"];
+  /** Work center code in Odoo; null when it has none (then `key` is the name). */
   code: Maybe<Scalars["String"]["output"]>;
+  /** Site code this work center was read for. */
   site: Scalars["String"]["output"];
   /**
    * Live state: the newest of what this sidecar received (machine_status events, before they
@@ -479,6 +655,7 @@ export type WorkCenter = {
   statusAt: Maybe<Scalars["DateTime"]["output"]>;
   /** Last counters reported by the machine. */
   counters: Maybe<Scalars["JSON"]["output"]>;
+  /** Odoo's working state (normal, blocked by a downtime, in use), as Odoo recorded it. */
   workingState: WorkingState;
   /** The open downtime interval, if any. */
   currentDowntime: Maybe<Downtime>;
@@ -499,15 +676,19 @@ export type WorkCenterOeeArgs = {
 /** A downtime (or other time log) interval of a work center. */
 export type Downtime = {
   __typename?: "Downtime";
+  /** Business key of the work center (code, else name). */
   workCenter: Scalars["String"]["output"];
   /** Loss reason name, e.g. `Equipment Failure`. */
   reason: Scalars["String"]["output"];
+  /** The reason's effectiveness category. */
   lossType: LossType;
+  /** When the interval began. */
   start: Scalars["DateTime"]["output"];
   /** Null while the interval is open. */
   end: Maybe<Scalars["DateTime"]["output"]>;
   /** Working minutes (Odoo's calendar-based duration). */
   durationMinutes: Scalars["Float"]["output"];
+  /** Free text of the time log; null when none. */
   description: Maybe<Scalars["String"]["output"]>;
 };
 
@@ -518,11 +699,17 @@ export type Downtime = {
  */
 export type Oee = {
   __typename?: "Oee";
+  /** Start of the period, as asked. */
   from: Scalars["DateTime"]["output"];
+  /** End of the period, as asked. */
   to: Scalars["DateTime"]["output"];
+  /** Minutes logged as productive within the period. */
   productiveMinutes: Scalars["Float"]["output"];
+  /** Minutes logged as performance losses within the period. */
   performanceLossMinutes: Scalars["Float"]["output"];
+  /** Minutes logged as quality losses within the period. */
   qualityLossMinutes: Scalars["Float"]["output"];
+  /** Minutes logged as availability losses within the period. */
   availabilityLossMinutes: Scalars["Float"]["output"];
   /** (logged - availability losses) / logged */
   availability: Maybe<Scalars["Float"]["output"]>;
@@ -530,15 +717,30 @@ export type Oee = {
   performance: Maybe<Scalars["Float"]["output"]>;
   /** productive / (running - performance losses) */
   quality: Maybe<Scalars["Float"]["output"]>;
+  /** productive / logged = availability × performance × quality, 0 to 1. */
   oee: Maybe<Scalars["Float"]["output"]>;
 };
 
+/** State of a manufacturing order (Odoo's `mrp.production.state`). */
 export type ProductionOrderState =
-  "draft" | "confirmed" | "progress" | "to_close" | "done" | "cancel";
+  /** Not confirmed yet. */
+  | "draft"
+  /** Confirmed, not started. */
+  | "confirmed"
+  /** Started: something was produced or a work order runs. */
+  | "progress"
+  /** Everything produced, waiting to be marked done. */
+  | "to_close"
+  /** Done: quantities are final. */
+  | "done"
+  /** Cancelled. */
+  | "cancel";
 
+/** Which orders to list; every given criterion must match (AND). */
 export type ProductionOrderFilter = {
   /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Only orders in one of these states. */
   states?: InputMaybe<Array<ProductionOrderState>>;
   /** Product internal reference. */
   product?: InputMaybe<Scalars["String"]["input"]>;
@@ -555,9 +757,11 @@ export type ProductionOrderFilter = {
 /** Quantities of a production order, in the order's unit of measure. */
 export type OrderQuantities = {
   __typename?: "OrderQuantities";
+  /** Quantity to produce. */
   planned: Scalars["Float"]["output"];
   /** Reported and not yet recorded as produced (Odoo's quantity producing). */
   producing: Scalars["Float"]["output"];
+  /** Quantity recorded as produced (done). */
   produced: Scalars["Float"]["output"];
   /** Finished product scrapped on this order. */
   scrapped: Scalars["Float"]["output"];
@@ -568,13 +772,21 @@ export type ProductionOrder = {
   __typename?: "ProductionOrder";
   /** Business key, e.g. `WH/MO/00001`. */
   name: Scalars["String"]["output"];
+  /** Site code this order was read for. */
   site: Scalars["String"]["output"];
+  /** Odoo's state of the order. */
   state: ProductionOrderState;
+  /** The product made. */
   product: Product;
+  /** Unit of measure of the order's quantities (name in Odoo, e.g. `Units`). */
   uom: Scalars["String"]["output"];
+  /** Planned, producing, produced and scrapped quantities, in `uom`. */
   quantity: OrderQuantities;
+  /** Scheduled start; null when not scheduled. */
   plannedStart: Maybe<Scalars["DateTime"]["output"]>;
+  /** Scheduled end; null when not scheduled. */
   plannedEnd: Maybe<Scalars["DateTime"]["output"]>;
+  /** Deadline; null when none. */
   deadline: Maybe<Scalars["DateTime"]["output"]>;
   /** Source document (e.g. a sales order name). */
   origin: Maybe<Scalars["String"]["output"]>;
@@ -586,6 +798,7 @@ export type ProductionOrder = {
   workOrders: Array<WorkOrder>;
   /** Lots or serials produced (or being produced) by this order. */
   finishedLots: Array<Lot>;
+  /** Quality results recorded on this order, oldest first. Scope `read:quality`. */
   qualityResults: Array<QualityResult>;
   /** Events of this order received by this sidecar, newest first. Scope `read:messages`. */
   messages: MessageConnection;
@@ -600,14 +813,19 @@ export type ProductionOrderMessagesArgs = {
 /** A component (material requirement) of a production order. */
 export type Component = {
   __typename?: "Component";
+  /** The material. */
   product: Product;
+  /** Unit of measure of the component's quantities on the order. */
   uom: Scalars["String"]["output"];
+  /** Quantity to consume. */
   quantityPlanned: Scalars["Float"]["output"];
   /** Reserved and not consumed yet. */
   quantityReserved: Scalars["Float"]["output"];
+  /** Quantity consumed (picked or done). */
   quantityConsumed: Scalars["Float"]["output"];
   /** Odoo's stock move state (draft, confirmed, partially_available, assigned, done, cancel). */
   state: Scalars["String"]["output"];
+  /** Lots reserved or consumed, with their quantities. */
   lots: Array<LotQuantity>;
 };
 
@@ -616,36 +834,60 @@ export type LotQuantity = {
   __typename?: "LotQuantity";
   /** Lot or serial name. */
   name: Scalars["String"]["output"];
+  /** Quantity of that lot, in the component's unit of measure. */
   quantity: Scalars["Float"]["output"];
+  /** The lot with its genealogy (null when unknown). Scope `read:lots`. */
   lot: Maybe<Lot>;
 };
 
-export type WorkOrderState = "blocked" | "ready" | "progress" | "done" | "cancel";
+/** State of a work order (Odoo's `mrp.workorder.state`). */
+export type WorkOrderState =
+  /** Waiting for a previous operation or for components. */
+  | "blocked"
+  /** Can start. */
+  | "ready"
+  /** Running. */
+  | "progress"
+  /** Finished. */
+  | "done"
+  /** Cancelled. */
+  | "cancel";
 
 /** A work order: one operation of a production order on a work center (ISA-95 job order). */
 export type WorkOrder = {
   __typename?: "WorkOrder";
   /** Operation name. */
   operation: Scalars["String"]["output"];
+  /** The work center with its live state (null when unknown). Scope `read:workcenters`. */
   workCenter: Maybe<WorkCenter>;
   /** Business key of the work center. */
   workCenterKey: Scalars["String"]["output"];
+  /** Odoo's state of the work order. */
   state: WorkOrderState;
+  /** Position in the routing (lower first). */
   sequence: Scalars["Int"]["output"];
+  /** Scheduled start; null when not scheduled. */
   plannedStart: Maybe<Scalars["DateTime"]["output"]>;
+  /** Scheduled end; null when not scheduled. */
   plannedEnd: Maybe<Scalars["DateTime"]["output"]>;
   /** First time the work order was started. */
   startedAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** When it was finished; null unless done. */
   finishedAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** Expected duration in minutes (Odoo's `duration_expected`). */
   expectedMinutes: Scalars["Float"]["output"];
+  /** Minutes logged so far (Odoo's `duration`). */
   actualMinutes: Scalars["Float"]["output"];
+  /** Quantity produced on this operation, in the order's unit of measure. */
   quantityProduced: Scalars["Float"]["output"];
 };
 
 /** A lot or serial number with its genealogy. */
 export type Lot = {
   __typename?: "Lot";
+  /** Lot or serial name. */
   name: Scalars["String"]["output"];
+  /** The product of the lot. */
   product: Product;
   /** A failed quality result holds this lot. */
   onHold: Scalars["Boolean"]["output"];
@@ -655,28 +897,44 @@ export type Lot = {
   components: Array<LotComponent>;
   /** Where this lot went (genealogy forwards): orders, deliveries, scrap. */
   usedIn: Array<LotUse>;
+  /** Quality results recorded on this lot at this site, oldest first. */
   qualityResults: Array<QualityResult>;
 };
 
 /** A component lot consumed by an order that produced a lot. */
 export type LotComponent = {
   __typename?: "LotComponent";
+  /** Name of the order that consumed it. */
   order: Scalars["String"]["output"];
+  /** The component product. */
   product: Product;
+  /** Name of the component lot. */
   lotName: Scalars["String"]["output"];
+  /** The component lot with its own genealogy (null when unknown). */
   lot: Maybe<Lot>;
+  /** Quantity consumed, in the component's unit of measure. */
   quantity: Scalars["Float"]["output"];
 };
 
-export type LotUseKind = "production" | "delivery" | "scrap";
+/** Where a lot went. */
+export type LotUseKind =
+  /** Consumed by a manufacturing order. */
+  | "production"
+  /** Delivered to a customer. */
+  | "delivery"
+  /** Scrapped. */
+  | "scrap";
 
 /** One place a lot went. */
 export type LotUse = {
   __typename?: "LotUse";
+  /** Order, delivery or scrap. */
   kind: LotUseKind;
   /** Order, delivery or scrap reference. */
   reference: Scalars["String"]["output"];
+  /** Quantity of the lot that went there, in the product's unit of measure. */
   quantity: Scalars["Float"]["output"];
+  /** When it was done; null when unknown. */
   date: Maybe<Scalars["DateTime"]["output"]>;
   /** The consuming order, for `production`. */
   order: Maybe<ProductionOrder>;
@@ -684,49 +942,91 @@ export type LotUse = {
   producedLots: Array<Lot>;
 };
 
-export type QualityOutcome = "pass" | "fail";
+/** Outcome of a quality test. */
+export type QualityOutcome =
+  /** Passed. */
+  | "pass"
+  /** Failed. */
+  | "fail";
 
-export type HoldState = "none" | "held" | "released";
+/** Whether a failed result holds its order and lot. */
+export type HoldState =
+  /** No hold (passed, or failed without `hold`). */
+  | "none"
+  /** Holding the order and the lot until a manager releases them in Odoo. */
+  | "held"
+  /** Was held; a manager released it. */
+  | "released";
 
+/** Which quality results to list; every given criterion must match (AND). */
 export type QualityResultFilter = {
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Manufacturing order name. */
   order?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial name. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Only passed or only failed results. */
   result?: InputMaybe<QualityOutcome>;
+  /** Only results in this hold state. */
   holdState?: InputMaybe<HoldState>;
 };
 
 /** A quality test result reported by the plant. */
 export type QualityResult = {
   __typename?: "QualityResult";
+  /** Id of the result in Odoo (`plant_bridge.quality.result`). */
   id: Scalars["ID"]["output"];
+  /** Test name. */
   test: Scalars["String"]["output"];
+  /** Pass or fail. */
   result: QualityOutcome;
+  /** The measured value as text (numbers and booleans as written); null when none. */
   value: Maybe<Scalars["String"]["output"]>;
+  /** When the test was done. */
   occurredAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** Manufacturing order name; null when not on an order. */
   order: Maybe<Scalars["String"]["output"]>;
+  /** Lot or serial name; null when not on a lot. */
   lot: Maybe<Scalars["String"]["output"]>;
+  /** Product internal reference; null when not given. */
   product: Maybe<Scalars["String"]["output"]>;
+  /** Whether the plant asked to hold the order and lot (only a failed result holds). */
   hold: Scalars["Boolean"]["output"];
+  /** Whether the hold is in force. */
   holdState: HoldState;
+  /** When a manager released the hold; null unless released. */
   releasedAt: Maybe<Scalars["DateTime"]["output"]>;
 };
 
+/** One quality result in a page. */
 export type QualityResultEdge = {
   __typename?: "QualityResultEdge";
+  /** The quality result. */
   node: QualityResult;
+  /** Pass as `after` to continue after this result. */
   cursor: Scalars["String"]["output"];
 };
 
+/** A page of quality results, newest first. */
 export type QualityResultConnection = {
   __typename?: "QualityResultConnection";
+  /** The results of this page. */
   edges: Array<QualityResultEdge>;
+  /** Whether more pages follow, and the cursor to ask for the next one. */
   pageInfo: PageInfo;
 };
 
-export type MaintenanceKind = "corrective" | "preventive";
+/** Kind of maintenance (Odoo's `maintenance_type`). */
+export type MaintenanceKind =
+  /** Repair: something broke. */
+  | "corrective"
+  /** Planned upkeep. */
+  | "preventive";
 
+/** Which maintenance requests to list; every given criterion must match (AND). */
 export type MaintenanceRequestFilter = {
+  /** Default: the token's only site, else the sidecar's default site. */
   site?: InputMaybe<Scalars["String"]["input"]>;
   /** Work center code or name. */
   workCenter?: InputMaybe<Scalars["String"]["input"]>;
@@ -736,75 +1036,110 @@ export type MaintenanceRequestFilter = {
   open?: InputMaybe<Scalars["Boolean"]["input"]>;
 };
 
+/** A maintenance request in Odoo (`maintenance.request`). */
 export type MaintenanceRequest = {
   __typename?: "MaintenanceRequest";
+  /** Id of the request in Odoo. */
   id: Scalars["ID"]["output"];
+  /** Subject of the request. */
   name: Scalars["String"]["output"];
+  /** Corrective or preventive. */
   kind: MaintenanceKind;
+  /** Name of its maintenance stage (e.g. `New Request`); null when none. */
   stage: Maybe<Scalars["String"]["output"]>;
+  /** Whether its stage is a done stage. */
   done: Scalars["Boolean"]["output"];
+  /** Business key of the work center it is for; null when none. */
   workCenter: Maybe<Scalars["String"]["output"]>;
+  /** Name of the equipment it is for; null when none. */
   equipment: Maybe<Scalars["String"]["output"]>;
+  /** When it was created. */
   requestedAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** When it is scheduled; null when not scheduled. */
   scheduledAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** Description as plain text; null when empty. */
   description: Maybe<Scalars["String"]["output"]>;
 };
 
+/** One maintenance request in a page. */
 export type MaintenanceRequestEdge = {
   __typename?: "MaintenanceRequestEdge";
+  /** The maintenance request. */
   node: MaintenanceRequest;
+  /** Pass as `after` to continue after this request. */
   cursor: Scalars["String"]["output"];
 };
 
+/** A page of maintenance requests, newest first. */
 export type MaintenanceRequestConnection = {
   __typename?: "MaintenanceRequestConnection";
+  /** The requests of this page. */
   edges: Array<MaintenanceRequestEdge>;
+  /** Whether more pages follow, and the cursor to ask for the next one. */
   pageInfo: PageInfo;
 };
 
+/** One work center in a page. */
 export type WorkCenterEdge = {
   __typename?: "WorkCenterEdge";
+  /** The work center. */
   node: WorkCenter;
+  /** Pass as `after` to continue after this work center. */
   cursor: Scalars["String"]["output"];
 };
 
+/** A page of work centers, in Odoo's order (sequence). */
 export type WorkCenterConnection = {
   __typename?: "WorkCenterConnection";
+  /** The work centers of this page. */
   edges: Array<WorkCenterEdge>;
+  /** Whether more pages follow, and the cursor to ask for the next one. */
   pageInfo: PageInfo;
 };
 
+/** One production order in a page. */
 export type ProductionOrderEdge = {
   __typename?: "ProductionOrderEdge";
+  /** The production order. */
   node: ProductionOrder;
+  /** Pass as `after` to continue after this order. */
   cursor: Scalars["String"]["output"];
 };
 
+/** A page of production orders, by name, newest first. */
 export type ProductionOrderConnection = {
   __typename?: "ProductionOrderConnection";
+  /** The orders of this page. */
   edges: Array<ProductionOrderEdge>;
+  /** Whether more pages follow, and the cursor to ask for the next one. */
   pageInfo: PageInfo;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type Query = {
   __typename?: "Query";
   /** Health and metrics of the sidecar answering this request. Scope `read:health`. */
   sidecar: Sidecar;
-  /** The sites this token may see (any valid token). */
+  /** The sites this token may see (any valid token). Read from Odoo. */
   sites: Array<Site>;
-  /** Work centers of a site with their live status. Scope `read:workcenters`. */
+  /** Work centers of a site with their live status, by key. Scope `read:workcenters`. */
   workCenters: WorkCenterConnection;
-  /** One work center by code (or exact name when it has no code). Scope `read:workcenters`. */
+  /** One work center by code (or exact name when it has no code); null when unknown. Scope `read:workcenters`. */
   workCenter: Maybe<WorkCenter>;
   /** Manufacturing orders of a site, by name, newest first. Scope `read:orders`. */
   productionOrders: ProductionOrderConnection;
-  /** One manufacturing order by name (e.g. `WH/MO/00001`). Scope `read:orders`. */
+  /** One manufacturing order by name (e.g. `WH/MO/00001`); null when unknown. Scope `read:orders`. */
   productionOrder: Maybe<ProductionOrder>;
-  /** A lot or serial number with its genealogy. Scope `read:lots`. */
+  /** A lot or serial number with its genealogy; null when unknown. Scope `read:lots`. */
   lot: Maybe<Lot>;
-  /** Quality results of a site, newest first. Scope `read:quality`. */
+  /** Quality results of a site, newest first (read from Odoo). Scope `read:quality`. */
   qualityResults: QualityResultConnection;
-  /** Maintenance requests of a site's company, newest first. Scope `read:maintenance`. */
+  /** Maintenance requests of a site's company, newest first (read from Odoo). Scope `read:maintenance`. */
   maintenanceRequests: MaintenanceRequestConnection;
   /** Events received by this sidecar and their state on the way to Odoo, newest first. Scope `read:messages`. */
   messages: MessageConnection;
@@ -812,51 +1147,105 @@ export type Query = {
   deadLetters: DeadLetterConnection;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryWorkCentersArgs = {
   filter?: InputMaybe<WorkCenterFilter>;
   first?: InputMaybe<Scalars["Int"]["input"]>;
   after?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryWorkCenterArgs = {
   key: Scalars["String"]["input"];
   site?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryProductionOrdersArgs = {
   filter?: InputMaybe<ProductionOrderFilter>;
   first?: InputMaybe<Scalars["Int"]["input"]>;
   after?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryProductionOrderArgs = {
   name: Scalars["String"]["input"];
   site?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryLotArgs = {
   name: Scalars["String"]["input"];
   site?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryQualityResultsArgs = {
   filter?: InputMaybe<QualityResultFilter>;
   first?: InputMaybe<Scalars["Int"]["input"]>;
   after?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryMaintenanceRequestsArgs = {
   filter?: InputMaybe<MaintenanceRequestFilter>;
   first?: InputMaybe<Scalars["Int"]["input"]>;
   after?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryMessagesArgs = {
   filter?: InputMaybe<MessageFilter>;
   first?: InputMaybe<Scalars["Int"]["input"]>;
   after?: InputMaybe<Scalars["String"]["input"]>;
 };
 
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
 export type QueryDeadLettersArgs = {
   filter?: InputMaybe<DeadLetterFilter>;
   first?: InputMaybe<Scalars["Int"]["input"]>;
@@ -866,25 +1255,54 @@ export type QueryDeadLettersArgs = {
 /** Relay page information. Cursors are opaque. */
 export type PageInfo = {
   __typename?: "PageInfo";
+  /** True when another page follows: ask again with `after: endCursor`. */
   hasNextPage: Scalars["Boolean"]["output"];
+  /** Cursor of the last edge of this page; null when the page is empty. */
   endCursor: Maybe<Scalars["String"]["output"]>;
 };
 
-export type MessageState = "pending" | "leased" | "applied" | "duplicate" | "dead";
+/**
+ * Where an event is on its way to Odoo, in this sidecar's outbox (sidecar state, not Odoo's
+ * `plant_bridge.message`).
+ */
+export type MessageState =
+  /** Durable in the outbox, waiting to be posted to Odoo (also while retried after a transient error). */
+  | "pending"
+  /** Taken by a posting worker, being posted now (the lease expires if that worker dies). */
+  | "leased"
+  /** Odoo applied it: settled. */
+  | "applied"
+  /** Odoo had already applied this (site, id): settled, nothing applied twice. */
+  | "duplicate"
+  /** Odoo rejected it permanently: settled, and kept as a dead letter for replay. */
+  | "dead";
 
+/** The eight canonical event types (canonical events v1, `type`). */
 export type EventType =
+  /** Quantity produced on a manufacturing order. */
   | "production"
+  /** Material consumed by a manufacturing order. */
   | "consumption"
+  /** Scrapped material. */
   | "scrap"
+  /** A closed downtime interval of a work center. */
   | "downtime"
+  /** A work order started, paused or finished. */
   | "workorder_status"
+  /** Live state of a machine / work center. */
   | "machine_status"
+  /** A quality test result, possibly holding a lot or an order. */
   | "quality"
+  /** A maintenance request for a work center or an equipment. */
   | "maintenance";
 
+/** Which messages to list; every given criterion must match (AND). */
 export type MessageFilter = {
+  /** Site code; default: the token's only site, else every site the token may see. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Only events of this type. */
   type?: InputMaybe<EventType>;
+  /** Only events in this outbox state. */
   state?: InputMaybe<MessageState>;
   /** An MO name: events of that manufacturing order. */
   order?: InputMaybe<Scalars["String"]["input"]>;
@@ -893,73 +1311,125 @@ export type MessageFilter = {
 /** One event received by this sidecar and its state on the way to Odoo (the integration trace). */
 export type Message = {
   __typename?: "Message";
+  /** Opaque id of the outbox row (its sequence number in this sidecar's store). */
   id: Scalars["ID"]["output"];
+  /** Site code of the event. */
   site: Scalars["String"]["output"];
+  /** The event's `id`, its idempotency key within the site. */
   eventId: Scalars["String"]["output"];
+  /** Canonical event type. */
   type: EventType;
+  /** Where the event is on its way to Odoo. */
   state: MessageState;
+  /** Posting attempts so far (retries after transient errors count). */
   attempts: Scalars["Int"]["output"];
+  /** Ingress that received it: mqtt, sparkplug, graphql, http, file, sql, sim or replay. */
   source: Scalars["String"]["output"];
+  /** Where exactly it came from: the MQTT topic, `graphql:<token name>`, the file or query name. */
   origin: Scalars["String"]["output"];
+  /** When this sidecar made it durable. */
   receivedAt: Scalars["DateTime"]["output"];
+  /** When Odoo settled it (applied, duplicate or rejected); null while pending. */
   settledAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** How many times the same (site, id) arrived again and was answered `duplicate`. */
   duplicates: Scalars["Int"]["output"];
   /** The Odoo record the event produced, as model,id. */
   odooRef: Maybe<Scalars["String"]["output"]>;
+  /** Error code of the last failed attempt or of the rejection; null when none failed. */
   lastCode: Maybe<Scalars["String"]["output"]>;
+  /** Error message of the last failed attempt or of the rejection. */
   lastMessage: Maybe<Scalars["String"]["output"]>;
+  /** The canonical event as stored (JSON object). */
   event: Scalars["JSON"]["output"];
 };
 
+/** One message in a page. */
 export type MessageEdge = {
   __typename?: "MessageEdge";
+  /** The message. */
   node: Message;
+  /** Pass as `after` to continue after this message. */
   cursor: Scalars["String"]["output"];
 };
 
+/** A page of messages, newest first. */
 export type MessageConnection = {
   __typename?: "MessageConnection";
+  /** The messages of this page. */
   edges: Array<MessageEdge>;
+  /** Whether more pages follow, and the cursor to ask for the next one. */
   pageInfo: PageInfo;
 };
 
-export type DeadLetterState = "open" | "replayed" | "discarded";
+/** What became of a dead letter (sidecar state). */
+export type DeadLetterState =
+  /** Waiting for someone to replay or discard it. */
+  | "open"
+  /** Replayed through the pipeline (`replayDeadLetter`, or from Odoo's exception queue). */
+  | "replayed"
+  /** Closed without replay (`discardDeadLetter`), with a note. */
+  | "discarded";
 
+/** Which dead letters to list; every given criterion must match (AND). */
 export type DeadLetterFilter = {
+  /** Site code; default: the token's only site, else every site the token may see. */
   site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Only this error code (e.g. `bad_quantity`, `unknown_order`). */
   code?: InputMaybe<Scalars["String"]["input"]>;
+  /** Only dead letters in this state. */
   state?: InputMaybe<DeadLetterState>;
 };
 
 /** An input that could not be used, or an event Odoo rejected, kept with its code for replay. */
 export type DeadLetter = {
   __typename?: "DeadLetter";
+  /** Opaque id of the dead letter in this sidecar's store (for replay / discard). */
   id: Scalars["ID"]["output"];
+  /** Site code the input was meant for. */
   site: Scalars["String"]["output"];
+  /** The event's `id`, when the input had a readable one. */
   eventId: Maybe<Scalars["String"]["output"]>;
+  /** Stable error code (e.g. `schema`, `bad_quantity`, `unknown_order`). */
   code: Scalars["String"]["output"];
+  /** Human-readable reason (for people, not for branching: use `code`). */
   message: Scalars["String"]["output"];
+  /** The input as received: text, or base64 when it was not UTF-8 (see payloadEncoding). */
   payload: Scalars["String"]["output"];
+  /** `utf8` or `base64`. */
   payloadEncoding: Scalars["String"]["output"];
+  /** Size of the original input in bytes. */
   payloadSize: Scalars["Int"]["output"];
+  /** Ingress that received it: mqtt, sparkplug, graphql, http, file, sql, sim or replay. */
   source: Scalars["String"]["output"];
+  /** Where exactly it came from: the MQTT topic, `graphql:<token name>`, the file or query name. */
   origin: Scalars["String"]["output"];
+  /** How many times the same input arrived again (counted here, not stored twice). */
   repeats: Scalars["Int"]["output"];
+  /** Open, replayed or discarded. */
   state: DeadLetterState;
+  /** When it was first recorded. */
   createdAt: Scalars["DateTime"]["output"];
+  /** Last change (a repeat, a replay, a discard). */
   updatedAt: Scalars["DateTime"]["output"];
+  /** The reason given when discarding it; null otherwise. */
   note: Maybe<Scalars["String"]["output"]>;
 };
 
+/** One dead letter in a page. */
 export type DeadLetterEdge = {
   __typename?: "DeadLetterEdge";
+  /** The dead letter. */
   node: DeadLetter;
+  /** Pass as `after` to continue after this dead letter. */
   cursor: Scalars["String"]["output"];
 };
 
+/** A page of dead letters, newest first. */
 export type DeadLetterConnection = {
   __typename?: "DeadLetterConnection";
+  /** The dead letters of this page. */
   edges: Array<DeadLetterEdge>;
+  /** Whether more pages follow, and the cursor to ask for the next one. */
   pageInfo: PageInfo;
 };
 
@@ -1360,6 +1830,7 @@ export type MachineStatusResolvers<
   ParentType extends ResolversParentTypes["MachineStatus"] = ResolversParentTypes["MachineStatus"],
 > = {
   site?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  workCenter?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   workcenter?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   status?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;

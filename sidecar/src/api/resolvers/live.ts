@@ -111,6 +111,8 @@ export function createLiveResolvers(options: LiveResolversOptions): {
         resolve: (e: MachineStatusEvent) => ({
           ...e,
           eventId: e.id,
+          // `workcenter` stays (deprecated) until removed; `workCenter` is the API's spelling
+          workCenter: e.workcenter,
           reason: e.reason ?? null,
           counters: e.counters ?? null,
         }),
