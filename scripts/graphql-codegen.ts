@@ -71,7 +71,9 @@ const output = await codegen({
 
 const formatted = await prettier.format(HEADER + output, { parser: "typescript", printWidth: 100 });
 
-const printed = `${SCHEMA_HEADER}\n${printSchema(schema)}\n`;
+const printed = await prettier.format(`${SCHEMA_HEADER}\n${printSchema(schema)}\n`, {
+  parser: "graphql",
+});
 
 if (process.argv.includes("--check")) {
   const current = existsSync(OUT) ? readFileSync(OUT, "utf8") : "";
