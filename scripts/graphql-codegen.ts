@@ -72,6 +72,7 @@ const output = await codegen({
 const formatted = await prettier.format(HEADER + output, { parser: "typescript", printWidth: 100 });
 
 const printed = await prettier.format(`${SCHEMA_HEADER}\n${printSchema(schema)}\n`, {
+  ...(await prettier.resolveConfig(SCHEMA_OUT)),
   parser: "graphql",
 });
 
