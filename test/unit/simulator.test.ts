@@ -75,6 +75,12 @@ it("produces a released serial-tracked order unit by unit and finishes it at its
     product: "FURN_9666",
     quantity: 3,
     tracking: "serial",
+    components: [
+      { product: "FURN_8522", quantity: 1.5, lots: ["TT001", "TT002"] },
+      { product: "FURN_2333", quantity: 12, lots: [] },
+      { product: 7, quantity: 1, lots: ["X"] },
+      null,
+    ],
   });
   const events = await waitFor("three production events", async () =>
     productionOf("WH/MO/00042").length >= 3 ? productionOf("WH/MO/00042") : undefined,
@@ -82,6 +88,21 @@ it("produces a released serial-tracked order unit by unit and finishes it at its
   expect(events.map((e) => e.quantity)).toEqual([1, 1, 1]);
   expect(new Set(events.map((e) => e.lot)).size).toBe(3);
   expect(events.map((e) => e.finish ?? false)).toEqual([false, false, true]);
+  // the component Odoo reserved a lot for is consumed from it, per unit, before each unit
+  const order = seen.filter(
+    (e) => (e.type === "production" || e.type === "consumption") && e.order === "WH/MO/00042",
+  );
+  expect(order.map((e) => e.type)).toEqual([
+    "consumption",
+    "production",
+    "consumption",
+    "production",
+    "consumption",
+    "production",
+  ]);
+  expect(order.filter((e) => e.type === "consumption")).toEqual(
+    Array(3).fill(expect.objectContaining({ product: "FURN_8522", quantity: 0.5, lot: "TT001" })),
+  );
   // finished: no more production for it, and none for the command it could not read
   const published = simulator.published;
   await waitFor("more simulated events", async () =>

@@ -49,6 +49,24 @@ interface SimOrder {
   quantity: number;
   produced: number;
   tracking: string;
+  /** Components with lots reserved in Odoo: consumed from the first one, per unit produced. */
+  lotComponents: Array<{ product: string; perUnit: number; lot: string }>;
+}
+
+/** The components of a release that name a reserved lot, with their quantity per unit. */
+function lotComponents(
+  command: Record<string, unknown>,
+  quantity: number,
+): SimOrder["lotComponents"] {
+  const components = Array.isArray(command.components) ? (command.components as unknown[]) : [];
+  return components.flatMap((c) => {
+    const { product, quantity: q, lots } = (c ?? {}) as Record<string, unknown>;
+    const lot = Array.isArray(lots) ? lots[0] : undefined;
+    const perUnit = Math.round((Number(q) / quantity) * 1e6) / 1e6;
+    return typeof product === "string" && typeof lot === "string" && perUnit > 0
+      ? [{ product, perUnit, lot }]
+      : [];
+  });
 }
 
 const DOWN_REASONS = ["Equipment Failure", "Material Availability", "Setup and Adjustments"];
@@ -71,7 +89,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const orders = new Map<string, SimOrder>(
     (options.orders ?? []).map((name) => [
       name,
-      { quantity: Infinity, produced: 0, tracking: "none" },
+      { quantity: Infinity, produced: 0, tracking: "none", lotComponents: [] },
     ]),
   );
   const scrapProducts = options.scrapProducts ?? ["FURN_8522"];
@@ -106,15 +124,23 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       if (!(quantity > 0)) return;
       const known = orders.get(order);
       const tracking = typeof command.tracking === "string" ? command.tracking : "none";
-      orders.set(order, { quantity, produced: known?.produced ?? 0, tracking });
+      orders.set(order, {
+        quantity,
+        produced: known?.produced ?? 0,
+        tracking,
+        lotComponents: lotComponents(command, quantity),
+      });
       options.logger.debug({ order, quantity, tracking }, "simulator: order released");
     }
   }
 
-  /** One unit of an order (a serial per unit, one lot per order), finished at its quantity. */
-  function produce(m: Machine): CanonicalEvent | undefined {
+  /**
+   * One unit of an order (a serial per unit, one lot per order), finished at its quantity; the
+   * components Odoo reserved lots for are consumed from them first.
+   */
+  function produce(m: Machine): CanonicalEvent[] {
     const names = [...orders.keys()];
-    if (names.length === 0) return undefined;
+    if (names.length === 0) return [];
     const name = names[Math.floor(random() * names.length)]!;
     const order = orders.get(name)!;
     order.produced += 1;
@@ -127,14 +153,25 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         : order.tracking === "lot"
           ? `SIM-${tag}-${run}`
           : undefined;
-    return {
-      ...base("production", m),
-      type: "production",
+    const consumed: CanonicalEvent[] = order.lotComponents.map((c) => ({
+      ...base("consumption", m),
+      type: "consumption",
       order: name,
-      quantity: 1,
-      ...(lot !== undefined && { lot }),
-      ...(finish && { finish: true }),
-    };
+      product: c.product,
+      quantity: c.perUnit,
+      lot: c.lot,
+    }));
+    return [
+      ...consumed,
+      {
+        ...base("production", m),
+        type: "production",
+        order: name,
+        quantity: 1,
+        ...(lot !== undefined && { lot }),
+        ...(finish && { finish: true }),
+      },
+    ];
   }
 
   const base = (type: CanonicalEvent["type"], machine: Machine) => ({
@@ -176,8 +213,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         });
       }
       if (orders.size > 0 && random() < 0.2) {
-        const production = produce(m);
-        if (production) out.push(production);
+        out.push(...produce(m));
       }
       out.push({
         ...base("machine_status", m),
