@@ -241,6 +241,7 @@ class PostingBatch:
             vals = self._outcome_vals(item, now)
             if item.message:
                 vals['attempts'] = item.message.attempts + 1
+                vals.update(item.message._prepare_failure_history_vals())
                 item.message.with_context(tracking_disable=True).write(vals)
                 item.message_id, item.ref = item.message.id, self._ref_of(item.message)
                 continue

@@ -23,6 +23,7 @@ export interface ORM {
     kwargs?: Kwargs,
   ): Promise<T[]>;
   write(model: string, ids: number[], values: Record<string, unknown>): Promise<boolean>;
+  create(model: string, records: Record<string, unknown>[], kwargs?: Kwargs): Promise<number[]>;
   formattedReadGroup<T = Record<string, unknown>>(
     model: string,
     domain: Domain,

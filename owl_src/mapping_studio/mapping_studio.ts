@@ -37,6 +37,21 @@ export const MAPPING_FIELDS = [
   "replaced_id",
 ];
 
+/** The target event types of plant_bridge.mapping (EVENT_TYPES in its Python model). */
+export const EVENT_TYPES: [string, () => string][] = [
+  ["production", () => _t("Production")],
+  ["consumption", () => _t("Consumption")],
+  ["scrap", () => _t("Scrap")],
+  ["downtime", () => _t("Downtime")],
+  ["workorder_status", () => _t("Work Order Status")],
+  ["machine_status", () => _t("Machine Status")],
+  ["quality", () => _t("Quality")],
+  ["maintenance", () => _t("Maintenance")],
+];
+
+/** What a new mapping starts with: the message as it came (the validation then says what to add). */
+export const STARTER_EXPRESSION = "$";
+
 export interface MappingRow {
   id: number;
   name: string;
@@ -122,6 +137,8 @@ export class MappingStudio extends Component {
     evaluating: false,
     busy: false,
     tab: "output" as "output" | "compare",
+    /** The "New mapping" form, open or not, and what the admin typed in it. */
+    draft: null as { name: string; selector: string; eventType: string } | null,
   });
   private seq = 0;
   /** The reception time given to samples that have none, fixed so that comparisons hold. */
@@ -465,12 +482,51 @@ export class MappingStudio extends Component {
     );
   }
 
+  // ------------------------------------------------------------------ new mapping
+
+  openNewMapping() {
+    this.state.draft = { name: "", selector: "", eventType: "machine_status" };
+  }
+
+  cancelNewMapping() {
+    this.state.draft = null;
+  }
+
+  get canCreate(): boolean {
+    const d = this.state.draft;
+    return !!d && !!d.name.trim() && !!d.selector.trim() && !!this.state.connectorId;
+  }
+
+  /** A draft mapping of the chosen connector (and its site), then opened here to be shaped. */
+  async createMapping() {
+    const draft = this.state.draft;
+    const connector = this.state.connectors.find((c) => c.id === this.state.connectorId);
+    if (!draft || !connector || !connector.site_id || !this.canCreate) return;
+    const values = {
+      name: draft.name.trim(),
+      selector: draft.selector.trim(),
+      event_type: draft.eventType,
+      expression: STARTER_EXPRESSION,
+      site_id: connector.site_id[0],
+      connector_id: connector.id,
+      state: "draft",
+    };
+    await this.act(_t("Draft mapping created"), async () => {
+      const [id] = await this.orm.create("plant_bridge.mapping", [values]);
+      this.state.draft = null;
+      this.state.pastedSource = "";
+      return id;
+    });
+  }
+
   openForm() {
     if (this.state.mappingId)
       return openRecord(this.action, "plant_bridge.mapping", this.state.mappingId);
   }
 
   // ------------------------------------------------------------------ view helpers
+
+  eventTypes = EVENT_TYPES;
 
   json(value: unknown): string {
     return value === undefined ? "" : JSON.stringify(value, null, 2);

@@ -113,6 +113,8 @@ export class OrderTrace extends Component {
             "res_name",
             "source",
             "discard_reason",
+            "processed_at",
+            "failure_history",
           ],
         ),
         this.orm.searchRead<QualityRow>(

@@ -33,6 +33,18 @@ export interface TraceMessageRow {
   res_name: string | false;
   source: string | false;
   discard_reason: string | false;
+  /** When Odoo last tried it. */
+  processed_at: string | false;
+  /** Earlier failures that a retry or replay overwrote on the row, oldest first. */
+  failure_history: PastFailure[] | false;
+}
+
+export interface PastFailure {
+  state: "rejected" | "deferred";
+  code: string;
+  message: string;
+  /** Server datetime ("YYYY-MM-DD HH:MM:SS", UTC) or false. */
+  at: string | false;
 }
 
 export interface QualityRow {
@@ -169,6 +181,24 @@ function outboundEntries(rows: OutboundRow[]): TimelineEntry[] {
   return entries;
 }
 
+/** The failures a later attempt fixed (or replaced): one entry each, at the time it failed. */
+function pastFailureEntries(row: TraceMessageRow): TimelineEntry[] {
+  const type = row.event_type || "other";
+  const history = Array.isArray(row.failure_history) ? row.failure_history : [];
+  return history.map((f, index) => ({
+    key: `message-failure:${row.id}:${index}`,
+    at: at(f.at, row.occurred_at, row.create_date),
+    kind: "event",
+    icon: EVENT_ICONS[type] ?? "fa-envelope-o",
+    title: (EVENT_TITLES[type] ?? (() => _t("Event")))(),
+    detail: `${f.code || ""}: ${f.message || ""}`,
+    tone: f.state === "deferred" ? "warning" : "danger",
+    badge: f.state === "deferred" ? _t("deferred") : _t("rejected"),
+    link: { model: "plant_bridge.message", id: row.id, label: row.key },
+    failure: f.state !== "deferred",
+  }));
+}
+
 function messageEntry(row: TraceMessageRow): TimelineEntry {
   const type = row.event_type || "other";
   const tone: Tone = {
@@ -191,9 +221,13 @@ function messageEntry(row: TraceMessageRow): TimelineEntry {
     detail = `${row.error_code || ""}: ${row.error_message || ""}`;
   else if (row.state === "discarded") detail = row.discard_reason || "";
   if (row.attempts > 1) detail = `${detail} (${_t("%s attempts", row.attempts)})`.trim();
+  const retried = Array.isArray(row.failure_history) && row.failure_history.length > 0;
   return {
     key: `message:${row.id}`,
-    at: at(row.occurred_at, row.create_date),
+    // after earlier failures, the outcome is the last attempt's, not the event's own time
+    at: retried
+      ? at(row.processed_at, row.occurred_at, row.create_date)
+      : at(row.occurred_at, row.create_date),
     kind: "event",
     icon: EVENT_ICONS[type] ?? "fa-envelope-o",
     title: (EVENT_TITLES[type] ?? (() => _t("Event")))(),
@@ -310,7 +344,7 @@ export function buildTimeline(data: TraceData): TimelineEntry[] {
   const keys = new Map(data.messages.map((m) => [m.id, m.key]));
   const entries = [
     ...outboundEntries(data.outbound),
-    ...data.messages.map(messageEntry),
+    ...data.messages.flatMap((m) => [...pastFailureEntries(m), messageEntry(m)]),
     ...qualityEntries(data.quality),
     ...replayEntries(data.replays, data.notes, keys),
   ];

@@ -47,6 +47,7 @@ declare module "@web/../tests/web_test_helpers" {
     Float: Field;
     Boolean: Field;
     Datetime: Field;
+    Json: Field;
     Selection: Field;
     Many2one: Field;
   };

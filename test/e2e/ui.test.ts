@@ -264,6 +264,11 @@ async function shot(name: string) {
     expect(scrap).toMatchObject({ scrap_qty: 2, state: "done" });
     expect(scrap!.product_id[0]).toBe(productId);
 
+    // the queue reloads after a replay and focuses a message again: edit only once it has
+    // (an edit typed before that reload is replaced by the stored payload)
+    await page
+      .locator(".o_pb_message", { hasText: `e2e-ui-${RUN}-fix` })
+      .waitFor({ state: "detached", timeout: 30_000 });
     // edit and replay: the plant sent a wrong reference; correct it in the payload
     await page.locator(".o_pb_message", { hasText: `e2e-ui-${RUN}-edit` }).click();
     await page.waitForFunction(() =>
@@ -299,7 +304,10 @@ async function shot(name: string) {
     );
     const titles = await page.locator(".o_pb_entry_title").allTextContents();
     expect(titles).toContain("Released to the plant");
-    expect(titles.filter((t) => t === "Scrap")).toHaveLength(3);
+    // three scrap events, and the rejection each of the two fixed ones had before its replay
+    expect(titles.filter((t) => t === "Scrap")).toHaveLength(5);
+    const details = await page.locator(".o_pb_entry_detail").allTextContents();
+    expect(details.filter((d) => d.startsWith("unknown_product:"))).toHaveLength(2);
     expect(titles.some((t) => t.startsWith("Retried") || t.includes("replayed"))).toBe(true);
     await shot("order-trace");
   }, 60_000);

@@ -68,6 +68,7 @@ export function createOrm(handler: OrmHandler) {
     searchCount: record("searchCount"),
     read: record("read"),
     write: record("write"),
+    create: record("create"),
     formattedReadGroup: record("formattedReadGroup"),
     /** Calls of one method (and model). */
     of(method: string, model?: string) {

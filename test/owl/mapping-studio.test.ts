@@ -74,6 +74,23 @@ function createBackend(mappings: MappingRow[]) {
           Object.assign(m, values, { version: m.version + 1 });
         return true;
       }
+      case "plant_bridge.mapping.create": {
+        const values = (call.args as [Record<string, unknown>[]])[0][0]!;
+        const site = values.site_id === 1 ? [1, "Main Plant"] : false;
+        const row = {
+          ...(values as unknown as MappingRow),
+          id: nextId++,
+          site_id: site as MappingRow["site_id"],
+          connector_id: values.connector_id === 3 ? [3, "Plant broker"] : false,
+          key_expression: false,
+          sample_payload: false,
+          version: 1,
+          origin_id: false,
+          replaced_id: false,
+        } as MappingRow;
+        rows.push(row);
+        return [row.id];
+      }
       case "plant_bridge.mapping.call:action_new_version": {
         const from = rows.find((m) => m.id === (args[0] as number[])[0])!;
         const copy: MappingRow = {
@@ -338,5 +355,66 @@ describe("Mapping Studio", () => {
       { expression: '{"workcenter": "x", "status": "idle"}', key_expression: false },
     ]);
     expect(orm.of("call:action_new_version")).toHaveLength(0);
+  });
+
+  test("New Mapping: a draft of the chosen connector with the typed name and selector, opened in the Studio", async () => {
+    const { target, orm, studio, notification } = await mountStudio([]);
+    expect(text(target.querySelector(".o_view_nocontent"))).toContain("New Mapping");
+    const button = target.querySelector<HTMLButtonElement>(".o_pb_new_mapping")!;
+    expect(button.disabled).toBe(false);
+    await click(button);
+    const create = () => target.querySelector<HTMLButtonElement>(".o_pb_create")!;
+    expect(create().disabled).toBe(true); // a name and a selector first
+    await type(target.querySelector(".o_pb_new_name"), "  Press counts ");
+    expect(create().disabled).toBe(true);
+    await type(target.querySelector(".o_pb_new_selector"), "plant/{site}/{line}/{machine}/count");
+    const select = target.querySelector<HTMLSelectElement>(".o_pb_new_event_type")!;
+    select.value = "production";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    await settle();
+    expect(create().disabled).toBe(false);
+    await click(create());
+
+    expect(orm.of("create", "plant_bridge.mapping").map((c) => c.args)).toEqual([
+      [
+        [
+          {
+            name: "Press counts",
+            selector: "plant/{site}/{line}/{machine}/count",
+            event_type: "production",
+            expression: "$",
+            site_id: 1,
+            connector_id: 3,
+            state: "draft",
+          },
+        ],
+      ],
+    ]);
+    // reloaded and opened: the new draft is the edited mapping, the form is closed
+    expect(studio.state.mappingId).toBe(100);
+    expect(target.querySelector(".o_pb_new_form")).toBeNull();
+    expect(text(target.querySelector(".o_pb_studio .card-header .badge"))).toBe("v1 · Draft");
+    expect(target.querySelector<HTMLTextAreaElement>(".o_pb_expression")!.value).toBe("$");
+    expect(notification.notifications.at(-1)).toEqual({
+      message: "Draft mapping created",
+      type: "success",
+    });
+    // the sample the selector matches is the one shown
+    expect(all(target, ".o_pb_sample").map((b) => b.dataset.key)).toEqual(["paste"]);
+  });
+
+  test("New Mapping: blank name or selector creates nothing, Cancel closes the form", async () => {
+    const { target, orm } = await mountStudio();
+    await click(target.querySelector(".o_pb_new_mapping"));
+    await type(target.querySelector(".o_pb_new_name"), "   ");
+    await type(target.querySelector(".o_pb_new_selector"), "plant/#");
+    target
+      .querySelector(".o_pb_new_form")!
+      .dispatchEvent(new Event("submit", { cancelable: true }));
+    await settle();
+    expect(orm.of("create")).toHaveLength(0);
+    await click(target.querySelector(".o_pb_cancel_new"));
+    expect(target.querySelector(".o_pb_new_form")).toBeNull();
+    expect(target.querySelector<HTMLButtonElement>(".o_pb_new_mapping")!.disabled).toBe(false);
   });
 });

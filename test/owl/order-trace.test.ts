@@ -46,6 +46,8 @@ const DATA: TraceData = {
       res_name: "WH/MO/00012 Wood Panel",
       source: "mqtt",
       discard_reason: false,
+      processed_at: false,
+      failure_history: false,
     },
     {
       id: 12,
@@ -62,6 +64,8 @@ const DATA: TraceData = {
       res_name: false,
       source: "mqtt",
       discard_reason: false,
+      processed_at: false,
+      failure_history: false,
     },
   ],
   quality: [
@@ -116,6 +120,62 @@ describe("timeline", () => {
     );
   });
 
+  test("a failure fixed by a retry stays on the timeline before the success", () => {
+    const entries = buildTimeline({
+      outbound: [],
+      quality: [],
+      replays: [],
+      messages: [RETRIED],
+      notes: [RETRY_NOTE],
+    });
+    expect(entries.map((e) => [e.title, e.badge, e.detail, new Date(e.at).toISOString()])).toEqual([
+      ["Scrap", "rejected", "unknown_product: no product PB-NEW-1", "2026-11-26T10:02:00.000Z"],
+      ["Scrap", "applied", "→ SP/00009 (2 attempts)", "2026-11-26T10:05:00.000Z"],
+      [
+        "Retried by Mitchell Admin: applied",
+        "Mitchell Admin",
+        "scrap-1",
+        "2026-11-26T10:05:00.000Z",
+      ],
+    ]);
+    expect(entries.map((e) => [e.failure, e.tone])).toEqual([
+      [true, "danger"],
+      [false, "success"],
+      [false, "secondary"],
+    ]);
+    expect(new Set(entries.map((e) => e.key)).size).toBe(3);
+  });
+
+  test("repeated failures: each one kept, a deferral as a warning; hostile history ignored", () => {
+    const entries = buildTimeline({
+      outbound: [],
+      quality: [],
+      replays: [],
+      notes: [],
+      messages: [
+        {
+          ...RETRIED,
+          state: "rejected",
+          error_code: "unknown_lot",
+          error_message: "no lot L-1",
+          res_name: false,
+          processed_at: "2026-11-26 10:09:00",
+          failure_history: [
+            { state: "deferred", code: "order_not_ready", message: "", at: "2026-11-26 10:03:00" },
+            { state: "rejected", code: "unknown_product", message: "", at: "2026-11-26 10:02:00" },
+          ],
+        },
+        { ...RETRIED, id: 14, key: "scrap-2", failure_history: "<b>x</b>" as never },
+      ],
+    });
+    expect(entries.map((e) => [e.key, e.badge, e.tone])).toEqual([
+      ["message:14", "applied", "success"],
+      ["message-failure:13:1", "rejected", "danger"],
+      ["message-failure:13:0", "deferred", "warning"],
+      ["message:13", "rejected", "danger"],
+    ]);
+  });
+
   test("a refused release and a pending sidecar replay", () => {
     const entries = buildTimeline({
       ...DATA,
@@ -148,6 +208,42 @@ describe("timeline", () => {
   });
 });
 
+/** A scrap rejected for an unknown product at 10:02, retried once the product exists at 10:05. */
+const RETRIED: TraceData["messages"][number] = {
+  id: 13,
+  key: "scrap-1",
+  event_type: "scrap",
+  state: "applied",
+  error_code: false,
+  error_message: false,
+  attempts: 2,
+  occurred_at: "2026-11-26 10:01:00",
+  create_date: "2026-11-26 10:02:00",
+  res_model: "stock.scrap",
+  res_id: 9,
+  res_name: "SP/00009",
+  source: "mqtt",
+  discard_reason: false,
+  processed_at: "2026-11-26 10:05:00",
+  failure_history: [
+    {
+      state: "rejected",
+      code: "unknown_product",
+      message: "no product PB-NEW-1",
+      at: "2026-11-26 10:02:00",
+    },
+  ],
+};
+const RETRY_NOTE = {
+  id: 32,
+  res_id: 13,
+  body: "<p>Retried by Mitchell Admin: applied </p>",
+  date: "2026-11-26 10:05:00",
+  author_id: [3, "Mitchell Admin"] as [number, string],
+};
+
+let served: Pick<TraceData, "messages" | "notes"> = DATA;
+
 function handler(call: Call): unknown {
   switch (`${call.model}.${call.method}`) {
     case "plant_bridge.message.formattedReadGroup":
@@ -169,13 +265,13 @@ function handler(call: Call): unknown {
     case "plant_bridge.outbound.searchRead":
       return DATA.outbound;
     case "plant_bridge.message.searchRead":
-      return DATA.messages;
+      return served.messages;
     case "plant_bridge.quality.result.searchRead":
       return DATA.quality;
     case "plant_bridge.replay.searchRead":
       return DATA.replays;
     case "mail.message.searchRead":
-      return DATA.notes;
+      return served.notes;
     default:
       throw new Error(`unexpected ORM call ${call.model}.${call.method}`);
   }
@@ -183,7 +279,10 @@ function handler(call: Call): unknown {
 
 describe("Order Trace", () => {
   let mounted: Mounted<OrderTrace> | undefined;
-  afterEach(() => mounted?.destroy());
+  afterEach(() => {
+    mounted?.destroy();
+    served = DATA;
+  });
 
   async function mountTrace(context: Record<string, unknown> = {}) {
     const orm = createOrm(handler);
@@ -223,6 +322,28 @@ describe("Order Trace", () => {
     ]);
     expect(text(target.querySelector(".o_pb_mo_header"))).toContain("WH/MO/00012");
     expect(all(target, ".o_pb_entry")).toHaveLength(8);
+  });
+
+  test("renders a failure that a retry fixed, then the retry and the success", async () => {
+    served = { messages: [RETRIED], notes: [RETRY_NOTE] };
+    const { orm, target } = await mountTrace({ active_id: 12 });
+    expect(orm.of("searchRead", "plant_bridge.message")[0]!.args[1]).toEqual(
+      expect.arrayContaining(["error_code", "processed_at", "failure_history"]),
+    );
+    const scraps = all(target, ".o_pb_entry").filter((li) =>
+      text(li.querySelector(".o_pb_entry_title")).startsWith("Scrap"),
+    );
+    expect(
+      scraps.map((li) => [li.dataset.tone, text(li.querySelector(".o_pb_entry_detail"))]),
+    ).toEqual([
+      ["danger", "unknown_product: no product PB-NEW-1"],
+      ["success", "→ SP/00009 (2 attempts)"],
+    ]);
+    await click(target.querySelector('[data-filter="failures"]'));
+    expect(all(target, ".o_pb_entry_detail").map((e) => text(e))).toEqual([
+      "12.5 · lot LOT-3", // the failed quality test of DATA
+      "unknown_product: no product PB-NEW-1",
+    ]);
   });
 
   test("filters: failures only, then quality only", async () => {

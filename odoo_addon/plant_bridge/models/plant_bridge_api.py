@@ -236,10 +236,13 @@ class PlantBridgeApi(models.AbstractModel):
             replay.write({'state': 'done' if ok else 'failed', 'result_code': item.get('code') or False,
                           'done_at': fields.Datetime.now()})
             message = replay.message_id
+            history = message._prepare_failure_history_vals()
             if ok:
-                message.write({'state': 'discarded', 'discard_reason': _("Replayed through the sidecar (#%s)", replay.id)})
+                message.write(dict(history, state='discarded',
+                                   discard_reason=_("Replayed through the sidecar (#%s)", replay.id)))
             else:
-                message.write({'error_code': item.get('code') or message.error_code, 'attempts': message.attempts + 1})
+                message.write(dict(history, error_code=item.get('code') or message.error_code,
+                                   attempts=message.attempts + 1, processed_at=fields.Datetime.now()))
             message.message_post(body=_("Sidecar replay #%(id)s: %(status)s %(code)s", id=replay.id,
                                         status=item.get('status'), code=item.get('code') or ''))
             done, failed = done + ok, failed + (not ok)

@@ -57,6 +57,11 @@ class PlantBridgeMessage(models.Model):
                            help="From reception by the sidecar to the last attempt in Odoo.")
     error_code = fields.Char(readonly=True, index='btree_not_null')
     error_message = fields.Text(readonly=True)
+    failure_history = fields.Json(
+        readonly=True, copy=False,
+        help="The earlier failures of this event, oldest first: a retry or replay updates the row in "
+             "place, so the code of a failure it fixed is kept here "
+             "(a list of {state, code, message, at}, at most the last 50).")
     payload = fields.Text(help="The canonical event (JSON); empty when stored as an attachment.")
     payload_attachment_id = fields.Many2one('ir.attachment', readonly=True, ondelete='set null')
     res_model = fields.Char('Resulting Model', readonly=True, index='btree_not_null')
@@ -148,6 +153,26 @@ class PlantBridgeMessage(models.Model):
         # what create() would do for dependents (none today, but e.g. a future stored count)
         self.browse(ids.values()).modified(columns, create=True)
         return ids
+
+    # ------------------------------------------------------------------ failure history
+
+    #: failures kept per message (a deferral retried every minute for a day would grow without end)
+    FAILURE_HISTORY_LIMIT = 50
+
+    def _prepare_failure_history_vals(self):
+        """Values that keep the current failure (rejected or deferred with a code) in the history,
+        before a new attempt overwrites state and error in place; {} when there is none."""
+        self.ensure_one()
+        if self.state not in ('rejected', 'deferred') or not self.error_code:
+            return {}
+        failure = {
+            'state': self.state,
+            'code': self.error_code,
+            'message': self.error_message or '',
+            'at': fields.Datetime.to_string(self.processed_at or self.create_date),
+        }
+        history = list(self.failure_history or []) + [failure]
+        return {'failure_history': history[-self.FAILURE_HISTORY_LIMIT:]}
 
     # ------------------------------------------------------------------ payload
 

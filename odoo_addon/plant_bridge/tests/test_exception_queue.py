@@ -25,6 +25,41 @@ class TestExceptionQueue(PlantBridgeCase):
                                            'error_code': False}])
         self.assertIn('Retried', message.message_ids[0].body)
 
+    def test_retry_keeps_the_failures_it_fixed(self):
+        # the trace row is updated in place: the history keeps what the row no longer says
+        result = self.post_one('scrap', product='PB-NEW-2', quantity=1)
+        message = self.message_of(result)
+        message.action_retry()  # still unknown: a second failure, the first one kept
+        self.assertRecordValues(message, [{'state': 'rejected', 'attempts': 2, 'error_code': 'unknown_product'}])
+        self.assertEqual([f['code'] for f in message.failure_history], ['unknown_product'])
+        first_failed_at = message.failure_history[0]['at']
+        self.env['product.product'].create({'name': 'New part', 'default_code': 'PB-NEW-2', 'is_storable': True})
+        message.action_retry()
+        self.assertRecordValues(message, [{'state': 'applied', 'attempts': 3, 'error_code': False,
+                                           'res_model': 'stock.scrap'}])
+        self.assertEqual([(f['state'], f['code']) for f in message.failure_history],
+                         [('rejected', 'unknown_product'), ('rejected', 'unknown_product')])
+        self.assertEqual(message.failure_history[0]['at'], first_failed_at)
+        self.assertTrue(message.failure_history[1]['message'])
+        # a duplicate of the settled key changes nothing
+        again = self.post(dict(message._get_event(), id=message.key))[0]
+        self.assertEqual(again['status'], 'duplicate')
+        self.assertEqual(len(message.failure_history), 2)
+
+    def test_first_attempt_applied_has_no_history(self):
+        message = self.message_of(self.post_one('scrap', product='FURN_7800', quantity=1))
+        self.assertRecordValues(message, [{'state': 'applied', 'failure_history': False}])
+
+    def test_failure_history_is_bounded(self):
+        message = self.message_of(self.post_one('scrap', product='NOPE-H', quantity=1))
+        limit = message.FAILURE_HISTORY_LIMIT
+        message.sudo().failure_history = [{'state': 'deferred', 'code': f'c{i}', 'message': '', 'at': False}
+                                          for i in range(limit)]
+        message.action_retry()
+        self.assertEqual(len(message.failure_history), limit)
+        self.assertEqual((message.failure_history[0]['code'], message.failure_history[-1]['code']),
+                         ('c1', 'unknown_product'))
+
     def test_edit_payload_and_replay(self):
         result = self.post_one('scrap', product='NOPE-2', quantity=1)
         message = self.message_of(result)
@@ -95,4 +130,11 @@ class TestExceptionQueue(PlantBridgeCase):
                          {'done': 1, 'failed': 0})
         self.assertRecordValues(replay, [{'state': 'done'}])
         self.assertRecordValues(first, [{'state': 'discarded'}])
+        # the rejection the replay fixed stays on the row's history (the Order Trace shows it)
+        self.assertEqual([(f['state'], f['code']) for f in first.failure_history], [('rejected', 'invalid_json')])
+        second.action_retry()
+        self.assertEqual(self.api.ack_replays([{'replay_id': second.replay_ids.id, 'status': 'rejected',
+                                                'code': 'unknown_site'}]), {'done': 0, 'failed': 1})
+        self.assertRecordValues(second, [{'state': 'rejected', 'error_code': 'unknown_site', 'attempts': 2}])
+        self.assertEqual([f['code'] for f in second.failure_history], ['unauthorized'])
         self.assertEqual(self.api.heartbeat({'name': 'edge-1', 'site': 'main'})['replays'], [])

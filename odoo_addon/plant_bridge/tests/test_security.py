@@ -1,8 +1,8 @@
 from datetime import timedelta
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, tagged
 
 from .common import PlantBridgeCase
 
@@ -102,3 +102,53 @@ class TestSecurity(PlantBridgeCase):
         mapping = self.env['plant_bridge.mapping'].with_user(self.pb_manager).create({
             'name': 'x', 'site_id': self.site.id, 'selector': 'a', 'event_type': 'scrap', 'expression': '1'})
         self.assertEqual(mapping.version, 1)
+
+    def test_mappings_menu_manager_creates_user_reads(self):
+        """Configuration › Mappings: a manager creates a mapping from the list's form (a database
+        without demo data needs no other way); a plain user neither sees the menu nor writes."""
+        action = self.env['ir.actions.act_window']._for_xml_id('plant_bridge.action_plant_bridge_mapping')
+        self.assertEqual((action['res_model'], action['view_mode']), ('plant_bridge.mapping', 'list,form'))
+        menu = self.env.ref('plant_bridge.menu_plant_bridge_mapping')
+        Menu = self.env['ir.ui.menu']
+        # what the web client loads (a menu under a hidden parent is not shown)
+        self.assertIn(menu.id, Menu.with_user(self.pb_manager).load_menus(False))
+        self.assertNotIn(menu.id, Menu.with_user(self.pb_user).load_menus(False))
+        self.assertNotIn(menu.id, Menu.with_user(self.internal).load_menus(False))
+
+        Mapping = self.env['plant_bridge.mapping'].with_user(self.pb_manager).with_context(
+            {'search_default_current': 1})
+        form = Form(Mapping)
+        form.name = 'Line 1 counts'
+        form.site_id = self.site
+        form.connector_id = self.env.ref('plant_bridge.demo_connector_mqtt')
+        form.selector = 'plant/{site}/{line}/{machine}/count'
+        form.event_type = 'production'
+        form.expression = '{"workcenter": $machine, "quantity": good}'
+        mapping = form.save()
+        self.assertRecordValues(mapping, [{'state': 'draft', 'version': 1, 'create_uid': self.pb_manager.id,
+                                           'event_type': 'production'}])
+        # the list the action opens shows it with its version, state, selector and target type
+        found = Mapping.search_read([('state', '!=', 'archived'), ('id', '=', mapping.id)],
+                                    ['version', 'state', 'selector', 'event_type'])
+        self.assertEqual(found[0]['selector'], 'plant/{site}/{line}/{machine}/count')
+
+        # ... and from the connector form's Mappings tab
+        connector = self.env.ref('plant_bridge.demo_connector_mqtt').with_user(self.pb_manager)
+        with Form(connector) as connector_form:
+            with connector_form.mapping_ids.new() as line:
+                line.name = 'Line 1 status'
+                line.selector = 'plant/{site}/{line}/{machine}/status2'
+                line.event_type = 'machine_status'
+                line.expression = '{"workcenter": $machine, "status": "running"}'
+        added = connector.mapping_ids.filtered(lambda m: m.name == 'Line 1 status')
+        self.assertRecordValues(added, [{'site_id': self.site.id, 'connector_id': connector.id, 'state': 'draft'}])
+
+        as_user = self.env['plant_bridge.mapping'].with_user(self.pb_user)
+        self.assertIn(mapping.id, as_user.search([]).ids)
+        with self.assertRaises(AccessError):
+            as_user.create({'name': 'x', 'site_id': self.site.id, 'selector': 'x', 'event_type': 'scrap',
+                            'expression': '$'})
+        with self.assertRaises(AccessError):
+            mapping.with_user(self.pb_user).write({'expression': '$'})
+        with self.assertRaises(UserError):
+            mapping.with_user(self.pb_user).action_activate()

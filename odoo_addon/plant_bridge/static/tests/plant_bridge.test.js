@@ -132,7 +132,7 @@ var Mapping = class extends models.Model {
   expression = fields.Text();
   key_expression = fields.Char();
   sample_payload = fields.Text();
-  version = fields.Integer();
+  version = fields.Integer({ default: 1 });
   state = fields.Char();
   origin_id = fields.Many2one({ relation: "plant_bridge.mapping" });
   replaced_id = fields.Many2one({ relation: "plant_bridge.mapping" });
@@ -187,6 +187,8 @@ var Message = class extends models.Model {
   res_id = fields.Integer();
   res_name = fields.Char();
   discard_reason = fields.Text();
+  processed_at = fields.Datetime();
+  failure_history = fields.Json();
   production_id = fields.Many2one({ relation: "mrp.production" });
   workcenter_id = fields.Many2one({ relation: "plant_bridge.site" });
   lot_id = fields.Many2one({ relation: "plant_bridge.site" });
@@ -217,6 +219,28 @@ var Message = class extends models.Model {
       production_id: 1,
       occurred_at: "2026-01-05 09:00:00",
       create_date: "2026-01-05 09:00:01"
+    },
+    {
+      // rejected at 09:31, retried once the product existed: applied at 09:40
+      id: 3,
+      key: "evt-3",
+      site_id: 1,
+      event_type: "scrap",
+      state: "applied",
+      attempts: 2,
+      res_name: "SP/00003",
+      production_id: 1,
+      occurred_at: "2026-01-05 09:30:00",
+      create_date: "2026-01-05 09:31:00",
+      processed_at: "2026-01-05 09:40:00",
+      failure_history: [
+        {
+          state: "rejected",
+          code: "unknown_product",
+          message: "No product PB-1",
+          at: "2026-01-05 09:31:00"
+        }
+      ]
     }
   ];
 };
@@ -326,6 +350,26 @@ describe("@plant_bridge", () => {
     expect(".o_pb_output .o_pb_event_json").toHaveText(/"workcenter": "PRESS-1"/);
     expect(".o_pb_valid").toHaveCount(1);
   });
+  test("Mapping Studio: New Mapping creates a draft of the connector and opens it", async () => {
+    onRpc("plant_bridge.mapping", "create", ({ args }) => {
+      const v = args[0][0];
+      expect.step(
+        `create ${v.name} ${v.selector} ${v.event_type} ${v.site_id} ${v.connector_id} ${v.state}`
+      );
+    });
+    await openAction("plant_bridge.mapping_studio");
+    await contains(".o_pb_new_mapping").click();
+    await contains(".o_pb_new_name").edit("Press counts", { confirm: false });
+    await contains(".o_pb_new_selector").edit("plant/{site}/+/{machine}/count", { confirm: false });
+    await contains(".o_pb_new_event_type").select("production");
+    await contains(".o_pb_create").click();
+    expect.verifySteps(["create Press counts plant/{site}/+/{machine}/count production 1 1 draft"]);
+    expect(".o_pb_new_form").toHaveCount(0);
+    expect(".o_pb_mapping option:selected").toHaveText(
+      /Press counts · plant\/\{site\}\/\+\/\{machine\}\/count · v1 \(Draft\)/
+    );
+    expect(".o_pb_expression").toHaveValue("$");
+  });
   test("Exception Queue: grouped failures; edit and replay writes the payload then replays it", async () => {
     onRpc("plant_bridge.message", "action_replay_edited", ({ args }) => {
       expect.step(`replay ${args[0]}`);
@@ -354,10 +398,22 @@ describe("@plant_bridge", () => {
       "Released to the plant",
       "Acknowledged by mqtt:plant/commands",
       "Material consumption",
+      "Scrap",
+      "Scrap",
       "Scrap"
     ]);
+    expect(queryAllTexts(".o_pb_entry_detail")).toEqual([
+      "order_release:WH/MO/00001:1",
+      "→ WH/MO/00001 Wood",
+      "unknown_product: No product PB-1",
+      "→ SP/00003 (2 attempts)",
+      "unknown_product: No product NOPE"
+    ]);
     await contains('[data-filter="failures"]').click();
-    expect(queryAllTexts(".o_pb_entry_title")).toEqual(["Scrap"]);
+    expect(queryAllTexts(".o_pb_entry_detail")).toEqual([
+      "unknown_product: No product PB-1",
+      "unknown_product: No product NOPE"
+    ]);
   });
   test("Connector form: Test Connection asks the sidecars and shows the answer", async () => {
     onRpc("plant_bridge.connector", "action_test_connection", ({ args }) => {

@@ -584,6 +584,17 @@ var MAPPING_FIELDS = [
   "origin_id",
   "replaced_id"
 ];
+var EVENT_TYPES = [
+  ["production", () => _t("Production")],
+  ["consumption", () => _t("Consumption")],
+  ["scrap", () => _t("Scrap")],
+  ["downtime", () => _t("Downtime")],
+  ["workorder_status", () => _t("Work Order Status")],
+  ["machine_status", () => _t("Machine Status")],
+  ["quality", () => _t("Quality")],
+  ["maintenance", () => _t("Maintenance")]
+];
+var STARTER_EXPRESSION = "$";
 function exampleSource(selector, site) {
   if (!selector.includes("/")) return `${selector.replace(/\*/g, "sample")}:1`;
   return selector.split("/").map((part) => {
@@ -619,7 +630,9 @@ var MappingStudio = class extends Component3 {
     activePreview: null,
     evaluating: false,
     busy: false,
-    tab: "output"
+    tab: "output",
+    /** The "New mapping" form, open or not, and what the admin typed in it. */
+    draft: null
   });
   seq = 0;
   /** The reception time given to samples that have none, fixed so that comparisons hold. */
@@ -911,11 +924,44 @@ var MappingStudio = class extends Component3 {
       () => previous
     );
   }
+  // ------------------------------------------------------------------ new mapping
+  openNewMapping() {
+    this.state.draft = { name: "", selector: "", eventType: "machine_status" };
+  }
+  cancelNewMapping() {
+    this.state.draft = null;
+  }
+  get canCreate() {
+    const d = this.state.draft;
+    return !!d && !!d.name.trim() && !!d.selector.trim() && !!this.state.connectorId;
+  }
+  /** A draft mapping of the chosen connector (and its site), then opened here to be shaped. */
+  async createMapping() {
+    const draft = this.state.draft;
+    const connector = this.state.connectors.find((c) => c.id === this.state.connectorId);
+    if (!draft || !connector || !connector.site_id || !this.canCreate) return;
+    const values = {
+      name: draft.name.trim(),
+      selector: draft.selector.trim(),
+      event_type: draft.eventType,
+      expression: STARTER_EXPRESSION,
+      site_id: connector.site_id[0],
+      connector_id: connector.id,
+      state: "draft"
+    };
+    await this.act(_t("Draft mapping created"), async () => {
+      const [id] = await this.orm.create("plant_bridge.mapping", [values]);
+      this.state.draft = null;
+      this.state.pastedSource = "";
+      return id;
+    });
+  }
   openForm() {
     if (this.state.mappingId)
       return openRecord(this.action, "plant_bridge.mapping", this.state.mappingId);
   }
   // ------------------------------------------------------------------ view helpers
+  eventTypes = EVENT_TYPES;
   json(value) {
     return value === void 0 ? "" : JSON.stringify(value, null, 2);
   }
@@ -1299,6 +1345,22 @@ function outboundEntries(rows) {
   }
   return entries;
 }
+function pastFailureEntries(row) {
+  const type = row.event_type || "other";
+  const history = Array.isArray(row.failure_history) ? row.failure_history : [];
+  return history.map((f, index) => ({
+    key: `message-failure:${row.id}:${index}`,
+    at: at(f.at, row.occurred_at, row.create_date),
+    kind: "event",
+    icon: EVENT_ICONS[type] ?? "fa-envelope-o",
+    title: (EVENT_TITLES[type] ?? (() => _t("Event")))(),
+    detail: `${f.code || ""}: ${f.message || ""}`,
+    tone: f.state === "deferred" ? "warning" : "danger",
+    badge: f.state === "deferred" ? _t("deferred") : _t("rejected"),
+    link: { model: "plant_bridge.message", id: row.id, label: row.key },
+    failure: f.state !== "deferred"
+  }));
+}
 function messageEntry(row) {
   const type = row.event_type || "other";
   const tone = {
@@ -1321,9 +1383,11 @@ function messageEntry(row) {
     detail = `${row.error_code || ""}: ${row.error_message || ""}`;
   else if (row.state === "discarded") detail = row.discard_reason || "";
   if (row.attempts > 1) detail = `${detail} (${_t("%s attempts", row.attempts)})`.trim();
+  const retried = Array.isArray(row.failure_history) && row.failure_history.length > 0;
   return {
     key: `message:${row.id}`,
-    at: at(row.occurred_at, row.create_date),
+    // after earlier failures, the outcome is the last attempt's, not the event's own time
+    at: retried ? at(row.processed_at, row.occurred_at, row.create_date) : at(row.occurred_at, row.create_date),
     kind: "event",
     icon: EVENT_ICONS[type] ?? "fa-envelope-o",
     title: (EVENT_TITLES[type] ?? (() => _t("Event")))(),
@@ -1420,7 +1484,7 @@ function buildTimeline(data) {
   const keys = new Map(data.messages.map((m) => [m.id, m.key]));
   const entries = [
     ...outboundEntries(data.outbound),
-    ...data.messages.map(messageEntry),
+    ...data.messages.flatMap((m) => [...pastFailureEntries(m), messageEntry(m)]),
     ...qualityEntries(data.quality),
     ...replayEntries(data.replays, data.notes, keys)
   ];
@@ -1496,7 +1560,9 @@ var OrderTrace = class extends Component5 {
             "res_id",
             "res_name",
             "source",
-            "discard_reason"
+            "discard_reason",
+            "processed_at",
+            "failure_history"
           ]
         ),
         this.orm.searchRead(
