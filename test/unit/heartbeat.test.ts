@@ -52,7 +52,11 @@ afterEach(async () => {
   rmSync(folder, { recursive: true, force: true });
 });
 
-function heartbeat(client: OdooClient, connectors: ConnectorConfig[] = []) {
+function heartbeat(
+  client: OdooClient,
+  connectors: ConnectorConfig[] = [],
+  overrides: Partial<Parameters<typeof createHeartbeat>[0]> = {},
+) {
   return createHeartbeat({
     client,
     store,
@@ -70,6 +74,7 @@ function heartbeat(client: OdooClient, connectors: ConnectorConfig[] = []) {
       config: () => ({ revision: 4, connectors }),
       timeoutMs: 1000,
     }),
+    ...overrides,
   });
 }
 
@@ -179,19 +184,9 @@ it("a beat Odoo does not take keeps its counts and latencies for the next one", 
     return { ok: true };
   });
   const latencies: number[][] = [[100, 200], [300], []];
-  const beat = createHeartbeat({
-    client,
-    store,
-    metrics,
-    logger,
-    site: "main",
-    name: "edge-1",
-    version: "0.1.0",
-    configRevision: () => 4,
+  const beat = heartbeat(client, [], {
     drainLatencies: () => latencies.shift() ?? [],
     odooUp: () => !odooDown,
-    parse: createMessageParser(),
-    ingestor: createIngestor({ store, metrics, logger, bus: new Bus() }),
   });
   const sent = () =>
     client.calls
