@@ -79,7 +79,7 @@ const schema = z
     PLANT_BRIDGE_GRAPHIQL: bool(process.env.NODE_ENV !== "production"),
     PLANT_BRIDGE_ODOO_LOGIN: optional(z.string().min(1).max(256)),
     PLANT_BRIDGE_ODOO_TIMEOUT_MS: positiveInt(120_000, 3_600_000),
-    PLANT_BRIDGE_POST_BATCH_SIZE: positiveInt(500, 5000),
+    PLANT_BRIDGE_POST_BATCH_SIZE: positiveInt(1000, 5000),
     PLANT_BRIDGE_POST_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(200),
     PLANT_BRIDGE_CONFIG_POLL_SECONDS: positiveInt(30, 86_400),
     PLANT_BRIDGE_OUTBOUND_POLL_SECONDS: positiveInt(5, 86_400),

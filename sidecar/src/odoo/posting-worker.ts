@@ -34,7 +34,11 @@ export interface PostingWorkerOptions {
   bus: Bus;
   /** This sidecar's name, sent with each batch for the trace. */
   sidecar: string;
-  /** Most events per call. @default 500 */
+  /**
+   * Most events per call. Each call also pays a fixed cost in Odoo (API key check, ~40 of the
+   * ~50-60 queries of a downtime batch do not grow with its size): 3,000 downtime events over
+   * JSON-2 post ~15% faster in calls of 1,000 than of 500. @default 1000
+   */
   batchSize?: number;
   /**
    * How long a partial batch waits for more events, counted from the first event waiting (not
@@ -86,7 +90,7 @@ export interface PostingWorker {
 export function createPostingWorker(options: PostingWorkerOptions): PostingWorker {
   const { store, client, metrics, logger, bus } = options;
   const now = options.now ?? Date.now;
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? 1000;
   const lingerMs = options.lingerMs ?? 200;
   const leaseMs = options.leaseMs ?? 120_000;
   const configPauseMs = options.configPauseMs ?? 60_000;
