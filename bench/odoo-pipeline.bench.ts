@@ -16,7 +16,7 @@ import { odooAvailable, startOdoo, type OdooServer } from "../test/helpers/odoo.
 import { startSidecarProcess } from "../test/helpers/sidecar-process.js";
 import { report } from "./lib.js";
 
-const N = Number(process.env.BENCH_ODOO_EVENTS ?? 3000);
+const N = Number(process.env.BENCH_ODOO_EVENTS ?? 10_000);
 const NAIVE_N = Number(process.env.BENCH_ODOO_NAIVE_EVENTS ?? 200);
 const WORKCENTERS = ["Drill 1", "Assembly 1", "Assembly 2"];
 
@@ -104,6 +104,10 @@ async function pipelineRate(
     PLANT_BRIDGE_NAME: `bench-${Date.now()}`,
     PLANT_BRIDGE_STORE: join(mkdtempSync(join(tmpdir(), "pb-bench-odoo-")), "store.db"),
     PLANT_BRIDGE_LOG_LEVEL: "warn",
+    // the defaults unless a run asks otherwise (e.g. BENCH_POST_CONCURRENCY=1 for one call at a time)
+    ...(process.env.BENCH_POST_CONCURRENCY && {
+      PLANT_BRIDGE_POST_CONCURRENCY: process.env.BENCH_POST_CONCURRENCY,
+    }),
   });
   try {
     const pub = await mqtt.connectAsync(brokerUrl, { clientId: `bench-pub-${Date.now()}` });

@@ -81,6 +81,7 @@ const schema = z
     PLANT_BRIDGE_ODOO_TIMEOUT_MS: positiveInt(120_000, 3_600_000),
     PLANT_BRIDGE_POST_BATCH_SIZE: positiveInt(1000, 5000),
     PLANT_BRIDGE_POST_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+    PLANT_BRIDGE_POST_CONCURRENCY: positiveInt(3, 8),
     PLANT_BRIDGE_CONFIG_POLL_SECONDS: positiveInt(30, 86_400),
     PLANT_BRIDGE_OUTBOUND_POLL_SECONDS: positiveInt(5, 86_400),
     PLANT_BRIDGE_HEARTBEAT_SECONDS: positiveInt(15, 86_400),
@@ -132,6 +133,8 @@ export interface Config {
   sync: {
     batchSize: number;
     lingerMs: number;
+    /** Posting calls to Odoo at once (a batch split by business object). */
+    concurrency: number;
     configPollMs: number;
     outboundPollMs: number;
     heartbeatMs: number;
@@ -226,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sync: {
       batchSize: c.PLANT_BRIDGE_POST_BATCH_SIZE,
       lingerMs: c.PLANT_BRIDGE_POST_LINGER_MS,
+      concurrency: c.PLANT_BRIDGE_POST_CONCURRENCY,
       configPollMs: c.PLANT_BRIDGE_CONFIG_POLL_SECONDS * 1000,
       outboundPollMs: c.PLANT_BRIDGE_OUTBOUND_POLL_SECONDS * 1000,
       heartbeatMs: c.PLANT_BRIDGE_HEARTBEAT_SECONDS * 1000,

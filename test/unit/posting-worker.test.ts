@@ -8,11 +8,15 @@ import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
 import { ConfigError, PermanentError, TransientError } from "../../sidecar/src/errors.js";
 import type { OdooClient } from "../../sidecar/src/odoo/client.js";
-import { createPostingWorker, type PostResult } from "../../sidecar/src/odoo/posting-worker.js";
+import {
+  createPostingWorker,
+  splitByObject,
+  type PostResult,
+} from "../../sidecar/src/odoo/posting-worker.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import { createIngestor } from "../../sidecar/src/pipeline/ingestor.js";
 import { openStore } from "../../sidecar/src/store/index.js";
-import type { Store } from "../../sidecar/src/store/types.js";
+import type { OutboxRow, Store } from "../../sidecar/src/store/types.js";
 import { samples } from "../helpers/samples.js";
 
 type Post = (events: Array<Record<string, unknown>>) => Promise<PostResult[]>;
@@ -283,5 +287,76 @@ describe("posting worker", () => {
       state: "applied",
       attempts: 2,
     });
+  });
+});
+
+describe("concurrent posting calls", () => {
+  const downtimes = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      ...samples.downtime,
+      id: `dt${i}`,
+      workcenter: ["Drill 1", "Assembly 1", "Assembly 2"][i % 3]!,
+    }));
+
+  it("splits a batch by business object: each object in one call, in order, calls of even size", () => {
+    const keys = ["A", "A", "B", "C", "B", "C", "C"];
+    const rows = keys.map((orderKey, seq) => ({ seq, orderKey }) as OutboxRow);
+    const calls = splitByObject(rows, 2);
+    expect(calls.map((c) => c.map((r) => `${r.orderKey}${r.seq}`))).toEqual([
+      ["C3", "C5", "C6"],
+      ["A0", "A1", "B2", "B4"],
+    ]);
+    expect(splitByObject(rows, 1)).toEqual([rows]);
+    expect(splitByObject(rows, 8)).toHaveLength(3); // never more calls than objects
+    const one = rows.filter((r) => r.orderKey === "A");
+    expect(splitByObject(one, 4)).toEqual([one]);
+  });
+
+  it("has two calls in flight on different work centers, each work center's events in order", async () => {
+    await ingest(downtimes(9));
+    let inFlight = 0;
+    let most = 0;
+    let release!: () => void;
+    const bothIn = new Promise<void>((r) => (release = r));
+    const client = scriptedClient(async (events) => {
+      most = Math.max(most, ++inFlight);
+      if (inFlight === 2) release();
+      await bothIn; // each call waits until the other one is in flight too
+      inFlight--;
+      return events.map(applied);
+    });
+    expect(await worker(client, { concurrency: 2 }).runOnce()).toBe(9);
+    expect(most).toBe(2);
+    expect(client.calls).toHaveLength(2);
+    for (const wc of ["Drill 1", "Assembly 1", "Assembly 2"]) {
+      const holding = client.calls.filter((c) => c.some((e) => e.workcenter === wc));
+      expect(holding).toHaveLength(1);
+      const ids = holding[0]!.filter((e) => e.workcenter === wc).map((e) => e.id);
+      expect(ids).toEqual(
+        downtimes(9)
+          .filter((e) => e.workcenter === wc)
+          .map((e) => e.id),
+      );
+    }
+    expect((await store.stats()).sites.find((s) => s.site === "main")?.pending ?? 0).toBe(0);
+  });
+
+  it("a call that fails leaves its work centers buffered while the other call's events apply", async () => {
+    await ingest(downtimes(6));
+    const client = scriptedClient(async (events) => {
+      if (events.some((e) => e.workcenter === "Drill 1"))
+        throw new TransientError("odoo_unavailable", "Odoo answered 503");
+      return events.map(applied);
+    });
+    await worker(client, { concurrency: 2 }).runOnce();
+    const rows = await store.listMessages({ site: "main", limit: 10 });
+    const state = Object.fromEntries(rows.map((r) => [r.eventId, r.state]));
+    const failed = new Set(
+      client.calls.find((c) => c.some((e) => e.workcenter === "Drill 1"))!.map((e) => e.id),
+    );
+    expect(client.calls).toHaveLength(2);
+    expect(failed.size).toBeLessThan(6);
+    for (const e of downtimes(6))
+      expect(state[e.id]).toBe(failed.has(e.id) ? "pending" : "applied");
   });
 });

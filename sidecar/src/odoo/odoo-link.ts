@@ -65,6 +65,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
     sites: config.sites,
     batchSize: config.sync.batchSize,
     lingerMs: config.sync.lingerMs,
+    concurrency: config.sync.concurrency,
   });
   const odooUp = () => {
     const s = worker.status();

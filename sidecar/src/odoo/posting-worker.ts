@@ -45,6 +45,15 @@ export interface PostingWorkerOptions {
    * from the end of the previous call), and cut short once a full batch is waiting. @default 200
    */
   lingerMs?: number;
+  /**
+   * Calls to Odoo at once: a leased batch is split by business object (MO, work center, ...)
+   * into up to this many calls sent side by side, each object's events in one call and in
+   * order, so Odoo can work on one while the sidecar waits for another. 1: one call at a time.
+   * In the pipeline benchmark (10,000 downtime events on 3 work centers) 3 calls reached
+   * 0.77-0.84 of the in-process ORM ceiling, 2 calls 0.68-0.73, 1 call 0.64-0.67.
+   * @default 3
+   */
+  concurrency?: number;
   /** How long a leased batch is ours before another worker may take it over. @default 120000 */
   leaseMs?: number;
   /** Only events of these sites. @default all */
@@ -93,6 +102,7 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   const batchSize = options.batchSize ?? 1000;
   const lingerMs = options.lingerMs ?? 200;
   const leaseMs = options.leaseMs ?? 120_000;
+  const concurrency = Math.max(1, options.concurrency ?? 3);
   const configPauseMs = options.configPauseMs ?? 60_000;
   const maxUnexpected = options.maxUnexpectedAttempts ?? 3;
   const owner = `${options.sidecar}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -333,7 +343,7 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       now: now(),
       ...(options.sites && { sites: options.sites }),
     });
-    if (rows.length > 0) await postAndSettle(rows);
+    if (rows.length > 0) await Promise.all(splitByObject(rows, concurrency).map(postAndSettle));
     return rows.length;
   }
 
@@ -389,4 +399,31 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       await loop;
     },
   };
+}
+
+/**
+ * Splits a leased batch into at most `parts` calls without splitting a business object: each
+ * object's events stay together and in order (the lease already hands out an object's events
+ * to one worker only), objects are spread so the calls are about the same size, and each call
+ * keeps the batch's order.
+ */
+export function splitByObject(rows: OutboxRow[], parts: number): OutboxRow[][] {
+  if (parts <= 1 || rows.length < 2) return [rows];
+  const objects = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const group = objects.get(row.orderKey);
+    if (group) group.push(row);
+    else objects.set(row.orderKey, [row]);
+  }
+  if (objects.size === 1) return [rows];
+  const calls = Array.from({ length: Math.min(parts, objects.size) }, () => ({
+    size: 0,
+    objects: [] as OutboxRow[][],
+  }));
+  for (const group of [...objects.values()].sort((a, b) => b.length - a.length)) {
+    const smallest = calls.reduce((min, c) => (c.size < min.size ? c : min));
+    smallest.objects.push(group);
+    smallest.size += group.length;
+  }
+  return calls.map((c) => c.objects.flat().sort((a, b) => a.seq - b.seq));
 }
