@@ -49,20 +49,23 @@ const mapping: MappingConfig = {
   aggregation: null,
 };
 
+/** A CSV export in a new folder, last written a minute ago (settled: the file drop reads it). */
+function settledCsv(lines: string[]): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, "mes.csv"), lines.join("\n"));
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(join(dir, "mes.csv"), old, old);
+  return dir;
+}
+
 describe("legacy rows through a JSONata mapping", () => {
   it("maps a CSV export's columns and dead-letters what the expression cannot map", async () => {
-    const dir = tempDir();
-    writeFileSync(
-      join(dir, "mes.csv"),
-      [
-        "AUFTRAG;MENGE;ZEIT;CHARGE",
-        "WH/MO/00001;2,5;2026-11-26 08:00:00;",
-        "WH/MO/00002;viel;2026-11-26 08:05:00;L-1",
-        "WH/MO/00003;1;2026-11-26 08:10:00;L-2",
-      ].join("\n"),
-    );
-    const old = new Date(Date.now() - 60_000);
-    utimesSync(join(dir, "mes.csv"), old, old);
+    const dir = settledCsv([
+      "AUFTRAG;MENGE;ZEIT;CHARGE",
+      "WH/MO/00001;2,5;2026-11-26 08:00:00;",
+      "WH/MO/00002;viel;2026-11-26 08:05:00;L-1",
+      "WH/MO/00003;1;2026-11-26 08:10:00;L-2",
+    ]);
     const mappers = createRowMappers({ pool, check: createEventChecker(), origin: "odoo" });
     const mapper = mappers("main", mapping)!;
     const source = createFileDropSource({
@@ -93,6 +96,7 @@ describe("legacy rows through a JSONata mapping", () => {
       join(dir, "again.csv"),
       "AUFTRAG;MENGE;ZEIT;CHARGE\nWH/MO/00001;2,5;2026-11-26 08:00:00;\n",
     );
+    const old = new Date(Date.now() - 60_000);
     utimesSync(join(dir, "again.csv"), old, old);
     // a different file: line 2 has a different checksum, so a different key
     expect((await source.run({ ...h.ctx, mapper })).accepted).toBe(1);
@@ -134,18 +138,12 @@ describe("legacy rows through a JSONata mapping", () => {
   });
 
   it("compares a shadow version on the rows without posting it, and keeps the rows as samples", async () => {
-    const dir = tempDir();
-    writeFileSync(
-      join(dir, "mes.csv"),
-      [
-        "AUFTRAG;MENGE;ZEIT;CHARGE",
-        "WH/MO/00001;2;2026-11-26 08:00:00;",
-        "WH/MO/00002;3;2026-11-26 08:05:00;L-1",
-        "WH/MO/00003;kaputt;2026-11-26 08:10:00;",
-      ].join("\n"),
-    );
-    const old = new Date(Date.now() - 60_000);
-    utimesSync(join(dir, "mes.csv"), old, old);
+    const dir = settledCsv([
+      "AUFTRAG;MENGE;ZEIT;CHARGE",
+      "WH/MO/00001;2;2026-11-26 08:00:00;",
+      "WH/MO/00002;3;2026-11-26 08:05:00;L-1",
+      "WH/MO/00003;kaputt;2026-11-26 08:10:00;",
+    ]);
     const active: MappingConfig & { origin_id: number } = { ...mapping, id: 20, origin_id: 20 };
     // the new version counts in dozens: the same events with 12 times the quantity
     const shadowVersion = {
