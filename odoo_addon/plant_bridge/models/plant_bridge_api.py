@@ -59,10 +59,21 @@ class PlantBridgeApi(models.AbstractModel):
 
     @api.model
     def _post(self, events, sidecar=None, source=None):
+        """Events of a site the caller may not use are rejected one by one (`unauthorized`, no
+        trace row in that site), so one misrouted event does not stop the plant's other events."""
         codes = {e['site'] for e in events if isinstance(e, dict) and isinstance(e.get('site'), str)}
-        sites = self._sites_by_code(codes)
+        Site = self.env['plant_bridge.site']
+        existing = Site.sudo().search([('code', 'in', list(codes))])
+        allowed = existing if self.env.su else Site.search([('id', 'in', existing.ids)]).sudo()
+        forbidden = set((existing - allowed).mapped('code'))
         env = self.env(su=True)
-        return PostingBatch(env, sidecar=sidecar, source=source).run(events, sites)
+        results = PostingBatch(env, sidecar=sidecar, source=source).run(
+            events, {site.code: site for site in allowed})
+        for result in results:
+            if result['status'] == 'rejected' and result.get('code') == 'unknown_site' \
+                    and result.get('site') in forbidden:
+                result.update(code='unauthorized', message=_("No access to site %s.", result['site']))
+        return results
 
     # ------------------------------------------------------------------ configuration
     @api.model

@@ -113,8 +113,21 @@ class TestPosting(PlantBridgeCase):
     def test_site_of_another_plant_is_forbidden(self):
         other = self.env['plant_bridge.site'].create({
             'name': 'Other plant', 'code': 'other', 'warehouse_id': self.site.warehouse_id.id})
+        Scrap, Message = self.env['stock.scrap'], self.env['plant_bridge.message']
+        scraps, messages = Scrap.search_count([]), Message.search_count([('site_id', '=', other.id)])
+        foreign = self.event('scrap', site=other.code, product='FURN_7800', quantity=1)
+        own = self.event('scrap', product='FURN_7800', quantity=1)
+        results = self.post(foreign, own)
+        # the other plant's event is refused on its own; the caller's own event still applies
+        self.assertEqual([(r['status'], r.get('code'), r['message_id']) for r in results[:1]],
+                         [('rejected', 'unauthorized', None)])
+        self.assertIn('other', results[0]['message'])
+        self.assertEqual(results[1]['status'], 'applied')
+        self.assertEqual(Scrap.search_count([]), scraps + 1)
+        self.assertEqual(Message.search_count([('site_id', '=', other.id)]), messages)
+        # reading that site's configuration is still refused for the whole call
         with self.assertRaises(AccessError):
-            self.post(self.event('scrap', site=other.code, product='FURN_7800', quantity=1))
+            self.api.get_config(other.code)
 
     def test_trace_source(self):
         sources = {}
