@@ -25,6 +25,7 @@ from .exceptions import EventDeferred, EventRejected
 from .handlers import HANDLERS
 from .handlers.base import EventItem, parse_datetime
 from .models.plant_bridge_message import SOURCES as MESSAGE_SOURCES
+from .models.plant_bridge_sor import SOR_DOMAINS
 
 _logger = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ MAX_KEY_LENGTH = 200
 SOURCES = {code for code, _label in MESSAGE_SOURCES} - {'other'}
 LINK_FIELDS = ('production_id', 'workcenter_id', 'lot_id', 'product_id')
 SETTLED = ('applied', 'discarded')
+#: the system-of-record domain an event type reports (a quality event with `hold` is 'quality_hold')
+SOR_DOMAIN_OF = {'consumption': 'consumption', 'production': 'confirmation', 'workorder_status': 'confirmation'}
+SOR_LABELS = dict(SOR_DOMAINS)
 
 
 class PostingBatch:
@@ -81,6 +85,8 @@ class PostingBatch:
             handler = self.handlers.get(item.event.get('type'))
             if item.error is None and handler is None:
                 item.error = EventRejected('schema', f"Unknown event type {item.event.get('type')!r}")
+            if item.error is None:
+                item.error = self._sor_refusal(item)
             if item.error is not None:
                 item.outcome = ('rejected', item.error)
                 continue
@@ -102,6 +108,25 @@ class PostingBatch:
         for item in items:
             results[item.index] = self._result(item.same_as or item, repeat=item.same_as is not None)
         return results
+
+    def _sor_refusal(self, item):
+        """The site's system-of-record matrix: an event reporting what Odoo owns at that site
+        (consumption, confirmation, quality holds) is refused rather than applied twice over."""
+        event_type = item.event.get('type')
+        domain = SOR_DOMAIN_OF.get(event_type)
+        if event_type == 'quality' and item.event.get('hold'):
+            domain = 'quality_hold'
+        if domain is None:
+            return None
+        owners = self.cache.setdefault('sor_owners', {})
+        if item.site.id not in owners:
+            owners[item.site.id] = {row.domain: row.owner for row in item.site.sor_ids}
+        if owners[item.site.id].get(domain, 'plant') != 'odoo':
+            return None
+        return EventRejected('not_system_of_record', (
+            f"Odoo is the system of record for {SOR_LABELS.get(domain, domain).lower()} at site "
+            f"{item.site.code}: this {event_type} event is not applied (change the site's "
+            f"system-of-record matrix if the plant should report it)"))
 
     def _check_envelope(self, event):
         key = event.get('id')

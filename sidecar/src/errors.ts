@@ -23,6 +23,7 @@ export const REJECTION_CODES = [
   "quality_hold",
   "duplicate",
   "unauthorized",
+  "not_system_of_record",
   "too_large",
   "signature",
   "replayed",

@@ -18,3 +18,4 @@ from . import test_mapping_shadow
 from . import test_schedule_run
 from . import test_reconciliation
 from . import test_ui_models
+from . import test_system_of_record
