@@ -44,7 +44,9 @@ export async function runCli(argv: string[]): Promise<void> {
         throw err;
       }
       const logger = createLogger({ level: config.logLevel });
-      const sidecar = await startSidecar({ config, logger, simulate: opts.simulate ?? false });
+      // Signals are handled from the start: /readyz may answer before startSidecar resolves, and a
+      // SIGTERM in between must still shut down gracefully (after the start has finished).
+      const starting = startSidecar({ config, logger, simulate: opts.simulate ?? false });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -55,16 +57,19 @@ export async function runCli(argv: string[]): Promise<void> {
           process.exit(1);
         }, 20_000);
         force.unref();
-        sidecar.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err }, "shutdown failed");
-            process.exit(1);
-          },
-        );
+        starting
+          .then((sidecar) => sidecar.stop())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err }, "shutdown failed");
+              process.exit(1);
+            },
+          );
       };
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
+      await starting;
     });
 
   await program.parseAsync(argv);
