@@ -98,6 +98,10 @@ const schema = z
         'a comma-separated list of Sparkplug group ids, "+" (all) or "none"',
       )
       .default("+"),
+    PLANT_BRIDGE_SPARKPLUG_HOST_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, '_', '.' or '-'")
+      .optional(),
     PLANT_BRIDGE_SAMPLE_TOPICS: optional(
       z.string().regex(/^[^,\0]+(,[^,\0]+)*$/, "a comma-separated list of MQTT topic filters"),
     ),
@@ -170,6 +174,8 @@ export interface Config {
     sampleTopics: string[];
     /** Sparkplug B groups the host subscribes to (`+`: all); empty: no Sparkplug host. */
     sparkplugGroups: string[];
+    /** Sparkplug primary host id: STATE announced on `spBv1.0/STATE/<id>`; unset: none. */
+    sparkplugHostId?: string;
   };
   /** Legacy systems: scheduled pulls and sinks (README "Legacy systems"). */
   legacy: {
@@ -242,6 +248,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         c.PLANT_BRIDGE_SPARKPLUG_GROUPS === "none"
           ? []
           : c.PLANT_BRIDGE_SPARKPLUG_GROUPS.split(","),
+      ...(c.PLANT_BRIDGE_SPARKPLUG_HOST_ID !== undefined && {
+        sparkplugHostId: c.PLANT_BRIDGE_SPARKPLUG_HOST_ID,
+      }),
       ...(c.PLANT_BRIDGE_MAPPINGS && { file: c.PLANT_BRIDGE_MAPPINGS }),
     },
     legacy: {

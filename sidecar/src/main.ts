@@ -122,6 +122,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       logger,
       ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
       ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+      ...(config.mapping.sparkplugHostId !== undefined && {
+        presence: sparkplugState(config.mapping.sparkplugHostId, Date.now()),
+      }),
     });
     mapping.attach(() => mqttIngress.client);
     cleanups.push(async () => {
@@ -341,6 +344,20 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * Sparkplug B 3.0 primary host STATE: retained `{"online": bool, "timestamp": ms}` on
+ * `spBv1.0/STATE/<host id>`, online on connect, offline as the will and on shutdown, both with
+ * the timestamp of this run; edge nodes configured with this host id wait for it before their
+ * births and re-birth when it comes back.
+ */
+export function sparkplugState(hostId: string, timestamp: number) {
+  return {
+    topic: `spBv1.0/STATE/${hostId}`,
+    online: JSON.stringify({ online: true, timestamp }),
+    offline: JSON.stringify({ online: false, timestamp }),
+  };
 }
 
 /** Odoo's MRP demo work centers first, so a simulated plant posts onto demo data. */

@@ -28,6 +28,12 @@ export interface MqttIngressOptions {
   reconnectPeriodMs?: number;
   /** Most messages received and not yet acknowledged (waiting for their commit). @default 1000 */
   maxUnacked?: number;
+  /**
+   * A retained presence message (the Sparkplug primary host's STATE): `online` published at QoS 1
+   * on every connect, `offline` as the connection's will (the broker publishes it if the sidecar
+   * dies) and published on a graceful close. @default none
+   */
+  presence?: { topic: string; online: string; offline: string };
 }
 
 export interface MqttIngress {
@@ -68,6 +74,15 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
       done(0);
     },
   };
+  const presence = options.presence;
+  if (presence) {
+    clientOptions.will = {
+      topic: presence.topic,
+      payload: Buffer.from(presence.offline),
+      qos: 1,
+      retain: true,
+    };
+  }
   if (options.username !== undefined) clientOptions.username = options.username;
   if (options.password !== undefined) clientOptions.password = options.password;
   if (protocolVersion === 5) {
@@ -178,6 +193,13 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
       logger.error({ err }, "MQTT subscribe failed");
       readyReject(err);
     });
+    if (presence) {
+      client
+        .publishAsync(presence.topic, presence.online, { qos: 1, retain: true })
+        .catch((err: unknown) =>
+          logger.warn({ err, topic: presence.topic }, "presence not published"),
+        );
+    }
   });
   client.on("reconnect", () => logger.debug("MQTT reconnecting"));
   client.on("offline", () => logger.warn("MQTT offline; the broker keeps our session"));
@@ -198,6 +220,14 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
       if (client.connected) await syncSubscriptions();
     },
     async close() {
+      // Offline first, while incoming packets (its PUBACK among them) are still read; never
+      // longer than 2 s: the will covers a broker that does not answer.
+      if (presence && client.connected) {
+        await Promise.race([
+          client.publishAsync(presence.topic, presence.offline, { qos: 1, retain: true }),
+          new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+        ]).catch((err: unknown) => logger.warn({ err }, "offline presence not published"));
+      }
       closing = true;
       await Promise.all(inFlight);
       await client.endAsync(false);
