@@ -13,6 +13,7 @@ import {
   splitByObject,
   type PostResult,
 } from "../../sidecar/src/odoo/posting-worker.js";
+import type { IBackoff } from "cockatiel";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import { createIngestor } from "../../sidecar/src/pipeline/ingestor.js";
 import { openStore } from "../../sidecar/src/store/index.js";
@@ -358,5 +359,26 @@ describe("concurrent posting calls", () => {
     expect(failed.size).toBeLessThan(6);
     for (const e of downtimes(6))
       expect(state[e.id]).toBe(failed.has(e.id) ? "pending" : "applied");
+  });
+
+  it("takes one backoff step per round, however many of its calls failed", async () => {
+    await ingest(downtimes(6));
+    const steps: number[] = [];
+    const step = (n: number): IBackoff<unknown> => ({
+      duration: 1000 * n,
+      next: () => (steps.push(n + 1), step(n + 1)),
+    });
+    const backoff = { next: () => (steps.push(1), step(1)) };
+    const client = scriptedClient(async () => {
+      throw new TransientError("odoo_unavailable", "Odoo answered 503");
+    });
+    const w = worker(client, { concurrency: 3, backoff, breakerThreshold: 100 });
+    await w.runOnce();
+    expect(client.calls).toHaveLength(3);
+    expect(steps).toEqual([1]); // not [1, 2, 3]: the next attempt is one step out, not three
+    clock += 1000;
+    await w.runOnce();
+    expect(client.calls).toHaveLength(6);
+    expect(steps).toEqual([1, 2]);
   });
 });

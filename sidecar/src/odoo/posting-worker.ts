@@ -6,6 +6,7 @@ import {
   circuitBreaker,
   handleWhen,
   type IBackoff,
+  type IBackoffFactory,
 } from "cockatiel";
 import { PlantBridgeError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -66,6 +67,8 @@ export interface PostingWorkerOptions {
   breakerThreshold?: number;
   /** How long the open circuit waits before one probe call. @default 10000 */
   halfOpenAfterMs?: number;
+  /** Retry delays after transient failures. @default exponential from 500 ms to 60 s, jittered */
+  backoff?: IBackoffFactory<unknown>;
   /** @default Date.now */
   now?: () => number;
 }
@@ -106,7 +109,8 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   const configPauseMs = options.configPauseMs ?? 60_000;
   const maxUnexpected = options.maxUnexpectedAttempts ?? 3;
   const owner = `${options.sidecar}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  const backoffFactory = new ExponentialBackoff({ initialDelay: 500, maxDelay: 60_000 });
+  const backoffFactory =
+    options.backoff ?? new ExponentialBackoff({ initialDelay: 500, maxDelay: 60_000 });
   const breaker = circuitBreaker(
     handleWhen((err) => err instanceof PlantBridgeError && err.kind === "transient"),
     {
@@ -121,6 +125,10 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   });
 
   let backoff: IBackoff<unknown> | undefined;
+  // One step of backoff per lease round: the calls of one round fail together when Odoo is down,
+  // and must not push the next attempt three times as far out.
+  let round = 0;
+  let backoffRound = -1;
   let paused: string | null = null;
   let lastSuccessAt: number | null = null;
   let lastError: string | null = null;
@@ -303,7 +311,10 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       return;
     }
     // Transient (Odoo down, 5xx, 409, network) or an open circuit: back off with jitter.
-    backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
+    if (backoffRound !== round || !backoff) {
+      backoff = backoff ? backoff.next(undefined) : backoffFactory.next(undefined);
+      backoffRound = round;
+    }
     const delay =
       err instanceof BrokenCircuitError
         ? Math.max(backoff.duration, options.halfOpenAfterMs ?? 10_000)
@@ -336,6 +347,7 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
 
   async function runOnce(): Promise<number> {
     waiting = 0;
+    round++;
     const rows = await store.lease({
       owner,
       limit: batchSize,
