@@ -164,6 +164,19 @@ describe("signed webhooks", () => {
       payloadSize: Buffer.byteLength(body),
       state: "open",
     });
+
+    // An operator's retry does not book it as it is; with its payload checked (edited) it does.
+    const replay = `mutation($id: ID!, $p: JSON) {
+      replayDeadLetter(id: $id, payload: $p) { deadLetter { state } results { id status } } }`;
+    const refused = await h.gql(replay, { id: first.id });
+    expect(refused.errors?.[0]?.message).toMatch(/failed authentication/);
+    expect(await messages()).toEqual([]);
+    const checked = await h.gql(replay, { id: first.id, p: event("checked") });
+    expect(checked.data?.replayDeadLetter).toEqual({
+      deadLetter: { state: "replayed" },
+      results: [expect.objectContaining({ status: "accepted" })],
+    });
+    expect((await messages()).map((m) => m.eventId)).toEqual(["checked"]);
   });
 
   it("refuses hostile headers with 401 `signature`: missing, malformed, wrong length", async () => {

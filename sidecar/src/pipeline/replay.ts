@@ -33,6 +33,13 @@ export function createReplayer(options: ReplayerOptions): Replayer {
     if (!dl) throw new PermanentError("not_found", `no dead letter ${id}`);
     if (dl.state !== "open")
       throw new PermanentError("state_conflict", `dead letter ${id} is already ${dl.state}`);
+    // A webhook request that failed authentication was never vouched for by its sender: replaying
+    // it as it is would let anyone who reaches the port book events through an operator's retry.
+    if (dl.code === "signature" && editedPayload === undefined)
+      throw new PermanentError(
+        "signature",
+        `dead letter ${id} failed authentication: replay it with its payload checked (edited), not as it is`,
+      );
     if (dl.inInbox) {
       let event;
       if (editedPayload !== undefined) {
