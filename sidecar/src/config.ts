@@ -98,10 +98,9 @@ const schema = z
         'a comma-separated list of Sparkplug group ids, "+" (all) or "none"',
       )
       .default("+"),
-    PLANT_BRIDGE_SPARKPLUG_HOST_ID: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, '_', '.' or '-'")
-      .optional(),
+    PLANT_BRIDGE_SPARKPLUG_HOST_ID: optional(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, '_', '.' or '-'"),
+    ),
     PLANT_BRIDGE_SAMPLE_TOPICS: optional(
       z.string().regex(/^[^,\0]+(,[^,\0]+)*$/, "a comma-separated list of MQTT topic filters"),
     ),

@@ -16,6 +16,7 @@ import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
 import { topicMatches } from "./ingress/mqtt/topic.js";
+import { sparkplugState } from "./ingress/sparkplug/host.js";
 import { createWebhookRoutes } from "./ingress/webhook/webhook-route.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -344,20 +345,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     await stopAll();
     throw err;
   }
-}
-
-/**
- * Sparkplug B 3.0 primary host STATE: retained `{"online": bool, "timestamp": ms}` on
- * `spBv1.0/STATE/<host id>`, online on connect, offline as the will and on shutdown, both with
- * the timestamp of this run; edge nodes configured with this host id wait for it before their
- * births and re-birth when it comes back.
- */
-export function sparkplugState(hostId: string, timestamp: number) {
-  return {
-    topic: `spBv1.0/STATE/${hostId}`,
-    online: JSON.stringify({ online: true, timestamp }),
-    offline: JSON.stringify({ online: false, timestamp }),
-  };
 }
 
 /** Odoo's MRP demo work centers first, so a simulated plant posts onto demo data. */

@@ -51,6 +51,9 @@ export interface Heartbeat {
   stop(): Promise<void>;
 }
 
+/** Most receipt → applied latencies kept across beats that did not reach Odoo. */
+const MAX_UNSENT_LATENCIES = 10_000;
+
 /**
  * Every interval: registers the sidecar in Odoo (version, applied config revision) with a metric
  * snapshot per site (counts since the last beat, outbox depth, sync lag, posting latency
@@ -63,9 +66,6 @@ export interface Heartbeat {
  * the site's snapshot (`connector` unset). That one is sent last: Odoo creates the rows in order,
  * and the Dashboard takes a sidecar's gauges from its newest row.
  */
-/** Most receipt → applied latencies kept across beats that did not reach Odoo. */
-const MAX_UNSENT_LATENCIES = 10_000;
-
 export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   const { client, store, metrics, logger } = options;
   const startedAt = new Date().toISOString();

@@ -22,6 +22,20 @@ import {
 
 export const SPARKPLUG_NAMESPACE = "spBv1.0";
 
+/**
+ * Sparkplug B 3.0 primary host STATE: retained `{"online": bool, "timestamp": ms}` on
+ * `spBv1.0/STATE/<host id>`, online on connect, offline as the will and on shutdown, both with
+ * the timestamp of this run; edge nodes configured with this host id wait for it before their
+ * births and re-birth when it comes back.
+ */
+export function sparkplugState(hostId: string, timestamp: number) {
+  return {
+    topic: `${SPARKPLUG_NAMESPACE}/STATE/${hostId}`,
+    online: JSON.stringify({ online: true, timestamp }),
+    offline: JSON.stringify({ online: false, timestamp }),
+  };
+}
+
 export type MessageType =
   "NBIRTH" | "NDEATH" | "DBIRTH" | "DDEATH" | "NDATA" | "DDATA" | "NCMD" | "DCMD" | "STATE";
 
