@@ -118,10 +118,7 @@ class PostingBatch:
             domain = 'quality_hold'
         if domain is None:
             return None
-        owners = self.cache.setdefault('sor_owners', {})
-        if item.site.id not in owners:
-            owners[item.site.id] = {row.domain: row.owner for row in item.site.sor_ids}
-        if owners[item.site.id].get(domain, 'plant') != 'odoo':
+        if item.site._sor_owner(domain) != 'odoo':
             return None
         return EventRejected('not_system_of_record', (
             f"Odoo is the system of record for {SOR_LABELS.get(domain, domain).lower()} at site "

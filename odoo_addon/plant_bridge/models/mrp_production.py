@@ -69,12 +69,10 @@ class MrpProduction(models.Model):
         released = set(Outbound.search([('production_id', 'in', [mo.id for mo in sites]),
                                         ('event_type', '=', 'order_release')]).production_id.ids)
         vals_list = []
-        plant_releases = {site.id for site in set(sites.values())
-                          if any(row.domain == 'order_release' and row.owner == 'plant' for row in site.sor_ids)}
         for production, site in sites.items():
             if event_type != 'order_release' and production.id not in released:
                 continue
-            if site.id in plant_releases:
+            if site._sor_owner('order_release') == 'plant':
                 continue  # the plant releases its own orders (system-of-record matrix)
             sequence = counts.get(production, 0) + 1
             key = f'{event_type}:{production.name}:{sequence}'

@@ -27,15 +27,21 @@ class PlantBridgeApi(models.AbstractModel):
             raise AccessError(_("Plant Bridge API: %s is not a connector or a Plant Bridge manager.", user.login))
 
     @api.model
-    def _sites_by_code(self, codes):
-        """{code: site as superuser} for existing sites; AccessError if one is not the caller's."""
+    def _caller_sites(self, codes):
+        """({code: site as superuser} of the existing sites the caller may use, the codes of the
+        existing sites it may not: the site record rules decide)."""
         Site = self.env['plant_bridge.site']
         sites = Site.sudo().search([('code', 'in', list(codes))])
-        if not self.env.su:
-            allowed = Site.search([('id', 'in', sites.ids)])
-            if forbidden := sites - allowed.sudo():
-                raise AccessError(_("Plant Bridge API: no access to site(s) %s.", ', '.join(forbidden.mapped('code'))))
-        return {site.code: site for site in sites}
+        allowed = sites if self.env.su else Site.search([('id', 'in', sites.ids)]).sudo()
+        return {site.code: site for site in allowed}, set((sites - allowed).mapped('code'))
+
+    @api.model
+    def _sites_by_code(self, codes):
+        """{code: site as superuser} for existing sites; AccessError if one is not the caller's."""
+        sites, forbidden = self._caller_sites(codes)
+        if forbidden:
+            raise AccessError(_("Plant Bridge API: no access to site(s) %s.", ', '.join(sorted(forbidden))))
+        return sites
 
     @api.model
     def _get_site(self, code):
@@ -62,13 +68,9 @@ class PlantBridgeApi(models.AbstractModel):
         """Events of a site the caller may not use are rejected one by one (`unauthorized`, no
         trace row in that site), so one misrouted event does not stop the plant's other events."""
         codes = {e['site'] for e in events if isinstance(e, dict) and isinstance(e.get('site'), str)}
-        Site = self.env['plant_bridge.site']
-        existing = Site.sudo().search([('code', 'in', list(codes))])
-        allowed = existing if self.env.su else Site.search([('id', 'in', existing.ids)]).sudo()
-        forbidden = set((existing - allowed).mapped('code'))
+        sites, forbidden = self._caller_sites(codes)
         env = self.env(su=True)
-        results = PostingBatch(env, sidecar=sidecar, source=source).run(
-            events, {site.code: site for site in allowed})
+        results = PostingBatch(env, sidecar=sidecar, source=source).run(events, sites)
         for result in results:
             if result['status'] == 'rejected' and result.get('code') == 'unknown_site' \
                     and result.get('site') in forbidden:

@@ -5,6 +5,8 @@ import pytz
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .plant_bridge_sor import DEFAULT_SOR_OWNERS
+
 SITE_CODE_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 
 
@@ -46,6 +48,13 @@ class PlantBridgeSite(models.Model):
             if not SITE_CODE_RE.match(site.code or ''):
                 raise ValidationError(_("Site code %(code)s must be lowercase letters, digits, - or _.",
                                         code=site.code))
+
+    def _sor_owner(self, domain):
+        """Who owns `domain` at this site, 'odoo' or 'plant', per its system-of-record matrix
+        (the default matrix's owner when the site has no row for it)."""
+        self.ensure_one()
+        row = self.sor_ids.filtered(lambda r: r.domain == domain)[:1]
+        return row.owner or DEFAULT_SOR_OWNERS.get(domain, 'odoo')
 
     def _compute_counts(self):
         failed = dict(self.env['plant_bridge.message']._read_group(

@@ -11,7 +11,7 @@ SOR_DOMAINS = [
     ('confirmation', 'Confirmation'),
     ('quality_hold', 'Quality Hold'),
 ]
-_DEFAULT_OWNERS = {'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'}
+DEFAULT_SOR_OWNERS = {'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'}
 
 
 class PlantBridgeSor(models.Model):
@@ -30,5 +30,5 @@ class PlantBridgeSor(models.Model):
                                             'Each domain has one system of record per site.')
 
     def _default_matrix_commands(self):
-        return [fields.Command.create({'domain': domain, 'owner': _DEFAULT_OWNERS.get(domain, 'odoo')})
+        return [fields.Command.create({'domain': domain, 'owner': DEFAULT_SOR_OWNERS.get(domain, 'odoo')})
                 for domain, _label in SOR_DOMAINS]
