@@ -72,8 +72,10 @@ class MrpProduction(models.Model):
         for production, site in sites.items():
             if event_type != 'order_release' and production.id not in released:
                 continue
-            if site._sor_owner('order_release') == 'plant':
-                continue  # the plant releases its own orders (system-of-record matrix)
+            if event_type == 'order_release' and site._sor_owner('order_release') == 'plant':
+                # the plant releases its own orders (system-of-record matrix); changes and
+                # cancellations of an order Odoo did release still go out
+                continue
             sequence = counts.get(production, 0) + 1
             key = f'{event_type}:{production.name}:{sequence}'
             vals_list.append({

@@ -51,11 +51,15 @@ class TestSystemOfRecord(PlantBridgeCase):
                                      'plant_bridge.quality.result')
         self.assertRecordValues(quality, [{'hold': False}])
 
-    def test_plant_owned_release_sends_nothing(self):
+    def test_plant_owned_release_sends_no_release(self):
         Outbound = self.env['plant_bridge.outbound']
+        released = self.mo_table
+        released.action_confirm()  # released while Odoo owns release
         self.set_owner('order_release', 'plant')
-        mo = self.mo_table
-        mo.action_confirm()
-        self.assertFalse(Outbound.search([('production_id', '=', mo.id)]))
-        mo.action_cancel()
-        self.assertFalse(Outbound.search([('production_id', '=', mo.id)]))
+        other = released.copy()
+        other.action_confirm()
+        self.assertFalse(Outbound.search([('production_id', '=', other.id)]))
+        # an order Odoo released before the switch is still cancelled on the plant side
+        released.action_cancel()
+        self.assertEqual(Outbound.search([('production_id', '=', released.id)]).mapped('event_type'),
+                         ['order_release', 'order_cancel'])
