@@ -171,7 +171,13 @@ class PlantBridgeMessage(models.Model):
             'message': self.error_message or '',
             'at': fields.Datetime.to_string(self.processed_at or self.create_date),
         }
-        history = list(self.failure_history or []) + [failure]
+        history = list(self.failure_history or [])
+        last = history[-1] if history else None
+        if failure['state'] == 'deferred' and last and (last['state'], last['code']) == ('deferred', failure['code']):
+            # an event waiting for the same reason, attempt after attempt: one entry, counted
+            history[-1] = dict(last, repeats=last.get('repeats', 1) + 1)
+        else:
+            history.append(failure)
         return {'failure_history': history[-self.FAILURE_HISTORY_LIMIT:]}
 
     # ------------------------------------------------------------------ payload

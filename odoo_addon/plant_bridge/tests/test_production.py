@@ -89,6 +89,18 @@ class TestProduction(PlantBridgeCase):
         mo.action_confirm()
         self.assertApplied(self.post(event)[0], 'mrp.production')
 
+    def test_waiting_attempts_leave_one_history_entry(self):
+        mo = self.mo_table
+        event = self.event('production', order=mo.name, quantity=1, lot='T-PB-0003')
+        for _attempt in range(4):
+            self.assertEqual(self.post(event)[0]['status'], 'deferred')
+        mo.action_confirm()  # applies the waiting event
+        self.assertEqual(self.post(event)[0]['status'], 'duplicate')
+        message = self.Message.search([('key', '=', event['id'])])
+        self.assertEqual(message.state, 'applied')
+        self.assertEqual([(f['state'], f['code'], f.get('repeats', 1)) for f in message.failure_history],
+                         [('deferred', 'order_not_ready', 4)])
+
     def test_rejections(self):
         self.assertRejected(self.post_one('production', order='WH/MO/99999', quantity=1), 'unknown_order')
         self.assertRejected(self.post_one('production', order=self.mo_desk.name, quantity=-1), 'bad_quantity')
