@@ -124,7 +124,7 @@ describe("legacy rows through a mapping with a shadow version", () => {
     ]);
     const mappings = await get("/api/v1/mappings");
     expect(mappings.body.shadow).toEqual([
-      { mappingId: 2, version: 2, compared: 2, equal: 1, different: 1, errors: 0 },
+      { mappingId: 2, site: "main", version: 2, compared: 2, equal: 1, different: 1, errors: 0 },
     ]);
 
     // a connector is sampled like a busy topic (at most every 200 ms); the rows of one chunk are

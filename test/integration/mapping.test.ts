@@ -257,7 +257,15 @@ const SLOW = 60_000;
       ]);
       expect(r.shadow.stats()).toEqual(
         expect.arrayContaining([
-          { mappingId: 9, version: 2, compared: 2, equal: 0, different: 2, errors: 0 },
+          {
+            mappingId: 9,
+            site: r.site,
+            version: 2,
+            compared: 2,
+            equal: 0,
+            different: 2,
+            errors: 0,
+          },
         ]),
       );
     },

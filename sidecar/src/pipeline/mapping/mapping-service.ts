@@ -172,7 +172,6 @@ export async function startMappingService(options: MappingServiceOptions): Promi
       reports = createMappingReports({
         client: odoo,
         site: config.site,
-        engine,
         shadow,
         samples,
         logger,

@@ -11,15 +11,13 @@
 import type { Birth } from "../../ingress/sparkplug/host.js";
 import type { Logger } from "../../logger.js";
 import type { OdooClient } from "../../odoo/client.js";
-import type { MappingEngine } from "./engine.js";
 import type { SampleRing } from "./samples.js";
 import type { ShadowLog } from "./shadow.js";
 
 export interface MappingReportsOptions {
   client: OdooClient;
-  /** The site births and samples are reported under (the sidecar's default site). */
+  /** The site births are reported under (the sidecar's default site), and anything without one. */
   site: string;
-  engine: MappingEngine;
   shadow: ShadowLog;
   samples: SampleRing;
   logger: Logger;
@@ -72,10 +70,10 @@ export function createMappingReports(options: MappingReportsOptions): MappingRep
       if (!ok) for (const b of batch) if (!births.has(key(b))) births.set(key(b), b);
     }
     const shadow = options.shadow.takeReport();
-    const siteOf = new Map(options.engine.definitions().map((d) => [d.id, d.site]));
     const bySite = new Map<string, typeof shadow>();
     for (const s of shadow) {
-      const site = siteOf.get(s.mappingId) ?? options.site;
+      // each comparison carries its mapping's site: message and legacy-row mappings alike
+      const site = s.site ?? options.site;
       bySite.set(site, [...(bySite.get(site) ?? []), s]);
     }
     for (const [site, items] of bySite) {

@@ -18,6 +18,8 @@ export interface ShadowComparison {
   topic: string;
   mappingId: number;
   mappingName: string;
+  /** The mapping's site (its comparisons are reported to Odoo under it). */
+  site?: string;
   /** What the active version produced (null: no active version runs). */
   active: ShadowSide | null;
   shadow: ShadowSide;
@@ -28,6 +30,7 @@ export interface ShadowComparison {
 
 export interface ShadowStats {
   mappingId: number;
+  site?: string;
   version: number;
   compared: number;
   equal: number;
@@ -82,6 +85,7 @@ export function createShadowLog(options: ShadowLogOptions = {}): ShadowLog {
     if (!s) {
       s = {
         mappingId: c.mappingId,
+        ...(c.site !== undefined && { site: c.site }),
         version: c.shadow.version,
         compared: 0,
         equal: 0,
@@ -152,7 +156,7 @@ export function compareShadow(
   log: ShadowLog,
   input: {
     topic: string;
-    shadow: { ref: string; id: number; name: string; version: number };
+    shadow: { ref: string; id: number; name: string; version: number; site?: string };
     produced: Produced;
     active?: { version: number; produced: Produced } | undefined;
   },
@@ -168,6 +172,7 @@ export function compareShadow(
       topic: input.topic,
       mappingId: input.shadow.id,
       mappingName: input.shadow.name,
+      ...(input.shadow.site !== undefined && { site: input.shadow.site }),
       active: input.active ? side(input.active.version, input.active.produced) : null,
       shadow: side(input.shadow.version, input.produced),
     },
