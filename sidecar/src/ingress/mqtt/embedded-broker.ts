@@ -1,7 +1,7 @@
-import { timingSafeEqual } from "node:crypto";
 import net from "node:net";
 import { Aedes } from "aedes";
 import type { Logger } from "../../logger.js";
+import { safeEqual } from "../../safe-equal.js";
 
 export interface EmbeddedBrokerOptions {
   /** @default 1883 */
@@ -69,8 +69,4 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }

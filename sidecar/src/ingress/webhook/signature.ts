@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual, type Hmac } from "node:crypto";
+import { createHmac, type Hmac } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 
 /**
@@ -39,11 +39,6 @@ export function readClaim(headers: IncomingHttpHeaders): SignatureClaim | { prob
 /** An HMAC over `<timestamp>.` to which the body is fed as it streams in. */
 export function startSignature(secret: string, timestamp: string): Hmac {
   return createHmac("sha256", secret).update(`${timestamp}.`);
-}
-
-/** Constant-time comparison of the computed and the claimed digest (both 32 bytes). */
-export function digestsMatch(computed: Buffer, claimed: Buffer): boolean {
-  return computed.length === claimed.length && timingSafeEqual(computed, claimed);
 }
 
 /** `sha256=<hex>` for a body: what a sender puts in X-Plant-Bridge-Signature. */

@@ -12,7 +12,8 @@ import {
 import type { Logger } from "../../logger.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
 import type { IngestResult } from "../../store/types.js";
-import { createReplayGuard, digestsMatch, readClaim, startSignature } from "./signature.js";
+import { safeEqual } from "../../safe-equal.js";
+import { createReplayGuard, readClaim, startSignature } from "./signature.js";
 
 export interface WebhookRoutesOptions {
   /** The shared secret (PLANT_BRIDGE_WEBHOOK_SECRET); undefined: no routes, the paths answer 404. */
@@ -27,8 +28,8 @@ export interface WebhookRoutesOptions {
   /** Accepted distance between the signed timestamp and the clock. @default 300 */
   toleranceSeconds?: number;
   /**
-   * Distinct dead letters of requests failing authentication per minute; the rest of the minute
-   * count as repeats of one more. @default 10
+   * Requests failing authentication per minute that get a dead letter of their own; the rest
+   * of the minute count as repeats of one more. @default 10
    */
   unverifiedPerMinute?: number;
   /** Bytes of a request failing authentication kept in its dead letter. @default 4096 */
@@ -85,7 +86,7 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): HttpRoute[] 
     }
     const body = Buffer.concat(chunks);
 
-    if (!hmac || !("digest" in claim) || !digestsMatch(hmac.digest(), claim.digest)) {
+    if (!hmac || !("digest" in claim) || !safeEqual(hmac.digest(), claim.digest)) {
       const problem = "problem" in claim ? claim.problem : "signature does not match";
       const from = req.socket.remoteAddress ?? "unknown";
       const kept = body.subarray(0, unverifiedKept);
