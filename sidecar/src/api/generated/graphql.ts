@@ -445,7 +445,7 @@ export type ProcessedEvent = {
   code: Maybe<Scalars["String"]["output"]>;
   /** Human-readable reason when rejected. */
   message: Maybe<Scalars["String"]["output"]>;
-  /** Ingress that received it: mqtt, sparkplug, graphql, http, file, sql, sim or replay. */
+  /** Ingress that received it: mqtt, sparkplug, webhook, graphql, http, file, sql, sim or replay. */
   source: Maybe<Scalars["String"]["output"]>;
   /** When this happened. */
   at: Scalars["DateTime"]["output"];
@@ -1323,7 +1323,7 @@ export type Message = {
   state: MessageState;
   /** Posting attempts so far (retries after transient errors count). */
   attempts: Scalars["Int"]["output"];
-  /** Ingress that received it: mqtt, sparkplug, graphql, http, file, sql, sim or replay. */
+  /** Ingress that received it: mqtt, sparkplug, webhook, graphql, http, file, sql, sim or replay. */
   source: Scalars["String"]["output"];
   /** Where exactly it came from: the MQTT topic, `graphql:<token name>`, the file or query name. */
   origin: Scalars["String"]["output"];
@@ -1399,7 +1399,7 @@ export type DeadLetter = {
   payloadEncoding: Scalars["String"]["output"];
   /** Size of the original input in bytes. */
   payloadSize: Scalars["Int"]["output"];
-  /** Ingress that received it: mqtt, sparkplug, graphql, http, file, sql, sim or replay. */
+  /** Ingress that received it: mqtt, sparkplug, webhook, graphql, http, file, sql, sim or replay. */
   source: Scalars["String"]["output"];
   /** Where exactly it came from: the MQTT topic, `graphql:<token name>`, the file or query name. */
   origin: Scalars["String"]["output"];
