@@ -280,7 +280,12 @@ describe("replays queued in Odoo's exception queue", () => {
     const ack = client.calls.find((c) => c.method === "ack_replays")!;
     expect(ack.kwargs.items).toEqual([
       { replay_id: 1, status: "accepted" },
-      { replay_id: 2, status: "rejected", code: "invalid_json" },
+      {
+        replay_id: 2,
+        status: "rejected",
+        code: "invalid_json",
+        message: expect.stringMatching(/not JSON/),
+      },
     ]);
   });
 });

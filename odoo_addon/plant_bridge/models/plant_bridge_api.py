@@ -250,12 +250,15 @@ class PlantBridgeApi(models.AbstractModel):
                           'done_at': fields.Datetime.now()})
             message = replay.message_id
             history = message._prepare_failure_history_vals()
+            attempt = {'attempts': message.attempts + 1, 'processed_at': fields.Datetime.now()}
             if ok:
-                message.write(dict(history, state='discarded',
+                message.write(dict(history, **attempt, state='discarded',
                                    discard_reason=_("Replayed through the sidecar (#%s)", replay.id)))
             else:
-                message.write(dict(history, error_code=item.get('code') or message.error_code,
-                                   attempts=message.attempts + 1, processed_at=fields.Datetime.now()))
+                code = item.get('code') or message.error_code
+                # the reason goes with its code: a new code without a message keeps no stale one
+                reason = item.get('message') or (message.error_message if code == message.error_code else False)
+                message.write(dict(history, **attempt, error_code=code, error_message=reason))
             message.message_post(body=_("Sidecar replay #%(id)s: %(status)s %(code)s", id=replay.id,
                                         status=item.get('status'), code=item.get('code') or ''))
             done, failed = done + ok, failed + (not ok)

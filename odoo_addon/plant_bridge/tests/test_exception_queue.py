@@ -126,15 +126,18 @@ class TestExceptionQueue(PlantBridgeCase):
         self.assertRecordValues(replay, [{'state': 'pending', 'payload': '{"qty": 1}'}])
         beat = self.api.heartbeat({'name': 'edge-1', 'site': 'main'})
         self.assertEqual(beat['replays'], [{'replay_id': replay.id, 'fingerprint': 'fp-1', 'payload': '{"qty": 1}'}])
+        attempts = first.attempts
         self.assertEqual(self.api.ack_replays([{'replay_id': replay.id, 'status': 'accepted'}]),
                          {'done': 1, 'failed': 0})
         self.assertRecordValues(replay, [{'state': 'done'}])
-        self.assertRecordValues(first, [{'state': 'discarded'}])
+        self.assertRecordValues(first, [{'state': 'discarded', 'attempts': attempts + 1}])
         # the rejection the replay fixed stays on the row's history (the Order Trace shows it)
         self.assertEqual([(f['state'], f['code']) for f in first.failure_history], [('rejected', 'invalid_json')])
         second.action_retry()
         self.assertEqual(self.api.ack_replays([{'replay_id': second.replay_ids.id, 'status': 'rejected',
-                                                'code': 'unknown_site'}]), {'done': 0, 'failed': 1})
-        self.assertRecordValues(second, [{'state': 'rejected', 'error_code': 'unknown_site', 'attempts': 2}])
+                                                'code': 'unknown_site', 'message': "Unknown site 'x'"}]),
+                         {'done': 0, 'failed': 1})
+        self.assertRecordValues(second, [{'state': 'rejected', 'error_code': 'unknown_site', 'attempts': 2,
+                                          'error_message': "Unknown site 'x'"}])
         self.assertEqual([f['code'] for f in second.failure_history], ['unauthorized'])
         self.assertEqual(self.api.heartbeat({'name': 'edge-1', 'site': 'main'})['replays'], [])

@@ -249,7 +249,9 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
    * A replay of a dead letter this sidecar holds goes through the replayer (a mapped message is
    * mapped again by its mapping's active version); anything else is parsed as a canonical message.
    */
-  async function replayOne(r: Replay): Promise<{ status: string; code?: string }> {
+  async function replayOne(
+    r: Replay,
+  ): Promise<{ status: string; code?: string; message?: string }> {
     const [local] = r.fingerprint
       ? await store.listDeadLetters({ fingerprint: r.fingerprint, state: "open", limit: 1 })
       : [];
@@ -258,14 +260,23 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
         const { results } = await options.replay(local.id, r.payload ?? "");
         return summarize(results.map((x) => x.status));
       } catch (err) {
-        return { status: "rejected", code: (err as { code?: string }).code ?? "unexpected" };
+        return {
+          status: "rejected",
+          code: (err as { code?: string }).code ?? "unexpected",
+          message: (err as Error).message,
+        };
       }
     }
     const origin = `odoo-replay:${r.replay_id}`;
     const items = options.parse(r.payload ?? "", { site: options.site, source: "replay", origin });
     const results = await options.ingestor.ingest(items, { source: "replay", origin });
     const rejected = items.find((i) => i.kind === "reject");
-    if (rejected?.kind === "reject") return { status: "rejected", code: rejected.rejection.code };
+    if (rejected?.kind === "reject")
+      return {
+        status: "rejected",
+        code: rejected.rejection.code,
+        message: rejected.rejection.message,
+      };
     return summarize(results.map((x) => x.status));
   }
 
