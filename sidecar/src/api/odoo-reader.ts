@@ -14,6 +14,7 @@ import type {
   WorkCenter,
   WorkOrder,
 } from "./model.js";
+import { canonicalName } from "./names.js";
 import { TtlCache } from "./ttl-cache.js";
 
 export interface OdooReaderOptions {
@@ -249,7 +250,7 @@ function odooFilter(filter: object): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(filter)
       .filter(([, v]) => v != null)
-      .map(([k, v]) => [k === "workCenter" ? "workcenter" : k, v]),
+      .map(([k, v]) => [canonicalName(k), v]),
   );
 }
 

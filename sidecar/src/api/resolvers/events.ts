@@ -9,6 +9,7 @@ import { requireScope, siteFor } from "../access.js";
 import { badInput, guarded, notFound } from "../errors.js";
 import type { Resolvers, SubmitResult } from "../generated/graphql.js";
 import { deadLetterNode } from "./trace.js";
+import { canonicalName } from "../names.js";
 
 export interface EventResolversOptions {
   store: Store;
@@ -19,9 +20,6 @@ export interface EventResolversOptions {
   /** Most events in one submitEvents call. @default 1000 */
   maxEventsPerCall?: number;
 }
-
-/** Input fields whose canonical name differs (one word per concept: `workcenter` in events). */
-const RENAMED: Record<string, string> = { workCenter: "workcenter" };
 
 /**
  * Writes: submitEvents and one typed helper per event type, all through the pipeline MQTT uses
@@ -75,7 +73,7 @@ export function createEventResolvers(options: EventResolversOptions): Resolvers 
       };
       for (const [k, v] of Object.entries(fields)) {
         if (v === null || v === undefined) continue;
-        event[RENAMED[k] ?? k] = v instanceof Date ? v.toISOString() : v;
+        event[canonicalName(k)] = v instanceof Date ? v.toISOString() : v;
       }
       const [result] = await submit(ctx.principal, site, [event]);
       return result!;
