@@ -25,9 +25,16 @@ export const REJECTION_CODES = [
   "unauthorized",
   "not_system_of_record",
   "too_large",
+  /** Nesting, number of values, string or number length beyond the limits (before any parse). */
+  "too_complex",
   "signature",
   "replayed",
   "unexpected",
+  /**
+   * A failure of ours while handling one message (a bug, not bad input): the message is kept as a
+   * dead letter for a replay once fixed, and the flow goes on.
+   */
+  "internal",
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];
@@ -86,4 +93,21 @@ export class ConfigError extends PlantBridgeError {
     super(code, message, { ...options, kind: "config" });
     this.name = "ConfigError";
   }
+}
+
+/**
+ * The store could not commit (disk full, database gone, I/O error). The one failure that may hold
+ * input back: the input is not acknowledged and comes again, never dead-lettered for it.
+ */
+export class StoreError extends TransientError {
+  constructor(message: string, options: Omit<PlantBridgeErrorOptions, "kind"> = {}) {
+    super("store_unavailable", message, options);
+    this.name = "StoreError";
+  }
+}
+
+/** A short, secret-free description of any thrown value, for a dead letter or a log line. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 500);
+  return `thrown ${err === null ? "null" : typeof err}`;
 }

@@ -28,6 +28,7 @@ import type { MappingEngine } from "./pipeline/mapping/engine.js";
 import { startMappingService } from "./pipeline/mapping/mapping-service.js";
 import { startTopicSampler } from "./pipeline/mapping/sampler.js";
 import { inSequence } from "./pipeline/mapping/sequencer.js";
+import { createQuarantine } from "./pipeline/quarantine.js";
 import { createReplayer } from "./pipeline/replay.js";
 import { startSimulator, type Simulator } from "./sim/simulator.js";
 import { openStore } from "./store/index.js";
@@ -114,9 +115,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       inSequence(createCanonicalRoute({ sites: config.sites, parse, ingestor }), mapping.sequencer),
       ...mapping.routes,
     ];
+    // One message's failure is its own dead letter; only a failing store holds input back.
+    const quarantine = createQuarantine({ ingestor, logger });
     const mqttIngress = createMqttIngress({
       url: mqttUrl,
       clientId: `plant-bridge-${config.name}`,
+      quarantine: { settle: quarantine, site: config.site },
+      metrics,
       // aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry.
       protocolVersion: broker ? 4 : 5,
       routes,
@@ -283,12 +288,18 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           logger,
           limits,
           secret: config.webhook.secret,
+          quarantine,
           toleranceSeconds: config.webhook.toleranceSeconds,
         }),
       ],
       ready: () => {
         const reasons: string[] = [];
         if (!mqttIngress.isConnected()) reasons.push("MQTT not connected");
+        const storeHealth = ingestor.health();
+        if (!storeHealth.ok)
+          reasons.push(
+            `store failing since ${new Date(storeHealth.since!).toISOString()} (${storeHealth.failures} commits): input is held back`,
+          );
         if (odoo && !odoo.configLoaded()) reasons.push("configuration not loaded from Odoo yet");
         return { ready: reasons.length === 0, reasons };
       },

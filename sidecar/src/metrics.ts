@@ -16,6 +16,8 @@ export interface Metrics {
   odooUp: Gauge;
   postLatency: Histogram;
   postBatches: Counter<"result">;
+  storeFailures: Counter;
+  ingestHeld: Counter<"route">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -70,6 +72,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     odooUp: new Gauge({
       name: "plant_bridge_odoo_up",
       help: "1 when the last call to Odoo succeeded, 0 when Odoo is unreachable or not configured.",
+      registers,
+    }),
+    storeFailures: new Counter({
+      name: "plant_bridge_store_failures_total",
+      help: "Store commits that failed (disk full, database unreachable): input is held back meanwhile.",
+      registers,
+    }),
+    ingestHeld: new Counter({
+      name: "plant_bridge_ingest_held_total",
+      help: "Messages not acknowledged because the store failed (they come again from their source).",
+      labelNames: ["route"],
       registers,
     }),
     postLatency: new Histogram({

@@ -17,6 +17,7 @@ import {
 } from "../../sidecar/src/ingress/webhook/webhook-route.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import type { Ingestor } from "../../sidecar/src/pipeline/ingestor.js";
+import { createQuarantine } from "../../sidecar/src/pipeline/quarantine.js";
 import { samples } from "../helpers/samples.js";
 import { randomName } from "../helpers/services.js";
 import { createApiHarness, type ApiHarness } from "./api-harness.js";
@@ -270,12 +271,38 @@ describe("signed webhooks", () => {
     }));
     const body = JSON.stringify(event("retry-1"));
     const headers = signed(body);
-    expect((await post(body, headers)).status).toBe(500);
+    expect(await post(body, headers)).toMatchObject({
+      status: 503,
+      results: [{ status: "rejected", code: "store_unavailable" }],
+    });
     expect(await post(body, headers)).toMatchObject({
       status: 202,
       results: [{ id: "retry-1", status: "accepted" }],
     });
     expect((await messages()).map((m) => m.eventId)).toEqual(["retry-1"]);
+  });
+
+  it("answers 422 `internal` to a request that fails while handled, keeps it, and goes on", async () => {
+    const real = createMessageParser(limits);
+    await start({
+      parse: (payload, ctx) => {
+        if (Buffer.from(payload).includes("detonate")) throw new RangeError("boom");
+        return real(payload, ctx);
+      },
+      quarantine: (...args) => createQuarantine({ ingestor: h.ingestor, logger })(...args),
+    });
+    const poison = JSON.stringify(event("detonate"));
+    expect(await post(poison)).toMatchObject({
+      status: 422,
+      results: [{ id: null, status: "rejected", code: "internal" }],
+    });
+    expect((await post(JSON.stringify(event("after")))).status).toBe(202);
+    expect((await messages()).map((m) => m.eventId)).toEqual(["after"]);
+    const dls = await deadLetters();
+    expect(dls.map((d) => [d.code, d.source, d.payload])).toEqual([
+      ["internal", "webhook", poison],
+    ]);
+    expect(dls[0]!.message).toMatch(/RangeError: boom/);
   });
 
   it("answers 413 `too_large` to a signed body over the limit, keeping its beginning", async () => {

@@ -128,7 +128,7 @@ describe("ingestor with state writes", () => {
     expect(await store.listState("")).toMatchObject([{ key: "ok", value: "1" }]);
   });
 
-  it("does not retry callers one by one for other failures", async () => {
+  it("retries callers one by one after another failure: one caller's input fails no other", async () => {
     let failures = 1;
     const failing: Store = {
       ...store,
@@ -149,9 +149,31 @@ describe("ingestor with state writes", () => {
       local.ingest([event("b")], ctx, { state: [{ key: "k", value: "1" }] }),
       local.ingest([event("c")], ctx),
     ]);
-    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "rejected"]);
-    expect(calls).toEqual([["first"], ["b", "c"]]);
-    expect(await eventIds()).toEqual(["first"]);
-    expect(await store.getState("k")).toBeUndefined();
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+    expect(calls).toEqual([["first"], ["b", "c"], ["b"], ["c"]]);
+    expect(await eventIds()).toEqual(["b", "c", "first"].sort());
+    expect(await store.getState("k")).toBe("1");
+    expect(local.health()).toEqual({ ok: true, failures: 0 });
+  });
+
+  it("reports a store that commits nothing as a StoreError, and its health", async () => {
+    const down: Store = {
+      ...store,
+      ingest: () => Promise.reject(new Error("SQLITE_FULL: database or disk is full")),
+    };
+    const local = createIngestor({
+      store: down,
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: createLogger({ level: "silent" }),
+      bus: new Bus(),
+      now: () => 1_000,
+    });
+    await expect(local.ingest([event("x")], ctx)).rejects.toMatchObject({
+      name: "StoreError",
+      code: "store_unavailable",
+      kind: "transient",
+    });
+    await expect(local.ingest([event("y")], ctx)).rejects.toThrow(/SQLITE_FULL/);
+    expect(local.health()).toMatchObject({ ok: false, failures: 2, since: 1_000 });
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import secureJson from "secure-json-parse";
 import type { RejectionCode } from "../errors.js";
+import { checkJsonShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from "./shape.js";
 import type { CanonicalEvent } from "./types.js";
 import { createEventValidator, type Validation } from "./validate.js";
 
@@ -36,6 +37,8 @@ export interface ParseLimits {
   maxEventsPerMessage: number;
   /** Bytes of a too large payload kept in its dead letter. @default 65536 */
   keptPayloadBytes: number;
+  /** Shape limits checked before the JSON is parsed. @default DEFAULT_SHAPE_LIMITS */
+  shape?: ShapeLimits;
 }
 
 export const DEFAULT_LIMITS: ParseLimits = {
@@ -81,6 +84,8 @@ export function createMessageParser(limits: ParseLimits = DEFAULT_LIMITS) {
     } catch {
       return [rejectBytes(ctx, bytes, bytes, "invalid_json", "payload is not valid UTF-8")];
     }
+    const shape = checkJsonShape(text, limits.shape ?? DEFAULT_SHAPE_LIMITS);
+    if (shape) return [rejectText(ctx, text, shape.code, shape.message)];
     let parsed: unknown;
     try {
       parsed = secureJson.parse(text, undefined, {
@@ -132,7 +137,7 @@ export function createEventChecker() {
         return rejectValue(ctx, candidate, {
           ok: false,
           code: "unauthorized",
-          message: `event for site ${JSON.stringify(String(obj.site).slice(0, 64))} received on a channel of site ${ctx.site}`,
+          message: `event for site ${describeValue(obj.site)} received on a channel of site ${ctx.site}`,
           path: "/site",
         });
       }
@@ -140,6 +145,16 @@ export function createEventChecker() {
     const result = validate(candidate);
     return result.ok ? { kind: "event", event: result.event } : rejectValue(ctx, candidate, result);
   };
+}
+
+/** A short, safe rendering of any parsed value for a message (never calls the value's methods). */
+function describeValue(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value.slice(0, 64)) : `a ${kindOf(value)}`;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  return Array.isArray(value) ? "array" : typeof value;
 }
 
 function rejectValue(

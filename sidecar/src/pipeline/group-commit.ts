@@ -7,7 +7,8 @@
  * merged too, in submission order. When a merged commit fails with an error that `isolate`
  * recognises as caused by one caller's writes (a failed compare-and-set), nothing was committed;
  * the batch is committed again with every caller that has writes on its own, so only the caller
- * whose writes conflict gets the error, as if each had committed alone.
+ * whose writes conflict gets the error, as if each had committed alone. After any other failure of
+ * a merged commit, every caller commits alone: one caller's input never fails the others.
  */
 export interface GroupCommitOptions<I, R, W = never> {
   commit: (items: I[], writes: W[]) => Promise<R[]>;
@@ -46,15 +47,34 @@ export function createGroupCommit<I, R, W = never>(options: GroupCommitOptions<I
     try {
       await commitTogether(batch);
     } catch (err) {
-      const writers = batch.filter((w) => w.writes.length > 0);
-      if (!isolate(err) || writers.length === 0 || batch.length === 1) {
-        for (const w of batch) w.reject(err);
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
         return;
       }
-      // Callers without writes cannot have caused it: they still share one transaction.
-      const parts = [batch.filter((w) => w.writes.length === 0), ...writers.map((w) => [w])];
+      const writers = batch.filter((w) => w.writes.length > 0);
+      // Callers without writes cannot have caused a write conflict: they still share one
+      // transaction. Any other failure may be one caller's input that the store refuses: each
+      // caller commits alone, so a poison input fails only its own caller.
+      const conflict = isolate(err) && writers.length > 0;
+      const parts = conflict
+        ? [batch.filter((w) => w.writes.length === 0), ...writers.map((w) => [w])]
+        : batch.map((w) => [w]);
+      // Two solo failures in a row: the store itself is failing; the rest fail without a try.
+      let failedInARow = 0;
+      let lastError: unknown = err;
       for (const part of parts.filter((p) => p.length > 0)) {
-        await commitTogether(part).catch((e: unknown) => part.forEach((w) => w.reject(e)));
+        if (!conflict && failedInARow >= 2) {
+          part.forEach((w) => w.reject(lastError));
+          continue;
+        }
+        await commitTogether(part).then(
+          () => (failedInARow = 0),
+          (e: unknown) => {
+            failedInARow++;
+            lastError = e;
+            part.forEach((w) => w.reject(e));
+          },
+        );
       }
     }
   }

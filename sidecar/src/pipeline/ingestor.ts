@@ -2,7 +2,7 @@ import type { MessageContext, ParsedItem } from "../canonical/parse.js";
 import { orderKeyOf } from "../canonical/types.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import { PlantBridgeError } from "../errors.js";
+import { describeError, PlantBridgeError, StoreError } from "../errors.js";
 import { checkStateWrites } from "../store/state.js";
 import type { IngestItem, IngestOptions, IngestResult, StateWrite, Store } from "../store/types.js";
 import type { Bus } from "./bus.js";
@@ -19,6 +19,17 @@ export interface IngestorOptions {
   maxBatch?: number;
 }
 
+/** Whether the store takes commits: what readiness and the hold-back of input report. */
+export interface StoreHealth {
+  ok: boolean;
+  /** Commits that failed in a row (0 once one succeeds). */
+  failures: number;
+  /** Epoch ms of the first failure of the current run of failures. */
+  since?: number;
+  /** The last failure, described without secrets. */
+  lastError?: string;
+}
+
 export interface Ingestor {
   /**
    * Makes parsed inputs durable (events in the outbox, rejections as dead letters) and resolves
@@ -32,14 +43,36 @@ export interface Ingestor {
     options?: IngestOptions,
   ): Promise<IngestResult[]>;
   flush(): Promise<void>;
+  /** Whether the last commit succeeded, and since when commits fail. */
+  health(): StoreHealth;
 }
 
 /** The one entry into the store for every ingress (MQTT, GraphQL, legacy pulls, simulator). */
 export function createIngestor(options: IngestorOptions): Ingestor {
   const { store, metrics, bus } = options;
   const now = options.now ?? Date.now;
+  let health: StoreHealth = { ok: true, failures: 0 };
+  async function commit(items: IngestItem[], state: StateWrite[]): Promise<IngestResult[]> {
+    try {
+      const results = await store.ingest(items, state.length > 0 ? { state } : undefined);
+      if (!health.ok) options.logger.info({ after: health.failures }, "store commits again");
+      health = { ok: true, failures: 0 };
+      return results;
+    } catch (err) {
+      // A typed error is about this input (a conflict, a value the store refuses): not the store's.
+      if (err instanceof PlantBridgeError) throw err;
+      metrics.storeFailures.inc();
+      health = {
+        ok: false,
+        failures: health.failures + 1,
+        since: health.since ?? now(),
+        lastError: describeError(err),
+      };
+      throw new StoreError(`the store did not commit: ${describeError(err)}`, { cause: err });
+    }
+  }
   const group = createGroupCommit<IngestItem, IngestResult, StateWrite>({
-    commit: (items, state) => store.ingest(items, state.length > 0 ? { state } : undefined),
+    commit,
     maxItems: options.maxBatch ?? 1000,
     // transient: the permanent `state_conflict` of a dead-letter replay is another error
     isolate: (err) =>
@@ -104,5 +137,6 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       return results;
     },
     flush: () => group.flush(),
+    health: () => health,
   };
 }

@@ -25,7 +25,12 @@ import {
   type Reconcile,
   type ReconcileReader,
 } from "./reconcile.js";
-import { createCanonicalRowMapper, type EventChecker, type RowMapper } from "./rows.js";
+import {
+  createCanonicalRowMapper,
+  guardRowMapper,
+  type EventChecker,
+  type RowMapper,
+} from "./rows.js";
 import { openSqlClient } from "./sql/sql-client.js";
 import { createSqlSource } from "./sql/sql-source.js";
 
@@ -223,7 +228,10 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
               reconcile: options.reconcile,
               logger,
             })
-          : source!.run(ctx.mapper === placeholderMapper ? { ...ctx, mapper: canonical } : ctx),
+          : source!.run({
+              ...ctx,
+              mapper: guardRowMapper(ctx.mapper === placeholderMapper ? canonical : ctx.mapper),
+            }),
       close: async () => {
         await source?.close();
         await reader?.close();

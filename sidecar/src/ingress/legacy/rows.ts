@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { createEventChecker, ParsedItem, Rejection, Source } from "../../canonical/parse.js";
 import { EVENT_TYPES, MAX_ID_LENGTH, type EventType } from "../../canonical/schema.js";
-import type { RejectionCode } from "../../errors.js";
+import { describeError, type RejectionCode } from "../../errors.js";
 import { toIsoTimestamp } from "./values.js";
 
 /** Column name → value, as the source gave it (strings from files; typed values from SQL). */
@@ -158,6 +158,37 @@ export function rowRejection(
       .digest("hex"),
   };
   return { kind: "reject", rejection };
+}
+
+/**
+ * A row mapper that never fails a chunk: a row whose mapping throws (a bug, a value a library
+ * chokes on) becomes an `internal` dead letter of that row, and the rows around it still commit.
+ * Without it one such row would fail its chunk at every run, and the source would never move on.
+ */
+export function guardRowMapper(mapper: RowMapper): RowMapper {
+  return (row, ctx) => {
+    const fail = (err: unknown) => [
+      rowRejection(
+        ctx,
+        "internal",
+        `failed while mapping this row: ${describeError(err)}`,
+        rowText(row),
+      ),
+    ];
+    try {
+      return mapper(row, ctx).catch(fail);
+    } catch (err) {
+      return Promise.resolve(fail(err));
+    }
+  };
+}
+
+function rowText(row: LegacyRow): string {
+  try {
+    return JSON.stringify(row, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+  } catch {
+    return "(row could not be written as JSON)";
+  }
 }
 
 /** Prefixes every rejection's message with where the row was (`line 12: ...`). */

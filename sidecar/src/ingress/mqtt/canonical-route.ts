@@ -15,6 +15,11 @@ export function createCanonicalRoute(options: CanonicalRouteOptions): MqttRoute 
   return {
     name: "canonical",
     filters: options.sites.map((site) => ({ filter: canonicalTopic(site) })),
+    context: (topic) => ({
+      site: siteOfCanonicalTopic(topic) ?? options.sites[0]!,
+      source: "mqtt",
+      origin: topic,
+    }),
     async handle(topic, payload) {
       const site = siteOfCanonicalTopic(topic);
       if (!site) return;

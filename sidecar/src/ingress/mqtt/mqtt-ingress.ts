@@ -1,5 +1,8 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from "mqtt";
+import type { MessageContext } from "../../canonical/parse.js";
 import type { Logger } from "../../logger.js";
+import type { Metrics } from "../../metrics.js";
+import type { Quarantine } from "../../pipeline/quarantine.js";
 import { topicMatches } from "./topic.js";
 
 type SendPacket = (packet: Packet, cb?: () => void, ...rest: unknown[]) => void;
@@ -10,6 +13,8 @@ export interface MqttRoute {
   /** Subscription filters (QoS 1 unless given). */
   filters: Array<{ filter: string; qos?: 0 | 1 }>;
   handle(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void>;
+  /** Site, source and origin of a message of this route that fails (its dead letter's). */
+  context?(topic: string): MessageContext;
 }
 
 export interface MqttIngressOptions {
@@ -28,6 +33,15 @@ export interface MqttIngressOptions {
   reconnectPeriodMs?: number;
   /** Most messages received and not yet acknowledged (waiting for their commit). @default 1000 */
   maxUnacked?: number;
+  /**
+   * Where a message whose route fails goes (an `internal` dead letter, so that the next message
+   * flows), with the site of dead letters whose route names none. Without it a failing message
+   * is not acknowledged and comes again (only right for store failures). @default none
+   */
+  quarantine?: { settle: Quarantine; site: string };
+  /** Longest wait before reconnecting while the store holds input back. @default 30000 */
+  maxHoldBackMs?: number;
+  metrics?: Pick<Metrics, "ingestHeld">;
   /**
    * A retained presence message (the Sparkplug primary host's STATE): `online` published at QoS 1
    * on every connect, `offline` as the connection's will (the broker publishes it if the sidecar
@@ -55,6 +69,9 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
   const { logger } = options;
   const protocolVersion = options.protocolVersion ?? 5;
   let routes = options.routes;
+  const reconnectPeriod = options.reconnectPeriodMs ?? 1000;
+  /** Store failures in a row: each one waits longer before the broker is asked again. */
+  let holdBacks = 0;
   let subscribed = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let closing = false;
@@ -63,7 +80,7 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
     clientId: options.clientId,
     clean: false,
     protocolVersion,
-    reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+    reconnectPeriod,
     connectTimeout: 10_000,
     keepalive: 30,
     resubscribe: true,
@@ -140,15 +157,49 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const work = route.handle(topic, payload, packet).catch((err: unknown) => {
-      // Not durable: never acknowledge. Drop the connection so the broker redelivers.
-      logger.error(
-        { err, topic, route: route.name },
-        "could not commit an MQTT message; reconnecting for redelivery",
+    // Called synchronously: the sequencer keeps arrival order only for calls made in order.
+    const attempt = () => {
+      try {
+        return route.handle(topic, payload, packet);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    };
+    const quarantine = options.quarantine;
+    const work = attempt()
+      .catch((err: unknown) => {
+        if (!quarantine) throw err;
+        const ctx = route.context?.(topic) ?? {
+          site: quarantine.site,
+          source: topic.startsWith("spBv1.0/") ? ("sparkplug" as const) : ("mqtt" as const),
+          origin: topic,
+        };
+        return quarantine.settle(ctx, payload, err, attempt);
+      })
+      .then(
+        () => {
+          if (holdBacks > 0) {
+            holdBacks = 0;
+            client.options.reconnectPeriod = reconnectPeriod;
+          }
+        },
+        (err: unknown) => {
+          // Not durable (the store takes nothing): never acknowledge. Drop the connection so the
+          // broker redelivers, waiting longer each time while the store stays down.
+          holdBacks++;
+          client.options.reconnectPeriod = Math.min(
+            reconnectPeriod * 2 ** Math.min(holdBacks, 16),
+            Math.max(options.maxHoldBackMs ?? 30_000, reconnectPeriod),
+          );
+          options.metrics?.ingestHeld.inc({ route: route.name });
+          logger.error(
+            { err, topic, route: route.name, retryInMs: client.options.reconnectPeriod },
+            "could not commit an MQTT message; holding input back until the store commits",
+          );
+          client.stream?.destroy();
+          throw err;
+        },
       );
-      client.stream?.destroy();
-      throw err;
-    });
     const tracked: Promise<void> = work.then(
       () => undefined,
       () => undefined,

@@ -130,6 +130,7 @@ export function createSparkplugRoute(options: SparkplugRouteOptions): MqttRoute 
       filter: `${SPARKPLUG_NAMESPACE}/${group}/#`,
       qos: 1 as const,
     })),
+    context: (topic) => ({ site: options.site, source: "sparkplug", origin: topic }),
     handle(topic, payload) {
       const receivedAt = now();
       const outcome = host.process(topic, payload, receivedAt);

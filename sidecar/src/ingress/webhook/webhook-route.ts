@@ -10,7 +10,9 @@ import {
   type Rejection,
 } from "../../canonical/parse.js";
 import type { Logger } from "../../logger.js";
+import { describeError } from "../../errors.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
+import type { Quarantine } from "../../pipeline/quarantine.js";
 import type { IngestResult } from "../../store/types.js";
 import { safeEqual } from "../../safe-equal.js";
 import { createReplayGuard, readClaim, startSignature } from "./signature.js";
@@ -34,6 +36,12 @@ export interface WebhookRoutesOptions {
   unverifiedPerMinute?: number;
   /** Bytes of a request failing authentication kept in its dead letter. @default 4096 */
   unverifiedKeptBytes?: number;
+  /**
+   * Where a request whose handling fails goes (an `internal` dead letter, answered 422); without
+   * it, and when the store takes nothing, the request is answered 503 and the sender retries.
+   * @default none
+   */
+  quarantine?: Quarantine;
   /** @default Date.now */
   now?: () => number;
 }
@@ -114,15 +122,27 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): HttpRoute[] 
       const message = "this signature was already received within the tolerance window";
       return refuse(res, 409, rejectPayload(ctx, "replayed", message, body), message);
     }
-    let items: ParsedItem[];
-    let results: IngestResult[];
+    let outcome: { items: ParsedItem[]; results: IngestResult[] } | undefined;
+    const attempt = async () => {
+      const items = options.parse(body, ctx);
+      outcome = { items, results: await ingestor.ingest(items, ctx) };
+    };
     try {
-      items = options.parse(body, ctx);
-      results = await ingestor.ingest(items, ctx);
+      await attempt().catch((err: unknown) => {
+        if (!options.quarantine) throw err;
+        return options.quarantine(ctx, body, err, attempt);
+      });
     } catch (err) {
       guard.release(claim.digest); // not committed: the sender's retry must not be a replay
-      throw err;
+      logger.error({ err, site }, "webhook: the store did not commit; answered 503");
+      res.setHeader("retry-after", "5");
+      return answer(res, 503, [rejected(null, "store_unavailable", describeError(err))]);
     }
+    if (!outcome) {
+      const message = "this request failed while it was handled; it is kept as a dead letter";
+      return answer(res, 422, [rejected(null, "internal", message)]);
+    }
+    const { items, results } = outcome;
     // A body that is no input at all (not JSON, too many events) is the request's error; an
     // invalid event among others is that event's, and the request itself went through.
     const only = items.length === 1 && items[0]!.kind === "reject" ? items[0]!.rejection : null;

@@ -132,7 +132,7 @@ export async function startMappingService(options: MappingServiceOptions): Promi
           }),
         ]
       : []),
-    createMappingRoute({ engine }),
+    createMappingRoute({ engine, limits: { maxMessageBytes: config.maxMessageBytes } }),
   ];
 
   return {

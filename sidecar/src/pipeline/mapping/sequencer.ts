@@ -133,6 +133,7 @@ export function inSequence(route: MqttRoute, sequencer: Sequencer): MqttRoute {
     },
     handle: (topic, payload, packet) =>
       sequencer.run(undefined, () => ({ committed: route.handle(topic, payload, packet) })),
+    ...(route.context && { context: route.context.bind(route) }),
   };
 }
 
