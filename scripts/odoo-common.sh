@@ -138,13 +138,19 @@ pb_base_template() {  # $1: demo|nodemo
 }
 
 # Base with demo + plant_bridge installed (for serve and bench).
+# Suites start together on a fresh machine: the check, the seed clone and the build all happen
+# under one lock per template (without it two suites both cloned the same `_seed` database and
+# one failed with `createdb: duplicate key`). Runs in a command substitution: the lock (fd 8)
+# ends with it.
 pb_addon_template() {
     local base name
     base="$(pb_base_template demo)" || return 1
     name="pb_tpl_addon_$(pb_addon_hash)"
+    exec 8>"$PB_ODOO_DATA_DIR/.lock-addon-$name"
+    flock 8
     if ! pb_db_exists "$name"; then
         pb_clonedb "$base" "${name}_seed"
-        pb_template "$name" pb_clone_and_install "${name}_seed" >&2 || { pb_dropdb "${name}_seed"; return 1; }
+        pb_template "$name" pb_clone_and_install "${name}_seed" >&2 || { pb_dropdb "${name}_seed"; flock -u 8; return 1; }
         pb_dropdb "${name}_seed"
         # templates of older addon contents are of no use any more
         local old
@@ -152,6 +158,7 @@ pb_addon_template() {
             pb_dropdb "$old" || true
         done
     fi
+    flock -u 8
     echo "$name"
 }
 

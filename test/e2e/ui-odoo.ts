@@ -14,14 +14,17 @@ import { projectPath } from "../../sidecar/src/paths.js";
 export const ODOO_SRC = process.env.ODOO_SRC ?? "/opt/odoo";
 export const CHROMIUM = process.env.PLANT_BRIDGE_CHROMIUM ?? "/usr/bin/chromium";
 
-/** Whether the suite can run; says so loudly when not (and fails under CI). */
+/**
+ * Whether the suite can run; says so loudly when not. Odoo is optional everywhere (the Odoo
+ * suites skip without it, under CI too); with an Odoo, a missing Chromium fails under CI.
+ */
 export function uiEnvironment(): boolean {
-  const missing = [
-    existsSync(join(ODOO_SRC, "odoo-bin")) ? "" : `no Odoo at ${ODOO_SRC} (set ODOO_SRC)`,
-    existsSync(CHROMIUM) ? "" : `no Chromium at ${CHROMIUM} (set PLANT_BRIDGE_CHROMIUM)`,
-  ].filter(Boolean);
-  if (!missing.length) return true;
-  const line = `UI end-to-end test: ${missing.join(", ")}`;
+  if (!existsSync(join(ODOO_SRC, "odoo-bin"))) {
+    console.warn(`SKIPPED: UI end-to-end test: no Odoo at ${ODOO_SRC} (set ODOO_SRC)`);
+    return false;
+  }
+  if (existsSync(CHROMIUM)) return true;
+  const line = `UI end-to-end test: no Chromium at ${CHROMIUM} (set PLANT_BRIDGE_CHROMIUM)`;
   if (process.env.PLANT_BRIDGE_REQUIRE_SERVICES === "1")
     throw new Error(`${line}; PLANT_BRIDGE_REQUIRE_SERVICES=1`);
   console.warn(`SKIPPED: ${line}`);
