@@ -4,7 +4,7 @@
  * nothing, hostile mappings that stall nothing else, arrival order kept with canonical traffic,
  * hot reload of subscriptions, and replay through a fixed mapping.
  */
-import { createMessageParser } from "../../sidecar/src/canonical/parse.js";
+import { createMessageParser, rejectPayload } from "../../sidecar/src/canonical/parse.js";
 import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
 import { createReplayer } from "../../sidecar/src/pipeline/replay.js";
 import { samples } from "../helpers/samples.js";
@@ -205,6 +205,43 @@ const SLOW = 60_000;
         reason: "Spindle overload",
       });
       expect(row!.origin).toBe(`${r.prefix}/${r.site}/m1/status#m1@v2`);
+    },
+    SLOW,
+  );
+
+  it(
+    "replays a message that failed before any mapping ran through every mapping of its topic",
+    async () => {
+      const selector = `${r.prefix}/{site}/{machine}/status`;
+      await r.configure([{ selector, expression: STATUS_EXPRESSION }]);
+      const topic = `${r.prefix}/${r.site}/m7/status`;
+      // What the quarantine keeps of a message whose handling threw: its topic as origin.
+      await r.ingestor.ingest(
+        [
+          {
+            kind: "reject",
+            rejection: rejectPayload(
+              { site: r.site, source: "mqtt", origin: topic },
+              "internal",
+              "failed while handling this message: TypeError: boom",
+              Buffer.from(vendor("ERR", T)),
+            ),
+          },
+        ],
+        { source: "mqtt", origin: topic },
+      );
+      const [dl] = await r.store.listDeadLetters({ site: r.site });
+      const replay = createReplayer({
+        store: r.store,
+        parse: createMessageParser(),
+        ingestor: r.ingestor,
+        remap: (d, payload) => r.engine.replay(d.origin, payload),
+      });
+      const outcome = await replay(dl!.id);
+      expect(outcome.results).toEqual([{ status: "accepted", seq: expect.any(Number) }]);
+      const [row] = await messages(1);
+      expect(row!.event).toMatchObject({ workcenter: "m7", status: "down" });
+      expect(row!.origin).toBe(`${topic}#m1@v1`);
     },
     SLOW,
   );

@@ -61,6 +61,13 @@ export function createReplayer(options: ReplayerOptions): Replayer {
       await store.markReplayed(id, event);
       return { deadLetter: (await store.getDeadLetter(id))!, results: [{ status: "requeued" }] };
     }
+    // A Sparkplug message depends on its session (sequence, aliases from the birth): it is not
+    // decoded again out of context. Its dead letter keeps the payload for inspection.
+    if (dl.source === "sparkplug" && dl.code === "internal")
+      throw new PermanentError(
+        "state_conflict",
+        `dead letter ${id} is a Sparkplug B message that failed while handled: it cannot be replayed out of its session; discard it once inspected`,
+      );
     const payload =
       editedPayload ??
       (dl.payloadEncoding === "base64" ? Buffer.from(dl.payload, "base64") : dl.payload);

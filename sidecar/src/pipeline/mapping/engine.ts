@@ -70,7 +70,8 @@ export interface MappingEngine {
   handle(message: SourceMessage): Promise<void>;
   /**
    * Runs a dead letter of a mapping (origin `<topic>#<ref>@v<n>`) again through the mapping's
-   * current active version; undefined when the origin names no active mapping.
+   * current active version, or a message that failed before any mapping ran (origin: its topic)
+   * through every mapping of its topic; undefined when no mapping takes it.
    */
   replay(origin: string, payload: Buffer): Promise<IngestResult[] | undefined>;
   /** Loads the aggregation state and starts the clock. */
@@ -262,6 +263,69 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
     return needed && !aggregator.isLoaded() ? aggregator.ensureLoaded().then(then) : then();
   }
 
+  /** Evaluates every mapping of a message and submits what they produced, in arrival order. */
+  function run(message: SourceMessage): Promise<IngestResult[]> {
+    const matches = match(message);
+    if (matches.length === 0) return Promise.resolve([]);
+    const digest = message.digest ?? messageDigest(message.topic, message.payload, message.keySalt);
+    const outcomes = Promise.all(matches.map((m) => evaluate(m, message)));
+    return sequencer.run(outcomes, (results) =>
+      withState(matches, () => {
+        // Versions of one mapping share its ref: the shadow is compared with the active one.
+        const active = new Map<string, { version: number; produced: Produced }>();
+        const batches = [];
+        for (const [i, m] of matches.entries()) {
+          if (m.definition.state !== "active") continue;
+          const produced = produce(m.definition, results[i], message, digest);
+          active.set(m.definition.ref, { version: m.definition.version, produced });
+          batches.push(itemsOf(m.definition, produced, message, digest));
+        }
+        for (const [i, m] of matches.entries()) {
+          if (m.definition.state === "shadow")
+            compareShadow(
+              shadow,
+              {
+                topic: message.topic,
+                shadow: m.definition,
+                produced: produce(m.definition, results[i], message, digest),
+                active: active.get(m.definition.ref),
+              },
+              now(),
+            );
+        }
+        return { committed: submit(batches, message.source) };
+      }),
+    );
+  }
+
+  /** Runs a dead letter of one mapping version (`<topic>#<ref>@v<n>`) through it again. */
+  async function replayVersion(
+    topic: string,
+    version: string,
+    payload: Buffer,
+  ): Promise<IngestResult[] | undefined> {
+    const ref = /^(\w+)@v\d+$/.exec(version)?.[1];
+    const definition = all.find((d) => d.ref === ref && d.state === "active");
+    if (!definition) return undefined;
+    const params = definition.selector.match(topic) ?? {};
+    const message: SourceMessage = {
+      topic,
+      source: "replay",
+      input: { kind: "text", text: payload.toString("utf8") },
+      payload,
+      receivedAt: now(),
+    };
+    const digest = messageDigest(topic, payload);
+    const m = { definition, params };
+    const outcome = await evaluate(m, message);
+    return sequencer.run(outcome, (result) =>
+      withState([m], () => {
+        const produced = produce(definition, result, message, digest);
+        return { committed: submit([itemsOf(definition, produced, message, digest)], "replay") };
+      }),
+    );
+  }
+
   const engine: MappingEngine = {
     setMappings(scope, definitions, problems = []) {
       scopes.set(scope, { definitions, problems });
@@ -285,66 +349,24 @@ export function createMappingEngine(options: MappingEngineOptions): MappingEngin
       options.samples?.record(message.topic, message.payload, message.receivedAt, {
         sparkplug: message.source === "sparkplug",
       });
-      const matches = match(message);
-      if (matches.length === 0) return Promise.resolve();
-      const digest =
-        message.digest ?? messageDigest(message.topic, message.payload, message.keySalt);
-      const outcomes = Promise.all(matches.map((m) => evaluate(m, message)));
-      return sequencer
-        .run(outcomes, (results) =>
-          withState(matches, () => {
-            // Versions of one mapping share its ref: the shadow is compared with the active one.
-            const active = new Map<string, { version: number; produced: Produced }>();
-            const batches = [];
-            for (const [i, m] of matches.entries()) {
-              if (m.definition.state !== "active") continue;
-              const produced = produce(m.definition, results[i], message, digest);
-              active.set(m.definition.ref, { version: m.definition.version, produced });
-              batches.push(itemsOf(m.definition, produced, message, digest));
-            }
-            for (const [i, m] of matches.entries()) {
-              if (m.definition.state === "shadow")
-                compareShadow(
-                  shadow,
-                  {
-                    topic: message.topic,
-                    shadow: m.definition,
-                    produced: produce(m.definition, results[i], message, digest),
-                    active: active.get(m.definition.ref),
-                  },
-                  now(),
-                );
-            }
-            return { committed: submit(batches, message.source) };
-          }),
-        )
-        .then(() => undefined);
+      return run(message).then(() => undefined);
     },
 
     async replay(origin, payload) {
       const hash = origin.lastIndexOf("#");
-      if (hash < 0) return undefined;
-      const topic = origin.slice(0, hash);
-      const ref = /^(\w+)@v\d+$/.exec(origin.slice(hash + 1))?.[1];
-      const definition = all.find((d) => d.ref === ref && d.state === "active");
-      if (!definition) return undefined;
-      const params = definition.selector.match(topic) ?? {};
-      const message: SourceMessage = {
-        topic,
-        source: "replay",
-        input: { kind: "text", text: payload.toString("utf8") },
-        payload,
-        receivedAt: now(),
-      };
-      const digest = messageDigest(topic, payload);
-      const m = { definition, params };
-      const outcome = await evaluate(m, message);
-      return sequencer.run(outcome, (result) =>
-        withState([m], () => {
-          const produced = produce(definition, result, message, digest);
-          return { committed: submit([itemsOf(definition, produced, message, digest)], "replay") };
-        }),
-      );
+      if (hash < 0) {
+        // A message that failed before any mapping ran (an `internal` dead letter keeps its
+        // topic as origin): every mapping of the topic takes it again, as on arrival.
+        const message: SourceMessage = {
+          topic: origin,
+          source: "replay",
+          input: { kind: "text", text: payload.toString("utf8") },
+          payload,
+          receivedAt: now(),
+        };
+        return match(message).length ? run(message) : undefined;
+      }
+      return replayVersion(origin.slice(0, hash), origin.slice(hash + 1), payload);
     },
 
     async start() {
