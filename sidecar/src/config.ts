@@ -76,6 +76,7 @@ const schema = z
     PLANT_BRIDGE_SIM_RATE: z.coerce.number().min(0.01).max(100000).default(2),
     PLANT_BRIDGE_SIM_MACHINES: positiveInt(3, 1000),
     PLANT_BRIDGE_RETENTION_DAYS: positiveInt(14, 3650),
+    PLANT_BRIDGE_DEAD_LETTER_BUDGET: positiveInt(10_000, 10_000_000),
     PLANT_BRIDGE_GRAPHIQL: bool(process.env.NODE_ENV !== "production"),
     PLANT_BRIDGE_ODOO_LOGIN: optional(z.string().min(1).max(256)),
     PLANT_BRIDGE_ODOO_TIMEOUT_MS: positiveInt(120_000, 3_600_000),
@@ -162,6 +163,8 @@ export interface Config {
   name: string;
   sim: { rate: number; machines: number };
   retentionDays: number;
+  /** Open dead letters kept per site and code; the oldest beyond it are evicted and counted. */
+  deadLetterBudget: number;
   /** Low-code mappings (JSONata) and their sandbox. */
   mapping: {
     /** A local JSON file of mappings (runs with or without Odoo). */
@@ -231,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     name: c.PLANT_BRIDGE_NAME,
     sim: { rate: c.PLANT_BRIDGE_SIM_RATE, machines: c.PLANT_BRIDGE_SIM_MACHINES },
     retentionDays: c.PLANT_BRIDGE_RETENTION_DAYS,
+    deadLetterBudget: c.PLANT_BRIDGE_DEAD_LETTER_BUDGET,
     sync: {
       batchSize: c.PLANT_BRIDGE_POST_BATCH_SIZE,
       lingerMs: c.PLANT_BRIDGE_POST_LINGER_MS,

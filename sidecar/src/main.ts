@@ -188,6 +188,22 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     retentionTimer.unref();
     cleanups.push(async () => clearInterval(retentionTimer));
 
+    // A flood of distinct bad input cannot fill the disk: open dead letters have a budget per
+    // site and code; what it evicts is counted in the store and in the metrics.
+    const trimTimer = setInterval(() => {
+      store
+        .trimDeadLetters(config.deadLetterBudget)
+        .then((evicted) => {
+          for (const e of evicted) {
+            metrics.deadLettersEvicted.inc({ site: e.site, code: e.code }, e.evicted);
+            logger.warn(e, "dead letter budget reached: the oldest were evicted");
+          }
+        })
+        .catch((err: unknown) => logger.warn({ err }, "dead letter trim failed"));
+    }, 60_000);
+    trimTimer.unref();
+    cleanups.push(async () => clearInterval(trimTimer));
+
     // Legacy sinks of releases (file, SQL, HTTP), built from the sites' sink_* connectors.
     const legacySinks = createLegacySinksFor(config, logger);
     cleanups.push(() => legacySinks.close());

@@ -17,6 +17,7 @@ export interface Metrics {
   postLatency: Histogram;
   postBatches: Counter<"result">;
   storeFailures: Counter;
+  deadLettersEvicted: Counter<"site" | "code">;
   ingestHeld: Counter<"route">;
 }
 
@@ -77,6 +78,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     storeFailures: new Counter({
       name: "plant_bridge_store_failures_total",
       help: "Store commits that failed (disk full, database unreachable): input is held back meanwhile.",
+      registers,
+    }),
+    deadLettersEvicted: new Counter({
+      name: "plant_bridge_dead_letters_evicted_total",
+      help: "Open dead letters deleted, oldest first, beyond PLANT_BRIDGE_DEAD_LETTER_BUDGET per site and code.",
+      labelNames: ["site", "code"],
       registers,
     }),
     ingestHeld: new Counter({

@@ -141,6 +141,37 @@ export function deadLetterContract({ store, lease }: ContractContext): void {
       expect((await store.stats()).sites).toMatchObject([{ site: "main", deadLetters: 0 }]);
     });
 
+    it("bounds open dead letters per site and code: the oldest are evicted and counted", async () => {
+      const bad = (i: number, code: "invalid_json" | "schema", site = "main") =>
+        rejectItem(rejection(`bad ${i}`, { code, site }));
+      await store.ingest([
+        ...Array.from({ length: 6 }, (_, i) => bad(i, "invalid_json")),
+        ...Array.from({ length: 2 }, (_, i) => bad(i, "schema")),
+        ...Array.from({ length: 4 }, (_, i) => bad(i, "invalid_json", "north")),
+      ]);
+      // a closed dead letter does not count against the budget
+      const [newest] = await store.listDeadLetters({ site: "main", code: "schema" });
+      await store.discardDeadLetter(newest!.id, "seen");
+
+      expect(await store.trimDeadLetters(3, T0 + 5)).toEqual(
+        expect.arrayContaining([
+          { site: "main", code: "invalid_json", evicted: 3, at: T0 + 5 },
+          { site: "north", code: "invalid_json", evicted: 1, at: T0 + 5 },
+        ]),
+      );
+      const kept = await store.listDeadLetters({ site: "main", code: "invalid_json" });
+      expect(kept.map((d) => d.payload).sort()).toEqual(["bad 3", "bad 4", "bad 5"]);
+      expect(await store.listDeadLetters({ site: "main", code: "schema" })).toHaveLength(2);
+      expect(await store.trimDeadLetters(3, T0 + 6)).toEqual([]);
+
+      await store.ingest([bad(7, "invalid_json"), bad(8, "invalid_json")]);
+      await store.trimDeadLetters(3, T0 + 9);
+      expect(await store.listEvictions()).toEqual([
+        { site: "main", code: "invalid_json", evicted: 5, at: T0 + 9 },
+        { site: "north", code: "invalid_json", evicted: 1, at: T0 + 5 },
+      ]);
+    });
+
     it("lists dead letters newest first with filters and keyset paging", async () => {
       const results = await store.ingest([
         rejectItem(rejection("1")),

@@ -61,6 +61,14 @@ export interface Store {
 
   /** Deletes settled outbox/inbox rows and closed dead letters older than the cut-offs. */
   purge(options: PurgeOptions): Promise<PurgeResult>;
+  /**
+   * Bounds the open dead letters: of each (site, code) with more than `keep`, the oldest are
+   * deleted and counted (durably, see `listEvictions`), so a flood of distinct bad input cannot
+   * fill the disk. Returns what this call evicted.
+   */
+  trimDeadLetters(keep: number, now?: number): Promise<Eviction[]>;
+  /** Every (site, code) that ever lost dead letters to the budget, with the total count. */
+  listEvictions(): Promise<Eviction[]>;
 
   close(): Promise<void>;
 }
@@ -238,6 +246,14 @@ export interface PurgeOptions {
   settledBefore: number;
   /** Replayed / discarded dead letters last updated before this epoch ms are deleted. */
   closedDeadLettersBefore: number;
+}
+
+export interface Eviction {
+  site: string;
+  code: string;
+  evicted: number;
+  /** Epoch ms of the (last) eviction. */
+  at: number;
 }
 
 export interface PurgeResult {

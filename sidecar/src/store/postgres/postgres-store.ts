@@ -19,6 +19,7 @@ import {
 import { checkStateWrites } from "../state.js";
 import type {
   DeadLetterFilter,
+  Eviction,
   IngestItem,
   IngestOptions,
   IngestResult,
@@ -415,6 +416,27 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         events: await purgeAll(sql.purgeMessages, purgeOptions.settledBefore),
         deadLetters: await purgeAll(sql.purgeDeadLetters, purgeOptions.closedDeadLettersBefore),
       };
+    },
+
+    async trimDeadLetters(keep, now = Date.now()) {
+      const { rows } = await pool.query<{ site: string; code: string; n: number }>(sql.overBudget, [
+        keep,
+      ]);
+      const evictions: Eviction[] = [];
+      for (const { site, code, n } of rows) {
+        const { rows: done } = await pool.query<{ evicted: number }>(sql.evictOldest, [
+          site,
+          code,
+          n - keep,
+          ms(now),
+        ]);
+        evictions.push({ site, code, evicted: done[0]!.evicted, at: ms(now) });
+      }
+      return evictions;
+    },
+
+    async listEvictions() {
+      return (await pool.query<Eviction>(sql.listEvictions)).rows;
     },
 
     async close() {

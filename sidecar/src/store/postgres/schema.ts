@@ -82,6 +82,17 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     updated_at bigint NOT NULL
   );
   `,
+  // 3: a budget of open dead letters per site and code; what it evicted is counted here.
+  (s) => `
+  CREATE INDEX dead_letters_open_code ON ${s}.dead_letters (site, code, id) WHERE state = 'open';
+  CREATE TABLE ${s}.dead_letter_evictions (
+    site text NOT NULL,
+    code text NOT NULL,
+    evicted bigint NOT NULL,
+    at bigint NOT NULL,
+    PRIMARY KEY (site, code)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -98,6 +98,29 @@ export function createSql(s: string) {
       )
       SELECT (SELECT count(*) FROM deleted) AS deleted, (SELECT count(*) FROM batch) AS scanned,
         (SELECT max(seq) FROM batch) AS last`,
+    overBudget: `
+      SELECT site, code, count(*)::int AS n FROM ${s}.dead_letters
+      WHERE state = 'open' GROUP BY site, code HAVING count(*) > $1`,
+    /** Evicts the $3 oldest open dead letters of ($1 site, $2 code) and counts them ($4 now). */
+    evictOldest: `
+      WITH victims AS (
+        SELECT id FROM ${s}.dead_letters
+        WHERE site = $1 AND code = $2 AND state = 'open' ORDER BY id LIMIT $3
+        FOR UPDATE SKIP LOCKED
+      ),
+      deleted AS (
+        DELETE FROM ${s}.dead_letters d USING victims v WHERE d.id = v.id RETURNING 1
+      ),
+      counted AS (
+        INSERT INTO ${s}.dead_letter_evictions (site, code, evicted, at)
+        SELECT $1, $2, count(*), $4 FROM deleted HAVING count(*) > 0
+        ON CONFLICT (site, code) DO UPDATE SET
+          evicted = ${s}.dead_letter_evictions.evicted + excluded.evicted, at = excluded.at
+      )
+      SELECT (SELECT count(*)::int FROM deleted) AS evicted`,
+    listEvictions: `
+      SELECT site, code, evicted::int AS evicted, at::float8 AS at
+      FROM ${s}.dead_letter_evictions ORDER BY site, code`,
     purgeDeadLetters: `
       WITH batch AS (
         SELECT id FROM ${s}.dead_letters

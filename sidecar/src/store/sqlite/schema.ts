@@ -75,6 +75,17 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 3: a budget of open dead letters per site and code; what it evicted is counted here.
+  `
+  CREATE INDEX dead_letters_open_code ON dead_letters (site, code, id) WHERE state = 'open';
+  CREATE TABLE dead_letter_evictions (
+    site TEXT NOT NULL,
+    code TEXT NOT NULL,
+    evicted INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (site, code)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -20,6 +20,7 @@ import {
 } from "../common.js";
 import type {
   DeadLetterFilter,
+  Eviction,
   IngestItem,
   IngestOptions,
   IngestResult,
@@ -220,6 +221,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { requeued: inInbox };
   });
 
+  const trimOne = db.transaction(
+    (e: { site: string; code: string; n: number; at: number }): Eviction => {
+      const { changes } = sql.evictOldest.run(e);
+      sql.countEviction.run({ ...e, n: changes });
+      return { site: e.site, code: e.code, evicted: changes, at: e.at };
+    },
+  );
+
   const discard = db.transaction((id: number, reason: string) => {
     const dl = loadDeadLetter(id);
     if (!dl) throw deadLetterNotFound(id);
@@ -358,6 +367,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         events: await purgeBatches(sql.purgeMessages, purgeOptions.settledBefore),
         deadLetters: await purgeBatches(sql.purgeDeadLetters, purgeOptions.closedDeadLettersBefore),
       };
+    },
+
+    async trimDeadLetters(keep, now = Date.now()) {
+      const over = sql.overBudget.all({ keep }) as Array<{ site: string; code: string; n: number }>;
+      return over.map(({ site, code, n }) => trimOne({ site, code, n: n - keep, at: ms(now) }));
+    },
+
+    async listEvictions() {
+      return sql.listEvictions.all() as Eviction[];
     },
 
     async close() {

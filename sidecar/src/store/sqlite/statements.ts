@@ -88,6 +88,23 @@ export function prepareStatements(db: Database.Database) {
                AND d.state = 'open'))
          ORDER BY seq LIMIT @batch)`,
     ),
+    overBudget: db.prepare(
+      `SELECT site, code, count(*) AS n FROM dead_letters INDEXED BY dead_letters_open_code
+       WHERE state = 'open' GROUP BY site, code HAVING count(*) > @keep`,
+    ),
+    evictOldest: db.prepare(
+      `DELETE FROM dead_letters WHERE id IN (
+         SELECT id FROM dead_letters INDEXED BY dead_letters_open_code
+         WHERE site = @site AND code = @code AND state = 'open' ORDER BY id LIMIT @n)`,
+    ),
+    countEviction: db.prepare(
+      `INSERT INTO dead_letter_evictions (site, code, evicted, at) VALUES (@site, @code, @n, @at)
+       ON CONFLICT (site, code) DO UPDATE SET
+         evicted = evicted + excluded.evicted, at = excluded.at`,
+    ),
+    listEvictions: db.prepare(
+      `SELECT site, code, evicted, at FROM dead_letter_evictions ORDER BY site, code`,
+    ),
     purgeDeadLetters: db.prepare(
       `DELETE FROM dead_letters WHERE id IN (
          SELECT id FROM dead_letters
