@@ -25,6 +25,7 @@ import type { MappingConfig } from "../../sidecar/src/odoo/config-sync.js";
 import { createAggregator } from "../../sidecar/src/pipeline/aggregation/aggregator.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import { createIngestor, type Ingestor } from "../../sidecar/src/pipeline/ingestor.js";
+import { createQuarantine } from "../../sidecar/src/pipeline/quarantine.js";
 import {
   defineMappings,
   type MappingVersionConfig,
@@ -137,6 +138,7 @@ export async function mappingRig(
     routes,
     logger,
     reconnectPeriodMs: 200,
+    quarantine: { settle: createQuarantine({ ingestor, logger }), site },
   });
   late.ingress = ingress;
   await ingress.ready();

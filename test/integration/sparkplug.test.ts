@@ -230,4 +230,19 @@ const DEVICE = [
       Buffer.from(dls.find((d) => d.payloadSize === garbage.length)!.payload, "base64"),
     ).toEqual(garbage);
   });
+
+  it("refuses a payload over the size limit before decoding it: a too_large dead letter", async () => {
+    await node.birth();
+    const topic = `spBv1.0/${r.sparkplug.group}/DDATA/${node.edge}/Press 1`;
+    await node.client.publishAsync(topic, Buffer.alloc(300 * 1024, 0x0a), { qos: 1 });
+    await node.deviceData("Press 1", [{ alias: 1, value: 1 }]);
+    await events(2);
+    const dls = await waitFor("the dead letter", async () => {
+      const d = await r.store.listDeadLetters({ site: r.site });
+      return d.length ? d : undefined;
+    });
+    expect(dls.map((d) => [d.code, d.source, d.origin, d.payloadSize])).toEqual([
+      ["too_large", "sparkplug", topic, 300 * 1024],
+    ]);
+  });
 });

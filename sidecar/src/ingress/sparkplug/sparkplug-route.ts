@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { Counter, type Registry } from "prom-client";
 import type { Rejection } from "../../canonical/parse.js";
+import { PermanentError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
 import type { MappingEngine } from "../../pipeline/mapping/engine.js";
@@ -45,6 +46,8 @@ export interface SparkplugRouteOptions {
   registry?: Registry;
   /** @default Date.now */
   now?: () => number;
+  /** Largest payload decoded; a larger one is a `too_large` dead letter. @default 262144 */
+  maxMessageBytes?: number;
 }
 
 export function createSparkplugRoute(options: SparkplugRouteOptions): MqttRoute {
@@ -133,6 +136,13 @@ export function createSparkplugRoute(options: SparkplugRouteOptions): MqttRoute 
     context: (topic) => ({ site: options.site, source: "sparkplug", origin: topic }),
     handle(topic, payload) {
       const receivedAt = now();
+      const maxBytes = options.maxMessageBytes ?? 256 * 1024;
+      // Refused before decoding: protobuf would allocate for whatever the payload declares.
+      if (payload.length > maxBytes)
+        throw new PermanentError(
+          "too_large",
+          `Sparkplug payload of ${payload.length} bytes exceeds the limit of ${maxBytes}`,
+        );
       const outcome = host.process(topic, payload, receivedAt);
       if (outcome.kind === "ignored") return Promise.resolve();
       if (outcome.kind === "invalid") {

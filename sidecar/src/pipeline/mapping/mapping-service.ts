@@ -129,6 +129,7 @@ export async function startMappingService(options: MappingServiceOptions): Promi
             bindings: () => bindings,
             onBirth: (birth) => reports?.birth(birth),
             registry: metrics.registry,
+            maxMessageBytes: config.maxMessageBytes,
           }),
         ]
       : []),
