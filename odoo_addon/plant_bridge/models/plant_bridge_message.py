@@ -310,6 +310,35 @@ class PlantBridgeMessage(models.Model):
         self.env['plant_bridge.outbound'].search(
             [('state', '=', 'acknowledged'), ('create_date', '<', limit)], limit=batch_size).unlink()
         self.env['plant_bridge.metric.snapshot'].search([('at', '<', limit)], limit=batch_size).unlink()
+        self._evict_over_budget()
         if len(old) == batch_size and self.env.context.get('cron_id'):
             self.env['ir.cron']._commit_progress(len(old), remaining=1)
         return len(old)
+
+    @api.model
+    def _evict_over_budget(self):
+        """Bounds the exception queue against a flood of distinct bad input.
+
+        Of the open rejections the sidecar reported (bad JSON, mapping errors...: input that never
+        was an event), each site and code keeps the newest `plant_bridge.dead_letter_budget`
+        (10000); older ones are discarded with the reason, then purged with the other discarded
+        rows. Events Odoo itself rejected are business documents waiting for a fix: never evicted.
+        Returns the number of rows evicted.
+        """
+        budget = int(self.env['ir.config_parameter'].sudo().get_param(
+            'plant_bridge.dead_letter_budget', 10000))
+        domain = [('state', '=', 'rejected'), ('rejected_by', '=', 'sidecar')]
+        evicted = 0
+        for site, code, count in self._read_group(domain, ['site_id', 'error_code'], ['__count']):
+            if count <= budget:
+                continue
+            oldest = self.search(domain + [('site_id', '=', site.id), ('error_code', '=', code)],
+                                 order='id asc', limit=count - budget)
+            oldest.sudo().write({
+                'state': 'discarded',
+                'discard_reason': _(
+                    "Evicted: more than %(budget)s open sidecar rejections with code %(code)s at "
+                    "site %(site)s; the oldest go first.", budget=budget, code=code, site=site.code),
+            })
+            evicted += len(oldest)
+        return evicted

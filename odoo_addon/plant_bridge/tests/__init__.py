@@ -19,3 +19,4 @@ from . import test_schedule_run
 from . import test_reconciliation
 from . import test_ui_models
 from . import test_system_of_record
+from . import test_budget
