@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMessageParser } from "../../sidecar/src/canonical/parse.js";
+import { createMessageParser, rejectPayload } from "../../sidecar/src/canonical/parse.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics, type Metrics } from "../../sidecar/src/metrics.js";
 import type { OdooClient } from "../../sidecar/src/odoo/client.js";
@@ -16,6 +16,7 @@ import { createConnectorTester } from "../../sidecar/src/odoo/connector-test.js"
 import { createHeartbeat } from "../../sidecar/src/odoo/heartbeat.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import { createIngestor } from "../../sidecar/src/pipeline/ingestor.js";
+import { createReplayer } from "../../sidecar/src/pipeline/replay.js";
 import { openStore } from "../../sidecar/src/store/index.js";
 import type { Store } from "../../sidecar/src/store/types.js";
 import { samples } from "../helpers/samples.js";
@@ -220,6 +221,62 @@ it("a beat Odoo does not take keeps its counts and latencies for the next one", 
 });
 
 describe("replays queued in Odoo's exception queue", () => {
+  it("never books an unauthenticated webhook body that an operator did not edit", async () => {
+    const parse = createMessageParser();
+    const ingestor = createIngestor({ store, metrics, logger, bus: new Bus() });
+    const body = JSON.stringify({ ...samples.scrap, id: "forged-1" });
+    await ingestor.ingest(
+      [
+        {
+          kind: "reject",
+          rejection: rejectPayload(
+            { site: "main", source: "webhook", origin: "/webhooks/main" },
+            "signature",
+            "signature does not match",
+            Buffer.from(body),
+          ),
+        },
+      ],
+      { source: "webhook", origin: "/webhooks/main" },
+    );
+    const [dl] = await store.listDeadLetters({ site: "main" });
+    // A retry in Odoo hands the payload back, not edited: before, it counted as edited.
+    const client = scriptedClient((method) =>
+      method === "heartbeat"
+        ? {
+            ok: true,
+            replays: [
+              { replay_id: 1, fingerprint: dl!.fingerprint, payload: body, edited: false },
+              { replay_id: 2, fingerprint: "gone", payload: body, code: "signature" },
+            ],
+          }
+        : {},
+    );
+    const beat = createHeartbeat({
+      client,
+      store,
+      metrics,
+      logger,
+      site: "main",
+      name: "edge-1",
+      version: "0.1.0",
+      configRevision: () => 4,
+      drainLatencies: () => [],
+      odooUp: () => true,
+      parse,
+      ingestor,
+      replay: createReplayer({ store, parse, ingestor }),
+    });
+    await beat.beat();
+    expect(await store.listMessages({ site: "main" })).toEqual([]);
+    expect((await store.getDeadLetter(dl!.id))!.state).toBe("open");
+    const ack = client.calls.find((c) => c.method === "ack_replays")!;
+    expect(ack.kwargs.items).toEqual([
+      expect.objectContaining({ replay_id: 1, status: "rejected", code: "signature" }),
+      expect.objectContaining({ replay_id: 2, status: "rejected", code: "signature" }),
+    ]);
+  });
+
   it("replay a local dead letter named by its fingerprint through the replayer, else parse", async () => {
     const parse = createMessageParser();
     const ingestor = createIngestor({ store, metrics, logger, bus: new Bus() });
@@ -237,7 +294,7 @@ describe("replays queued in Odoo's exception queue", () => {
         ? {
             ok: true,
             replays: [
-              { replay_id: 1, fingerprint: dl!.fingerprint, payload: fixed },
+              { replay_id: 1, fingerprint: dl!.fingerprint, payload: fixed, edited: true },
               { replay_id: 2, fingerprint: null, payload: "{broken" },
             ],
           }

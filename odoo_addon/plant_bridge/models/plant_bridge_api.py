@@ -162,7 +162,8 @@ class PlantBridgeApi(models.AbstractModel):
         replays = self.env['plant_bridge.replay'].sudo().search(
             [('site_id', '=', site.id), ('state', '=', 'pending')], order='id', limit=100)
         return {'ok': True, 'replays': [
-            {'replay_id': r.id, 'fingerprint': r.fingerprint or None, 'payload': r.payload} for r in replays]}
+            {'replay_id': r.id, 'fingerprint': r.fingerprint or None, 'payload': r.payload,
+             'edited': r.edited, 'code': r.code or None} for r in replays]}
 
     def _store_snapshots(self, registration, snapshots):
         if not isinstance(snapshots, list):

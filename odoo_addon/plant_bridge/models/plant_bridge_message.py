@@ -64,6 +64,10 @@ class PlantBridgeMessage(models.Model):
              "(a list of {state, code, message, at}, at most the last 50).")
     payload = fields.Text(help="The canonical event (JSON); empty when stored as an attachment.")
     payload_attachment_id = fields.Many2one('ir.attachment', readonly=True, ondelete='set null')
+    payload_edited = fields.Boolean(
+        readonly=True, copy=False,
+        help="Someone changed the payload in Odoo since it was recorded. A request that failed "
+             "authentication (code signature) is replayed only once its payload was checked and edited.")
     res_model = fields.Char('Resulting Model', readonly=True, index='btree_not_null')
     res_id = fields.Many2oneReference('Resulting Record Id', model_field='res_model', readonly=True)
     res_name = fields.Char('Resulting Record', readonly=True)
@@ -254,8 +258,14 @@ class PlantBridgeMessage(models.Model):
     def _replay(self, payload_text, label):
         self.ensure_one()
         if self.rejected_by == 'sidecar':
+            # Nobody vouched for a request that failed authentication: replaying it as it is
+            # would book events through an operator's click.
+            if self.error_code == 'signature' and not self.payload_edited:
+                raise UserError(_(
+                    "%s failed authentication: check its payload and edit it before replaying it.",
+                    self.key))
             replay = self.env['plant_bridge.replay'].sudo().create({
-                'message_id': self.id, 'payload': payload_text})
+                'message_id': self.id, 'payload': payload_text, 'edited': self.payload_edited})
             self.message_post(body=_("%(label)s: queued for the sidecar (replay #%(id)s).",
                                      label=label, id=replay.id))
             return
@@ -287,7 +297,10 @@ class PlantBridgeMessage(models.Model):
                     json.loads(vals['payload'])
                 except ValueError as e:
                     raise UserError(_("The edited payload is not valid JSON: %s", e)) from e
+        changed = self.filtered(lambda m: 'payload' in vals and (m.payload or '') != (vals['payload'] or ''))
         res = super().write(vals)
+        if changed:
+            super(PlantBridgeMessage, changed).write({'payload_edited': True})
         if 'payload' in vals:
             for message in self:
                 message.message_post(body=_("Payload edited by %s.", self.env.user.name))

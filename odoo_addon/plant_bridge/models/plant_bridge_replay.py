@@ -11,6 +11,8 @@ class PlantBridgeReplay(models.Model):
     site_id = fields.Many2one(related='message_id.site_id', store=True, index=True)
     fingerprint = fields.Char(related='message_id.fingerprint')
     payload = fields.Text(required=True)
+    edited = fields.Boolean(help="The payload was changed in Odoo: it replaces the sidecar's copy.")
+    code = fields.Char(related='message_id.error_code')
     state = fields.Selection([('pending', 'Pending'), ('done', 'Done'), ('failed', 'Failed')],
                              default='pending', required=True, index=True)
     result_code = fields.Char()

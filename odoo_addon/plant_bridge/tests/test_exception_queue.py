@@ -125,7 +125,8 @@ class TestExceptionQueue(PlantBridgeCase):
         replay = first.replay_ids
         self.assertRecordValues(replay, [{'state': 'pending', 'payload': '{"qty": 1}'}])
         beat = self.api.heartbeat({'name': 'edge-1', 'site': 'main'})
-        self.assertEqual(beat['replays'], [{'replay_id': replay.id, 'fingerprint': 'fp-1', 'payload': '{"qty": 1}'}])
+        self.assertEqual(beat['replays'], [{'replay_id': replay.id, 'fingerprint': 'fp-1', 'payload': '{"qty": 1}',
+                                            'edited': True, 'code': 'invalid_json'}])
         attempts = first.attempts
         self.assertEqual(self.api.ack_replays([{'replay_id': replay.id, 'status': 'accepted'}]),
                          {'done': 1, 'failed': 0})
@@ -141,3 +142,21 @@ class TestExceptionQueue(PlantBridgeCase):
                                           'error_message': "Unknown site 'x'"}])
         self.assertEqual([f['code'] for f in second.failure_history], ['unauthorized'])
         self.assertEqual(self.api.heartbeat({'name': 'edge-1', 'site': 'main'})['replays'], [])
+
+    def test_unauthenticated_request_is_replayed_only_edited(self):
+        answer = self.api.report_rejections('main', [{
+            'code': 'signature', 'message': 'signature does not match', 'source': 'webhook',
+            'origin': '/webhooks/main', 'fingerprint': 'fp-sig',
+            'payload': '{"id": "forged", "type": "scrap", "product": "FURN_8522", "quantity": 1}'}])
+        message = self.Message.browse(answer['message_ids'])
+        # a retry hands the body back as it is: refused (it used to count as edited)
+        with self.assertRaisesRegex(UserError, 'failed authentication'):
+            message.action_retry()
+        message.payload = message.payload  # saved unchanged: still not edited
+        with self.assertRaisesRegex(UserError, 'failed authentication'):
+            message.action_replay_edited()
+        self.assertFalse(message.replay_ids)
+        message.payload = '{"id": "checked", "type": "scrap", "product": "FURN_8522", "quantity": 1}'
+        message.action_replay_edited()
+        beat = self.api.heartbeat({'name': 'edge-1', 'site': 'main'})
+        self.assertEqual([(r['edited'], r['code']) for r in beat['replays']], [(True, 'signature')])

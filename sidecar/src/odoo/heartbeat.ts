@@ -43,6 +43,13 @@ interface Replay {
   replay_id: number;
   fingerprint: string | null;
   payload: string;
+  /**
+   * Whether an operator changed the payload in Odoo before this replay (Odoo compares it with
+   * what was reported). Only an edited payload replaces the sidecar's copy; absent: not edited.
+   */
+  edited?: boolean;
+  /** The code of the rejection replayed (absent from older addons). */
+  code?: string | null;
 }
 
 export interface Heartbeat {
@@ -257,7 +264,12 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       : [];
     if (local && options.replay) {
       try {
-        const { results } = await options.replay(local.id, r.payload ?? "");
+        // A retry in Odoo replays the sidecar's own copy: a request that failed authentication
+        // is then refused by the replayer unless an operator really edited it.
+        const { results } = await options.replay(
+          local.id,
+          r.edited ? (r.payload ?? "") : undefined,
+        );
         return summarize(results.map((x) => x.status));
       } catch (err) {
         return {
@@ -267,6 +279,13 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
         };
       }
     }
+    if ((local?.code === "signature" || r.code === "signature") && !r.edited)
+      return {
+        status: "rejected",
+        code: "signature",
+        message:
+          "this request failed authentication: replay it with its payload checked (edited), not as it is",
+      };
     const origin = `odoo-replay:${r.replay_id}`;
     const items = options.parse(r.payload ?? "", { site: options.site, source: "replay", origin });
     const results = await options.ingestor.ingest(items, { source: "replay", origin });
