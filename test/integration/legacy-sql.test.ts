@@ -246,5 +246,34 @@ for (const [name, up, open] of dialects) {
       expect(make(`SELECT * FROM ${table}`, "id; DROP TABLE x")).toThrow(/not an identifier/);
       return client.close();
     });
+
+    it("cannot leave the read-only transaction with stacked statements", async () => {
+      await db.exec(
+        `INSERT INTO ${table} (mo, qty, booked_at) VALUES ('WH/MO/1', 1, '2026-01-01')`,
+      );
+      const client = openSqlClient(db.connection);
+      try {
+        // The source wraps its query: a ';' would end the wrapper and start statements of its own.
+        expect(() =>
+          createSqlSource({
+            connectorId: 4,
+            client,
+            query: `SELECT * FROM ${table}) AS x; COMMIT; DELETE FROM ${table}; SELECT * FROM (SELECT 1`,
+            watermarkColumn: "id",
+            keyColumn: "id",
+            table,
+            store: h.store,
+          }),
+        ).toThrow(/one statement/);
+        // And the client runs one statement per call, whatever it is given.
+        await expect(
+          client.readOnly((q) => q(`SELECT 1; COMMIT; DELETE FROM ${table}`)),
+        ).rejects.toThrow();
+        const [row] = await client.query(`SELECT count(*) AS n FROM ${table}`);
+        expect(Number(row!.n)).toBe(1);
+      } finally {
+        await client.close();
+      }
+    });
   });
 }

@@ -86,6 +86,21 @@ export function postgresConnection(c: SqlConnection): pg.PoolConfig {
   };
 }
 
+/**
+ * Always the extended protocol, which takes exactly one statement. Without parameters pg sends a
+ * simple query, and that runs `SELECT 1; COMMIT; DELETE ...` whole: out of the read-only
+ * transaction of a source. (mysql2 is configured with `multipleStatements: false`.)
+ */
+function oneStatement(text: string, values: unknown[]): pg.QueryConfig {
+  // `queryMode` is pg's (lib/query.js), not yet in its type declarations.
+  const config: pg.QueryConfig & { queryMode: "extended" } = {
+    text,
+    values,
+    queryMode: "extended",
+  };
+  return config;
+}
+
 function postgresClient(c: SqlConnection): SqlClient {
   const pool = new pg.Pool({
     ...postgresConnection(c),
@@ -109,7 +124,7 @@ function postgresClient(c: SqlConnection): SqlClient {
       await conn.query(begin);
       const result = await fn(async (sql, params = []) => {
         try {
-          return (await conn.query(sql, params)).rows as SqlRow[];
+          return (await conn.query(oneStatement(sql, params))).rows as SqlRow[];
         } catch (err) {
           throw classify(err, c);
         }
@@ -128,7 +143,7 @@ function postgresClient(c: SqlConnection): SqlClient {
     placeholder: (n) => `$${n}`,
     async query(sql, params = []) {
       try {
-        return (await pool.query(sql, params)).rows as SqlRow[];
+        return (await pool.query(oneStatement(sql, params))).rows as SqlRow[];
       } catch (err) {
         throw classify(err, c);
       }

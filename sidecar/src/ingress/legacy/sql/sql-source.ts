@@ -58,6 +58,12 @@ export function createSqlSource(options: SqlSourceOptions): LegacySource {
   const inner = options.query.trim().replace(/;+\s*$/, "");
   if (!/^(select|with)\b/i.test(inner))
     throw new ConfigError("config", "the SQL source query must be a SELECT (or WITH ... SELECT)");
+  // The query is wrapped; a ';' inside it would end the wrapper and start statements of its own.
+  if (inner.includes(";"))
+    throw new ConfigError(
+      "config",
+      "the SQL source query must be one statement: no ';' (give the source a read-only database role too)",
+    );
 
   function statement(
     from: Position | undefined,
