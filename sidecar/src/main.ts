@@ -98,6 +98,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       broker = await startEmbeddedBroker({
         port: config.mqtt.embeddedPort,
         host: config.mqtt.embeddedHost,
+        // the largest message plus room for its topic and properties
+        maxPacketBytes: config.maxMessageBytes + 64 * 1024,
         logger,
         ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
         ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),

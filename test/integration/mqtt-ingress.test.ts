@@ -4,6 +4,7 @@
  * that the broker's PUBACK arrives only once the event is committed.
  */
 import { mkdtempSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
@@ -297,6 +298,39 @@ describe("with the embedded broker (aedes)", () => {
     await broker.close();
   });
   ingressSuite("the embedded broker (MQTT 3.1.1)", () => broker.url, 4);
+
+  it("closes a connection whose packet declares more than the limit, before buffering it", async () => {
+    const small = await startEmbeddedBroker({
+      port: 0,
+      host: "127.0.0.1",
+      maxPacketBytes: 64 * 1024,
+      logger,
+    });
+    try {
+      const socket = net.connect(small.port, "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      socket.on("error", () => undefined);
+      // An unauthenticated CONNECT declaring 256 MiB (the largest MQTT remaining length).
+      socket.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]));
+      let sent = 0;
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let open = true;
+      void closed.then(() => (open = false));
+      while (open && sent < 32 * 1024 * 1024) {
+        if (!socket.write(chunk)) await new Promise((r) => setTimeout(r, 5));
+        sent += chunk.length;
+      }
+      await closed;
+      expect(sent).toBeLessThan(32 * 1024 * 1024);
+      // Everyone else is served as before.
+      const ok = await mqtt.connectAsync(small.url, { reconnectPeriod: 0 });
+      await ok.publishAsync("t", "x".repeat(1000), { qos: 1 });
+      await ok.endAsync();
+    } finally {
+      await small.close();
+    }
+  });
 
   it("refuses to listen beyond loopback without credentials", async () => {
     await expect(startEmbeddedBroker({ port: 0, host: "0.0.0.0", logger })).rejects.toThrow(

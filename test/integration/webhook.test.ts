@@ -305,17 +305,44 @@ describe("signed webhooks", () => {
     expect(dls[0]!.message).toMatch(/RangeError: boom/);
   });
 
-  it("answers 413 `too_large` to a signed body over the limit, keeping its beginning", async () => {
+  it("answers 413 `too_large` to a declared length over the limit before reading or hashing it", async () => {
     await start();
     const body = JSON.stringify([event("big")]) + " ".repeat(20 * 1024);
     const answer = await post(body);
     expect(answer.status).toBe(413);
     expect(answer.results[0]?.code).toBe("too_large");
     const [dl] = await deadLetters();
+    expect(dl).toMatchObject({
+      code: "too_large",
+      payloadSize: Buffer.byteLength(body),
+      payload: "",
+    });
+    expect(dl!.message).toMatch(/declared body of \d+ bytes .* \(not read\)/);
+    expect(await messages()).toEqual([]);
+  });
+
+  it("answers 413 `too_large` to a signed chunked body over the limit, keeping its beginning", async () => {
+    await start();
+    const body = JSON.stringify([event("big")]) + " ".repeat(20 * 1024);
+    // A streamed body declares no length: it is counted (and hashed) as it arrives.
+    const chunked = (headers: Record<string, string>) =>
+      fetch(`${http.url}/webhooks/${site}`, {
+        method: "POST",
+        headers,
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(body));
+            controller.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit);
+    expect((await chunked(signed(body))).status).toBe(413);
+    const [dl] = await deadLetters();
     expect(dl).toMatchObject({ code: "too_large", payloadSize: Buffer.byteLength(body) });
     expect(dl!.payload).toBe(body.slice(0, 1024));
     // An unsigned one is refused as `signature` (authentication comes first), truncated.
-    const unsigned = await post(body, { [TIMESTAMP_HEADER]: String(nowSeconds()) });
+    const unsigned = await chunked({ [TIMESTAMP_HEADER]: String(nowSeconds()) });
     expect(unsigned.status).toBe(401);
     const sig = (await deadLetters()).find((d) => d.code === "signature")!;
     expect(Buffer.byteLength(sig.payload)).toBe(512);

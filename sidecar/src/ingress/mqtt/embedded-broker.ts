@@ -11,7 +11,17 @@ export interface EmbeddedBrokerOptions {
   /** When set, every client must present these credentials. */
   username?: string;
   password?: string;
+  /**
+   * Largest MQTT packet a client may send; a larger declared length closes the connection as
+   * soon as the fixed header is read, before any of it is buffered. @default 320 KiB
+   */
+  maxPacketBytes?: number;
   logger: Logger;
+}
+
+/** What aedes' client exposes of its mqtt-packet parser (aedes 1.2, pinned). */
+interface ParsingClient {
+  _parser: { parse(buf: Buffer): unknown; packet: { length: number } };
 }
 
 export interface EmbeddedBroker {
@@ -50,7 +60,26 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   broker.on("clientError", (client, err) =>
     logger.debug({ client: client.id, err: err.message }, "embedded broker client error"),
   );
-  const server = net.createServer(broker.handle);
+  // mqtt-packet has no packet size limit: a CONNECT declaring 256 MiB was buffered as it came,
+  // before any authentication. The declared length is known once the fixed header is parsed.
+  const maxPacket = options.maxPacketBytes ?? 320 * 1024;
+  const server = net.createServer((socket) => {
+    const client = broker.handle(socket) as unknown as ParsingClient;
+    const parser = client._parser;
+    const parse = parser.parse.bind(parser);
+    parser.parse = (buf) => {
+      if (socket.destroyed) return undefined;
+      const result = parse(buf);
+      if (parser.packet.length > maxPacket) {
+        logger.warn(
+          { from: socket.remoteAddress, declared: parser.packet.length, max: maxPacket },
+          "embedded broker: packet over the size limit, connection closed",
+        );
+        socket.destroy();
+      }
+      return result;
+    };
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {

@@ -81,6 +81,21 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): HttpRoute[] 
       return json(res, 405, { error: "method not allowed: POST a signed event or array" });
     }
     const ctx: MessageContext = { site, source: "webhook", origin: `${WEBHOOK_PREFIX}${site}` };
+    // A declared length over the limit is refused before a byte is read or hashed: no work for
+    // whoever can reach the port. (A chunked body is counted as it streams, below.)
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isSafeInteger(declared) && declared > maxBody) {
+      res.setHeader("connection", "close");
+      res.once("finish", () => req.destroy());
+      const message = `declared body of ${declared} bytes exceeds the limit of ${maxBody} (not read)`;
+      // unauthenticated: the same bounded dead letters as a bad signature
+      const window = budget.take();
+      const identity = Buffer.from(
+        window === undefined ? `declared ${declared} at ${now()}` : `over budget since ${window}`,
+      );
+      const r = rejectPayload(ctx, "too_large", message, Buffer.alloc(0), declared, identity);
+      return refuse(res, 413, r, message);
+    }
     const claim = readClaim(req.headers);
     // The HMAC follows the body as it streams in: a too large body is authenticated too, while
     // no more than `maxBody` bytes of it are ever held.
