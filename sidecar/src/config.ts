@@ -110,6 +110,7 @@ const schema = z
       z.string().regex(/^[^,\0]+(,[^,\0]+)*$/, "a comma-separated list of folders"),
     ),
     PLANT_BRIDGE_LEGACY_PAUSE_AFTER_READ_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+    PLANT_BRIDGE_HTTP_ALLOW_LOOPBACK: bool(false),
   })
   .superRefine((c, ctx) => {
     const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
@@ -185,6 +186,8 @@ export interface Config {
     file?: string;
     /** When not empty, folders of file connectors must be inside one of these. */
     roots: string[];
+    /** Whether HTTP connectors configured in Odoo may reach loopback addresses. */
+    allowLoopback: boolean;
     /** Test hook: pause after rows are read, before they are committed (crash tests). */
     pauseAfterReadMs: number;
   };
@@ -258,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     legacy: {
       roots: c.PLANT_BRIDGE_LEGACY_ROOTS?.split(",").map((f) => f.trim()) ?? [],
+      allowLoopback: c.PLANT_BRIDGE_HTTP_ALLOW_LOOPBACK,
       pauseAfterReadMs: c.PLANT_BRIDGE_LEGACY_PAUSE_AFTER_READ_MS,
       ...(c.PLANT_BRIDGE_LEGACY && { file: c.PLANT_BRIDGE_LEGACY }),
     },

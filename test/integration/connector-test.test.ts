@@ -34,6 +34,7 @@ async function test(
   const tester = createConnectorTester({
     config: () => ({ revision: 7, connectors }),
     timeoutMs: 3000,
+    outbound: { allowLoopback: true },
     ...extra,
   });
   const results = await tester.run(

@@ -244,10 +244,13 @@ describe("HTTP sink with retries", () => {
 
   it("retries 503 with backoff until delivered, with the release key as Idempotency-Key", async () => {
     answers = [503, 503, 201];
-    const sink = withResilience(createHttpSink({ url, headers: {} }), {
-      attempts: 3,
-      initialDelayMs: 10,
-    });
+    const sink = withResilience(
+      createHttpSink({ url, headers: {}, outbound: { allowLoopback: true } }),
+      {
+        attempts: 3,
+        initialDelayMs: 10,
+      },
+    );
     await sink.deliver(release());
     expect(received).toHaveLength(3);
     expect(new Set(received.map((r) => r.key))).toEqual(new Set(["order_release:WH/MO/00012:1"]));
@@ -260,12 +263,15 @@ describe("HTTP sink with retries", () => {
 
   it("does not retry a refusal, and opens the circuit on a system that stays down", async () => {
     answers = [422];
-    const sink = withResilience(createHttpSink({ url, headers: {} }), {
-      attempts: 3,
-      initialDelayMs: 1,
-      breakAfter: 2,
-      halfOpenAfterMs: 60_000,
-    });
+    const sink = withResilience(
+      createHttpSink({ url, headers: {}, outbound: { allowLoopback: true } }),
+      {
+        attempts: 3,
+        initialDelayMs: 1,
+        breakAfter: 2,
+        halfOpenAfterMs: 60_000,
+      },
+    );
     await expect(sink.deliver(release())).rejects.toMatchObject({ code: "sink_refused" });
     expect(received).toHaveLength(1);
     answers = [500, 500, 500, 500, 500, 500];
@@ -280,7 +286,12 @@ describe("HTTP sink with retries", () => {
 describe("legacy sinks from connectors", () => {
   it("builds the sinks of a site and turns a bad connector into a failing sink", async () => {
     const dir = tempDir();
-    const sinks = createLegacySinks({ logger, baseDir: dir, roots: [dir] });
+    const sinks = createLegacySinks({
+      logger,
+      baseDir: dir,
+      roots: [dir],
+      outbound: { allowLoopback: true },
+    });
     await sinks.update(
       "main",
       [

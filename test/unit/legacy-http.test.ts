@@ -78,6 +78,8 @@ afterEach(() => h.close());
 
 function source(extra: Partial<HttpSourceOptions> = {}) {
   return createHttpSource({
+    // the scripted legacy API listens on loopback
+    outbound: { allowLoopback: true },
     connectorId: 4,
     name: "mes",
     url: `${base}/cursor`,

@@ -5,6 +5,11 @@
  * (retried with backoff); any other status is permanent. Redirects are not followed.
  */
 import { request } from "undici";
+import {
+  checkOutboundUrl,
+  createOutboundDispatcher,
+  type OutboundPolicy,
+} from "../connectors/outbound-http.js";
 import { ConfigError, PermanentError, TransientError } from "../errors.js";
 import type { OutboundRow, OutboundSink } from "../odoo/outbound-poller.js";
 import { releaseId } from "./release-records.js";
@@ -15,11 +20,13 @@ export interface HttpSinkOptions {
   headers: Record<string, string>;
   /** @default 30000 */
   timeoutMs?: number;
+  /** Which addresses the sink may reach. @default no loopback, never link-local / metadata */
+  outbound?: OutboundPolicy;
 }
 
 export function createHttpSink(options: HttpSinkOptions): OutboundSink {
-  const url = new URL(options.url);
-  if (!/^https?:$/.test(url.protocol)) throw new ConfigError("config", "HTTP sink: an http(s) URL");
+  const url = checkOutboundUrl(new URL(options.url), "HTTP sink", options.outbound);
+  const dispatcher = createOutboundDispatcher(options.outbound);
   const timeoutMs = options.timeoutMs ?? 30_000;
   return {
     name: `http:${url.origin}${url.pathname}`,
@@ -27,6 +34,7 @@ export function createHttpSink(options: HttpSinkOptions): OutboundSink {
       let res;
       try {
         res = await request(url, {
+          dispatcher,
           method: "POST",
           headers: {
             ...options.headers,

@@ -7,6 +7,7 @@
  * sink whose deliveries fail with the reason, so the release is acknowledged `failed` in Odoo
  * with it instead of silently skipping a system.
  */
+import type { OutboundPolicy } from "../connectors/outbound-http.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { authHeaders, sqlConnection } from "../ingress/legacy/connectors.js";
@@ -82,6 +83,8 @@ export interface LegacySinksOptions {
   baseDir?: string;
   /** When not empty, sink folders must be inside one of these. */
   roots?: string[];
+  /** HTTP connectors: which addresses they may reach (PLANT_BRIDGE_HTTP_ALLOW_LOOPBACK). @default no loopback */
+  outbound?: OutboundPolicy;
   /** Overrides of the retry policy (tests). */
   resilience?: Omit<ResilienceOptions, "attempts" | "initialDelayMs" | "logger">;
 }
@@ -167,6 +170,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
             url: p.url,
             headers: { ...p.headers, ...authHeaders(c.secrets, `HTTP sink ${c.name}`) },
             timeoutMs: p.timeoutSeconds * 1000,
+            ...(options.outbound && { outbound: options.outbound }),
           }),
           resilience(p),
         );

@@ -13,6 +13,11 @@
  * Parameters are checked with the legacy parsers, so a broken parameter is named as a scheduled
  * run would name it. A message never carries a secret: secret values and URL passwords are masked.
  */
+import {
+  checkOutboundUrl,
+  createOutboundDispatcher,
+  type OutboundPolicy,
+} from "../connectors/outbound-http.js";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, readdir, stat } from "node:fs/promises";
@@ -54,6 +59,8 @@ export interface ConnectorTesterOptions {
   baseDir?: string;
   /** PLANT_BRIDGE_LEGACY_ROOTS: folders of file connectors must be inside one. @default [] */
   roots?: string[];
+  /** HTTP connectors: which addresses they may reach (PLANT_BRIDGE_HTTP_ALLOW_LOOPBACK). @default no loopback */
+  outbound?: OutboundPolicy;
   /** The sidecar's own MQTT connection, for an MQTT connector without a broker URL. @default none */
   ownMqtt?: () => Pick<MqttClient, "connected"> | undefined;
   /** Time given to each test. @default 5000 */
@@ -294,13 +301,15 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
     const what = `${sink ? "HTTP sink" : "HTTP source"} ${c.name}`;
     const p = parse(httpParams, c.params, what);
     const headers = { ...p.headers, ...authHeaders(c.secrets, what) };
-    const url = new URL(p.url);
+    const url = checkOutboundUrl(new URL(p.url), what, options.outbound);
+    const dispatcher = createOutboundDispatcher(options.outbound);
     // Never the query string: it may carry a token.
     const where = `${url.origin}${url.pathname}`;
     const started = performance.now();
     const call = async (method: "HEAD" | "GET") => {
       try {
         const res = await request(url, {
+          dispatcher,
           method,
           headers,
           headersTimeout: timeoutMs,

@@ -120,6 +120,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
           config: () => sync.current(),
           refresh: () => sync.poll(),
           roots: config.legacy.roots,
+          outbound: { allowLoopback: config.legacy.allowLoopback },
           ownMqtt: options.mqtt,
         }),
         intervalMs: config.sync.heartbeatMs,

@@ -7,6 +7,7 @@
  * cron, unknown connector) is reported as a failed run, so it shows in Odoo.
  */
 import { createHash } from "node:crypto";
+import type { OutboundPolicy } from "../../connectors/outbound-http.js";
 import type { ConnectorConfig, MappingConfig, ScheduleConfig } from "../../odoo/config-sync.js";
 import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
@@ -59,6 +60,8 @@ export interface LegacyRunnerOptions {
   baseDir?: string;
   /** When not empty, file connectors' folders must be inside one of these. */
   roots?: string[];
+  /** HTTP connectors: which addresses they may reach (PLANT_BRIDGE_HTTP_ALLOW_LOOPBACK). @default no loopback */
+  outbound?: OutboundPolicy;
   /**
    * The row mapper of a mapping (JSONata, issue 5's engine), or undefined when that mapping is
    * not active on the site. `context`: the schedule's connector (samples of its rows) and the
@@ -204,6 +207,7 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
           etag: p.etag,
           maxPages: p.maxPages,
           timeoutMs: p.timeoutSeconds * 1000,
+          ...(options.outbound && { outbound: options.outbound }),
           maxBytes: p.maxMb * 1024 * 1024,
           store: options.store,
         });

@@ -57,7 +57,11 @@ export interface LegacyService {
 export const EMPTY_RUN_REPORT_MS = 10 * 60_000;
 
 export function createLegacySinksFor(config: Config, logger: Logger): LegacySinks {
-  return createLegacySinks({ logger, roots: config.legacy.roots });
+  return createLegacySinks({
+    logger,
+    roots: config.legacy.roots,
+    outbound: { allowLoopback: config.legacy.allowLoopback },
+  });
 }
 
 export function createLegacyService(options: LegacyServiceOptions): LegacyService {
@@ -130,6 +134,7 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
     scheduler,
     logger,
     roots: config.legacy.roots,
+    outbound: { allowLoopback: config.legacy.allowLoopback },
     mapper: (site, mapping, context) =>
       (fileMappings.has(mapping) ? fileMappers : odooMappers)(site, mapping, context),
     onProblem: record,

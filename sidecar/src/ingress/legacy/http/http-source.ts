@@ -10,6 +10,11 @@
 import { createHash } from "node:crypto";
 import secureJson from "secure-json-parse";
 import { request } from "undici";
+import {
+  checkOutboundUrl,
+  createOutboundDispatcher,
+  type OutboundPolicy,
+} from "../../../connectors/outbound-http.js";
 import { ConfigError, TransientError } from "../../../errors.js";
 import type { Store } from "../../../store/types.js";
 import { boundedKey, locate, rowRejection, type LegacyRow, type RowContext } from "../rows.js";
@@ -50,6 +55,8 @@ export interface HttpSourceOptions {
   /** Largest body read. @default 16777216 (16 MiB) */
   maxBytes?: number;
   store: Pick<Store, "getState">;
+  /** Which addresses the source may reach. @default no loopback, never link-local / metadata */
+  outbound?: OutboundPolicy;
 }
 
 interface Position {
@@ -60,9 +67,8 @@ interface Position {
 }
 
 export function createHttpSource(options: HttpSourceOptions): LegacySource {
-  const base = new URL(options.url);
-  if (!/^https?:$/.test(base.protocol))
-    throw new ConfigError("config", "the HTTP source URL must be http(s)");
+  const base = checkOutboundUrl(new URL(options.url), "the HTTP source URL", options.outbound);
+  const dispatcher = createOutboundDispatcher(options.outbound);
   const maxPages = options.maxPages ?? 100;
   const technical = [options.keyField, ...(options.since ? [options.since.field] : [])];
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -200,6 +206,7 @@ export function createHttpSource(options: HttpSourceOptions): LegacySource {
     let res;
     try {
       res = await request(url, {
+        dispatcher,
         method: "GET",
         headers: {
           accept: "application/json",
