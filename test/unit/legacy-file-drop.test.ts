@@ -319,6 +319,46 @@ describe("file drop source", () => {
     expect(readFileSync(join(outside, "secret.csv"), "utf8")).toContain("WH/MO/00009");
   });
 
+  it("never moves or writes through a symbolic link: archive or error folder, reason file", async () => {
+    const outside = tempDir();
+    writeFileSync(join(outside, "passwd"), "root:x:0:0\n");
+    // Someone who can write into the drop folder swaps the archive folder for a link out of it.
+    symlinkSync(outside, join(dir, "archive"));
+    drop("prod.csv", [header, line(1)].join("\n"));
+    await expect(source().run(h.ctx)).rejects.toThrow(/symbolic link/);
+    expect(readdirSync(outside)).toEqual(["passwd"]);
+    expect(existsSync(join(dir, "prod.csv"))).toBe(true);
+
+    // A reason file planted as a link: not followed, the file outside is unchanged.
+    mkdirSync(join(dir, "error"));
+    symlinkSync(join(outside, "passwd"), join(dir, "error", "bad.csv.reason.txt"));
+    drop("bad.csv", Buffer.from([0xff, 0xfe, 0x00]));
+    await source(CSV, { archiveDir: join(dir, "archive2") })
+      .run(h.ctx)
+      .catch(() => undefined);
+    expect(readFileSync(join(outside, "passwd"), "utf8")).toBe("root:x:0:0\n");
+
+    // The drop folder itself as a link: nothing is listed through it.
+    const linked = join(tempDir(), "drop");
+    symlinkSync(outside, linked);
+    await expect(source(CSV, { dir: linked }).run(h.ctx)).rejects.toThrow(/symbolic link/);
+    expect(readdirSync(outside)).toEqual(["passwd"]);
+  });
+
+  it("resolves real paths before the roots check: a link inside the roots to outside is refused", () => {
+    const root = tempDir();
+    const outside = tempDir();
+    symlinkSync(outside, join(root, "escape"));
+    expect(() => confineFolder("escape", root, [root])).toThrow(
+      /outside PLANT_BRIDGE_LEGACY_ROOTS|symbolic link/,
+    );
+    expect(() => confineFolder("escape/deeper", root, [root])).toThrow(
+      /outside PLANT_BRIDGE_LEGACY_ROOTS/,
+    );
+    mkdirSync(join(root, "real"));
+    expect(confineFolder("real/new", root, [root])).toBe(join(root, "real", "new"));
+  });
+
   it("confines folders to PLANT_BRIDGE_LEGACY_ROOTS", () => {
     expect(confineFolder("drops/a", "/srv/legacy", ["/srv/legacy"])).toBe("/srv/legacy/drops/a");
     expect(() => confineFolder("../etc", "/srv/legacy", ["/srv/legacy"])).toThrow(/outside/);

@@ -10,9 +10,9 @@
  * - it has not been modified for `stableMs`, and its size and modification time are the same
  *   before and after it is read (a writer that is still appending is caught either way).
  */
-import { constants } from "node:fs";
+import { constants, existsSync, lstatSync, realpathSync } from "node:fs";
 import { copyFile, lstat, mkdir, open, readdir, rename, unlink, writeFile } from "node:fs/promises";
-import { basename, extname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import picomatch from "picomatch";
 
 export interface Candidate {
@@ -30,6 +30,7 @@ export async function listReady(
   options: { stableMs: number; now: number; limit: number },
 ): Promise<{ ready: Candidate[]; waiting: number }> {
   const isMatch = picomatch(patterns, { nocase: true, dot: false });
+  await assertRealFolder(dir);
   const entries = await readdir(dir, { withFileTypes: true });
   const names = new Set(entries.map((e) => e.name));
   if (names.has(".lock")) return { ready: [], waiting: entries.length };
@@ -101,6 +102,8 @@ export async function readStable(
  */
 export async function moveInto(path: string, targetDir: string, suffix: string): Promise<string> {
   await mkdir(targetDir, { recursive: true });
+  // Anyone who can write into the drop folder could swap this folder for a link out of it.
+  await assertRealFolder(targetDir);
   const name = basename(path);
   let target = join(targetDir, name);
   if (await exists(target)) {
@@ -119,10 +122,30 @@ export async function moveInto(path: string, targetDir: string, suffix: string):
   return target;
 }
 
-/** Writes `<file>.reason.txt` next to a file moved to the error folder. */
+/**
+ * Writes `<file>.reason.txt` next to a file moved to the error folder, exclusively: a name that
+ * exists already (a link planted there) is never written through; the reason then goes to
+ * `<file>.reason-<n>.txt`.
+ */
 export async function writeReason(movedTo: string, reason: Record<string, unknown>): Promise<void> {
   const lines = Object.entries(reason).map(([k, v]) => `${k}: ${String(v)}`);
-  await writeFile(`${movedTo}.reason.txt`, `${lines.join("\n")}\n`, { mode: 0o640 });
+  for (let n = 1; n < 100; n++) {
+    const path = n === 1 ? `${movedTo}.reason.txt` : `${movedTo}.reason-${n}.txt`;
+    try {
+      await writeFile(path, `${lines.join("\n")}\n`, { mode: 0o640, flag: "wx" });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+}
+
+/** A folder that is a folder, not a symbolic link to one (which could point anywhere). */
+async function assertRealFolder(dir: string): Promise<void> {
+  const st = await lstat(dir);
+  if (st.isSymbolicLink())
+    throw new Error(`folder ${dir} is a symbolic link: refused (it could point anywhere)`);
+  if (!st.isDirectory()) throw new Error(`${dir} is not a folder`);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -139,11 +162,23 @@ async function exists(path: string): Promise<boolean> {
  */
 export function confineFolder(folder: string, base: string, roots: string[]): string {
   const full = resolve(base, folder);
+  // lstat, not exists: a dangling link is a link too
+  if (lstatSync(full, { throwIfNoEntry: false })?.isSymbolicLink())
+    throw new Error(`folder ${full} is a symbolic link: refused (it could point anywhere)`);
   if (roots.length === 0) return full;
+  // Real paths on both sides: a link inside a root may point out of it.
+  const real = realPathOf(full);
   const inside = roots.some((root) => {
-    const rel = relative(resolve(root), full);
+    const rel = relative(realPathOf(resolve(root)), real);
     return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
   });
   if (!inside) throw new Error(`folder ${full} is outside PLANT_BRIDGE_LEGACY_ROOTS`);
   return full;
+}
+
+/** The real path of `path`, through its deepest existing ancestor (the rest may not exist yet). */
+function realPathOf(path: string): string {
+  if (existsSync(path)) return realpathSync(path);
+  const parent = dirname(path);
+  return parent === path ? path : join(realPathOf(parent), basename(path));
 }
