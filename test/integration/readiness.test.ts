@@ -4,14 +4,16 @@
  * ready on the configuration kept in the store. Odoo is a scripted JSON-2 server on loopback
  * (the real one is in test/e2e/sidecar-odoo.test.ts); MQTT is the embedded broker.
  */
-import http, { type ServerResponse } from "node:http";
 import { mkdtempSync } from "node:fs";
+import http, { type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { loadConfig } from "../../sidecar/src/config.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { startSidecar, type Sidecar } from "../../sidecar/src/main.js";
+import { samples } from "../helpers/samples.js";
 import { waitFor } from "../helpers/wait.js";
 
 let odooUp = false;
@@ -47,6 +49,11 @@ beforeAll(async () => {
       if (method === "get_config") return reply(res, 200, CONFIG);
       if (method === "fetch_outbound" || method === "fetch_token_hashes")
         return reply(res, 200, []);
+      if (method === "post_events")
+        return reply(res, 500, {
+          name: "psycopg2.OperationalError",
+          message: "connection to server at db-internal:5432 failed: password=hunter2-secret",
+        });
       reply(res, 200, { ok: true });
     });
   });
@@ -99,4 +106,22 @@ it("a restart while Odoo is unreachable is ready on the configuration kept in th
   const base = await start();
   await waitFor("ready", async () => ((await readyz(base)).status === 200 ? true : undefined));
   expect((await readyz(base)).body.reasons).toEqual([]);
+});
+
+it("/healthz says that posting fails, never Odoo's error text", async () => {
+  odooUp = true;
+  const base = await start();
+  const publisher = await mqtt.connectAsync(sidecar!.broker!.url, { protocolVersion: 4 });
+  await publisher.publishAsync(
+    "plant-bridge/v1/main/events",
+    JSON.stringify({ ...samples.scrap, id: "health-1" }),
+    { qos: 1 },
+  );
+  await publisher.endAsync();
+  await waitFor("a failed posting", async () =>
+    sidecar!.odoo!.worker.status().lastError?.includes("hunter2") ? true : undefined,
+  );
+  const health = await (await fetch(`${base}/healthz`)).text();
+  expect(JSON.parse(health)).toMatchObject({ status: "ok", odooConfigured: true });
+  expect(health).not.toMatch(/hunter2|db-internal|OperationalError/);
 });

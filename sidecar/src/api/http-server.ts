@@ -87,7 +87,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const url = new URL(req.url ?? "/", "http://localhost");
     switch (url.pathname) {
       case "/healthz":
-        return json(res, 200, { status: "ok", ...options.health() });
+        return json(res, 200, { status: "ok", ...publicHealth(options.health()) });
       case "/readyz": {
         const r = options.ready();
         return json(res, r.ready ? 200 : 503, {
@@ -227,4 +227,21 @@ function tooLarge(res: http.ServerResponse, max: number): void {
       { message: `request body exceeds ${max} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } },
     ],
   });
+}
+
+/**
+ * What `/healthz` (no token) may tell: states, never text from Odoo or the store (an error
+ * message can name hosts, users, even a password a driver echoed). The full status is in the
+ * authenticated GraphQL `sidecar` query and in the logs.
+ */
+function publicHealth(health: Record<string, unknown>): Record<string, unknown> {
+  const posting = health.posting as Record<string, unknown> | null | undefined;
+  if (!posting) return health;
+  const rest = { ...posting };
+  const paused = rest.paused;
+  delete rest.lastError;
+  return {
+    ...health,
+    posting: { ...rest, paused: paused !== null && paused !== undefined },
+  };
 }
