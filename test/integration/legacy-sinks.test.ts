@@ -88,6 +88,19 @@ describe("file sink", () => {
     expect(other).toContain("../../etc/Müller");
   });
 
+  it("writes text that a spreadsheet would take for a formula as text (CSV injection)", async () => {
+    const dir = tempDir();
+    const sink = createFileSink({ dir, format: "csv", encoding: "utf8", delimiter: ";" });
+    const row = release('=HYPERLINK("http://x")', 4);
+    row.payload.components = [{ product: "+SUM(A1)", quantity: -2, uom: "@Units", lots: ["-LOT"] }];
+    await sink.deliver(row);
+    const [file] = readdirSync(dir);
+    const [, line] = readFileSync(join(dir, file!), "utf8").split("\r\n");
+    const cells = line!.split(";");
+    expect(cells[2]).toBe('"\'=HYPERLINK(""http://x"")"');
+    expect(cells.slice(8)).toEqual(["'+SUM(A1)", "-2", "'@Units", "'-LOT"]);
+  });
+
   it("writes an XML document with components and operations", async () => {
     const dir = tempDir();
     await createFileSink({ dir, format: "xml" }).deliver(release("WH/MO/<&>"));

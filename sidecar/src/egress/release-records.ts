@@ -110,7 +110,10 @@ export function toCsv(row: OutboundRow, options: { delimiter: string; header: bo
     l?.lots ?? null,
   ]);
   const cell = (v: unknown) => {
-    const text = v === null || v === undefined ? "" : String(v);
+    // A text cell starting like a formula (=, +, -, @, tab, CR) is read by spreadsheet programs
+    // as one (CSV injection): it is written with a leading apostrophe. Numbers stay numbers.
+    const raw = v === null || v === undefined ? "" : String(v);
+    const text = typeof v === "string" && /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
     return /[",\r\n;\t]/.test(text) || text.includes(options.delimiter)
       ? `"${text.replace(/"/g, '""')}"`
       : text;
