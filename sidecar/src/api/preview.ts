@@ -31,7 +31,7 @@ import {
 } from "../pipeline/mapping/sandbox/protocol.js";
 import type { ShadowLog } from "../pipeline/mapping/shadow.js";
 import type { Store } from "../store/types.js";
-import { hasScope, type Principal } from "./auth.js";
+import { hasScope, maySite, type Principal } from "./auth.js";
 import type { HttpRoute } from "./http-server.js";
 
 const MAX_SAMPLES = 100;
@@ -278,15 +278,31 @@ export interface MappingRoutesOptions extends PreviewOptions {
 
 /** The REST routes of mappings (registered through the HTTP server's `extraRoutes`). */
 export function createMappingRoutes(options: MappingRoutesOptions): HttpRoute[] {
-  const get = (path: string, scope: string, body: (url: URL) => unknown): HttpRoute => ({
+  /**
+   * A GET route. `plantWide`: what it serves belongs to no single site (raw topics, edge nodes),
+   * so a token restricted to sites may not read it; the others filter by the token's sites.
+   */
+  const get = (
+    path: string,
+    scope: string,
+    body: (url: URL, site: (site: string | undefined) => boolean) => unknown,
+    plantWide = false,
+  ): HttpRoute => ({
     path,
     async handle(req, res, ctx) {
       if (req.method !== "GET") return send(res, 405, { error: "use GET" });
-      if (!allowed(ctx.principal, scope))
+      const principal = ctx.principal;
+      if (!principal || !allowed(principal, scope))
         return send(res, 403, { error: `this token lacks the ${scope} scope` });
+      if (plantWide && principal.sites !== undefined)
+        return send(res, 403, {
+          error: "this route serves every site: a token restricted to sites cannot read it",
+        });
+      const mine = (site: string | undefined) =>
+        principal.sites === undefined || (site !== undefined && maySite(principal, site));
       let answer: unknown;
       try {
-        answer = body(ctx.url);
+        answer = body(ctx.url, mine);
       } catch (err) {
         return send(res, 400, { error: (err as Error).message });
       }
@@ -300,7 +316,7 @@ export function createMappingRoutes(options: MappingRoutesOptions): HttpRoute[] 
       path: "/api/v1/mappings/preview",
       async handle(req, res, ctx) {
         if (req.method !== "POST") return send(res, 405, { error: "use POST" });
-        if (!allowed(ctx.principal, "admin"))
+        if (!ctx.principal || !allowed(ctx.principal, "admin"))
           return send(res, 403, { error: "this token lacks the admin scope" });
         const body = await ctx.readBody();
         if (!body) return;
@@ -315,44 +331,62 @@ export function createMappingRoutes(options: MappingRoutesOptions): HttpRoute[] 
           const issue = request.error.issues[0]!;
           return send(res, 400, { error: `${issue.path.join(".") || "body"}: ${issue.message}` });
         }
+        const site = request.data.mapping.site ?? options.defaultSite;
+        if (!maySite(ctx.principal, site))
+          return send(res, 403, { error: `this token may not act on site ${site}` });
         return send(res, 200, await previewMapping(options, request.data));
       },
     },
-    get("/api/v1/mappings", "read:messages", () => ({
-      mappings: (options.engine?.definitions() ?? []).map((d) => ({
-        id: d.id,
-        ref: d.ref,
-        name: d.name,
-        version: d.version,
-        state: d.state,
-        site: d.site,
-        selector: d.selector.pattern,
-        filter: d.selector.filter,
-        eventType: d.eventType,
-        aggregation: d.aggregation?.kind ?? null,
-        invalid: d.invalid ?? null,
-      })),
-      problems: options.engine?.problems() ?? [],
-      shadow: options.shadow?.stats() ?? [],
+    get("/api/v1/mappings", "read:messages", (_url, mine) => ({
+      mappings: (options.engine?.definitions() ?? [])
+        .filter((d) => mine(d.site))
+        .map((d) => ({
+          id: d.id,
+          ref: d.ref,
+          name: d.name,
+          version: d.version,
+          state: d.state,
+          site: d.site,
+          selector: d.selector.pattern,
+          filter: d.selector.filter,
+          eventType: d.eventType,
+          aggregation: d.aggregation?.kind ?? null,
+          invalid: d.invalid ?? null,
+        })),
+      // problems name no site: only for tokens of every site
+      problems: mine(undefined) ? (options.engine?.problems() ?? []) : [],
+      shadow: (options.shadow?.stats() ?? []).filter((st) => mine(st.site)),
     })),
-    get("/api/v1/mappings/shadow", "read:messages", (url) => {
+    get("/api/v1/mappings/shadow", "read:messages", (url, mine) => {
       const id = url.searchParams.get("mapping");
       return {
-        comparisons: options.shadow?.list(id === null ? undefined : Number(id), limit(url)) ?? [],
+        comparisons: (
+          options.shadow?.list(id === null ? undefined : Number(id), limit(url)) ?? []
+        ).filter((c) => mine(c.site)),
       };
     }),
-    get("/api/v1/samples", "read:messages", (url) => ({
-      topics: options.samples?.topics() ?? [],
-      samples:
-        options.samples?.list({
-          ...(url.searchParams.get("selector") && { selector: url.searchParams.get("selector")! }),
-          ...(connectorParam(url) !== undefined && { connector: connectorParam(url)! }),
-          limit: limit(url),
-        }) ?? [],
-    })),
-    get("/api/v1/sparkplug/nodes", "read:messages", () => ({
-      nodes: options.sparkplugNodes?.() ?? [],
-    })),
+    get(
+      "/api/v1/samples",
+      "read:messages",
+      (url) => ({
+        topics: options.samples?.topics() ?? [],
+        samples:
+          options.samples?.list({
+            ...(url.searchParams.get("selector") && {
+              selector: url.searchParams.get("selector")!,
+            }),
+            ...(connectorParam(url) !== undefined && { connector: connectorParam(url)! }),
+            limit: limit(url),
+          }) ?? [],
+      }),
+      true,
+    ),
+    get(
+      "/api/v1/sparkplug/nodes",
+      "read:messages",
+      () => ({ nodes: options.sparkplugNodes?.() ?? [] }),
+      true,
+    ),
   ];
 }
 
@@ -362,8 +396,8 @@ function connectorParam(url: URL): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-function allowed(principal: Principal | undefined, scope: string): boolean {
-  return principal !== undefined && hasScope(principal, scope);
+function allowed(principal: Principal, scope: string): boolean {
+  return hasScope(principal, scope);
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
