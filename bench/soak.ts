@@ -1,6 +1,6 @@
 /**
- * `npm run soak`: a real sidecar process (SQLite store, the local Mosquitto, Odoo offline so the
- * backlog stays on disk) under a steady plant rate for a long time, or under a large backlog as
+ * `npm run soak`: a real sidecar process (SQLite store, a private Mosquitto with unbounded queues,
+ * Odoo offline so the backlog stays on disk) under a steady plant rate for a long time, or under a large backlog as
  * fast as it takes it. Samples the sidecar's RSS, open file descriptors and store size, then
  * stops it and counts what the store kept against what was sent (missing, duplicated).
  *
@@ -11,13 +11,15 @@
  * is the RSS at the end, `baseline` the RSS at the start, `ratio` their quotient (flat: ~1).
  */
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import mqtt from "mqtt";
 import { projectPath } from "../sidecar/src/paths.js";
-import { startSidecarProcess } from "../test/helpers/sidecar-process.js";
+import { freePort, startSidecarProcess } from "../test/helpers/sidecar-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -33,17 +35,51 @@ const total = backlog ? Number(values.events) : Infinity;
 const durationMs = backlog ? Infinity : Number(values.minutes ?? "30") * 60_000;
 const rate = backlog ? Infinity : Number(values.rate);
 const sampleMs = Number(values.sample) * 1000;
-const mqttUrl = process.env.PLANT_BRIDGE_TEST_MQTT_URL ?? "mqtt://127.0.0.1:1883";
+
+/**
+ * A private Mosquitto with unbounded queues: a default Mosquitto drops QoS 1 messages for a
+ * subscriber more than `max_queued_messages` (1000) behind, and a publisher that sends a backlog
+ * as fast as it can is that far ahead within a second (README "Against a real broker").
+ */
+async function startBroker(dir: string): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const conf = join(dir, "mosquitto.conf");
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "max_queued_messages 0",
+      "max_inflight_messages 0",
+      "persistence false",
+      "",
+    ].join("\n"),
+  );
+  const child = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => resolve(!!s.end()));
+      s.on("error", () => resolve(false));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `mqtt://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
+}
 
 interface Sample {
   atSeconds: number;
   sent: number;
   rssMiB: number;
+  /** V8 heap in use (from /metrics): a leak of ours grows this, caches of SQLite do not. */
+  heapMiB: number;
   fds: number;
   storeMiB: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "pb-soak-"));
+const broker = await startBroker(dir);
+const mqttUrl = broker.url;
 const storePath = join(dir, "store.db");
 const site = `soak_${Date.now().toString(36)}`;
 const sidecar = await startSidecarProcess({
@@ -113,21 +149,32 @@ function storeMiB(): number {
 const samples: Sample[] = [];
 const started = Date.now();
 let sent = 0;
-function sample(): void {
+async function heapMiB(): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${sidecar.httpPort}/metrics`)).text();
+    const m = /^plant_bridge_process_nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+    return m ? Math.round((Number(m[1]) / (1024 * 1024)) * 10) / 10 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function sample(): Promise<void> {
   const s: Sample = {
     atSeconds: Math.round((Date.now() - started) / 1000),
     sent,
     rssMiB: Math.round(procStatus("VmRSS") * 10) / 10,
+    heapMiB: await heapMiB(),
     fds: readdirSync(`/proc/${pid}/fd`).length,
     storeMiB: Math.round(storeMiB() * 10) / 10,
   };
   samples.push(s);
   console.log(
-    `t=${s.atSeconds}s sent=${s.sent} rss=${s.rssMiB}MiB fds=${s.fds} store=${s.storeMiB}MiB`,
+    `t=${s.atSeconds}s sent=${s.sent} rss=${s.rssMiB}MiB heap=${s.heapMiB}MiB fds=${s.fds} store=${s.storeMiB}MiB`,
   );
 }
-sample();
-const sampler = setInterval(sample, sampleMs);
+await sample();
+const sampler = setInterval(() => void sample(), sampleMs);
 
 // At most 1,000 publishes in flight (QoS 1 waits for the broker's PUBACK).
 const inFlight = new Set<Promise<unknown>>();
@@ -171,10 +218,11 @@ while (kept.uniq < sent && Date.now() < waitDeadline) {
   kept = counts();
 }
 const keptMs = Date.now() - started;
-sample();
+await sample();
 clearInterval(sampler);
 await publisher.endAsync();
 await sidecar.kill("SIGTERM");
+broker.stop();
 
 const rss = samples.map((s) => s.rssMiB);
 // Growth between the first and the last quarter of the run (flat RSS: close to 0).
@@ -195,6 +243,17 @@ const summary = {
   publishSeconds: Math.round(publishedMs / 100) / 10,
   allKeptAfterSeconds: Math.round(keptMs / 100) / 10,
   rssMiB: { first: rss[0], max: Math.max(...rss), last: rss[rss.length - 1] },
+  heapMiB: {
+    first: samples[1]?.heapMiB ?? samples[0]!.heapMiB,
+    max: Math.max(...samples.map((x) => x.heapMiB)),
+    last: samples[samples.length - 1]!.heapMiB,
+  },
+  heapGrowthFirstToLastQuarterMiB:
+    Math.round(
+      (avg(samples.slice(-quarter).map((x) => x.heapMiB)) -
+        avg(samples.slice(1, 1 + quarter).map((x) => x.heapMiB))) *
+        10,
+    ) / 10,
   rssGrowthFirstToLastQuarterMiB:
     Math.round((avg(rss.slice(-quarter)) - avg(rss.slice(1, 1 + quarter))) * 10) / 10,
   fds: { first: samples[0]!.fds, max: Math.max(...samples.map((s) => s.fds)) },
