@@ -184,7 +184,7 @@ export function createCrashLog(target: string) {
           .split("\n")
           .find((l) => l.includes("sidecar/src/"))
           ?.trim() ?? "";
-      const signature = `${firstLine} ${frame}`;
+      const signature = `${firstLine.replace(/\d+/g, "#")} ${frame}`;
       const size = JSON.stringify(saved).length;
       const seen = crashes.get(signature);
       const stack = (e.stack ?? firstLine).split("\n").slice(0, 6).join("\n");
