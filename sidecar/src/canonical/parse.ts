@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import secureJson from "secure-json-parse";
 import type { RejectionCode } from "../errors.js";
-import { checkJsonShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from "./shape.js";
+import {
+  checkJsonShape,
+  checkValueShape,
+  DEFAULT_SHAPE_LIMITS,
+  type ShapeLimits,
+} from "./shape.js";
 import type { CanonicalEvent } from "./types.js";
 import { createEventValidator, type Validation } from "./validate.js";
 
@@ -129,6 +134,10 @@ export function createMessageParser(limits: ParseLimits = DEFAULT_LIMITS) {
 export function createEventChecker() {
   const validate = createEventValidator();
   return function check(candidate: unknown, ctx: MessageContext): ParsedItem {
+    // Values that did not come through the text scan (GraphQL inputs, mapping outputs, rows):
+    // checked before anything walks them recursively (the schema, JSON.stringify).
+    const shape = checkValueShape(candidate);
+    if (shape) return rejectOpaque(ctx, candidate, shape.code, shape.message);
     if (candidate !== null && typeof candidate === "object" && !Array.isArray(candidate)) {
       const obj = candidate as Record<string, unknown>;
       if (obj.site === undefined) {
@@ -155,6 +164,25 @@ function describeValue(value: unknown): string {
 function kindOf(value: unknown): string {
   if (value === null) return "null";
   return Array.isArray(value) ? "array" : typeof value;
+}
+
+/** A rejection of a value too complex to write out: its id and a note stand for the payload. */
+function rejectOpaque(
+  ctx: MessageContext,
+  candidate: unknown,
+  code: RejectionCode,
+  message: string,
+): ParsedItem {
+  const id = (candidate as { id?: unknown } | null)?.id;
+  const eventId = typeof id === "string" && id.length > 0 ? id.slice(0, 200) : undefined;
+  const item = rejectText(
+    ctx,
+    JSON.stringify({ id: eventId ?? null, refused: message }),
+    code,
+    message,
+  );
+  if (eventId !== undefined) item.rejection.eventId = eventId;
+  return item;
 }
 
 function rejectValue(

@@ -100,3 +100,37 @@ export function checkJsonShape(
 function tooComplex(message: string): ShapeProblem {
   return { code: "too_complex", message };
 }
+
+/**
+ * The same limits over a value already parsed (GraphQL inputs, mapping outputs, legacy rows):
+ * walked with an explicit stack, never recursively, and stopped at the first limit.
+ */
+export function checkValueShape(
+  value: unknown,
+  limits: ShapeLimits = DEFAULT_SHAPE_LIMITS,
+): ShapeProblem | undefined {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  let values = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (++values > limits.maxValues)
+      return tooComplex(`more than ${limits.maxValues} values in one document`);
+    if (typeof v === "string") {
+      if (v.length > limits.maxStringLength)
+        return tooComplex(`a string of ${v.length} characters (at most ${limits.maxStringLength})`);
+    } else if (v !== null && typeof v === "object") {
+      if (depth > limits.maxDepth)
+        return tooComplex(`nesting deeper than ${limits.maxDepth} levels`);
+      if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);
+      else
+        for (const [key, item] of Object.entries(v)) {
+          if (key.length > limits.maxStringLength)
+            return tooComplex(
+              `a key of ${key.length} characters (at most ${limits.maxStringLength})`,
+            );
+          stack.push([item, depth + 1]);
+        }
+    }
+  }
+  return undefined;
+}

@@ -18,6 +18,9 @@ import { createSandboxPool } from "../../../sidecar/src/pipeline/mapping/sandbox
 import { createSequencer } from "../../../sidecar/src/pipeline/mapping/sequencer.js";
 import { createShadowLog } from "../../../sidecar/src/pipeline/mapping/shadow.js";
 import { createEventChecker } from "../../../sidecar/src/canonical/parse.js";
+import { PermanentError } from "../../../sidecar/src/errors.js";
+import type { MqttRoute } from "../../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { createQuarantine } from "../../../sidecar/src/pipeline/quarantine.js";
 import { at } from "../../helpers/samples.js";
 import { randomName } from "../../helpers/services.js";
 import { validId } from "../arbitraries.js";
@@ -133,6 +136,28 @@ async function openRig(): Promise<Rig> {
 }
 
 /** Throws unless every outcome since the last call is within the contract. */
+/**
+ * A message through a route as the MQTT ingress hands it over: a refusal the route coded
+ * (too_large, too_complex...) becomes that message's dead letter through the quarantine; any
+ * other failure would be an `internal` dead letter in the sidecar, and is a finding here.
+ */
+async function throughIngress(
+  fz: FuzzStore,
+  site: string,
+  route: MqttRoute,
+  topic: string,
+  payload: Buffer,
+): Promise<void> {
+  const attempt = () => route.handle(topic, payload, publishPacket(topic, payload));
+  try {
+    await attempt();
+  } catch (err) {
+    const ctx = route.context?.(topic) ?? { site, source: "mqtt" as const, origin: topic };
+    await createQuarantine({ ingestor: fz.ingestor, logger })(ctx, payload, err, attempt);
+    if (!(err instanceof PermanentError)) throw err;
+  }
+}
+
 function checkOutcomes(fz: FuzzStore): void {
   const odd = fz.takeOutcomes().find((o) => !isKnownOutcome(o));
   if (odd) throw new Error(`outcome outside the contract: ${odd.status} ${odd.code}`);
@@ -161,7 +186,7 @@ export async function mappingTarget(): Promise<FuzzTarget<MappedInput>> {
           ? `${prefix}/${site}/raw/Drill 1`
           : `${prefix}/${site}/elsewhere`;
   const handle = (t: MappedTopic, payload: Buffer) =>
-    rig.mapped.handle(topicOf(t), payload, publishPacket(topicOf(t), payload));
+    throughIngress(fz, site, rig.mapped, topicOf(t), payload);
   const kept: string[] = [];
   return {
     name: "mapping",
@@ -201,7 +226,7 @@ export async function sparkplugTarget(): Promise<FuzzTarget<SparkplugInput>> {
       ? `spBv1.0/${group}/${type}/edge1/Drill 1`
       : `spBv1.0/${group}/${type}/edge1`;
   const handle = (type: string, payload: Buffer) =>
-    rig.sparkplug.handle(topicOf(type), payload, publishPacket(topicOf(type), payload));
+    throughIngress(fz, site, rig.sparkplug, topicOf(type), payload);
   const kept: string[] = [];
   return {
     name: "sparkplug-route",

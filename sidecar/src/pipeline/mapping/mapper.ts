@@ -89,7 +89,9 @@ export function producedItems(
     const event: Fields = { ...item };
     event.type ??= definition.eventType;
     event.site ??= definition.site;
-    if (typeof event.occurredAt === "number" && Number.isFinite(event.occurredAt))
+    // Epoch milliseconds within what a date can hold (±8.64e15); any other number is left for
+    // the schema to refuse.
+    if (typeof event.occurredAt === "number" && Math.abs(event.occurredAt) <= 8.64e15)
       event.occurredAt = new Date(event.occurredAt).toISOString();
     event.occurredAt ??= new Date(message.receivedAt).toISOString();
     return event;

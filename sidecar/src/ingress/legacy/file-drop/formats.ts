@@ -252,7 +252,15 @@ async function* readXml(text: string, format: XmlFormat): AsyncGenerator<FileRec
     ignorePiTags: true,
     isArray: (_name, jpath) => jpath === format.recordPath,
   });
-  const doc = parser.parse(text) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    // fast-xml-parser refuses names that would pollute prototypes (`__proto__`, `constructor`)
+    // and nesting deeper than 100 elements: the file's fault, so the file goes to the error
+    // folder with the reason, instead of failing the pull on it at every run.
+    throw new FileFormatError("format", `XML not accepted: ${(err as Error).message}`);
+  }
   let node: unknown = doc;
   for (const step of path) node = (node as Record<string, unknown> | undefined)?.[step];
   if (node === undefined) return;
