@@ -100,6 +100,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         host: config.mqtt.embeddedHost,
         // the largest message plus room for its topic and properties
         maxPacketBytes: config.maxMessageBytes + 64 * 1024,
+        // only the sidecar's own ingress takes its client id and publishes commands
+        sidecarClientIds: [`plant-bridge-${config.name}`],
+        sites: config.sites,
         logger,
         ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
         ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
@@ -128,8 +131,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       protocolVersion: broker ? 4 : 5,
       routes,
       logger,
-      ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
-      ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+      ...(broker
+        ? broker.sidecarCredentials
+        : {
+            ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
+            ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+          }),
       ...(config.mapping.sparkplugHostId !== undefined && {
         presence: sparkplugState(config.mapping.sparkplugHostId, Date.now()),
       }),

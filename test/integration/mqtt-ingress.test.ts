@@ -332,6 +332,67 @@ describe("with the embedded broker (aedes)", () => {
     }
   });
 
+  it("authorizes by topic: devices publish events, only the sidecar commands; its client id is its own", async () => {
+    const acl = await startEmbeddedBroker({
+      port: 0,
+      host: "127.0.0.1",
+      sidecarClientIds: ["plant-bridge-edge"],
+      sites: ["main"],
+      logger,
+    });
+    const connect = (opts: mqtt.IClientOptions = {}) =>
+      mqtt.connectAsync(acl.url, { reconnectPeriod: 0, protocolVersion: 4, ...opts });
+    try {
+      const watcher = await connect();
+      const seen: string[] = [];
+      watcher.on("message", (topic) => seen.push(topic));
+      await watcher.subscribeAsync("#", { qos: 1 });
+      // A device may publish its site's events, mapped topics and Sparkplug data...
+      for (const topic of [
+        "plant-bridge/v1/main/events",
+        "acme/line1/press",
+        "spBv1.0/g/NDATA/e1",
+      ]) {
+        const device = await connect();
+        await device.publishAsync(topic, "{}", { qos: 1 });
+        await device.endAsync();
+      }
+      // ...not commands, another site's events, Sparkplug commands or the host's STATE.
+      for (const topic of [
+        "plant-bridge/v1/main/commands",
+        "plant-bridge/v1/other/events",
+        "spBv1.0/g/NCMD/e1",
+        "spBv1.0/g/DCMD/e1/d1",
+        "spBv1.0/STATE/edge",
+      ]) {
+        const device = await connect();
+        const closed = new Promise<void>((resolve) => device.once("close", () => resolve()));
+        device.publish(topic, "forged", { qos: 1 });
+        await closed; // the broker drops a client that publishes where it may not
+        device.end(true);
+      }
+      // Nobody else takes the sidecar's client id, with or without the configured credentials.
+      await expect(connect({ clientId: "plant-bridge-edge" })).rejects.toThrow();
+      const sidecar = await connect({ clientId: "plant-bridge-edge", ...acl.sidecarCredentials });
+      await sidecar.publishAsync("plant-bridge/v1/main/commands", "release", { qos: 1 });
+      await sidecar.endAsync();
+      await waitFor("the sidecar's command", async () =>
+        seen.includes("plant-bridge/v1/main/commands") ? true : undefined,
+      );
+      expect(seen.sort()).toEqual(
+        [
+          "acme/line1/press",
+          "plant-bridge/v1/main/commands",
+          "plant-bridge/v1/main/events",
+          "spBv1.0/g/NDATA/e1",
+        ].sort(),
+      );
+      await watcher.endAsync();
+    } finally {
+      await acl.close();
+    }
+  });
+
   it("refuses to listen beyond loopback without credentials", async () => {
     await expect(startEmbeddedBroker({ port: 0, host: "0.0.0.0", logger })).rejects.toThrow(
       /without credentials/,

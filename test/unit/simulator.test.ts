@@ -22,8 +22,17 @@ let simulator: Simulator | undefined;
 const seen: CanonicalEvent[] = [];
 
 beforeAll(async () => {
-  broker = await startEmbeddedBroker({ port: 0, host: "127.0.0.1", logger });
-  observer = await mqtt.connectAsync(broker.url, { clientId: "sim-test-observer" });
+  // The observer plays the sidecar: only the sidecar's own client may publish commands.
+  broker = await startEmbeddedBroker({
+    port: 0,
+    host: "127.0.0.1",
+    sidecarClientIds: ["sim-test-observer"],
+    logger,
+  });
+  observer = await mqtt.connectAsync(broker.url, {
+    clientId: "sim-test-observer",
+    ...broker.sidecarCredentials,
+  });
   observer.on("message", (topic, payload) => {
     if (topic !== canonicalTopic("main")) return;
     const body = JSON.parse(payload.toString()) as CanonicalEvent | CanonicalEvent[];

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { Aedes } from "aedes";
 import type { Logger } from "../../logger.js";
@@ -16,6 +17,13 @@ export interface EmbeddedBrokerOptions {
    * soon as the fixed header is read, before any of it is buffered. @default 320 KiB
    */
   maxPacketBytes?: number;
+  /**
+   * Client ids only the sidecar itself may take (its ingress, which also publishes commands and
+   * the Sparkplug STATE). They must present the broker's own `sidecarCredentials`. @default none
+   */
+  sidecarClientIds?: string[];
+  /** Sites whose `plant-bridge/v1/<site>/events` devices may publish to. @default every site */
+  sites?: string[];
   logger: Logger;
 }
 
@@ -27,10 +35,29 @@ interface ParsingClient {
 export interface EmbeddedBroker {
   readonly port: number;
   readonly url: string;
+  /** What the sidecar's own clients present (a secret made at each start, never configured). */
+  readonly sidecarCredentials: { username: string; password: string };
   close(): Promise<void>;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+const SIDECAR_USER = "plant-bridge-sidecar";
+
+/** Why a device may not publish to `topic`, or undefined when it may. */
+function refusedTopic(topic: string, sites: Set<string> | undefined): string | undefined {
+  const level = topic.split("/");
+  if (level[0] === "plant-bridge" && level[1] === "v1") {
+    if (level[3] !== "events" || level.length !== 4) return "only the sidecar publishes there";
+    if (sites && !sites.has(level[2]!)) return `site ${level[2]} is not served here`;
+    return undefined;
+  }
+  if (
+    level[0] === "spBv1.0" &&
+    (level[1] === "STATE" || level[2] === "NCMD" || level[2] === "DCMD")
+  )
+    return "Sparkplug commands and the primary host state are the sidecar's";
+  return undefined;
+}
 
 /**
  * The embedded default: an aedes broker (MQTT 3.1.1) in the sidecar's process when no
@@ -45,18 +72,50 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     );
   }
   const broker = await Aedes.createBroker({ id: "plant-bridge-embedded" });
-  if (hasCredentials) {
-    const user = Buffer.from(options.username!);
-    const pass = Buffer.from(options.password!);
-    broker.authenticate = (_client, username, password, done) => {
+  const sidecarCredentials = {
+    username: SIDECAR_USER,
+    password: randomBytes(24).toString("base64url"),
+  };
+  const sidecarIds = new Set(options.sidecarClientIds ?? []);
+  /** Clients that authenticated as the sidecar itself. */
+  const trusted = new WeakSet<object>();
+  const sidecarPass = Buffer.from(sidecarCredentials.password);
+  const user = hasCredentials ? Buffer.from(options.username!) : undefined;
+  const pass = hasCredentials ? Buffer.from(options.password!) : undefined;
+  broker.authenticate = (client, username, password, done) => {
+    if (username === SIDECAR_USER) {
+      // The sidecar's own client: its secret, and one of its client ids.
       const ok =
-        username !== undefined &&
+        password !== undefined &&
+        safeEqual(Buffer.from(password), sidecarPass) &&
+        sidecarIds.has(client.id);
+      if (ok) trusted.add(client);
+      return done(null, ok);
+    }
+    // Nobody else takes the sidecar's client id (it would take its session and its commands).
+    if (sidecarIds.has(client.id)) return done(null, false);
+    if (!user || !pass) return done(null, true);
+    done(
+      null,
+      username !== undefined &&
         password !== undefined &&
         safeEqual(Buffer.from(username), user) &&
-        safeEqual(Buffer.from(password), pass);
-      done(null, ok);
-    };
-  }
+        safeEqual(Buffer.from(password), pass),
+    );
+  };
+  // Devices publish events (canonical topics of the sidecar's sites, mapped topics, Sparkplug
+  // data); commands, Sparkplug NCMD / DCMD and the primary host STATE are the sidecar's.
+  const sites = options.sites ? new Set(options.sites) : undefined;
+  broker.authorizePublish = (client, packet, done) => {
+    if (client && trusted.has(client)) return done(null);
+    const refused = refusedTopic(packet.topic, sites);
+    if (!refused) return done(null);
+    logger.warn(
+      { client: client?.id, topic: packet.topic.slice(0, 200), why: refused },
+      "embedded broker: publish refused",
+    );
+    done(new Error(`publish to ${packet.topic.slice(0, 200)} refused: ${refused}`));
+  };
   broker.on("clientError", (client, err) =>
     logger.debug({ client: client.id, err: err.message }, "embedded broker client error"),
   );
@@ -93,6 +152,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     port: address.port,
     url: `mqtt://${host}:${address.port}`,
+    sidecarCredentials,
     async close() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
