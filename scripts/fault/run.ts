@@ -1,0 +1,40 @@
+/**
+ * `npm run fault -- <scenario|all>`: runs fault scenarios on real components (private Mosquitto,
+ * private PostgreSQL, tmpfs, sidecar child processes), prints a table and writes
+ * bench/results/fault-<scenario>.json. FAULT_SCALE multiplies the sizes (default 1: each
+ * scenario ends within about two minutes on a 2-core machine).
+ */
+import { printTable, scale, writeResult, type FaultResult } from "./report.js";
+import { sidecarKill, sidecarKillDefaults } from "./scenarios/sidecar-kill.js";
+
+const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
+  "sidecar-kill": (s) => sidecarKill(sidecarKillDefaults(s)),
+};
+
+const wanted = process.argv.slice(2);
+if (wanted.length === 0 || wanted.includes("--help")) {
+  console.log(`usage: npm run fault -- <${Object.keys(SCENARIOS).join("|")}|all> [...]`);
+  process.exit(wanted.length === 0 ? 1 : 0);
+}
+const names = wanted.includes("all") ? Object.keys(SCENARIOS) : wanted;
+const unknown = names.filter((n) => !SCENARIOS[n]);
+if (unknown.length) {
+  console.error(`unknown scenario(s): ${unknown.join(", ")}`);
+  process.exit(1);
+}
+const results: FaultResult[] = [];
+for (const name of names) {
+  console.log(`--- ${name} (FAULT_SCALE=${scale()})`);
+  try {
+    const r = await SCENARIOS[name]!(scale());
+    writeResult(r);
+    console.log(JSON.stringify(r.observed));
+    results.push(r);
+  } catch (err) {
+    console.error(`${name} could not run:`, err);
+    process.exitCode = 1;
+  }
+}
+printTable(results);
+if (results.some((r) => r.failures.length)) process.exitCode = 1;
+process.exit();
