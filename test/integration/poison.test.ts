@@ -48,6 +48,7 @@ async function rig(
     wrap?: (s: Store) => Store;
     parse?: ReturnType<typeof createMessageParser>;
     extraRoutes?: (ingestor: Ingestor) => MqttRoute[];
+    maxHoldBackMs?: number;
   } = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "pb-poison-"));
@@ -66,7 +67,7 @@ async function rig(
     ],
     logger,
     reconnectPeriodMs: 100,
-    maxHoldBackMs: 400,
+    maxHoldBackMs: opts.maxHoldBackMs ?? 400,
     quarantine: { settle: createQuarantine({ ingestor, logger, retryDelayMs: 20 }), site },
     metrics,
   });
@@ -219,6 +220,40 @@ async function keptIds(r: Rig, count: number): Promise<string[]> {
       expect(await keptIds(r, 25)).toEqual(events.map((e) => e.id).sort());
       expect(r.ingestor.health()).toEqual({ ok: true, failures: 0 });
       expect(await r.store.listDeadLetters({ site: r.site })).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("a store that stays down doubles the wait once per dropped connection, not per message", async () => {
+    // 25 messages arrive on each connection and all fail: the wait must go 200, 400, 800 ms, not
+    // jump to its ceiling after one connection (a short store outage then cost 30 s of input).
+    let down = true;
+    const r = await rig({
+      maxHoldBackMs: 1600,
+      wrap: (s) => ({
+        ...s,
+        kind: s.kind,
+        ingest: async (items, o) => {
+          if (down) throw new Error("SQLITE_FULL: database or disk is full (simulated)");
+          return s.ingest(items, o);
+        },
+      }),
+    });
+    try {
+      const waits: number[] = [];
+      r.ingress.client.on("close", () => waits.push(r.ingress.client.options.reconnectPeriod!));
+      const events = good(r.site, 25);
+      await publishAll(
+        r,
+        events.map((e) => JSON.stringify(e)),
+      );
+      await waitFor("three dropped connections", async () =>
+        waits.length >= 3 ? true : undefined,
+      );
+      expect(waits.slice(0, 3)).toEqual([200, 400, 800]);
+      down = false;
+      expect(await keptIds(r, 25)).toEqual(events.map((e) => e.id).sort());
     } finally {
       await r.close();
     }

@@ -157,6 +157,7 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const arrivedOn = client.stream;
     // Called synchronously: the sequencer keeps arrival order only for calls made in order.
     const attempt = () => {
       try {
@@ -185,18 +186,23 @@ export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
         },
         (err: unknown) => {
           // Not durable (the store takes nothing): never acknowledge. Drop the connection so the
-          // broker redelivers, waiting longer each time while the store stays down.
-          holdBacks++;
-          client.options.reconnectPeriod = Math.min(
-            reconnectPeriod * 2 ** Math.min(holdBacks, 16),
-            Math.max(options.maxHoldBackMs ?? 30_000, reconnectPeriod),
-          );
+          // broker redelivers, waiting longer each time while the store stays down. One step of
+          // backoff per connection dropped: the other messages that connection delivered fail
+          // too, and must not push the wait to its ceiling after a single short outage.
           options.metrics?.ingestHeld.inc({ route: route.name });
-          logger.error(
-            { err, topic, route: route.name, retryInMs: client.options.reconnectPeriod },
-            "could not commit an MQTT message; holding input back until the store commits",
-          );
-          client.stream?.destroy();
+          const live = client.stream === arrivedOn && !arrivedOn.destroyed;
+          if (live) {
+            holdBacks++;
+            client.options.reconnectPeriod = Math.min(
+              reconnectPeriod * 2 ** Math.min(holdBacks, 16),
+              Math.max(options.maxHoldBackMs ?? 30_000, reconnectPeriod),
+            );
+            logger.error(
+              { err, topic, route: route.name, retryInMs: client.options.reconnectPeriod },
+              "could not commit an MQTT message; holding input back until the store commits",
+            );
+            arrivedOn.destroy();
+          }
           throw err;
         },
       );
