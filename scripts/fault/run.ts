@@ -5,10 +5,14 @@
  * scenario ends within about two minutes on a 2-core machine).
  */
 import { printTable, scale, writeResult, type FaultResult } from "./report.js";
+import { diskFull, diskFullDefaults } from "./scenarios/disk-full.js";
+import { poisonDefaults, poisonMix } from "./scenarios/poison.js";
 import { sidecarKill, sidecarKillDefaults } from "./scenarios/sidecar-kill.js";
 
 const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
   "sidecar-kill": (s) => sidecarKill(sidecarKillDefaults(s)),
+  "disk-full": (s) => diskFull(diskFullDefaults(s)),
+  poison: (s) => poisonMix(poisonDefaults(s)),
 };
 
 const wanted = process.argv.slice(2);

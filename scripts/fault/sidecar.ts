@@ -31,6 +31,10 @@ export async function startFaultSidecar(env: Record<string, string>): Promise<Fa
   const proc = await startSidecarProcess({
     PLANT_BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
     PLANT_BRIDGE_LOG_LEVEL: "warn",
+    // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where a scenario's time goes
+    ...(process.env.FAULT_SIDECAR_NODE_OPTIONS && {
+      NODE_OPTIONS: process.env.FAULT_SIDECAR_NODE_OPTIONS,
+    }),
     ...env,
   });
   let peak = 0;

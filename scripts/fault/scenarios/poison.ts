@@ -1,0 +1,182 @@
+/**
+ * Scenario 6: good traffic with 5 % hostile messages interleaved (deep nesting, invalid JSON,
+ * wrong types, oversized), measured side by side with the same good traffic alone, on one
+ * sidecar in the same run. Every good event is kept, every poison is a coded dead letter, and
+ * the good traffic's throughput with poison should stay ≥ 0.9 of without.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { checkStore, expectedIds } from "../checker.js";
+import { eventId, publishSequence, scrapEvent } from "../publisher.js";
+import { Cleanup, type FaultResult } from "../report.js";
+import { privateMosquitto } from "../services.js";
+import { startFaultSidecar, waitForPending, type FaultSidecar } from "../sidecar.js";
+
+export interface PoisonOptions {
+  /** Good events per run (one run without poison, one with). */
+  events: number;
+  /** One message in `every` is poison in the second run (20: 5 %). */
+  every: number;
+  /** The poison kinds sent, in turn (indexes into POISON_KINDS). @default all */
+  kinds?: number[];
+  /** The sidecar's PLANT_BRIDGE_MAX_MESSAGE_BYTES; an oversized poison is 1 KiB more. @default 262144 */
+  maxMessageBytes?: number;
+}
+
+/** FAULT_POISON_KINDS=too_large,schema narrows the poison to some codes (to see what costs). */
+export function poisonDefaults(scale: number): PoisonOptions {
+  const only = process.env.FAULT_POISON_KINDS?.split(",");
+  return {
+    events: Math.round(20_000 * scale),
+    every: 20,
+    ...(process.env.FAULT_MAX_MESSAGE_BYTES && {
+      maxMessageBytes: Number(process.env.FAULT_MAX_MESSAGE_BYTES),
+    }),
+    ...(only && {
+      kinds: POISON_KINDS.flatMap((k, i) => (only.includes(k.code) ? [i] : [])),
+    }),
+  };
+}
+
+/** The hostile kinds, in turn, and the dead letter code each must get. */
+export const POISON_KINDS = [
+  { kind: "deep nesting", code: "too_complex" },
+  { kind: "invalid JSON", code: "invalid_json" },
+  { kind: "wrong types", code: "schema" },
+  { kind: "oversized", code: "too_large" },
+] as const;
+
+/** A distinct hostile payload (its own dead letter, not a repeat of another). */
+export function poisonPayload(site: string, n: number, kind: number, maxBytes = 262_144): Buffer {
+  const id = `poison-${String(n).padStart(6, "0")}`;
+  switch (kind) {
+    case 0:
+      return Buffer.from(`{"id":"${id}","x":${"[".repeat(3000)}`);
+    case 1:
+      return Buffer.from(`{"id":"${id}","type":"scrap",`);
+    case 2:
+      return Buffer.from(
+        JSON.stringify({ id, type: "scrap", site, occurredAt: 7, product: 1, quantity: "lots" }),
+      );
+    default:
+      // just over the limit (1 KiB more)
+      return Buffer.from(
+        JSON.stringify({ id, type: "scrap", site, pad: "x".repeat(maxBytes + 1024) }),
+      );
+  }
+}
+
+function kindOf(opts: PoisonOptions, n: number): number {
+  const kinds = opts.kinds ?? POISON_KINDS.map((_, i) => i);
+  return kinds[n % kinds.length]!;
+}
+
+async function measure(
+  sidecar: FaultSidecar,
+  url: string,
+  site: string,
+  source: string,
+  opts: PoisonOptions,
+  poison: boolean,
+  base: number,
+): Promise<{ rate: number; ms: number; poisonSent: number }> {
+  // the publisher's sequence: good event s at its place, a poison after every (every-1) good
+  const seqs: number[] = [];
+  let poisonSent = 0;
+  for (let s = 0; s < opts.events; s++) {
+    seqs.push(s);
+    if (poison && s % (opts.every - 1) === opts.every - 2) seqs.push(-1 - poisonSent++);
+  }
+  const started = Date.now();
+  const pub = await publishSequence({
+    url,
+    topic: canonicalTopic(site),
+    site,
+    source,
+    seqs,
+    window: 100,
+    payload: (id, seq) =>
+      seq < 0
+        ? poisonPayload(site, -1 - seq, kindOf(opts, -1 - seq), opts.maxMessageBytes)
+        : Buffer.from(scrapEvent(site, id)),
+  });
+  if (pub.unacked.length) throw new Error(`${pub.unacked.length} publishes never acknowledged`);
+  const waited = await waitForPending(sidecar, site, base + opts.events, 120_000);
+  if (waited === undefined) throw new Error(`${source}: the store did not get every good event`);
+  const ms = Date.now() - started;
+  return { rate: (opts.events / ms) * 1000, ms, poisonSent };
+}
+
+export async function poisonMix(opts: PoisonOptions): Promise<FaultResult> {
+  const started = Date.now();
+  const cleanup = new Cleanup();
+  const site = "fault";
+  const dir = mkdtempSync(join(tmpdir(), "pb-fault-poison-"));
+  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const broker = await privateMosquitto();
+    cleanup.add(() => broker.destroy());
+    const env = {
+      PLANT_BRIDGE_MQTT_URL: broker.url,
+      PLANT_BRIDGE_SITE: site,
+      PLANT_BRIDGE_NAME: "fault-poison",
+      PLANT_BRIDGE_STORE: join(dir, "store.db"),
+      ...(opts.maxMessageBytes && { PLANT_BRIDGE_MAX_MESSAGE_BYTES: String(opts.maxMessageBytes) }),
+    };
+    const sidecar = await startFaultSidecar(env);
+    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    // warm-up, not measured: the first messages pay for JIT and page cache
+    const warm = Math.min(1000, opts.events);
+    await measure(sidecar, broker.url, site, "warm", { ...opts, events: warm }, false, 0);
+    const clean = await measure(sidecar, broker.url, site, "good", opts, false, warm);
+    const mixed = await measure(sidecar, broker.url, site, "mixed", opts, true, warm + opts.events);
+    const peak = sidecar.peakRssMiB();
+    const code = await sidecar.kill("SIGTERM");
+    const result = await checkStore(
+      env.PLANT_BRIDGE_STORE,
+      site,
+      expectedIds({ warm, good: opts.events, mixed: opts.events }),
+    );
+    const ratio = mixed.rate / clean.rate;
+    const failures: string[] = [];
+    if (result.missing) failures.push(`${result.missing} missing`);
+    if (result.duplicated) failures.push(`${result.duplicated} duplicated`);
+    const expectedCodes: Record<string, number> = {};
+    for (let n = 0; n < mixed.poisonSent; n++) {
+      const code = POISON_KINDS[kindOf(opts, n)]!.code;
+      expectedCodes[code] = (expectedCodes[code] ?? 0) + 1;
+    }
+    for (const [c, n] of Object.entries(expectedCodes)) {
+      if (result.deadLetters[c] !== n) {
+        failures.push(`${c}: ${result.deadLetters[c] ?? 0} dead letters for ${n} sent`);
+      }
+    }
+    if (result.unexpected) failures.push(`${result.unexpected} unexpected rows`);
+    if (ratio < 0.9) failures.push(`throughput ratio ${ratio.toFixed(2)} < 0.9`);
+    if (code !== 0) failures.push(`SIGTERM exit code ${code}`);
+    return {
+      scenario: "poison",
+      description: `${opts.events} good events alone, then with 1 in ${opts.every} messages hostile`,
+      params: { ...opts },
+      ...result,
+      recoveryMs: null,
+      drainMs: null,
+      peakRssMiB: peak,
+      durationMs: Date.now() - started,
+      observed: {
+        goodAlonePerS: Math.round(clean.rate),
+        goodWithPoisonPerS: Math.round(mixed.rate),
+        ratio: Math.round(ratio * 1000) / 1000,
+        poisonSent: mixed.poisonSent,
+        expectedDeadLetters: expectedCodes,
+        firstPoisonId: eventId("poison", 0),
+      },
+      failures,
+      at: new Date().toISOString(),
+    };
+  } finally {
+    await cleanup.run();
+  }
+}
