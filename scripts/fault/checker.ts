@@ -24,6 +24,8 @@ export interface StoreCheck {
   deadLetterArrivals: number;
   /** The first missing ids, to look them up. */
   missingSample: string[];
+  /** Missing ids as runs of consecutive sequences: `pub1-000775..001530`. */
+  missingRanges: string[];
 }
 
 /** The ids publishers `<prefix>0..` sent: `sources` maps a source name to its count. */
@@ -104,5 +106,31 @@ export async function check(
     deadLetters,
     deadLetterArrivals,
     missingSample: missing.slice(0, 20),
+    missingRanges: ranges(missing),
   };
+}
+
+/** Compresses sorted `<source>-<seq>` ids into runs: `pub1-000775..001530`. */
+export function ranges(ids: string[]): string[] {
+  const out: string[] = [];
+  let first: string | undefined;
+  let prev: { source: string; seq: number } | undefined;
+  const close = (last: string | undefined) => {
+    if (first !== undefined)
+      out.push(last && last !== first ? `${first}..${last.slice(-6)}` : first);
+  };
+  let last: string | undefined;
+  for (const id of [...ids].sort()) {
+    const m = /^(.*)-(\d+)$/.exec(id);
+    const cur = m ? { source: m[1]!, seq: Number(m[2]) } : undefined;
+    const follows = cur && prev && cur.source === prev.source && cur.seq === prev.seq + 1;
+    if (!follows) {
+      close(last);
+      first = id;
+    }
+    last = id;
+    prev = cur;
+  }
+  close(last);
+  return out.slice(0, 50);
 }

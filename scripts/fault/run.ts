@@ -5,12 +5,15 @@
  * scenario ends within about two minutes on a 2-core machine).
  */
 import { printTable, scale, writeResult, type FaultResult } from "./report.js";
+import { brokerRestart, brokerRestartDefaults } from "./scenarios/broker-restart.js";
 import { diskFull, diskFullDefaults } from "./scenarios/disk-full.js";
 import { poisonDefaults, poisonMix } from "./scenarios/poison.js";
 import { sidecarKill, sidecarKillDefaults } from "./scenarios/sidecar-kill.js";
 
 const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
   "sidecar-kill": (s) => sidecarKill(sidecarKillDefaults(s)),
+  "broker-sigterm": (s) => brokerRestart(brokerRestartDefaults("SIGTERM", s)),
+  "broker-sigkill": (s) => brokerRestart(brokerRestartDefaults("SIGKILL", s)),
   "disk-full": (s) => diskFull(diskFullDefaults(s)),
   poison: (s) => poisonMix(poisonDefaults(s)),
 };

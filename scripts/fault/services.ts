@@ -28,6 +28,9 @@ export interface Broker {
 export async function privateMosquitto(extraConfig: string[] = []): Promise<Broker> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "pb-fault-mosquitto-"));
+  // Started as root, Mosquitto drops to its own user: it must be able to write its persistence
+  // file and log here, or it saves nothing on the way out (and says so only in its log).
+  await ownBy("mosquitto", dir);
   const conf = join(dir, "mosquitto.conf");
   writeFileSync(
     conf,
@@ -82,6 +85,18 @@ export interface Postgres {
   destroy(): Promise<void>;
 }
 
+/** Gives `dir` to `user` when we run as root and the user exists (a service that drops to it). */
+async function ownBy(user: string, dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  try {
+    const { stdout: uid } = await run("id", ["-u", user]);
+    const { stdout: gid } = await run("id", ["-g", user]);
+    chownSync(dir, Number(uid.trim()), Number(gid.trim()));
+  } catch {
+    // no such user: the service keeps running as root
+  }
+}
+
 /** The binaries of the newest PostgreSQL installed under /usr/lib/postgresql, if any. */
 export function postgresBin(): string | undefined {
   const root = "/usr/lib/postgresql";
@@ -105,11 +120,7 @@ export async function privatePostgres(): Promise<Postgres> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "pb-fault-pg-"));
   const data = join(dir, "data");
-  if (process.getuid?.() === 0) {
-    const { stdout } = await run("id", ["-u", "postgres"]);
-    const { stdout: gid } = await run("id", ["-g", "postgres"]);
-    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
-  }
+  await ownBy("postgres", dir);
   await pgRun(join(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
   const pg: Postgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
