@@ -2,8 +2,8 @@
  * A private, real Mosquitto broker for one suite (its own port, persistence folder and limits),
  * so end-to-end suites neither see nor disturb other traffic on the machine's broker.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chownSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./sidecar-process.js";
@@ -18,6 +18,7 @@ export interface PrivateBroker {
 export async function startMosquitto(): Promise<PrivateBroker> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "pb-mosquitto-"));
+  giveToMosquittoUser(dir);
   const conf = join(dir, "mosquitto.conf");
   // Sized as the README tells operators: a sidecar outage must not overflow the session queue.
   writeFileSync(
@@ -48,4 +49,18 @@ export async function startMosquitto(): Promise<PrivateBroker> {
         child.kill("SIGTERM");
       }),
   };
+}
+
+/**
+ * Started as root (as under CI), Mosquitto drops to the `mosquitto` user: in a root-only temp dir
+ * it can write neither its log nor its persistence file, and saves nothing on the way out.
+ */
+function giveToMosquittoUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  try {
+    const id = (flag: string) => Number(execFileSync("id", [flag, "mosquitto"]).toString().trim());
+    chownSync(dir, id("-u"), id("-g"));
+  } catch {
+    // no mosquitto user: it keeps running as root and can write here
+  }
 }
