@@ -38,6 +38,39 @@ const up = await serviceAvailable("PostgreSQL", "127.0.0.1", 5432);
     expect(rows).toEqual([{ event_id: "u1" }]);
   });
 
+  it("survives PostgreSQL dropping connections in the middle of transactions", async () => {
+    // A connection the server drops while checked out between two queries emitted an `error`
+    // nobody listened to, and the process ended (seen with `pg_ctl stop -m immediate`).
+    const schema = randomName("s");
+    const store = await open(schema);
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const terminate = () =>
+        admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE application_name = 'plant-bridge' AND datname = current_database()
+             AND pid <> pg_backend_pid()`,
+        );
+      let failed = 0;
+      for (let round = 0; round < 20; round++) {
+        const writes = Array.from({ length: 8 }, (_, i) =>
+          store.ingest([eventItem(production(`r${round}-${i}`))]).catch(() => failed++),
+        );
+        await new Promise((r) => setTimeout(r, round % 3));
+        await terminate();
+        await Promise.all(writes);
+      }
+      expect(failed).toBeGreaterThan(0); // the connections were really dropped under writes
+      expect(await store.ingest([eventItem(production("after"))])).toMatchObject([
+        { status: "accepted" },
+      ]);
+    } finally {
+      await admin.end();
+      await store.close();
+    }
+  });
+
   it("lets several sidecars open the same schema at once", async () => {
     const schema = randomName("s");
     const stores = await Promise.all([open(schema), open(schema), open(schema), open(schema)]);

@@ -69,6 +69,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
   });
   pool.on("error", options.onIdleError ?? (() => undefined));
+  // The pool listens for errors only on idle connections. A connection checked out for a
+  // transaction that the server drops between two queries (PostgreSQL stopped or restarted)
+  // emits `error` with no listener, which ended the process; now that transaction's next query
+  // fails, the transaction fails as a store failure, and the connection is discarded.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   try {
     await migrate(pool, schema);
   } catch (err) {
