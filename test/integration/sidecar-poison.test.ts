@@ -84,11 +84,16 @@ describe("a whole sidecar under hostile messages", () => {
   it("holds input back and says so on /readyz while the store takes nothing", async () => {
     const store = sidecar.store;
     const ingest = store.ingest.bind(store);
+    const stats = store.stats.bind(store);
     let down = true;
     store.ingest = (items, options) =>
       down
         ? Promise.reject(new Error("SQLITE_IOERR: disk I/O error (simulated)"))
         : ingest(items, options);
+    // A store that is gone answers no read either (PostgreSQL stopped): /metrics must still
+    // answer, with the counters that tell why, not a 500.
+    store.stats = (now) =>
+      down ? Promise.reject(new Error("connect ECONNREFUSED (simulated)")) : stats(now);
     try {
       await publisher.publishAsync(
         canonicalTopic("main"),
@@ -102,7 +107,9 @@ describe("a whole sidecar under hostile messages", () => {
       expect(body.reasons.join(" ")).toMatch(/store failing since .* input is held back/);
       // Retried once, then not acknowledged: held back (the broker sends it again later).
       const metrics = await waitFor("the hold-back", async () => {
-        const text = await (await fetch(`${sidecar.http.url}/metrics`)).text();
+        const res = await fetch(`${sidecar.http.url}/metrics`);
+        expect(res.status).toBe(200);
+        const text = await res.text();
         return /plant_bridge_ingest_held_total\{route="canonical"\} [1-9]/.test(text)
           ? text
           : undefined;
@@ -122,6 +129,7 @@ describe("a whole sidecar under hostile messages", () => {
       expect(dls.some((d) => d.code === "internal")).toBe(false);
     } finally {
       store.ingest = ingest;
+      store.stats = stats;
     }
   });
 });

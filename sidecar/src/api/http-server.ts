@@ -96,7 +96,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         });
       }
       case "/metrics": {
-        await options.refreshMetrics?.();
+        // Gauges read from the store keep their last values when it cannot answer: the
+        // counters that tell why (store failures, input held back) must still be scraped.
+        await options
+          .refreshMetrics?.()
+          .catch((err: unknown) =>
+            logger.warn({ err }, "metrics: the store's gauges could not be refreshed"),
+          );
         res.writeHead(200, { "content-type": metrics.registry.contentType });
         res.end(await metrics.registry.metrics());
         return;
