@@ -7,6 +7,7 @@
 import { printTable, scale, writeResult, type FaultResult } from "./report.js";
 import { brokerRestart, brokerRestartDefaults } from "./scenarios/broker-restart.js";
 import { diskFull, diskFullDefaults } from "./scenarios/disk-full.js";
+import { pgRestart, pgRestartDefaults } from "./scenarios/pg-restart.js";
 import { poisonDefaults, poisonMix } from "./scenarios/poison.js";
 import { sidecarKill, sidecarKillDefaults } from "./scenarios/sidecar-kill.js";
 
@@ -15,6 +16,7 @@ const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
   "broker-sigterm": (s) => brokerRestart(brokerRestartDefaults("SIGTERM", s)),
   "broker-sigkill": (s) => brokerRestart(brokerRestartDefaults("SIGKILL", s)),
   "disk-full": (s) => diskFull(diskFullDefaults(s)),
+  "pg-restart": (s) => pgRestart(pgRestartDefaults(s)),
   poison: (s) => poisonMix(poisonDefaults(s)),
 };
 

@@ -77,9 +77,9 @@ export async function readyz(
 
 /** Sum of a Prometheus counter's samples (all label sets). */
 export async function metric(sidecar: FaultSidecar, name: string): Promise<number> {
-  const text = await (
-    await fetch(`${sidecar.url}/metrics`, { signal: AbortSignal.timeout(5000) })
-  ).text();
+  const res = await fetch(`${sidecar.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${text.slice(0, 200)}`);
   let sum = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) {
