@@ -7,6 +7,7 @@
 import { printTable, scale, writeResult, type FaultResult } from "./report.js";
 import { brokerRestart, brokerRestartDefaults } from "./scenarios/broker-restart.js";
 import { diskFull, diskFullDefaults } from "./scenarios/disk-full.js";
+import { duplicateStorm, duplicateStormDefaults } from "./scenarios/duplicate-storm.js";
 import { pgRestart, pgRestartDefaults } from "./scenarios/pg-restart.js";
 import { poisonDefaults, poisonMix } from "./scenarios/poison.js";
 import { sidecarKill, sidecarKillDefaults } from "./scenarios/sidecar-kill.js";
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
   "broker-sigkill": (s) => brokerRestart(brokerRestartDefaults("SIGKILL", s)),
   "disk-full": (s) => diskFull(diskFullDefaults(s)),
   "pg-restart": (s) => pgRestart(pgRestartDefaults(s)),
+  "duplicate-storm": (s) => duplicateStorm(duplicateStormDefaults(s)),
   poison: (s) => poisonMix(poisonDefaults(s)),
 };
 
