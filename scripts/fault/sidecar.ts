@@ -14,6 +14,10 @@ export interface FaultSidecar {
   kill(signal: NodeJS.Signals): Promise<number | null>;
   /** Peak RSS in MiB of this process so far. */
   peakRssMiB(): number;
+  /** How long it took to be ready (cold start), ms. */
+  startMs: number;
+  /** How long the last kill() took until the process exited, ms. */
+  stopMs?: number;
 }
 
 /** Peak RSS (MiB) of a live process, from /proc/<pid>/status; 0 when unreadable. */
@@ -28,6 +32,7 @@ export function vmHwmMiB(pid: number | undefined): number {
 }
 
 export async function startFaultSidecar(env: Record<string, string>): Promise<FaultSidecar> {
+  const t0 = Date.now();
   const proc = await startSidecarProcess({
     PLANT_BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
     PLANT_BRIDGE_LOG_LEVEL: "warn",
@@ -41,16 +46,21 @@ export async function startFaultSidecar(env: Record<string, string>): Promise<Fa
   const sample = () => (peak = Math.max(peak, vmHwmMiB(proc.child.pid)));
   const timer = setInterval(sample, 250);
   timer.unref();
-  return {
+  const sidecar: FaultSidecar = {
     proc,
     url: `http://127.0.0.1:${proc.httpPort}`,
+    startMs: Date.now() - t0,
     async kill(signal) {
       sample();
       clearInterval(timer);
-      return proc.kill(signal);
+      const t = Date.now();
+      const code = await proc.kill(signal);
+      sidecar.stopMs ??= Date.now() - t;
+      return code;
     },
     peakRssMiB: () => (sample(), peak),
   };
+  return sidecar;
 }
 
 /** Unsettled outbox rows of a site (without Odoo: every event the store kept). */

@@ -131,6 +131,8 @@ export async function brokerRestart(opts: BrokerRestartOptions): Promise<FaultRe
       peakRssMiB: peak,
       durationMs: Date.now() - started,
       observed: {
+        sidecarStartMs: sidecar.startMs,
+        sidecarStopMs: sidecar.stopMs,
         brokerBackToSidecarReadyMs: reconnectMs,
         publishers: pubs.map((p) => ({ ...p, unacked: p.unacked.length })),
         brokerLog: brokerLog.slice(-40),

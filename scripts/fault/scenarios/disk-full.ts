@@ -113,6 +113,8 @@ export async function diskFull(opts: DiskFullOptions): Promise<FaultResult> {
       peakRssMiB: peak,
       durationMs: Date.now() - started,
       observed: {
+        sidecarStartMs: sidecar.startMs,
+        sidecarStopMs: sidecar.stopMs,
         fillerBytes,
         readyzWhileFull: readyWhileFull,
         readyz503AfterMs: detectedMs,

@@ -114,6 +114,8 @@ export async function pgRestart(opts: PgRestartOptions): Promise<FaultResult> {
       peakRssMiB: peak,
       durationMs: Date.now() - started,
       observed: {
+        sidecarStartMs: sidecar.startMs,
+        sidecarStopMs: sidecar.stopMs,
         readyzWhileDown: whileDown,
         storeFailuresTotal: failuresDown,
         ingestHeldTotal: heldDown,

@@ -166,6 +166,8 @@ export async function poisonMix(opts: PoisonOptions): Promise<FaultResult> {
       peakRssMiB: peak,
       durationMs: Date.now() - started,
       observed: {
+        sidecarStartMs: sidecar.startMs,
+        sidecarStopMs: sidecar.stopMs,
         goodAlonePerS: Math.round(clean.rate),
         goodWithPoisonPerS: Math.round(mixed.rate),
         ratio: Math.round(ratio * 1000) / 1000,

@@ -96,6 +96,8 @@ export async function sidecarKill(opts: SidecarKillOptions): Promise<FaultResult
       peakRssMiB: peak,
       durationMs: Date.now() - started,
       observed: {
+        sidecarStartMs: sidecar.startMs,
+        sidecarStopMs: sidecar.stopMs,
         killToReadyMs: restarts,
         killedExitCodes: exitCodes,
         publisher: { ...pub, unacked: pub.unacked.length },
