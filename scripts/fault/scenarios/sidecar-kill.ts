@@ -72,7 +72,6 @@ export async function sidecarKill(opts: SidecarKillOptions): Promise<FaultResult
     await new Promise((r) => setTimeout(r, opts.gapMs));
     stop = true;
     const pub = await publishing;
-    const publishedAt = Date.now();
     const drainMs = await waitForPending(sidecar, site, pub.sent, 60_000);
     peak = Math.max(peak, sidecar.peakRssMiB());
     const code = await sidecar.kill("SIGTERM");
@@ -101,7 +100,6 @@ export async function sidecarKill(opts: SidecarKillOptions): Promise<FaultResult
         killToReadyMs: restarts,
         killedExitCodes: exitCodes,
         publisher: { ...pub, unacked: pub.unacked.length },
-        publishEndToDrainedMs: drainMs === undefined ? null : Date.now() - publishedAt,
       },
       failures,
       at: new Date().toISOString(),
