@@ -187,14 +187,15 @@ export async function mountTmpfs(sizeMiB: number): Promise<Tmpfs> {
       rmSync(filler, { force: true });
     },
     async unmount() {
-      for (let i = 0; i < 20; i++) {
-        try {
-          await run("umount", [dir], { timeout: 10_000 });
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 250)); // busy: a process still closing a file
-        }
+      let unmounted = false;
+      for (let i = 0; i < 20 && !unmounted; i++) {
+        unmounted = await run("umount", [dir], { timeout: 10_000 }).then(
+          () => true,
+          () => new Promise<boolean>((r) => setTimeout(() => r(false), 250)), // still busy
+        );
       }
+      // never leave it mounted: detach it; it goes away once the last file on it is closed
+      if (!unmounted) await run("umount", ["-l", dir], { timeout: 10_000 });
       rmSync(dir, { recursive: true, force: true });
     },
   };
