@@ -20,3 +20,4 @@ from . import test_reconciliation
 from . import test_ui_models
 from . import test_system_of_record
 from . import test_budget
+from . import test_differential

@@ -1,0 +1,46 @@
+from odoo.tests import tagged
+
+from .differential import EVENTS, MANUAL, DifferentialCase
+
+DESK = 'FURN_7800'   # Desk Combination, untracked, BOM with warning consumption, one work order
+TABLE = 'FURN_9666'  # Table, serial-tracked, serial top + lot-tracked legs, one work order
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestDifferential(DifferentialCase):
+    """Each test: one shop-floor story, by hand in Odoo and as the plant's events; same outcome."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        stock = cls.env.ref('stock.warehouse0').lot_stock_id
+        Quant = cls.env['stock.quant']
+        product = cls.env['product.product']
+        for component in product.search([('default_code', 'in', ('FURN_0269', 'FURN_1118', 'FURN_8900'))]):
+            Quant._update_available_quantity(component, stock, 50)
+        # tracked components, one set per twin (a serial can be consumed once)
+        top = product.search([('default_code', '=', 'FURN_8522')])
+        leg = product.search([('default_code', '=', 'FURN_2333')])
+        Lot = cls.env['stock.lot']
+        for tag in (MANUAL, EVENTS):
+            for name in ('TOP1', 'TOP2'):
+                Quant._update_available_quantity(top, stock, 1, lot_id=Lot.create({'name': tag + name, 'product_id': top.id}))
+            for name in ('LEG1', 'LEG2'):
+                Quant._update_available_quantity(leg, stock, 10, lot_id=Lot.create({'name': tag + name, 'product_id': leg.id}))
+
+    # ------------------------------------------------------------------ untracked
+    def test_consumption_before_production(self):
+        manual_mo, event_mo = self.twin_orders(DESK, 3)
+        with self.story(manual_mo, MANUAL) as manual:
+            self.form_produce(manual_mo, quantity=3)
+            self.form_consume(manual_mo, 'FURN_0269', 2)
+            self.form_consume(manual_mo, 'FURN_1118', 3.5)
+            self.mark_done(manual_mo)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('consumption', {'product': 'FURN_0269', 'quantity': 2}),
+                            ('consumption', {'product': 'FURN_1118', 'quantity': 1.5}),
+                            ('production', {'quantity': 1}),
+                            ('consumption', {'product': 'FURN_1118', 'quantity': 2}),  # a second report adds
+                            ('production', {'quantity': 2, 'finish': True}))
+        self.assertSameOutcome(manual, events)
