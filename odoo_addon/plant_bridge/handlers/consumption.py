@@ -5,9 +5,13 @@ from .base import Handler
 class ConsumptionHandler(Handler):
     """`consumption`: a component quantity consumed by the MO, with its lot when tracked.
 
-    The first report on a raw move replaces Odoo's proposal (reservation / backflush) with
-    what the plant consumed; later reports add to it. The move becomes `picked` and
-    `manual_consumption`, so producing more on the MO does not overwrite it.
+    The first report on a raw move replaces Odoo's proposal with what the plant consumed,
+    whatever proposed it and whenever it arrives: the reservation, a quantity produced before
+    (`_set_qty_producing` proposes BOM quantities and picks them), a work order that ended
+    (`button_finish` picks what was not). Later reports add to the first (the plant reports
+    increments). The move becomes `picked` and `manual_consumption`, so producing more on the
+    MO or ending a work order does not propose over it again - as when a person types the
+    consumed quantity in the MO form.
     """
     event_type = 'consumption'
     required = ('order', 'product', 'quantity')
@@ -32,7 +36,7 @@ class ConsumptionHandler(Handler):
             lot = self.resolve_lot(item, lot_name, product)
             if product.tracking == 'serial' and quantity != 1:
                 raise EventRejected('bad_quantity', "A serial number is consumed one unit at a time")
-        if not move.picked:
+        if not move.plant_bridge_consumed:
             move.move_line_ids.unlink()
         line = move.move_line_ids.filtered(lambda ml: ml.lot_id == lot)[:1]
         if line:
@@ -41,5 +45,5 @@ class ConsumptionHandler(Handler):
             vals = move._prepare_move_line_vals(quantity=quantity)
             vals.update(lot_id=lot.id or False, quantity=quantity, product_uom_id=move.product_uom.id)
             self.env['stock.move.line'].create(vals)
-        move.write({'picked': True, 'manual_consumption': True})
+        move.write({'picked': True, 'manual_consumption': True, 'plant_bridge_consumed': True})
         return move

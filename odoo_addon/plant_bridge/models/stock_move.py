@@ -1,9 +1,15 @@
-from odoo import _, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 
 class StockMove(models.Model):
     _inherit = 'stock.move'
+
+    plant_bridge_consumed = fields.Boolean(
+        'Consumption Reported by the Plant', readonly=True, copy=False,
+        help="The plant reported what this component move consumed: its move lines are the plant's "
+             "reports, whatever Odoo had proposed before (reservation, producing a quantity, ending "
+             "a work order) was replaced by the first report.")
 
     def _action_done(self, cancel_backorder=False):
         """A lot under a quality hold does not leave the company (outgoing moves)."""

@@ -29,6 +29,20 @@ class TestDifferential(DifferentialCase):
                 Quant._update_available_quantity(leg, stock, 10, lot_id=Lot.create({'name': tag + name, 'product_id': leg.id}))
 
     # ------------------------------------------------------------------ untracked
+    def test_production_before_consumption_with_backorder(self):
+        """Produce 2 of 3, then report 3 chairs consumed (one broke), finish with a backorder."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3)
+        with self.story(manual_mo, MANUAL) as manual:
+            self.form_produce(manual_mo, quantity=2)
+            self.form_consume(manual_mo, 'FURN_0269', 3)
+            self.mark_done(manual_mo, backorder=True)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('production', {'quantity': 2}),
+                            ('consumption', {'product': 'FURN_0269', 'quantity': 3}),
+                            ('production', {'quantity': 0, 'finish': True}))
+        self.assertSameOutcome(manual, events)
+
     def test_consumption_before_production(self):
         manual_mo, event_mo = self.twin_orders(DESK, 3)
         with self.story(manual_mo, MANUAL) as manual:
@@ -43,4 +57,44 @@ class TestDifferential(DifferentialCase):
                             ('production', {'quantity': 1}),
                             ('consumption', {'product': 'FURN_1118', 'quantity': 2}),  # a second report adds
                             ('production', {'quantity': 2, 'finish': True}))
+        self.assertSameOutcome(manual, events)
+
+    def test_late_consumption_after_workorder_finish(self):
+        """The work order ends (Odoo proposes every component), the consumption arrives late."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3, operation=('Manual Assembly', self.assembly_1))
+        with self.story(manual_mo, MANUAL) as manual:
+            manual_mo.workorder_ids.button_start()
+            self.form_produce(manual_mo, quantity=3)
+            manual_mo.workorder_ids.button_finish()
+            self.form_consume(manual_mo, 'FURN_0269', 4)
+            self.mark_done(manual_mo)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'started'}),
+                            ('production', {'quantity': 3}),
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'finished'}),
+                            ('consumption', {'product': 'FURN_0269', 'quantity': 4}),
+                            ('production', {'quantity': 0, 'finish': True}))
+        self.assertSameOutcome(manual, events)
+
+    # ------------------------------------------------------------------ tracked
+    def test_serial_product_with_tracked_components(self):
+        """A serial-tracked table: its serial, its top (serial) and legs (lot) reported after the
+        work order ended, when Odoo had already proposed (and picked) components."""
+        manual_mo, event_mo = self.twin_orders(TABLE, 1)
+        with self.story(manual_mo, MANUAL) as manual:
+            manual_mo.workorder_ids.button_start()
+            self.form_produce(manual_mo, serials=[MANUAL + 'SN1'])
+            manual_mo.workorder_ids.button_finish()
+            self.form_consume(manual_mo, 'FURN_8522', 1, lot=MANUAL + 'TOP2')
+            self.form_consume(manual_mo, 'FURN_2333', 4, lot=MANUAL + 'LEG2')
+            self.mark_done(manual_mo)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('workorder_status', {'operation': 'Assembly', 'status': 'started'}),
+                            ('production', {'quantity': 1, 'lot': EVENTS + 'SN1'}),
+                            ('workorder_status', {'operation': 'Assembly', 'status': 'finished'}),
+                            ('consumption', {'product': 'FURN_8522', 'quantity': 1, 'lot': EVENTS + 'TOP2'}),
+                            ('consumption', {'product': 'FURN_2333', 'quantity': 4, 'lot': EVENTS + 'LEG2'}),
+                            ('production', {'quantity': 0, 'finish': True}))
         self.assertSameOutcome(manual, events)
