@@ -11,6 +11,10 @@ class ProductionHandler(Handler):
     `lot_producing_ids` (a many2many since 19); lot-tracked products carry one lot per MO.
     `finish` marks the MO done; `backorder` (bool) overrides the operation type's policy
     (`never` -> no backorder, `always`/`ask` -> a backorder for the remaining quantity).
+    A `finish` needs a quantity reported by the plant (this event's or earlier ones, a work
+    order's finished quantity, the serials produced): Odoo's Mark as Done on an order with
+    nothing producing produces all it planned, which is not what a plant that reported nothing
+    did - refused `bad_quantity`, the order untouched.
     """
     event_type = 'production'
     required = ('order', 'quantity')
@@ -47,6 +51,7 @@ class ProductionHandler(Handler):
             production.qty_producing = production.plant_bridge_qty_reported
         production._set_qty_producing(False)
         if finish:
+            self._check_reported(production)
             self.check_quality_hold(production, production.lot_producing_ids)
             self._mark_done(production, event)
         return production
@@ -67,6 +72,16 @@ class ProductionHandler(Handler):
                                                   f"{production.lot_producing_ids[:1].name}")
         else:
             production.lot_producing_ids = [Command.set(lot.ids)]
+
+    def _check_reported(self, production):
+        if production.product_id.tracking == 'serial':
+            reported = production.lot_producing_ids
+        else:
+            reported = not production.product_uom_id.is_zero(production.plant_bridge_qty_reported)
+        if not reported or production.product_uom_id.is_zero(production.qty_producing):
+            raise EventRejected('bad_quantity', f"{production.name}: nothing produced was reported, "
+                                                f"a finish needs a quantity (Odoo would produce all "
+                                                f"{production.product_qty:g} planned)")
 
     def _mark_done(self, production, event):
         backorder = event.get('backorder')

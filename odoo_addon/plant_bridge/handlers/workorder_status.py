@@ -5,7 +5,14 @@ STATUSES = ('started', 'paused', 'finished')
 
 
 class WorkorderStatusHandler(Handler):
-    """`workorder_status`: start / pause / finish a work order through its own buttons."""
+    """`workorder_status`: start / pause / finish a work order through its own buttons.
+
+    A `finished` with a quantity sets the work order's quantity producing, which in Odoo is the
+    order's (one field for both): it becomes what the plant reported on the order, so a later
+    `production` adds to it and a bare `finish` completes it. Ending the work order proposes
+    components only for moves nothing was reported on (`button_finish` skips picked moves, and
+    a consumption report leaves its move picked).
+    """
     event_type = 'workorder_status'
     required = ('order', 'operation', 'status')
 
@@ -33,5 +40,7 @@ class WorkorderStatusHandler(Handler):
         else:
             if quantity is not None:
                 workorder.qty_producing = quantity
+                if production.product_id.tracking != 'serial':
+                    production.plant_bridge_qty_reported = quantity
             workorder.button_finish()
         return workorder

@@ -98,3 +98,19 @@ class TestDifferential(DifferentialCase):
                             ('consumption', {'product': 'FURN_2333', 'quantity': 4, 'lot': EVENTS + 'LEG2'}),
                             ('production', {'quantity': 0, 'finish': True}))
         self.assertSameOutcome(manual, events)
+
+    def test_workorder_finished_with_a_quantity_then_finish(self):
+        """The operation's end reports 2 of 3; the order's finish reports nothing more."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3, operation=('Manual Assembly', self.assembly_1))
+        with self.story(manual_mo, MANUAL) as manual:
+            manual_mo.workorder_ids.button_start()
+            self.form_produce(manual_mo, quantity=2)
+            manual_mo.workorder_ids.button_finish()
+            self.mark_done(manual_mo, backorder=True)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'started'}),
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'finished',
+                                                  'quantity': 2}),
+                            ('production', {'quantity': 0, 'finish': True}))
+        self.assertSameOutcome(manual, events)

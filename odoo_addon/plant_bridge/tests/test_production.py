@@ -46,6 +46,28 @@ class TestProduction(PlantBridgeCase):
         self.assertRecordValues(mo, [{'state': 'done', 'qty_produced': 1.0}])
         self.assertFalse(self.env['mrp.production'].search([('name', '=like', f'{name}-%'), ('id', '!=', mo.id)]))
 
+    def test_finish_with_nothing_reported_is_refused(self):
+        """Odoo's Mark as Done on an order with nothing producing produces everything it
+        planned; the plant saying `finish` without ever reporting a quantity is not that."""
+        mo = self.mo_desk
+        name = mo.name
+        self.assertRejected(self.post_one('production', order=name, quantity=0, finish=True), 'bad_quantity')
+        # starting the work order makes Odoo propose the whole quantity: still nothing reported
+        self.post_one('workorder_status', order=name, operation='Manual Assembly', status='started')
+        self.assertRejected(self.post_one('production', order=name, quantity=0, finish=True, backorder=True),
+                            'bad_quantity')
+        self.assertRecordValues(mo, [{'state': 'progress', 'qty_produced': 0.0, 'product_qty': 3.0}])
+        self.assertFalse(mo.move_finished_ids.filtered(lambda m: m.state == 'done'))
+        self.assertFalse(self.env['mrp.production'].search([('name', '=like', f'{name}-%')]))
+
+    def test_finish_at_the_full_quantity_makes_no_backorder(self):
+        mo = self.mo_desk
+        name = mo.name
+        self.assertApplied(self.post_one('production', order=name, quantity=3, finish=True, backorder=True),
+                           'mrp.production')
+        self.assertRecordValues(mo, [{'state': 'done', 'qty_produced': 3.0, 'name': name}])
+        self.assertFalse(self.env['mrp.production'].search([('name', '=like', f'{name}-%')]))
+
     def test_serial_number_assigned_and_done(self):
         mo = self.mo_table_top
         result = self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-0001', finish=True)
