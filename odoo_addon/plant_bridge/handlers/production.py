@@ -8,7 +8,9 @@ class ProductionHandler(Handler):
     """`production`: quantity produced on the MO (an increment), lot/serial, done when `finish`.
 
     Serial-tracked products are reported one serial per event (quantity 1) and collected in
-    `lot_producing_ids` (a many2many since 19); lot-tracked products carry one lot per MO.
+    `lot_producing_ids` (a many2many since 19); a unit without its serial is refused
+    `unknown_lot`, a serial Odoo would warn about or refuse (in stock, already produced) is
+    refused `state_conflict`. Lot-tracked products carry one lot per MO.
     `finish` marks the MO done; `backorder` (bool) overrides the operation type's policy
     (`never` -> no backorder, `always`/`ask` -> a backorder for the remaining quantity).
     A `finish` needs a quantity reported by the plant (this event's or earlier ones, a work
@@ -40,7 +42,8 @@ class ProductionHandler(Handler):
         if product.tracking != 'none':
             if lot_name:
                 self._assign_lot(item, production, lot_name, quantity)
-            elif not production.lot_producing_ids:
+            elif not production.lot_producing_ids or (product.tracking == 'serial' and quantity):
+                # a serial is reported with its unit; a lot once per order
                 raise EventRejected('unknown_lot', f"{production.name} produces a tracked product: 'lot' is required")
         elif lot_name:
             raise EventRejected('schema', f"{product.display_name} is not tracked by lot or serial")
@@ -64,6 +67,7 @@ class ProductionHandler(Handler):
                 raise EventRejected('bad_quantity', "A serial number is produced one unit at a time")
             if lot in production.lot_producing_ids:
                 raise EventRejected('state_conflict', f"Serial {lot_name} is already produced on {production.name}")
+            self._check_new_serial(production, lot)
             if quantity:
                 production.lot_producing_ids = [Command.link(lot.id)]
                 production.qty_producing = len(production.lot_producing_ids)
@@ -82,6 +86,18 @@ class ProductionHandler(Handler):
             raise EventRejected('bad_quantity', f"{production.name}: nothing produced was reported, "
                                                 f"a finish needs a quantity (Odoo would produce all "
                                                 f"{production.product_qty:g} planned)")
+
+    def _check_new_serial(self, production, lot):
+        """Odoo's own checks of a serial being produced: the MO form warns when it is in stock
+        somewhere (_can_produce_serial_numbers) and Mark as Done refuses one already produced
+        (_check_sn_uniqueness, which ignores serials the order itself consumes). The plant cannot
+        answer a warning: both refuse the serial before it is assigned."""
+        if production._can_produce_serial_numbers(lot) is not True:
+            raise EventRejected('state_conflict', f"Serial {lot.name} of {production.product_id.display_name} "
+                                                  f"is already in stock")
+        if lot not in production.move_raw_ids.lot_ids and production._are_finished_serials_already_produced(lot):
+            raise EventRejected('state_conflict', f"Serial {lot.name} of {production.product_id.display_name} "
+                                                  f"was already produced")
 
     def _mark_done(self, production, event):
         backorder = event.get('backorder')

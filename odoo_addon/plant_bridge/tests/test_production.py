@@ -1,3 +1,4 @@
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import PlantBridgeCase
@@ -143,6 +144,38 @@ class TestProduction(PlantBridgeCase):
         self.assertApplied(self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-78'), 'mrp.production')
         self.assertRecordValues(mo, [{'qty_producing': 2.0}])
         self.assertEqual(sorted(mo.lot_producing_ids.mapped('name')), ['SN-PB-77', 'SN-PB-78'])
+
+    def test_serial_product_without_serial_is_refused(self):
+        """Once an order has a serial, a unit reported without one was not applied as nothing."""
+        mo = self.new_mo('mrp.product_product_computer_desk_head', qty=2.0)  # FURN_8522 Table Top, serial
+        self.assertApplied(self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-80'), 'mrp.production')
+        self.assertRejected(self.post_one('production', order=mo.name, quantity=1), 'unknown_lot')
+        self.assertRecordValues(mo, [{'qty_producing': 1.0}])
+        # a bare finish needs no serial: it completes the serials reported
+        self.assertApplied(self.post_one('production', order=mo.name, quantity=0, finish=True, backorder=False),
+                           'mrp.production')
+        self.assertRecordValues(mo, [{'state': 'done', 'qty_produced': 1.0}])
+
+    def test_serial_in_stock_is_refused_as_odoo_warns(self):
+        mo = self.mo_table_top  # FURN_8522 Table Top; TT001 is in WH/Stock
+        lot = self.env['stock.lot'].search([('name', '=', 'TT001'), ('product_id', '=', mo.product_id.id)])
+        self.assertIsNot(mo._can_produce_serial_numbers(lot), True)  # Odoo's form warns on this serial
+        self.assertRejected(self.post_one('production', order=mo.name, quantity=1, lot='TT001'), 'state_conflict')
+        self.assertRecordValues(mo, [{'lot_producing_ids': [], 'qty_producing': 0.0}])
+
+    def test_serial_produced_by_another_order_is_refused(self):
+        top = 'mrp.product_product_computer_desk_head'  # FURN_8522 Table Top, untracked components
+        first, second = self.new_mo(top, qty=1.0), self.new_mo(top, qty=1.0)
+        self.assertApplied(self.post_one('production', order=first.name, quantity=1, lot='SN-PB-90', finish=True),
+                           'mrp.production')
+        self.assertRejected(self.post_one('production', order=second.name, quantity=1, lot='SN-PB-90'),
+                            'state_conflict')
+        self.assertRecordValues(second, [{'state': 'confirmed', 'lot_producing_ids': []}])
+        # the oracle: a person producing that serial again is stopped at Mark as Done
+        second.lot_producing_ids = first.lot_producing_ids
+        second.qty_producing = 1
+        with self.assertRaises(UserError):
+            second.button_mark_done()
 
     def test_order_of_another_warehouse_is_unknown(self):
         warehouse = self.env['stock.warehouse'].create({'name': 'Second WH', 'code': 'WH2'})
