@@ -12,6 +12,12 @@ class ConsumptionHandler(Handler):
     increments). The move becomes `picked` and `manual_consumption`, so producing more on the
     MO or ending a work order does not propose over it again - as when a person types the
     consumed quantity in the MO form.
+
+    Where the stock is: an untracked component's quantity is set as the MO form sets it (Odoo
+    keeps the reserved lines and takes the rest from the source location's quants, sub-locations
+    included; only a quantity Odoo has nowhere goes negative, as it does for a person); a lot or
+    serial is taken from its own quants under the source location and refused
+    `state_conflict` when it is not available there in the quantity reported.
     """
     event_type = 'consumption'
     required = ('order', 'product', 'quantity')
@@ -36,14 +42,31 @@ class ConsumptionHandler(Handler):
             lot = self.resolve_lot(item, lot_name, product)
             if product.tracking == 'serial' and quantity != 1:
                 raise EventRejected('bad_quantity', "A serial number is consumed one unit at a time")
-        if not move.plant_bridge_consumed:
-            move.move_line_ids.unlink()
-        line = move.move_line_ids.filtered(lambda ml: ml.lot_id == lot)[:1]
-        if line:
-            line.quantity += move.product_uom._compute_quantity(quantity, line.product_uom_id)
+        first = not move.plant_bridge_consumed
+        if product.tracking == 'none':
+            # as typing the consumed quantity in the MO form: Odoo's inverse keeps the reserved
+            # lines and takes any extra where the stock is (sub-locations first)
+            move.quantity = quantity if first else move.quantity + quantity
         else:
-            vals = move._prepare_move_line_vals(quantity=quantity)
-            vals.update(lot_id=lot.id or False, quantity=quantity, product_uom_id=move.product_uom.id)
-            self.env['stock.move.line'].create(vals)
+            if first:
+                move.move_line_ids.unlink()
+            self._take_lot(move, lot, quantity)
         move.write({'picked': True, 'manual_consumption': True, 'plant_bridge_consumed': True})
         return move
+
+    def _take_lot(self, move, lot, quantity):
+        """Lines of `lot` for `quantity` (in the move's unit) from the lot's quants under the
+        move's source location, through Odoo's own reservation: a lot (or serial) that is not
+        available there in that quantity is refused, not booked as a negative quant."""
+        product = move.product_id
+        if not product.is_storable:
+            vals = move._prepare_move_line_vals(quantity=quantity)
+            vals.update(lot_id=lot.id, quantity=quantity, product_uom_id=move.product_uom.id)
+            self.env['stock.move.line'].create(vals)
+            return
+        need = move.product_uom._compute_quantity(quantity, product.uom_id)
+        taken = move._update_reserved_quantity(need, move.location_id, lot_id=lot, strict=False)
+        if product.uom_id.compare(taken, need) < 0:
+            raise EventRejected('state_conflict', (
+                f"Lot/serial {lot.name} of {product.display_name}: {need:g} {product.uom_id.name} consumed, "
+                f"{taken:g} available in {move.location_id.complete_name}"))

@@ -54,3 +54,38 @@ class TestConsumption(PlantBridgeCase):
                             'unknown_lot')
         self.assertRejected(self.post_one('consumption', order=self.mo_table.name, product='FURN_8522', quantity=1,
                                           lot='NO-SUCH-LOT'), 'unknown_lot')
+
+    def test_lot_taken_where_it_is_and_checked(self):
+        mo = self.mo_table
+        mo.action_confirm()
+        leg = self.env['product.product'].search([('default_code', '=', 'FURN_2333')])
+        stock = self.site.warehouse_id.lot_stock_id
+        shelf = self.env['stock.location'].create({'name': 'PB Leg Shelf', 'location_id': stock.id})
+        Lot = self.env['stock.lot']
+        on_shelf = Lot.create({'name': 'LEG-SHELF', 'product_id': leg.id})
+        Lot.create({'name': 'LEG-NONE', 'product_id': leg.id})
+        self.env['stock.quant']._update_available_quantity(leg, shelf, 6, lot_id=on_shelf)
+        move = mo.move_raw_ids.filtered(lambda m: m.product_id == leg)
+
+        self.assertApplied(self.post_one('consumption', order=mo.name, product='FURN_2333', quantity=4,
+                                         lot='LEG-SHELF'), 'stock.move')
+        self.assertRecordValues(move.move_line_ids, [{'lot_id': on_shelf.id, 'quantity': 4.0, 'location_id': shelf.id}])
+        # more than the lot has left, or a lot with no stock: refused, nothing booked
+        self.assertRejected(self.post_one('consumption', order=mo.name, product='FURN_2333', quantity=3,
+                                          lot='LEG-SHELF'), 'state_conflict')
+        self.assertRejected(self.post_one('consumption', order=mo.name, product='FURN_2333', quantity=1,
+                                          lot='LEG-NONE'), 'state_conflict')
+        self.assertApplied(self.post_one('consumption', order=mo.name, product='FURN_2333', quantity=2,
+                                         lot='LEG-SHELF'), 'stock.move')
+        self.assertRecordValues(move.move_line_ids, [{'lot_id': on_shelf.id, 'quantity': 6.0, 'location_id': shelf.id}])
+        self.assertFalse(self.env['stock.quant'].search([('product_id', '=', leg.id), ('quantity', '<', 0)]))
+
+    def test_serial_consumed_once(self):
+        mo = self.mo_table
+        mo.action_confirm()
+        self.assertApplied(self.post_one('consumption', order=mo.name, product='FURN_8522', quantity=1, lot='TT003'),
+                           'stock.move')
+        self.assertRejected(self.post_one('consumption', order=mo.name, product='FURN_8522', quantity=1, lot='TT003'),
+                            'state_conflict')
+        move = mo.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_8522')
+        self.assertRecordValues(move.move_line_ids, [{'lot_id': move.move_line_ids.lot_id.id, 'quantity': 1.0}])

@@ -16,8 +16,11 @@ class TestDifferential(DifferentialCase):
         stock = cls.env.ref('stock.warehouse0').lot_stock_id
         Quant = cls.env['stock.quant']
         product = cls.env['product.product']
-        for component in product.search([('default_code', 'in', ('FURN_0269', 'FURN_1118', 'FURN_8900'))]):
+        for component in product.search([('default_code', 'in', ('FURN_0269', 'FURN_1118'))]):
             Quant._update_available_quantity(component, stock, 50)
+        # drawers are kept on a shelf, a sub-location of the MO's source location
+        cls.shelf = cls.env['stock.location'].create({'name': 'PB Shelf', 'location_id': stock.id})
+        Quant._update_available_quantity(product.search([('default_code', '=', 'FURN_8900')]), cls.shelf, 50)
         # tracked components, one set per twin (a serial can be consumed once)
         top = product.search([('default_code', '=', 'FURN_8522')])
         leg = product.search([('default_code', '=', 'FURN_2333')])
@@ -76,6 +79,24 @@ class TestDifferential(DifferentialCase):
                             ('consumption', {'product': 'FURN_0269', 'quantity': 4}),
                             ('production', {'quantity': 0, 'finish': True}))
         self.assertSameOutcome(manual, events)
+
+    def test_consumption_taken_where_the_stock_is(self):
+        """Drawers sit on a shelf under WH/Stock: reporting more than was reserved takes the
+        extra from the shelf, as the MO form does, never a negative quant at WH/Stock."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3)
+        with self.story(manual_mo, MANUAL) as manual:
+            self.form_produce(manual_mo, quantity=3)
+            self.form_consume(manual_mo, 'FURN_8900', 5)
+            self.mark_done(manual_mo)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('consumption', {'product': 'FURN_8900', 'quantity': 4}),
+                            ('consumption', {'product': 'FURN_8900', 'quantity': 1}),
+                            ('production', {'quantity': 3, 'finish': True}))
+        self.assertSameOutcome(manual, events)
+        lines = event_mo.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_8900').move_line_ids
+        self.assertEqual(lines.location_id, self.shelf)
+        self.assertFalse(self.env['stock.quant'].search([('quantity', '<', 0), ('product_id', '=', lines.product_id.id)]))
 
     # ------------------------------------------------------------------ tracked
     def test_serial_product_with_tracked_components(self):
