@@ -53,6 +53,15 @@ class DifferentialCase(PlantBridgeCase):
                 line.quantity = quantity
                 line.picked = True
 
+    def form_scrap(self, production, product_code, quantity):
+        """The MO's Scrap button: its wizard, validated."""
+        action = production.button_scrap()
+        with Form(self.env['stock.scrap'].with_context(**action['context']), view=action['views'][0][0]) as form:
+            form.product_id = self.env['product.product'].search([('default_code', '=', product_code)], limit=1)
+            form.scrap_qty = quantity
+        scrap = production.scrap_ids.sorted('id')[-1:]
+        self.assertIs(scrap.action_validate(), True)
+
     def mark_done(self, production, backorder=True):
         """Produce / Mark as done, answering the wizards as a person who accepts the
         consumption and chooses (or not) a backorder."""

@@ -98,6 +98,25 @@ class TestDifferential(DifferentialCase):
         self.assertEqual(lines.location_id, self.shelf)
         self.assertFalse(self.env['stock.quant'].search([('quantity', '<', 0), ('product_id', '=', lines.product_id.id)]))
 
+    def test_scrap_and_repeated_events(self):
+        """A chair scrapped at the line; the plant's connection resends events it already sent."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3)
+        with self.story(manual_mo, MANUAL) as manual:
+            self.form_scrap(manual_mo, 'FURN_0269', 1)
+            self.form_produce(manual_mo, quantity=1)
+            self.form_consume(manual_mo, 'FURN_0269', 2)
+            self.mark_done(manual_mo, backorder=True)
+        with self.story(event_mo, EVENTS) as events:
+            scrap = self.event('scrap', order=event_mo.name, product='FURN_0269', quantity=1)
+            production = self.event('production', order=event_mo.name, quantity=1)
+            consumption = self.event('consumption', order=event_mo.name, product='FURN_0269', quantity=2)
+            finish = self.event('production', order=event_mo.name, quantity=0, finish=True)
+            results = self.post(scrap, production, consumption, production, consumption)
+            self.assertEqual([r['status'] for r in results], ['applied'] * 3 + ['duplicate'] * 2)
+            self.assertEqual([r['status'] for r in self.post(consumption, finish, production)],
+                             ['duplicate', 'applied', 'duplicate'])
+        self.assertSameOutcome(manual, events)
+
     # ------------------------------------------------------------------ tracked
     def test_serial_product_with_tracked_components(self):
         """A serial-tracked table: its serial, its top (serial) and legs (lot) reported after the
