@@ -214,7 +214,7 @@ export type ProductionInput = {
   quantity: Scalars["Float"]["input"];
   /** Lot or serial of the finished product: required when it is tracked; created in Odoo when new. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
-  /** Marks the order done. */
+  /** Marks the order done, at the quantity the plant reported (this event's and earlier ones); refused `bad_quantity` when nothing produced was reported on the order. */
   finish?: InputMaybe<Scalars["Boolean"]["input"]>;
   /** With finish: create a backorder for what remains (default: the operation type's policy). */
   backorder?: InputMaybe<Scalars["Boolean"]["input"]>;
