@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: a real sidecar process (SQLite store, a private Mosquitto with unbounded queues,
+ * `npm run soak`: a real sidecar process (SQLite store, a private Mosquitto with deep queues,
  * Odoo offline so the backlog stays on disk) under a steady plant rate for a long time, or under a large backlog as
  * fast as it takes it. Samples the sidecar's RSS, open file descriptors and store size, then
  * stops it and counts what the store kept against what was sent (missing, duplicated).
@@ -11,15 +11,14 @@
  * is the RSS at the end, `baseline` the RSS at the start, `ratio` their quotient (flat: ~1).
  */
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { spawn } from "node:child_process";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import mqtt from "mqtt";
 import { projectPath } from "../sidecar/src/paths.js";
-import { freePort, startSidecarProcess } from "../test/helpers/sidecar-process.js";
+import { startMosquitto } from "../test/helpers/mosquitto.js";
+import { startSidecarProcess } from "../test/helpers/sidecar-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,37 +35,6 @@ const durationMs = backlog ? Infinity : Number(values.minutes ?? "30") * 60_000;
 const rate = backlog ? Infinity : Number(values.rate);
 const sampleMs = Number(values.sample) * 1000;
 
-/**
- * A private Mosquitto with unbounded queues: a default Mosquitto drops QoS 1 messages for a
- * subscriber more than `max_queued_messages` (1000) behind, and a publisher that sends a backlog
- * as fast as it can is that far ahead within a second (README "Against a real broker").
- */
-async function startBroker(dir: string): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const conf = join(dir, "mosquitto.conf");
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
-      "max_queued_messages 0",
-      "max_inflight_messages 0",
-      "persistence false",
-      "",
-    ].join("\n"),
-  );
-  const child = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1", () => resolve(!!s.end()));
-      s.on("error", () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url: `mqtt://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
-}
-
 interface Sample {
   atSeconds: number;
   sent: number;
@@ -78,7 +46,10 @@ interface Sample {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "pb-soak-"));
-const broker = await startBroker(dir);
+// A private broker sized as the README tells operators (the machine's default Mosquitto drops
+// QoS 1 messages for a subscriber more than 1,000 behind, and a backlog sender is that far ahead
+// within a second).
+const broker = await startMosquitto();
 const mqttUrl = broker.url;
 const storePath = join(dir, "store.db");
 const site = `soak_${Date.now().toString(36)}`;
@@ -222,7 +193,7 @@ await sample();
 clearInterval(sampler);
 await publisher.endAsync();
 await sidecar.kill("SIGTERM");
-broker.stop();
+await broker.stop();
 
 const rss = samples.map((s) => s.rssMiB);
 // Growth between the first and the last quarter of the run (flat RSS: close to 0).
