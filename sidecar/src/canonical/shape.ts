@@ -11,7 +11,10 @@ export interface ShapeLimits {
   maxDepth: number;
   /** Most values in the document (keys, strings, numbers, literals, arrays, objects). @default 100000 */
   maxValues: number;
-  /** Longest string (key or value), in UTF-16 code units of its JSON text. @default 65536 */
+  /**
+   * Longest string (key or value), in UTF-16 code units of its JSON text: as long as the largest
+   * message (legacy rows carry long notes as data). @default 262144
+   */
   maxStringLength: number;
   /** Longest number literal, in characters. @default 64 */
   maxNumberLength: number;
@@ -20,7 +23,7 @@ export interface ShapeLimits {
 export const DEFAULT_SHAPE_LIMITS: ShapeLimits = {
   maxDepth: 64,
   maxValues: 100_000,
-  maxStringLength: 64 * 1024,
+  maxStringLength: 256 * 1024,
   maxNumberLength: 64,
 };
 
