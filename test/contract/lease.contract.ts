@@ -114,6 +114,65 @@ export function leaseContract({ store, lease }: ContractContext): void {
       expect(ids(await lease("w1", 10, T0 + 1600))).toEqual(["a2"]);
     });
 
+    it("names the owners of running leases, not of expired ones", async () => {
+      await store.ingest([
+        eventItem(production("a1", "MO/A")),
+        eventItem(production("b1", "MO/B")),
+      ]);
+      await store.lease({ owner: "w1", limit: 1, now: T0, leaseMs: 1000 });
+      await store.lease({ owner: "w2", limit: 1, now: T0, leaseMs: 5000 });
+      expect((await store.leaseHolders(T0 + 500)).sort()).toEqual(["w1", "w2"]);
+      expect(await store.leaseHolders(T0 + 1000)).toEqual(["w2"]);
+    });
+
+    it("expedites the leases of a dead owner: its key goes on at once, in order", async () => {
+      await store.ingest([
+        eventItem(production("a1", "MO/A")),
+        eventItem(production("a2", "MO/A")),
+        eventItem(production("b1", "MO/B")),
+      ]);
+      expect(ids(await lease("dead", 1))).toEqual(["a1"]);
+      expect(ids(await lease("live", 1))).toEqual(["b1"]);
+      expect(ids(await lease("w2", 10, T0 + 10))).toEqual([]); // a1's lease holds MO/A back
+      expect(await store.expedite({ now: T0 + 20, owners: ["dead", "unknown"] })).toBe(1);
+      const taken = await lease("w2", 10, T0 + 20);
+      expect(taken.map((r) => [r.eventId, r.attempts])).toEqual([
+        ["a1", 2],
+        ["a2", 1],
+      ]);
+      // the live owner's lease is untouched
+      expect(await store.leaseHolders(T0 + 20)).toEqual(expect.arrayContaining(["live", "w2"]));
+      expect(await store.leaseHolders(T0 + 20)).not.toContain("dead");
+    });
+
+    it("expedites the retries of the given codes only, and of the given sites", async () => {
+      await store.ingest([
+        eventItem(production("a1", "MO/A")),
+        eventItem(production("b1", "MO/B")),
+        eventItem(production("n1", "MO/N", { site: "north" })),
+      ]);
+      const rows = await lease("w1");
+      const retry = (eventId: string, code: string) => ({
+        seq: rows.find((r) => r.eventId === eventId)!.seq,
+        status: "retry" as const,
+        retryAt: T0 + 60_000,
+        code,
+        message: "m",
+      });
+      await store.settle("w1", [
+        retry("a1", "odoo_unreachable"),
+        retry("b1", "order_not_ready"),
+        retry("n1", "odoo_unreachable"),
+      ]);
+      expect(
+        await store.expedite({ now: T0 + 100, codes: ["odoo_unreachable"], sites: ["main"] }),
+      ).toBe(1);
+      expect(ids(await lease("w2", 10, T0 + 100))).toEqual(["a1"]);
+      // a row already due is not counted again
+      expect(await store.expedite({ now: T0 + 100, codes: ["odoo_unreachable"] })).toBe(1);
+      expect(ids(await lease("w3", 10, T0 + 100))).toEqual(["n1"]);
+    });
+
     it("records applied with its reference and settle time", async () => {
       await store.ingest([eventItem(production("a1"))]);
       const [row] = await lease("w1");

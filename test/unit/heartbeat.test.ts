@@ -30,6 +30,7 @@ function scriptedClient(answer: Answer): OdooClient & { calls: Call[] } {
     calls,
     protocol: () => "json2",
     version: async () => [19, 0],
+    healthy: async () => true,
     async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
       calls.push({ method, kwargs });
       return (await answer(method, kwargs)) as T;

@@ -235,6 +235,7 @@ describe("legacy rows through a JSONata mapping", () => {
     const client: OdooClient = {
       protocol: () => "json2",
       version: async () => [19, 0],
+      healthy: async () => true,
       async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
         calls.push({ method, kwargs });
         return { recorded: 1 } as T;

@@ -27,6 +27,7 @@ let calls: Array<{ method: string; kwargs: Record<string, unknown> }>;
 const odoo: OdooClient = {
   protocol: () => "json2",
   version: async () => [19, 0],
+  healthy: async () => true,
   async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
     calls.push({ method, kwargs });
     const answer =

@@ -31,6 +31,7 @@ function scriptedOdoo(pending: OutboundRow[]) {
   const client: OdooClient = {
     protocol: () => "json2",
     version: async () => [19, 0],
+    healthy: async () => true,
     async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
       if (method === "fetch_outbound") {
         fetches.push(kwargs);

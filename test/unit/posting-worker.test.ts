@@ -4,6 +4,8 @@
  * answers settle the store, a refused call is bisected to isolate the bad event, transient
  * failures keep everything buffered and in order, configuration failures pause posting.
  */
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
 import { ConfigError, PermanentError, TransientError } from "../../sidecar/src/errors.js";
@@ -22,12 +24,16 @@ import { samples } from "../helpers/samples.js";
 
 type Post = (events: Array<Record<string, unknown>>) => Promise<PostResult[]>;
 
-function scriptedClient(post: Post): OdooClient & { calls: Array<Array<Record<string, unknown>>> } {
+function scriptedClient(
+  post: Post,
+  healthy: () => boolean = () => true,
+): OdooClient & { calls: Array<Array<Record<string, unknown>>> } {
   const calls: Array<Array<Record<string, unknown>>> = [];
   return {
     calls,
     protocol: () => "json2",
     version: async () => [19, 0],
+    healthy: async () => healthy(),
     async call<T>(_model: string, method: string, kwargs: Record<string, unknown> = {}) {
       if (method !== "post_events") throw new Error(`unexpected call ${method}`);
       const events = kwargs.events as Array<Record<string, unknown>>;
@@ -380,5 +386,82 @@ describe("concurrent posting calls", () => {
     await w.runOnce();
     expect(client.calls).toHaveLength(6);
     expect(steps).toEqual([1, 2]);
+  });
+
+  it("resumes as soon as Odoo answers its health check, not when the backoff ends", async () => {
+    await ingest(scraps("h", 3));
+    let down = true;
+    const client = scriptedClient(
+      async (events) => {
+        if (down) throw new TransientError("odoo_unreachable", "connect ECONNREFUSED");
+        return events.map(applied);
+      },
+      () => !down,
+    );
+    const w = worker(client, { probeMs: 20 });
+    w.start();
+    try {
+      await until(() => client.calls.length === 1);
+      const [row] = await store.listMessages({ state: "pending" });
+      expect(row).toMatchObject({ lastCode: "odoo_unreachable" });
+      down = false;
+      // The fake clock never moves: only the health probe can make the retries due again.
+      await until(() => client.calls.length === 2, 3000);
+      await until(() => w.status().lastSuccessAt !== null, 3000);
+      const states = (await store.listMessages({ site: "main" })).map((m) => m.state);
+      expect(states).toEqual(["applied", "applied", "applied"]);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("does not wait for the health check when Odoo answers but refuses (503 keeps the backoff)", async () => {
+    await ingest(scraps("o", 1));
+    let probes = 0;
+    const client = scriptedClient(
+      async () => {
+        throw new TransientError("odoo_unavailable", "503", { detail: { status: 503 } });
+      },
+      () => (probes++, true),
+    );
+    const w = worker(client, { probeMs: 10 });
+    w.start();
+    try {
+      await until(() => client.calls.length === 1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(probes).toBe(0);
+      expect(client.calls).toHaveLength(1); // the retry waits for its backoff (fake clock)
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("takes over at once the leases of a sidecar process that died on this host", async () => {
+    await ingest([
+      ...downtimes(2).map((d) => ({ ...d, workcenter: "WC-A" })),
+      { ...samples.scrap, id: "live-held" },
+    ]);
+    const all = await store.listMessages({ site: "main" });
+    expect(all).toHaveLength(3);
+    const gone = spawnSync("true").pid; // a process that has exited
+    const deadOwner = `old@${hostname()}#${gone}#abcdef`;
+    const liveOwner = `other@${hostname()}#${process.pid}#123456`;
+    const [first] = await store.lease({ owner: deadOwner, limit: 1, now: clock, leaseMs: 120_000 });
+    const held = await store.lease({ owner: liveOwner, limit: 10, now: clock, leaseMs: 120_000 });
+    expect(held.map((r) => r.eventId)).toEqual(["live-held"]);
+    const client = scriptedClient(async (events) => events.map(applied));
+    const w = worker(client);
+    w.start(); // looks for dead holders at once (the fake clock is still inside their leases)
+    try {
+      await until(() => client.calls.flat().length === 2);
+    } finally {
+      await w.stop();
+    }
+    // the dead process's row and the one behind it on the same work center: posted in order
+    expect(client.calls.flat().map((e) => e.id)).toEqual([first!.eventId, all[1]!.eventId]);
+    const states = Object.fromEntries(
+      (await store.listMessages({ site: "main" })).map((m) => [m.eventId, m.state]),
+    );
+    expect(states["live-held"]).toBe("leased"); // a live process keeps its lease
   });
 });

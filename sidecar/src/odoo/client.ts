@@ -28,6 +28,8 @@ export interface OdooClient {
   readonly protocol: () => "json2" | "jsonrpc" | undefined;
   /** Odoo's `server_version_info` (asks `/web/version` once). */
   version(): Promise<number[]>;
+  /** Whether Odoo answers its health check (`GET /web/health`, no database, no login). */
+  healthy(timeoutMs?: number): Promise<boolean>;
   /** Calls a public model method with keyword arguments (an `@api.model` method: no ids). */
   call<T>(model: string, method: string, kwargs?: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
@@ -177,6 +179,20 @@ export function createOdooClient(options: OdooClientOptions): OdooClient {
   return {
     protocol: () => protocol,
     version,
+    async healthy(timeoutMs = 3000) {
+      try {
+        const res = await undiciRequest(`${base}/web/health`, {
+          method: "GET",
+          dispatcher,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        await res.body.dump();
+        return res.statusCode === 200;
+      } catch {
+        return false;
+      }
+    },
     async call<T>(model: string, method: string, kwargs: Record<string, unknown> = {}) {
       return (await chosenProtocol()) === "json2"
         ? callJson2<T>(model, method, kwargs)

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import {
   BrokenCircuitError,
   ConsecutiveBreaker,
@@ -69,6 +70,18 @@ export interface PostingWorkerOptions {
   halfOpenAfterMs?: number;
   /** Retry delays after transient failures. @default exponential from 500 ms to 60 s, jittered */
   backoff?: IBackoffFactory<unknown>;
+  /**
+   * While Odoo is unreachable, how often its health check (`/web/health`) is asked. The first
+   * answer ends the wait at once: the retries waiting for Odoo become due and the circuit closes,
+   * instead of each waiting out its backoff (up to 60 s) after Odoo is back. @default 2000
+   */
+  probeMs?: number;
+  /**
+   * How often the leases of sidecar processes that died on this host (SIGKILL, OOM) are looked
+   * for and taken over, instead of holding their business objects until the lease ends.
+   * @default 15000
+   */
+  reclaimMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -108,7 +121,10 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   const concurrency = Math.max(1, options.concurrency ?? 3);
   const configPauseMs = options.configPauseMs ?? 60_000;
   const maxUnexpected = options.maxUnexpectedAttempts ?? 3;
-  const owner = `${options.sidecar}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  // The owner names its host and process, so a worker on the same host can tell a dead one.
+  const owner = `${options.sidecar}@${hostname()}#${process.pid}#${randomBytes(3).toString("hex")}`;
+  const probeMs = options.probeMs ?? 2000;
+  const reclaimMs = options.reclaimMs ?? 15_000;
   const backoffFactory =
     options.backoff ?? new ExponentialBackoff({ initialDelay: 500, maxDelay: 60_000 });
   const breaker = circuitBreaker(
@@ -119,10 +135,65 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
     },
   );
   let circuit: PostingStatus["circuit"] = "closed";
+  let closingCircuit = false;
   breaker.onStateChange((state) => {
     circuit = (["closed", "open", "half-open", "isolated"] as const)[state] ?? "closed";
-    logger.warn({ circuit }, "Odoo circuit breaker changed state");
+    if (!closingCircuit) logger.warn({ circuit }, "Odoo circuit breaker changed state");
   });
+  /** cockatiel has no reset: ending an isolation is its way to a closed circuit. */
+  function closeCircuit(): void {
+    closingCircuit = true;
+    breaker.isolate().dispose();
+    closingCircuit = false;
+    logger.info({ circuit }, "Odoo circuit breaker closed: Odoo answers again");
+  }
+
+  // Odoo unreachable: the health probe runs until Odoo answers or a call succeeds.
+  let outage = false;
+  let probeTimer: NodeJS.Timeout | undefined;
+  function startProbe(): void {
+    if (probeTimer || !running) return;
+    probeTimer = setTimeout(() => void probe(), probeMs);
+  }
+  function stopProbe(): void {
+    clearTimeout(probeTimer);
+    probeTimer = undefined;
+  }
+  async function probe(): Promise<void> {
+    probeTimer = undefined;
+    if (!running || !outage) return;
+    if (!(await client.healthy())) return startProbe();
+    if (!outage) return;
+    outage = false;
+    backoff = undefined;
+    if (circuit !== "closed") closeCircuit();
+    try {
+      const due = await store.expedite({
+        now: now(),
+        codes: OUTAGE_CODES,
+        ...(options.sites && { sites: options.sites }),
+      });
+      logger.info({ events: due }, "Odoo answers its health check again: posting resumes");
+    } catch (err) {
+      logger.warn({ err }, "could not make the waiting events due; they wait out their backoff");
+    }
+    wake?.();
+  }
+
+  // Leases of dead processes on this host: taken over at once (at start, then every
+  // reclaimMs), not when the lease ends. On its own timer, so leasing itself pays nothing.
+  let reclaimTimer: NodeJS.Timeout | undefined;
+  async function reclaimDeadLeases(): Promise<void> {
+    try {
+      const dead = (await store.leaseHolders(now())).filter((h) => h !== owner && deadHere(h));
+      if (dead.length === 0) return;
+      const n = await store.expedite({ now: now(), owners: dead });
+      logger.warn({ owners: dead, events: n }, "took over the leases of stopped sidecar processes");
+      if (n > 0) wake?.();
+    } catch (err) {
+      logger.warn({ err }, "could not look for the leases of stopped sidecar processes");
+    }
+  }
 
   let backoff: IBackoff<unknown> | undefined;
   // One step of backoff per lease round: the calls of one round fail together when Odoo is down,
@@ -263,6 +334,8 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       );
       observe(rows, results, at);
       backoff = undefined;
+      outage = false;
+      stopProbe();
       paused = null;
       lastSuccessAt = at;
       metrics.odooUp.set(1);
@@ -310,7 +383,10 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       );
       return;
     }
-    // Transient (Odoo down, 5xx, 409, network) or an open circuit: back off with jitter.
+    // Transient (Odoo down, 5xx, 409, network) or an open circuit: back off with jitter. When
+    // Odoo cannot be reached at all, its health check tells when it is back.
+    if (!(err instanceof BrokenCircuitError)) outage = isOutage(e);
+    if (outage) startProbe();
     if (backoffRound !== round || !backoff) {
       backoff = backoff ? backoff.next(undefined) : backoffFactory.next(undefined);
       backoffRound = round;
@@ -402,10 +478,15 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       running = true;
       bus.on("accepted", onAccepted);
       loop = run();
+      void reclaimDeadLeases();
+      reclaimTimer = setInterval(() => void reclaimDeadLeases(), reclaimMs);
+      reclaimTimer.unref();
     },
     runOnce,
     async stop() {
       running = false;
+      stopProbe();
+      clearInterval(reclaimTimer);
       bus.off("accepted", onAccepted);
       wake?.();
       await loop;
@@ -438,4 +519,26 @@ export function splitByObject(rows: OutboxRow[], parts: number): OutboxRow[][] {
     smallest.size += group.length;
   }
   return calls.map((c) => c.objects.flat().sort((a, b) => a.seq - b.seq));
+}
+
+/** Codes of retries that wait only for Odoo to be reachable again. */
+const OUTAGE_CODES = ["odoo_unreachable", "odoo_unavailable", "circuit_open"];
+
+/** Odoo cannot be reached at all (refused, reset, timed out) or a gateway says so (502, 504). */
+function isOutage(e: PlantBridgeError | undefined): boolean {
+  if (e?.code === "odoo_unreachable") return true;
+  const status = (e?.detail as { status?: unknown } | undefined)?.status;
+  return status === 502 || status === 504;
+}
+
+/** A lease owner (`name@host#pid#nonce`) of this host whose process no longer exists. */
+export function deadHere(owner: string): boolean {
+  const m = /@([^#]*)#(\d+)#[0-9a-f]+$/.exec(owner);
+  if (!m || m[1] !== hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
 }

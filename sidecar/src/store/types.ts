@@ -41,6 +41,17 @@ export interface Store {
   /** Records Odoo's answers for leased rows (only rows still leased by `owner` are changed). */
   settle(owner: string, outcomes: Outcome[]): Promise<void>;
 
+  /** Owners of the leases still running at `now` (to find the workers that died holding one). */
+  leaseHolders(now?: number): Promise<string[]>;
+
+  /**
+   * Makes due at `now` the rows that wait for a reason that is gone: leases held by `owners`
+   * (workers known to be dead) and retries whose last code is one of `codes` (Odoo unreachable,
+   * and reachable again). Each row keeps its place in its key's order and its attempt count.
+   * Returns how many rows it made due.
+   */
+  expedite(options: ExpediteOptions): Promise<number>;
+
   /** Dead letters, newest first (oldest first with `afterId`). */
   listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   getDeadLetter(id: number): Promise<DeadLetter | undefined>;
@@ -131,6 +142,16 @@ export interface LeaseOptions {
   /** Epoch ms; tests pass their own clock. @default Date.now() */
   now?: number;
   /** Only rows of these sites. @default all sites */
+  sites?: string[];
+}
+
+export interface ExpediteOptions {
+  now?: number;
+  /** Lease owners whose leases end now. */
+  owners?: string[];
+  /** Retries (pending rows due later) whose last code is one of these become due now. */
+  codes?: string[];
+  /** Only rows of these sites. @default all */
   sites?: string[];
 }
 

@@ -299,6 +299,21 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows.sort((a, b) => a.seq - b.seq).map(toOutboxRow);
     },
 
+    async leaseHolders(now = Date.now()) {
+      const { rows } = await pool.query<{ lease_owner: string }>(sql.leaseHolders, [ms(now)]);
+      return rows.map((r) => r.lease_owner);
+    },
+
+    async expedite(o) {
+      const { rowCount } = await pool.query(sql.expedite, [
+        ms(o.now ?? Date.now()),
+        o.owners ?? [],
+        o.codes ?? [],
+        o.sites ?? null,
+      ]);
+      return rowCount ?? 0;
+    },
+
     async settle(owner, outcomes) {
       if (outcomes.length === 0) return;
       const now = Date.now();

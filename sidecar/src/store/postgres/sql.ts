@@ -59,6 +59,16 @@ export function createSql(s: string) {
       INSERT INTO ${s}.messages
         (site, event_id, type, order_key, payload, source, origin, received_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    leaseHolders: `
+      SELECT DISTINCT lease_owner FROM ${s}.messages
+      WHERE state = 'leased' AND next_attempt_at > $1 AND lease_owner IS NOT NULL`,
+    expedite: `
+      UPDATE ${s}.messages SET state = 'pending', next_attempt_at = $1, lease_owner = NULL,
+        lease_until = NULL
+      WHERE state IN ('pending', 'leased') AND next_attempt_at > $1
+        AND ((state = 'leased' AND lease_owner = ANY ($2::text[]))
+          OR (state = 'pending' AND last_code = ANY ($3::text[])))
+        AND ($4::text[] IS NULL OR site = ANY ($4::text[]))`,
     closeDeadLetter: `
       UPDATE ${s}.dead_letters SET state = $2, note = $3, updated_at = $4 WHERE id = $1`,
 

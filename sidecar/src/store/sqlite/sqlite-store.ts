@@ -294,6 +294,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       settle.immediate(owner, outcomes);
     },
 
+    async leaseHolders(now = Date.now()) {
+      return (sql.leaseHolders.all({ now: ms(now) }) as Array<{ lease_owner: string }>).map(
+        (r) => r.lease_owner,
+      );
+    },
+
+    async expedite(o) {
+      return sql.expedite.run({
+        now: ms(o.now ?? Date.now()),
+        owners: JSON.stringify(o.owners ?? []),
+        codes: JSON.stringify(o.codes ?? []),
+        sites: o.sites === undefined ? null : JSON.stringify(o.sites),
+      }).changes;
+    },
+
     async listDeadLetters(filter: DeadLetterFilter = {}) {
       const where = whereClause([
         ["site = @site", filter.site],

@@ -35,6 +35,18 @@ export function prepareStatements(db: Database.Database) {
          lease_until = NULL, last_code = @code, last_message = @message
        WHERE seq = @seq AND state = 'leased' AND lease_owner = @owner`,
     ),
+    leaseHolders: db.prepare(
+      `SELECT DISTINCT lease_owner FROM messages
+       WHERE state = 'leased' AND next_attempt_at > @now AND lease_owner IS NOT NULL`,
+    ),
+    expedite: db.prepare(
+      `UPDATE messages SET state = 'pending', next_attempt_at = @now, lease_owner = NULL,
+         lease_until = NULL
+       WHERE state IN ('pending', 'leased') AND next_attempt_at > @now
+         AND ((state = 'leased' AND lease_owner IN (SELECT value FROM json_each(@owners)))
+           OR (state = 'pending' AND last_code IN (SELECT value FROM json_each(@codes))))
+         AND (@sites IS NULL OR site IN (SELECT value FROM json_each(@sites)))`,
+    ),
     settleDead: db.prepare(
       `UPDATE messages SET state = 'dead', settled_at = @at, lease_until = NULL,
          last_code = @code, last_message = @message
