@@ -4,10 +4,13 @@
  * bench/results/fault-<scenario>.json. FAULT_SCALE multiplies the sizes (default 1: each
  * scenario ends within about two minutes on a 2-core machine).
  */
+import { odooAvailable } from "../../test/helpers/odoo.js";
 import { printTable, scale, writeResult, type FaultResult } from "./report.js";
 import { brokerRestart, brokerRestartDefaults } from "./scenarios/broker-restart.js";
 import { diskFull, diskFullDefaults } from "./scenarios/disk-full.js";
 import { duplicateStorm, duplicateStormDefaults } from "./scenarios/duplicate-storm.js";
+import { odooLostResponses, odooLostResponsesDefaults } from "./scenarios/odoo-lost-responses.js";
+import { odooOutage, odooOutageDefaults } from "./scenarios/odoo-outage.js";
 import { pgRestart, pgRestartDefaults } from "./scenarios/pg-restart.js";
 import { poisonDefaults, poisonMix } from "./scenarios/poison.js";
 import { sidecarKill, sidecarKillDefaults } from "./scenarios/sidecar-kill.js";
@@ -20,6 +23,9 @@ const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
   "pg-restart": (s) => pgRestart(pgRestartDefaults(s)),
   "duplicate-storm": (s) => duplicateStorm(duplicateStormDefaults(s)),
   poison: (s) => poisonMix(poisonDefaults(s)),
+  // these two need a real Odoo 19 (ODOO_SRC)
+  "odoo-outage": (s) => odooOutage(odooOutageDefaults(s)),
+  "odoo-lost-responses": (s) => odooLostResponses(odooLostResponsesDefaults(s)),
 };
 
 const wanted = process.argv.slice(2);
@@ -27,7 +33,11 @@ if (wanted.length === 0 || wanted.includes("--help")) {
   console.log(`usage: npm run fault -- <${Object.keys(SCENARIOS).join("|")}|all> [...]`);
   process.exit(wanted.length === 0 ? 1 : 0);
 }
-const names = wanted.includes("all") ? Object.keys(SCENARIOS) : wanted;
+const NEED_ODOO = new Set(["odoo-outage", "odoo-lost-responses"]);
+const names = (wanted.includes("all") ? Object.keys(SCENARIOS) : wanted).filter(
+  // odooAvailable() prints the SKIPPED line when there is no Odoo
+  (n) => !NEED_ODOO.has(n) || odooAvailable(),
+);
 const unknown = names.filter((n) => !SCENARIOS[n]);
 if (unknown.length) {
   console.error(`unknown scenario(s): ${unknown.join(", ")}`);
