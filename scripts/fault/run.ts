@@ -6,6 +6,7 @@
  */
 import { odooAvailable } from "../../test/helpers/odoo.js";
 import { printTable, scale, writeResult, type FaultResult } from "./report.js";
+import { brokerReset, brokerResetDefaults } from "./scenarios/broker-reset.js";
 import { brokerRestart, brokerRestartDefaults } from "./scenarios/broker-restart.js";
 import { diskFull, diskFullDefaults } from "./scenarios/disk-full.js";
 import { duplicateStorm, duplicateStormDefaults } from "./scenarios/duplicate-storm.js";
@@ -19,6 +20,7 @@ const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
   "sidecar-kill": (s) => sidecarKill(sidecarKillDefaults(s)),
   "broker-sigterm": (s) => brokerRestart(brokerRestartDefaults("SIGTERM", s)),
   "broker-sigkill": (s) => brokerRestart(brokerRestartDefaults("SIGKILL", s)),
+  "broker-reset": (s) => brokerReset(brokerResetDefaults(s)),
   "disk-full": (s) => diskFull(diskFullDefaults(s)),
   "pg-restart": (s) => pgRestart(pgRestartDefaults(s)),
   "duplicate-storm": (s) => duplicateStorm(duplicateStormDefaults(s)),

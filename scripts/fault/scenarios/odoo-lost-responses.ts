@@ -8,14 +8,13 @@
  * answered as duplicates by the trace's unique (site, key)), nothing rejected.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
 import { startOdoo } from "../../../test/helpers/odoo.js";
-import { freePort } from "../../../test/helpers/sidecar-process.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { checkOdoo, downtimePayload, ODOO_SITE, waitForDocuments } from "../odoo.js";
+import { faultProxy } from "../proxy.js";
 import { publishSequence, range } from "../publisher.js";
 import { Cleanup, type FaultResult } from "../report.js";
 import { privateMosquitto } from "../services.js";
@@ -33,60 +32,6 @@ export function odooLostResponsesDefaults(scale: number): OdooLostResponsesOptio
   return { events: Math.round(10_000 * scale), rate: 500, cutEvery: 3 };
 }
 
-interface LossyProxy {
-  port: number;
-  posts: number;
-  cut: number;
-  close(): Promise<void>;
-}
-
-/** A loopback proxy to `target` that cuts the answer of every `cutEvery`-th post_events call. */
-async function lossyProxy(target: number, cutEvery: number): Promise<LossyProxy> {
-  const port = await freePort();
-  const sockets = new Set<net.Socket>();
-  const proxy: LossyProxy = {
-    port,
-    posts: 0,
-    cut: 0,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, "127.0.0.1");
-    sockets.add(client).add(upstream);
-    let cutNextAnswer = false;
-    client.on("data", (d) => {
-      if (d.toString("latin1").includes("/json/2/plant_bridge.api/post_events")) {
-        proxy.posts++;
-        cutNextAnswer = proxy.posts % cutEvery === 0;
-      }
-      upstream.write(d);
-    });
-    upstream.on("data", (d) => {
-      if (cutNextAnswer) {
-        proxy.cut++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      client.write(d);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on("error", end).on("close", end);
-    upstream.on("error", end).on("close", end);
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return proxy;
-}
-
 export async function odooLostResponses(opts: OdooLostResponsesOptions): Promise<FaultResult> {
   const started = Date.now();
   const cleanup = new Cleanup();
@@ -98,7 +43,12 @@ export async function odooLostResponses(opts: OdooLostResponsesOptions): Promise
     cleanup.add(() => broker.destroy());
     const odoo = await startOdoo();
     cleanup.add(() => odoo.destroy());
-    const proxy = await lossyProxy(odoo.port, opts.cutEvery);
+    let posts = 0;
+    const proxy = await faultProxy(odoo.port, {
+      cutAnswer: (chunk) =>
+        chunk.toString("latin1").includes("/json/2/plant_bridge.api/post_events") &&
+        ++posts % opts.cutEvery === 0,
+    });
     cleanup.add(() => proxy.close());
     const env = {
       PLANT_BRIDGE_MQTT_URL: broker.url,
@@ -148,7 +98,7 @@ export async function odooLostResponses(opts: OdooLostResponsesOptions): Promise
       durationMs: Date.now() - started,
       observed: {
         odoo: inOdoo,
-        postCalls: proxy.posts,
+        postCalls: posts,
         answersCut: proxy.cut,
         sidecarPostingCalls: postingCalls,
         publishedMs,
