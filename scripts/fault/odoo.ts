@@ -101,9 +101,18 @@ export async function checkOdoo(
   };
 }
 
+/** When the documents of a source reached Odoo, in ms from the start of the wait. */
+export interface DocumentTimes {
+  firstMs: number;
+  /** 10 % and 90 % of the target: the rate between them leaves out warm-up and tail. */
+  p10Ms: number;
+  p90Ms: number;
+  allMs: number;
+}
+
 /**
- * Polls Odoo until `target` documents of `source` exist; resolves the times (ms from `from`) of
- * the first document and of the last, or undefined on timeout.
+ * Polls Odoo until `target` documents of `source` exist; resolves when the first, 10 %, 90 % and
+ * all of them were there (ms from `from`), or undefined on timeout.
  */
 export async function waitForDocuments(
   odoo: OdooServer,
@@ -111,13 +120,24 @@ export async function waitForDocuments(
   target: number,
   timeoutMs: number,
   from = Date.now(),
-): Promise<{ firstMs: number; allMs: number } | undefined> {
+): Promise<DocumentTimes | undefined> {
   let firstMs: number | undefined;
+  let p10Ms: number | undefined;
+  let p90Ms: number | undefined;
   while (Date.now() - from < timeoutMs) {
     const n = await countDocuments(odoo, source).catch(() => -1);
-    if (n > 0) firstMs ??= Date.now() - from;
-    if (n >= target) return { firstMs: firstMs ?? Date.now() - from, allMs: Date.now() - from };
+    const at = Date.now() - from;
+    if (n > 0) firstMs ??= at;
+    if (n >= target * 0.1) p10Ms ??= at;
+    if (n >= target * 0.9) p90Ms ??= at;
+    if (n >= target) return { firstMs: firstMs!, p10Ms: p10Ms!, p90Ms: p90Ms!, allMs: at };
     await new Promise((r) => setTimeout(r, 250));
   }
   return undefined;
+}
+
+/** Documents per second between 10 % and 90 % of `target`. */
+export function middleRate(times: DocumentTimes | undefined, target: number): number {
+  if (!times) return 0;
+  return (0.8 * target) / (Math.max(250, times.p90Ms - times.p10Ms) / 1000);
 }

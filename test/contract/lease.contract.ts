@@ -173,6 +173,28 @@ export function leaseContract({ store, lease }: ContractContext): void {
       expect(ids(await lease("w3", 10, T0 + 100))).toEqual(["n1"]);
     });
 
+    it("moves the waits of unsettled rows with a clock step", async () => {
+      await store.ingest([
+        eventItem(production("a1", "MO/A")),
+        eventItem(production("b1", "MO/B")),
+        eventItem(production("c1", "MO/C")),
+      ]);
+      const rows = await lease("w1", 2); // a1 retries, b1 stays leased
+      await lease("w2", 1, T0, 5000); // c1: a lease that ends at T0 + 5 s
+      await store.settle("w1", [
+        { seq: rows[0]!.seq, status: "retry", retryAt: T0 + 10_000, code: "x", message: "" },
+      ]);
+      // the clock was set back by an hour: T0 - 3,600,000 is "now" again
+      const now = T0 - 3_600_000;
+      expect(await store.shiftWaits(-3_600_000, now)).toBe(3);
+      // each keeps what was left of its wait: c1's lease 5 s, a1's retry 10 s, b1's lease 60 s
+      expect(ids(await lease("w3", 10, now + 4_999))).toEqual([]);
+      expect(ids(await lease("w3", 10, now + 5_000))).toEqual(["c1"]);
+      expect(ids(await lease("w4", 10, now + 9_999))).toEqual([]);
+      expect(ids(await lease("w4", 10, now + 10_000))).toEqual(["a1"]);
+      expect(ids(await lease("w5", 10, now + 60_000))).toEqual(["b1"]);
+    });
+
     it("records applied with its reference and settle time", async () => {
       await store.ingest([eventItem(production("a1"))]);
       const [row] = await lease("w1");

@@ -464,4 +464,22 @@ describe("concurrent posting calls", () => {
     );
     expect(states["live-held"]).toBe("leased"); // a live process keeps its lease
   });
+
+  it("keeps a retry's remaining wait when the wall clock is set back", async () => {
+    await ingest(scraps("c", 1));
+    let fail = true;
+    const client = scriptedClient(async (events) => {
+      if (fail) throw new TransientError("odoo_unavailable", "503", { detail: { status: 503 } });
+      return events.map(applied);
+    });
+    const tenSeconds: IBackoff<unknown> = { duration: 10_000, next: () => tenSeconds };
+    const w = worker(client, { backoff: { next: () => tenSeconds } });
+    expect(await w.runOnce()).toBe(1); // fails: retry in 10 s
+    fail = false;
+    clock -= 3_600_000; // NTP sets the clock back by an hour
+    expect(await w.runOnce()).toBe(0); // the 10 s are not over
+    clock += 10_000;
+    expect(await w.runOnce()).toBe(1); // not an hour later
+    expect((await store.listMessages({ site: "main" }))[0]).toMatchObject({ state: "applied" });
+  });
 });

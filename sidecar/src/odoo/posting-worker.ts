@@ -421,7 +421,36 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
     );
   }
 
+  // The wall clock against the monotonic one: a step back (NTP correcting a wrong clock)
+  // would make every wait in the store last that much longer; the waits are moved with it.
+  // A step forward only ends waits early, which is harmless.
+  let lastWall = now();
+  let lastMono = performance.now();
+  /** The step back of the wall clock since the last call, ms (negative), if there was one. */
+  function clockStepBack(): number | undefined {
+    const wall = now();
+    const mono = performance.now();
+    const step = wall - lastWall - (mono - lastMono);
+    lastWall = wall;
+    lastMono = mono;
+    return step <= -CLOCK_STEP_MS ? step : undefined;
+  }
+
+  async function followClockStep(step: number): Promise<void> {
+    try {
+      const moved = await store.shiftWaits(step, now());
+      logger.warn(
+        { stepMs: Math.round(step), events: moved },
+        "the wall clock was set back: waiting events keep their remaining wait",
+      );
+    } catch (err) {
+      logger.warn({ err }, "could not move the waits after a clock step");
+    }
+  }
+
   async function runOnce(): Promise<number> {
+    const step = clockStepBack();
+    if (step !== undefined) await followClockStep(step);
     waiting = 0;
     round++;
     const rows = await store.lease({
@@ -520,6 +549,9 @@ export function splitByObject(rows: OutboxRow[], parts: number): OutboxRow[][] {
   }
   return calls.map((c) => c.objects.flat().sort((a, b) => a.seq - b.seq));
 }
+
+/** A wall clock step back larger than this moves the waits in the store. */
+const CLOCK_STEP_MS = 5000;
 
 /** Codes of retries that wait only for Odoo to be reachable again. */
 const OUTAGE_CODES = ["odoo_unreachable", "odoo_unavailable", "circuit_open"];

@@ -52,6 +52,14 @@ export interface Store {
    */
   expedite(options: ExpediteOptions): Promise<number>;
 
+  /**
+   * Moves every wait (retry time, lease end) of the unsettled rows by `byMs` after the wall clock
+   * was stepped (an NTP correction, a PC that booted with a wrong clock): a wait set before a
+   * step back of one hour would otherwise last one hour longer. Never earlier than `now`.
+   * Returns how many rows moved.
+   */
+  shiftWaits(byMs: number, now?: number): Promise<number>;
+
   /** Dead letters, newest first (oldest first with `afterId`). */
   listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   getDeadLetter(id: number): Promise<DeadLetter | undefined>;

@@ -304,6 +304,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows.map((r) => r.lease_owner);
     },
 
+    async shiftWaits(byMs, now = Date.now()) {
+      const { rowCount } = await pool.query(sql.shiftWaits, [ms(byMs), ms(now)]);
+      return rowCount ?? 0;
+    },
+
     async expedite(o) {
       const { rowCount } = await pool.query(sql.expedite, [
         ms(o.now ?? Date.now()),

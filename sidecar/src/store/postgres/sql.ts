@@ -69,6 +69,11 @@ export function createSql(s: string) {
         AND ((state = 'leased' AND lease_owner = ANY ($2::text[]))
           OR (state = 'pending' AND last_code = ANY ($3::text[])))
         AND ($4::text[] IS NULL OR site = ANY ($4::text[]))`,
+    shiftWaits: `
+      UPDATE ${s}.messages SET next_attempt_at = greatest($2, next_attempt_at + $1),
+        lease_until = CASE WHEN lease_until IS NULL THEN NULL
+          ELSE greatest($2, lease_until + $1) END
+      WHERE state IN ('pending', 'leased') AND next_attempt_at > 0`,
     closeDeadLetter: `
       UPDATE ${s}.dead_letters SET state = $2, note = $3, updated_at = $4 WHERE id = $1`,
 

@@ -300,6 +300,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       );
     },
 
+    async shiftWaits(byMs, now = Date.now()) {
+      return sql.shiftWaits.run({ by: ms(byMs), now: ms(now) }).changes;
+    },
+
     async expedite(o) {
       return sql.expedite.run({
         now: ms(o.now ?? Date.now()),

@@ -47,6 +47,12 @@ export function prepareStatements(db: Database.Database) {
            OR (state = 'pending' AND last_code IN (SELECT value FROM json_each(@codes))))
          AND (@sites IS NULL OR site IN (SELECT value FROM json_each(@sites)))`,
     ),
+    shiftWaits: db.prepare(
+      `UPDATE messages SET next_attempt_at = max(@now, next_attempt_at + @by),
+         lease_until = CASE WHEN lease_until IS NULL THEN NULL
+           ELSE max(@now, lease_until + @by) END
+       WHERE state IN ('pending', 'leased') AND next_attempt_at > 0`,
+    ),
     settleDead: db.prepare(
       `UPDATE messages SET state = 'dead', settled_at = @at, lease_until = NULL,
          last_code = @code, last_message = @message
