@@ -78,6 +78,14 @@ const schema = z
     PLANT_BRIDGE_RETENTION_DAYS: positiveInt(14, 3650),
     PLANT_BRIDGE_DEAD_LETTER_BUDGET: positiveInt(10_000, 10_000_000),
     PLANT_BRIDGE_GRAPHIQL: bool(process.env.NODE_ENV !== "production"),
+    PLANT_BRIDGE_CORS_ORIGINS: optional(
+      z
+        .string()
+        .regex(
+          /^https?:\/\/[^\s,/]+(,\s*https?:\/\/[^\s,/]+)*$/,
+          "a comma-separated list of origins (scheme://host[:port], no path)",
+        ),
+    ),
     PLANT_BRIDGE_ODOO_LOGIN: optional(z.string().min(1).max(256)),
     PLANT_BRIDGE_ODOO_TIMEOUT_MS: positiveInt(120_000, 3_600_000),
     PLANT_BRIDGE_POST_BATCH_SIZE: positiveInt(1000, 5000),
@@ -152,7 +160,8 @@ export interface Config {
     embeddedHost: string;
   };
   store: string;
-  http: { port: number; host: string; graphiql: boolean };
+  /** `corsOrigins`: browser origins allowed to call the API (none by default). */
+  http: { port: number; host: string; graphiql: boolean; corsOrigins: string[] };
   site: string;
   /** Sites whose canonical topic this sidecar subscribes to (the default site first). */
   sites: string[];
@@ -228,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: c.PLANT_BRIDGE_HTTP_PORT,
       host: c.PLANT_BRIDGE_HTTP_HOST,
       graphiql: c.PLANT_BRIDGE_GRAPHIQL,
+      corsOrigins: c.PLANT_BRIDGE_CORS_ORIGINS?.split(",").map((o) => o.trim()) ?? [],
     },
     site: c.PLANT_BRIDGE_SITE,
     sites: [...new Set([c.PLANT_BRIDGE_SITE, ...extra])],

@@ -291,6 +291,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       metrics,
       reader: createOdooReader({ client: odoo?.client }),
       graphiql: config.http.graphiql,
+      corsOrigins: config.http.corsOrigins,
     });
     cleanups.push(async () => api.dispose());
     const http = await startHttpServer({

@@ -43,7 +43,13 @@ export interface ApiHarness {
 }
 
 export async function createApiHarness(
-  options: { reader?: OdooReader; limits?: QueryLimits; graphiql?: boolean; site?: string } = {},
+  options: {
+    reader?: OdooReader;
+    limits?: QueryLimits;
+    graphiql?: boolean;
+    site?: string;
+    corsOrigins?: string[];
+  } = {},
 ): Promise<ApiHarness> {
   const dir = mkdtempSync(join(tmpdir(), "pb-api-"));
   const store = await openStore(join(dir, "store.db"));
@@ -69,6 +75,7 @@ export async function createApiHarness(
     ...(options.reader && { reader: options.reader }),
     ...(options.limits && { limits: options.limits }),
     graphiql: options.graphiql ?? false,
+    ...(options.corsOrigins && { corsOrigins: options.corsOrigins }),
   });
   return {
     api,

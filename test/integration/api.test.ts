@@ -353,6 +353,71 @@ describe("abusive documents answer 4xx, never 5xx", () => {
   });
 });
 
+describe("cross-origin browsers (CORS)", () => {
+  const preflight = (origin: string) =>
+    h.api.fetch(
+      "http://localhost/graphql",
+      {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type",
+        },
+      },
+      { principal: ADMIN },
+    );
+  const post = (origin: string) =>
+    h.api.fetch(
+      "http://localhost/graphql",
+      {
+        method: "POST",
+        headers: { origin, "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ sidecar { name } }" }),
+      },
+      { principal: ADMIN },
+    );
+
+  it("allows no other origin by default: a page elsewhere cannot read the API", async () => {
+    const pre = await preflight("https://evil.example");
+    expect(pre.headers.get("access-control-allow-origin")).toBeNull();
+    const res = await post("https://evil.example");
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("allows exactly the configured origins, without credentials", async () => {
+    const harness = await createApiHarness({ corsOrigins: ["https://odoo.plant.example"] });
+    try {
+      const res = await harness.api.fetch(
+        "http://localhost/graphql",
+        {
+          method: "OPTIONS",
+          headers: {
+            origin: "https://odoo.plant.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type",
+          },
+        },
+        { principal: ADMIN },
+      );
+      expect(res.headers.get("access-control-allow-origin")).toBe("https://odoo.plant.example");
+      expect(res.headers.get("access-control-allow-credentials")).not.toBe("true");
+      const other = await harness.api.fetch(
+        "http://localhost/graphql",
+        {
+          method: "POST",
+          headers: { origin: "https://evil.example", "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ sidecar { name } }" }),
+        },
+        { principal: ADMIN },
+      );
+      expect(other.headers.get("access-control-allow-origin")).not.toBe("https://evil.example");
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
 describe("subscriptions", () => {
   it("eventProcessed and machineStatusChanged over SSE, filtered by the token's site", async () => {
     const res = await h.api.fetch(

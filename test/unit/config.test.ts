@@ -26,6 +26,19 @@ describe("configuration", () => {
     expect(c.adminToken).toBeUndefined();
   });
 
+  it("allows no cross-origin browser by default, and exactly the origins listed", () => {
+    expect(loadConfig({}).http.corsOrigins).toEqual([]);
+    expect(
+      loadConfig({
+        PLANT_BRIDGE_CORS_ORIGINS: "https://odoo.example.com, http://10.0.0.5:8069",
+      }).http.corsOrigins,
+    ).toEqual(["https://odoo.example.com", "http://10.0.0.5:8069"]);
+    expect(problems({ PLANT_BRIDGE_CORS_ORIGINS: "*" })[0]).toMatch(/^PLANT_BRIDGE_CORS_ORIGINS: /);
+    expect(problems({ PLANT_BRIDGE_CORS_ORIGINS: "https://x.example/path" })[0]).toMatch(
+      /^PLANT_BRIDGE_CORS_ORIGINS: /,
+    );
+  });
+
   it("names the bad variable in the message", () => {
     expect(problems({ PLANT_BRIDGE_HTTP_PORT: "http" })).toEqual([
       expect.stringMatching(/^PLANT_BRIDGE_HTTP_PORT: .*\(got "http"\)$/),

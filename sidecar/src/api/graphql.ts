@@ -19,6 +19,7 @@ import { createManufacturingResolvers } from "./resolvers/manufacturing.js";
 import { createTraceResolvers } from "./resolvers/trace.js";
 import { loadSchemaSdl } from "./schema.js";
 import {
+  PREFLIGHT_HEADERS,
   useCsrfPrevention,
   useNoIntrospection,
   useQueryLimits,
@@ -48,6 +49,11 @@ export interface GraphqlApiOptions {
   maxEventsPerCall?: number;
   /** Depth / alias / token / cost limits. @default see QueryLimits */
   limits?: QueryLimits;
+  /**
+   * Browser origins allowed to call the API across origins (CORS), e.g. the Odoo a screen is
+   * served from. Never with credentials: tokens travel in the Authorization header. @default none
+   */
+  corsOrigins?: string[];
 }
 
 /** What the HTTP server and the WebSocket server hand to yoga with each request. */
@@ -96,6 +102,15 @@ export function createGraphqlApi(options: GraphqlApiOptions): GraphqlApi {
     maskedErrors: true,
     batching: false,
     logging: false,
+    // yoga's default reflects any origin with credentials; only the configured ones are allowed
+    cors: options.corsOrigins?.length
+      ? {
+          origin: options.corsOrigins,
+          credentials: false,
+          methods: ["GET", "POST"],
+          allowedHeaders: ["authorization", "content-type", "accept", ...PREFLIGHT_HEADERS],
+        }
+      : false,
     plugins,
   });
   return Object.assign(yoga, {

@@ -123,7 +123,11 @@ export function useValidationStatus(): Plugin {
 }
 
 /** Headers a browser cannot add to a cross-site "simple" request without a CORS preflight. */
-const PREFLIGHT_HEADERS = ["x-graphql-yoga-csrf", "apollo-require-preflight", "graphql-preflight"];
+export const PREFLIGHT_HEADERS = [
+  "x-graphql-yoga-csrf",
+  "apollo-require-preflight",
+  "graphql-preflight",
+];
 const SIMPLE_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"];
 
 /**
