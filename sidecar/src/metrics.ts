@@ -19,6 +19,7 @@ export interface Metrics {
   storeFailures: Counter;
   deadLettersEvicted: Counter<"site" | "code">;
   ingestHeld: Counter<"route">;
+  streamsDropped: Counter<"reason">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -90,6 +91,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: "plant_bridge_ingest_held_total",
       help: "Messages not acknowledged because the store failed (they come again from their source).",
       labelNames: ["route"],
+      registers,
+    }),
+    streamsDropped: new Counter({
+      name: "plant_bridge_api_streams_dropped_total",
+      help: "Subscription streams the API closed, by reason (slow_consumer: it fell behind by more than the stream buffer).",
+      labelNames: ["reason"],
       registers,
     }),
     postLatency: new Histogram({

@@ -12,6 +12,8 @@ import { createOdooTokens, type OdooToken } from "../../sidecar/src/api/odoo-tok
 import { createGraphqlWebSocket } from "../../sidecar/src/api/ws.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createHash } from "node:crypto";
+import { once } from "node:events";
+import net from "node:net";
 import { samples } from "../helpers/samples.js";
 import { ADMIN, createApiHarness, type ApiHarness } from "./api-harness.js";
 
@@ -668,6 +670,88 @@ describe("over HTTP and WebSocket, with tokens managed in Odoo", () => {
     await done;
     expect((ended as { code?: number }).code).toBe(4403);
     await client.dispose();
+  });
+
+  it("closes a subscription stream whose reader falls behind, instead of buffering it all", async () => {
+    const slow = await startHttpServer({
+      port: 0,
+      api: h.api,
+      auth: createStaticAuthenticator({ adminToken: ADMIN_TOKEN }),
+      metrics: h.metrics,
+      logger,
+      health: () => ({}),
+      ready: () => ({ ready: true, reasons: [] }),
+      maxStreamBufferBytes: 64 * 1024,
+    });
+    const socket = net.connect(slow.port, "127.0.0.1");
+    try {
+      await once(socket, "connect");
+      const body = JSON.stringify({ query: "subscription { orderReleased { order } }" });
+      socket.write(
+        [
+          "POST /graphql HTTP/1.1",
+          "Host: localhost",
+          `Authorization: Bearer ${ADMIN_TOKEN}`,
+          "Content-Type: application/json",
+          "Accept: text/event-stream",
+          `Content-Length: ${Buffer.byteLength(body)}`,
+          "",
+          body,
+        ].join("\r\n"),
+      );
+      socket.pause(); // a reader that does not read
+      await new Promise((r) => setTimeout(r, 200));
+      const big = "x".repeat(10_000);
+      const sent = 3000; // 30 MB: far more than the socket buffers hold
+      for (let i = 0; i < sent; i++) {
+        h.bus.emit("orderReleased", {
+          site: "main",
+          payload: { type: "order_release", id: `r${i}`, order: `${i}-${big}` },
+        });
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      let received = 0;
+      socket.on("data", (d: Buffer) => (received += d.length));
+      const closed = once(socket, "close");
+      socket.resume();
+      await closed; // the server ended it; before the bound it stayed open with all 30 MB
+      expect(received).toBeLessThan(sent * big.length);
+      const dropped = await h.metrics.registry.getSingleMetricAsString(
+        "plant_bridge_api_streams_dropped_total",
+      );
+      expect(dropped).toContain('plant_bridge_api_streams_dropped_total{reason="slow_consumer"} 1');
+    } finally {
+      socket.destroy();
+      await slow.close();
+    }
+  }, 30_000);
+
+  it("refuses connections beyond the cap at once, and serves again once one closes", async () => {
+    const capped = await startHttpServer({
+      port: 0,
+      api: h.api,
+      auth: createStaticAuthenticator({ adminToken: ADMIN_TOKEN }),
+      metrics: h.metrics,
+      logger,
+      health: () => ({}),
+      ready: () => ({ ready: true, reasons: [] }),
+      maxConnections: 2,
+    });
+    const idle = [net.connect(capped.port, "127.0.0.1"), net.connect(capped.port, "127.0.0.1")];
+    try {
+      await Promise.all(idle.map((s) => once(s, "connect")));
+      await new Promise((r) => setTimeout(r, 100));
+      const third = net.connect(capped.port, "127.0.0.1");
+      third.on("error", () => undefined);
+      await once(third, "close"); // dropped by the server without an answer
+      idle[0]!.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await fetch(`${capped.url}/healthz`);
+      expect(res.status).toBe(200);
+    } finally {
+      idle.forEach((s) => s.destroy());
+      await capped.close();
+    }
   });
 
   it("closes a WebSocket without a valid token before any operation", async () => {

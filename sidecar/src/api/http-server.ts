@@ -47,6 +47,14 @@ export interface HttpServerOptions {
   extraRoutes?: HttpRoute[];
   /** How often a streaming response (SSE subscription) re-checks its token. @default 30000 */
   recheckMs?: number;
+  /**
+   * Bytes a streaming response (SSE subscription) may have waiting for a slow reader; beyond
+   * it the stream is closed (the client may reconnect and re-read what it missed) instead of
+   * buffering without bound. @default 1048576 (1 MiB)
+   */
+  maxStreamBufferBytes?: number;
+  /** Open connections at once; more are refused at once. @default 1000 */
+  maxConnections?: number;
 }
 
 export interface HttpServer {
@@ -73,6 +81,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // Bounds receiving a request (slow clients), not streaming an answer (SSE subscriptions).
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  server.maxConnections = options.maxConnections ?? 1000;
+  const maxStreamBuffer = options.maxStreamBufferBytes ?? 1024 * 1024;
   server.on("upgrade", (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path === "/graphql" && options.websocket) {
@@ -172,11 +182,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (!response.body) return void res.end();
     const reader = response.body.getReader();
     controller.signal.addEventListener("abort", () => void reader.cancel().catch(() => undefined));
+    const stream = (response.headers.get("content-type") ?? "").includes("text/event-stream");
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         res.write(value);
+        if (stream && res.writableLength > maxStreamBuffer) {
+          // a reader that does not keep up: its stream ends, the sidecar's memory stays bounded
+          metrics.streamsDropped.inc({ reason: "slow_consumer" });
+          logger.warn(
+            { client: principal?.name, waitingBytes: res.writableLength },
+            "a subscription stream fell behind its reader and was closed",
+          );
+          controller.abort();
+          res.destroy();
+          break;
+        }
       }
     } finally {
       if (recheck) clearInterval(recheck);
