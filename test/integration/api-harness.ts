@@ -49,6 +49,7 @@ export async function createApiHarness(
     graphiql?: boolean;
     site?: string;
     corsOrigins?: string[];
+    maxQueuedEvents?: number;
   } = {},
 ): Promise<ApiHarness> {
   const dir = mkdtempSync(join(tmpdir(), "pb-api-"));
@@ -76,6 +77,7 @@ export async function createApiHarness(
     ...(options.limits && { limits: options.limits }),
     graphiql: options.graphiql ?? false,
     ...(options.corsOrigins && { corsOrigins: options.corsOrigins }),
+    ...(options.maxQueuedEvents && { maxQueuedEvents: options.maxQueuedEvents }),
   });
   return {
     api,

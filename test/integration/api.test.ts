@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
 import { samples } from "../helpers/samples.js";
+import { waitFor } from "../helpers/wait.js";
 import { ADMIN, createApiHarness, type ApiHarness } from "./api-harness.js";
 
 const logger = createLogger({ level: "silent" });
@@ -723,6 +724,74 @@ describe("over HTTP and WebSocket, with tokens managed in Odoo", () => {
     } finally {
       socket.destroy();
       await slow.close();
+    }
+  }, 30_000);
+
+  it("ends a WebSocket subscription whose reader falls behind, instead of buffering it all", async () => {
+    const small = await createApiHarness({ maxQueuedEvents: 100 });
+    const auth = createStaticAuthenticator({ adminToken: ADMIN_TOKEN });
+    const slow = await startHttpServer({
+      port: 0,
+      api: small.api,
+      auth,
+      metrics: small.metrics,
+      logger,
+      health: () => ({}),
+      ready: () => ({ ready: true, reasons: [] }),
+      websocket: createGraphqlWebSocket({ api: small.api, auth, logger }),
+    });
+    const ws = new WebSocket(slow.url.replace("http", "ws") + "/graphql", "graphql-transport-ws");
+    try {
+      await once(ws, "open");
+      const messages: Array<{ type: string; payload?: unknown }> = [];
+      ws.on("message", (m: Buffer) => messages.push(JSON.parse(m.toString()) as never));
+      ws.send(
+        JSON.stringify({
+          type: "connection_init",
+          payload: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        }),
+      );
+      await waitFor("connection_ack", async () =>
+        messages.some((m) => m.type === "connection_ack") ? true : undefined,
+      );
+      ws.send(
+        JSON.stringify({
+          id: "1",
+          type: "subscribe",
+          payload: { query: "subscription { orderReleased { order } }" },
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const socket = (ws as unknown as { _socket: net.Socket })._socket;
+      socket.pause(); // a reader that does not read: the server's sends wait
+      const big = "x".repeat(10_000);
+      for (let i = 0; i < 3000; i++) {
+        small.bus.emit("orderReleased", {
+          site: "main",
+          payload: { type: "order_release", id: `w${i}`, order: `${i}-${big}` },
+        });
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      socket.resume();
+      await waitFor(
+        "the subscription's end",
+        async () =>
+          messages.some((m) => m.type === "error" || m.type === "complete") ? true : undefined,
+        20_000,
+      );
+      const end = messages.find((m) => m.type === "error");
+      expect(JSON.stringify(end?.payload)).toContain("SLOW_CONSUMER");
+      // what reached the reader is far less than what was published
+      expect(messages.filter((m) => m.type === "next").length).toBeLessThan(3000);
+      expect(
+        await small.metrics.registry.getSingleMetricAsString(
+          "plant_bridge_api_streams_dropped_total",
+        ),
+      ).toContain('plant_bridge_api_streams_dropped_total{reason="slow_consumer"} 1');
+    } finally {
+      ws.terminate();
+      await slow.close();
+      await small.close();
     }
   }, 30_000);
 

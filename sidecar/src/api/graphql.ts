@@ -54,6 +54,8 @@ export interface GraphqlApiOptions {
    * served from. Never with credentials: tokens travel in the Authorization header. @default none
    */
   corsOrigins?: string[];
+  /** Events one subscription may have waiting for its reader (SLOW_CONSUMER beyond). @default 10000 */
+  maxQueuedEvents?: number;
 }
 
 /** What the HTTP server and the WebSocket server hand to yoga with each request. */

@@ -1,9 +1,9 @@
-import { createPubSub, filter, pipe } from "graphql-yoga";
 import type { MachineStatusEvent } from "../../canonical/types.js";
 import type { Metrics } from "../../metrics.js";
 import type { Bus, ProcessedEvent } from "../../pipeline/bus.js";
 import type { Store } from "../../store/types.js";
 import { maySite, type Principal } from "../auth.js";
+import { boundedStream, type BoundedStream } from "../bounded-stream.js";
 import { requireScope, siteFilter } from "../access.js";
 import type { EventType, OrderReleaseType, Resolvers } from "../generated/graphql.js";
 import type { Sidecar } from "../model.js";
@@ -16,6 +16,11 @@ export interface LiveResolversOptions {
   health: () => Omit<Sidecar, "site" | "storeKind" | "sites">;
   /** The sidecar's Prometheus metrics for `sidecar { metrics }`. */
   metrics?: Metrics;
+  /**
+   * Events one subscription may have waiting for its reader; one more ends it (SLOW_CONSUMER).
+   * Above the largest posting batch (5,000), whose answers are announced at once. @default 10000
+   */
+  maxQueuedEvents?: number;
 }
 
 export interface OrderReleased {
@@ -29,28 +34,33 @@ export function createLiveResolvers(options: LiveResolversOptions): {
   close: () => void;
 } {
   const { store, bus } = options;
-  const pubsub = createPubSub<{
-    eventProcessed: [ProcessedEvent];
-    machineStatusChanged: [MachineStatusEvent];
-    orderReleased: [OrderReleased];
-  }>();
-  const onProcessed = (e: ProcessedEvent) => pubsub.publish("eventProcessed", e);
-  const onMachine = (e: MachineStatusEvent) => pubsub.publish("machineStatusChanged", e);
-  const onRelease = (e: OrderReleased) => pubsub.publish("orderReleased", e);
-  bus.on("eventProcessed", onProcessed);
-  bus.on("machineStatusChanged", onMachine);
-  bus.on("orderReleased", onRelease);
+  const maxQueued = options.maxQueuedEvents ?? 10_000;
+  const open = new Set<BoundedStream<unknown>>();
+  type Topic = "eventProcessed" | "machineStatusChanged" | "orderReleased";
 
+  /** One subscriber's events of a topic, for the sites it may see, bounded. */
   function stream<T extends { site: string }>(
-    topic: "eventProcessed" | "machineStatusChanged" | "orderReleased",
+    topic: Topic,
     principal: Principal,
     asked: string | null | undefined,
-  ) {
+  ): AsyncIterableIterator<T> {
     const site = siteFilter(principal, asked);
-    return pipe(
-      pubsub.subscribe(topic) as AsyncIterable<T>,
-      filter((e: T) => (site === undefined || e.site === site) && maySite(principal, e.site)),
-    );
+    const s = boundedStream<T>({
+      max: maxQueued,
+      attach: (push) => {
+        const listener = (e: T) => {
+          if ((site === undefined || e.site === site) && maySite(principal, e.site)) push(e);
+        };
+        bus.on(topic, listener as never);
+        return () => {
+          bus.off(topic, listener as never);
+          open.delete(s as BoundedStream<unknown>);
+        };
+      },
+      onOverflow: () => options.metrics?.streamsDropped.inc({ reason: "slow_consumer" }),
+    });
+    open.add(s as BoundedStream<unknown>);
+    return s;
   }
 
   const resolvers: Resolvers = {
@@ -141,9 +151,7 @@ export function createLiveResolvers(options: LiveResolversOptions): {
   return {
     resolvers,
     close() {
-      bus.off("eventProcessed", onProcessed);
-      bus.off("machineStatusChanged", onMachine);
-      bus.off("orderReleased", onRelease);
+      for (const s of [...open]) s.end();
     },
   };
 }
