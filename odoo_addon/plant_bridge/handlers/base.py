@@ -84,6 +84,32 @@ class Handler:
             raise EventRejected('bad_quantity', f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
         return float(value)
 
+    def get_uom(self, event):
+        """The unit the event's quantity is in (`uom`, the name of an active unit as Odoo spells
+        it: an archived one is not offered by Odoo's screens either), or None when the event names
+        none (its quantity is then in the unit of what it lands on)."""
+        name = self.get_str(event, 'uom', required=False)
+        if name is None:
+            return None
+
+        def search():
+            return self.env['uom.uom'].search([('name', '=', name)], limit=1)
+        uom = self._cached('uom', name, search)
+        if not uom:
+            raise EventRejected('bad_uom', f"No active unit of measure named '{name}'")
+        return uom
+
+    def in_unit(self, event, quantity, to_uom):
+        """`quantity` converted from the event's `uom` into `to_uom` as Odoo converts quantities
+        between units (`_compute_quantity`, rounded to the unit's precision, half up); a unit that
+        does not measure the same thing (no common reference unit) is refused `bad_uom`."""
+        uom = self.get_uom(event)
+        if uom is None or uom == to_uom:
+            return quantity
+        if not uom._has_common_reference(to_uom):
+            raise EventRejected('bad_uom', f"{uom.name} cannot be converted to {to_uom.name}")
+        return uom._compute_quantity(quantity, to_uom, rounding_method='HALF-UP')
+
     def get_datetime(self, event, name, required=True):
         """ISO-8601 with an offset -> naive UTC datetime (how Odoo stores datetimes)."""
         value = event.get(name)

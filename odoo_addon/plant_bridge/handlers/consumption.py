@@ -18,6 +18,9 @@ class ConsumptionHandler(Handler):
     included; only a quantity Odoo has nowhere goes negative, as it does for a person); a lot or
     serial is taken from its own quants under the source location and refused
     `state_conflict` when it is not available there in the quantity reported.
+
+    `quantity` is in the unit of the component's move (the BOM line's), or in `uom`, converted to
+    it as the MO form would hold it.
     """
     event_type = 'consumption'
     required = ('order', 'product', 'quantity')
@@ -34,6 +37,7 @@ class ConsumptionHandler(Handler):
             lambda m: m.product_id == product and m.state not in ('done', 'cancel'))[:1]
         if not move:
             raise EventRejected('state_conflict', f"{product.display_name} is not an open component of {production.name}")
+        quantity = self.in_unit(event, quantity, move.product_uom)
         lot = self.env['stock.lot']
         lot_name = self.get_str(event, 'lot', required=False)
         if product.tracking != 'none':

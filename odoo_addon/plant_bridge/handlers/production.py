@@ -11,6 +11,7 @@ class ProductionHandler(Handler):
     `lot_producing_ids` (a many2many since 19); a unit without its serial is refused
     `unknown_lot`, a serial Odoo would warn about or refuse (in stock, already produced) is
     refused `state_conflict`. Lot-tracked products carry one lot per MO.
+    `quantity` is in the order's unit, or in `uom` (converted to the order's unit).
     `finish` marks the MO done; `backorder` (bool) overrides the operation type's policy
     (`never` -> no backorder, `always`/`ask` -> a backorder for the remaining quantity).
     A `finish` needs a quantity reported by the plant (this event's or earlier ones, a work
@@ -37,6 +38,7 @@ class ProductionHandler(Handler):
         finish = bool(event.get('finish'))
         quantity = self.get_quantity(event, allow_zero=finish)
         production = self.resolve_order(item, self.get_str(event, 'order'))
+        quantity = self.in_unit(event, quantity, production.product_uom_id)
         lot_name = self.get_str(event, 'lot', required=False)
         product = production.product_id
         if product.tracking != 'none':

@@ -1,3 +1,4 @@
+from ..exceptions import EventRejected
 from .base import Handler
 
 
@@ -6,7 +7,9 @@ class ScrapHandler(Handler):
 
     The plant has physically scrapped the goods: when Odoo's stock says there is not enough
     (action_validate returns its warning wizard), the scrap is done anyway, as the wizard's
-    confirmation would.
+    confirmation would. With `uom`, a unit the scrap form offers for the product (its own, its
+    packagings', its vendors') is kept on the scrap; any other unit that measures the same thing
+    is converted to the product's unit, as a person would type it.
     """
     event_type = 'scrap'
     required = ('product', 'quantity')
@@ -28,9 +31,14 @@ class ScrapHandler(Handler):
         if production:
             location = (production.location_dest_id if product == production.product_id
                         else production.location_src_id)
+        uom = self.get_uom(event) or product.uom_id
+        if uom not in product.uom_id | product.uom_ids | product.seller_ids.product_uom_id:
+            if not uom._has_common_reference(product.uom_id):
+                raise EventRejected('bad_uom', f"{uom.name} cannot be converted to {product.uom_id.name}")
+            quantity, uom = uom._compute_quantity(quantity, product.uom_id, rounding_method='HALF-UP'), product.uom_id
         vals = {
             'product_id': product.id,
-            'product_uom_id': product.uom_id.id,
+            'product_uom_id': uom.id,
             'scrap_qty': quantity,
             'lot_id': lot.id or False,
             'company_id': item.site.company_id.id,

@@ -11,7 +11,7 @@ class WorkorderStatusHandler(Handler):
     order's (one field for both): it becomes what the plant reported on the order, so a later
     `production` adds to it and a bare `finish` completes it. Ending the work order proposes
     components only for moves nothing was reported on (`button_finish` skips picked moves, and
-    a consumption report leaves its move picked).
+    a consumption report leaves its move picked). The quantity is in the order's unit, or in `uom`.
     """
     event_type = 'workorder_status'
     required = ('order', 'operation', 'status')
@@ -31,6 +31,8 @@ class WorkorderStatusHandler(Handler):
         if not workorder:
             raise EventRejected('unknown_operation', f"{production.name} has no operation '{operation}'")
         item.links['workcenter_id'] = workorder.workcenter_id.id
+        if quantity is not None:
+            quantity = self.in_unit(event, quantity, production.product_uom_id)
         if workorder.state in ('done', 'cancel'):
             raise EventRejected('state_conflict', f"Work order {operation} of {production.name} is {workorder.state}")
         if status == 'started':

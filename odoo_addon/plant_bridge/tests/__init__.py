@@ -21,3 +21,4 @@ from . import test_ui_models
 from . import test_system_of_record
 from . import test_budget
 from . import test_differential
+from . import test_uom
