@@ -16,6 +16,8 @@ class PlantBridgeReconciliation(models.Model):
     """A comparison of what a legacy system reports (produced and scrapped quantities per
     manufacturing order and shift, lots consumed) with Odoo, filed by `plant_bridge.api.reconcile`.
     Only the differences become lines; each may propose a correction an operator accepts.
+    Legacy quantities are in the product's unit, and so are Odoo's quantities and the differences
+    on the lines; a correction is in the unit of the move it corrects (its `uom` says which).
     """
     _name = 'plant_bridge.reconciliation'
     _description = 'Plant Bridge Reconciliation'
@@ -180,13 +182,33 @@ class PlantBridgeReconciliation(models.Model):
                 ('state', '=', 'applied'), ('occurred_at', '>=', start), ('occurred_at', '<', end)])
             total = 0.0
             for message in messages:
-                quantity = message._get_event().get('quantity')
+                event = message._get_event()
+                quantity = event.get('quantity')
                 if isinstance(quantity, (int, float)) and not isinstance(quantity, bool):
-                    total += quantity
+                    # in the event's unit when it named one (it applied: a known, compatible unit)
+                    uom = self._uom_named(event.get('uom')) or production.product_uom_id
+                    total += uom._compute_quantity(quantity, product.uom_id, round=False)
             return total
-        if production.state == 'done':
-            return production.qty_produced
-        return production.qty_producing
+        produced = production.qty_produced if production.state == 'done' else production.qty_producing
+        return production.product_uom_id._compute_quantity(produced, product.uom_id, round=False)
+
+    @api.model
+    def _uom_named(self, name):
+        if not isinstance(name, str) or not name:
+            return self.env['uom.uom']
+        return self.env['uom.uom'].search([('name', '=', name)], limit=1)
+
+    @api.model
+    def _correction_uom(self, production, measure, product):
+        """The unit of the move a correction lands on: the order's for produced, the component
+        move's for consumed (the one a consumption event would take), the product's for scrap."""
+        if measure == 'produced':
+            return production.product_uom_id
+        if measure == 'consumed':
+            move = production.move_raw_ids.filtered(
+                lambda m: m.product_id == product and m.state not in ('done', 'cancel'))[:1]
+            return move.product_uom or product.uom_id
+        return product.uom_id
 
     @api.model
     def _propose(self, production, measure, scope, product, difference):
@@ -196,30 +218,36 @@ class PlantBridgeReconciliation(models.Model):
         if production.state in ('done', 'cancel') and measure != 'scrapped':
             return {'note': _("%(order)s is %(state)s: correct it in Odoo.", order=production.name,
                               state=production.state)}
-        qty = product.uom_id.round(difference)
+        # the difference is in the product's unit (as the legacy totals); the correction is in
+        # the unit of the move it corrects, and names it
+        uom = self._correction_uom(production, measure, product)
+        qty = product.uom_id._compute_quantity(difference, uom, rounding_method='HALF-UP')
         ref = product.default_code or product.display_name
         if measure == 'produced':
-            event = {'type': 'production', 'order': production.name, 'quantity': qty}
+            event = {'type': 'production', 'order': production.name, 'quantity': qty, 'uom': uom.name}
             if product.tracking == 'serial':
                 return {'note': _("Serial-tracked: report each serial from the plant.")}
             if product.tracking == 'lot':
                 if not production.lot_producing_ids:
                     return {'note': _("Lot-tracked and no lot on the order yet.")}
                 event['lot'] = production.lot_producing_ids[:1].name
-            summary = _("Produce %(qty)s %(product)s on %(order)s", qty=qty, product=ref, order=production.name)
+            summary = _("Produce %(qty)s %(uom)s %(product)s on %(order)s", qty=qty, uom=uom.name, product=ref,
+                        order=production.name)
         elif measure == 'scrapped':
-            event = {'type': 'scrap', 'order': production.name, 'product': ref, 'quantity': qty,
+            event = {'type': 'scrap', 'order': production.name, 'product': ref, 'quantity': qty, 'uom': uom.name,
                      'reason': _("Reconciliation with the legacy side")}
             if product.tracking != 'none':
                 return {'note': _("Tracked product: scrap it in Odoo with its lot.")}
-            summary = _("Scrap %(qty)s %(product)s of %(order)s", qty=qty, product=ref, order=production.name)
+            summary = _("Scrap %(qty)s %(uom)s %(product)s of %(order)s", qty=qty, uom=uom.name, product=ref,
+                        order=production.name)
         else:
-            event = {'type': 'consumption', 'order': production.name, 'product': ref, 'quantity': qty}
+            event = {'type': 'consumption', 'order': production.name, 'product': ref, 'quantity': qty,
+                     'uom': uom.name}
             if scope[2]:
                 event['lot'] = scope[2]
             elif product.tracking != 'none':
                 return {'note': _("Tracked component without a lot.")}
-            summary = _("Consume %(qty)s %(product)s%(lot)s on %(order)s", qty=qty, product=ref,
+            summary = _("Consume %(qty)s %(uom)s %(product)s%(lot)s on %(order)s", qty=qty, uom=uom.name, product=ref,
                         lot=f" ({scope[2]})" if scope[2] else '', order=production.name)
         return {'correction': json.dumps(event), 'correction_summary': summary}
 

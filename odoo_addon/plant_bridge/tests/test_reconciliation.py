@@ -30,7 +30,8 @@ class TestReconciliation(PlantBridgeCase):
         self.assertRecordValues(line, [{
             'order': mo.name, 'production_id': mo.id, 'measure': 'produced', 'product_id': mo.product_id.id,
             'legacy_qty': 3.0, 'odoo_qty': 1.0, 'difference': 2.0, 'state': 'open', 'note': False}])
-        self.assertEqual(json.loads(line.correction), {'type': 'production', 'order': mo.name, 'quantity': 2.0})
+        self.assertEqual(json.loads(line.correction), {'type': 'production', 'order': mo.name, 'quantity': 2.0,
+                                                        'uom': 'Units'})
 
         line.action_accept()
         self.assertRecordValues(mo, [{'qty_producing': 3.0}])
@@ -138,3 +139,40 @@ class TestReconciliation(PlantBridgeCase):
             rec.line_ids.with_user(operator).action_accept()
         with self.assertRaises(AccessError):
             rec.with_user(self.connector_user).read(['state'])
+
+    def test_corrections_are_in_the_unit_of_the_moves_they_correct(self):
+        """Legacy totals are in the product's unit; a correction is proposed in the unit of the
+        move it lands on (the order's unit, the component line's unit) and says so."""
+        Product = self.env['product.product']
+        kg, gram = self.env.ref('uom.product_uom_kgm'), self.env.ref('uom.product_uom_gram')
+        dozen = self.env.ref('uom.product_uom_dozen')
+        dozen.active = True
+        resin = Product.create({'name': 'PB Resin R', 'default_code': 'PB_RESIN_R', 'is_storable': True,
+                                'uom_id': kg.id})
+        box = Product.create({'name': 'PB Box R', 'default_code': 'PB_BOX_R', 'is_storable': True})
+        self.env['mrp.bom'].create({
+            'product_tmpl_id': box.product_tmpl_id.id, 'product_qty': 1, 'product_uom_id': dozen.id,
+            'bom_line_ids': [(0, 0, {'product_id': resin.id, 'product_qty': 400, 'product_uom_id': gram.id})]})
+        mo = self.env['mrp.production'].create({'product_id': box.id, 'product_qty': 2,
+                                                'product_uom_id': dozen.id})
+        mo.action_confirm()
+        self.assertEqual(mo.move_raw_ids.product_uom, gram)
+        self.post_one('production', order=mo.name, quantity=1)                       # 1 dozen
+        self.post_one('consumption', order=mo.name, product='PB_RESIN_R', quantity=300)  # 300 g
+        rec, _answer = self.reconcile([
+            {'order': mo.name, 'produced': 18},                               # units
+            {'order': mo.name, 'product': 'PB_RESIN_R', 'consumed': 0.5},    # kg
+        ])
+        produced = rec.line_ids.filtered(lambda l: l.measure == 'produced')
+        consumed = rec.line_ids.filtered(lambda l: l.measure == 'consumed')
+        self.assertRecordValues(produced, [{'legacy_qty': 18.0, 'odoo_qty': 12.0, 'difference': 6.0}])
+        self.assertRecordValues(consumed, [{'legacy_qty': 0.5, 'odoo_qty': 0.3, 'difference': 0.2}])
+        self.assertEqual(json.loads(produced.correction),
+                         {'type': 'production', 'order': mo.name, 'quantity': 0.5, 'uom': 'Dozens'})
+        self.assertEqual(json.loads(consumed.correction),
+                         {'type': 'consumption', 'order': mo.name, 'product': 'PB_RESIN_R',
+                          'quantity': 200.0, 'uom': 'g'})
+        rec.action_accept_all()
+        self.assertRecordValues(rec.line_ids, [{'state': 'accepted'}, {'state': 'accepted'}])
+        self.assertRecordValues(mo, [{'qty_producing': 1.5}])
+        self.assertRecordValues(mo.move_raw_ids, [{'quantity': 500.0, 'picked': True}])
