@@ -19,6 +19,8 @@ export const REJECTION_CODES = [
   "unknown_operation",
   "unknown_equipment",
   "bad_quantity",
+  /** A `uom` Odoo has no active unit of that name for, or one that does not measure the same thing. */
+  "bad_uom",
   "state_conflict",
   "quality_hold",
   "duplicate",

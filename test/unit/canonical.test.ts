@@ -68,6 +68,29 @@ describe("canonical validator", () => {
     }
   });
 
+  it.each([
+    ["production", { ...samples.production, uom: "Dozens" }],
+    ["consumption", { ...samples.consumption, uom: "g" }],
+    ["scrap", { ...samples.scrap, uom: "kg" }],
+    [
+      "workorder_status",
+      { ...samples.workorder_status, status: "finished", quantity: 2, uom: "Units" },
+    ],
+  ])("accepts a %s quantity in a named unit of measure", (_type, candidate) => {
+    expect(validate(candidate)).toEqual({ ok: true, event: candidate });
+  });
+
+  it.each([
+    ["a number", { ...samples.consumption, uom: 12 }],
+    ["empty", { ...samples.production, uom: "" }],
+    ["longer than a unit's name", { ...samples.scrap, uom: "x".repeat(65) }],
+    ["on an event without quantity", { ...samples.downtime, uom: "kg" }],
+  ])("rejects a unit of measure that is %s", (_what, candidate) => {
+    const r = validate(candidate);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect([r.code, r.path]).toEqual(["schema", "/uom"]);
+  });
+
   it("orders events by business object", () => {
     expect(orderKeyOf(samples.production)).toBe("main/order/WH/MO/00001");
     expect(orderKeyOf(samples.consumption)).toBe("main/order/WH/MO/00001");

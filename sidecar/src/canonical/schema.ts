@@ -23,6 +23,14 @@ const KEY = { type: "string", minLength: 1, maxLength: 200 } as const;
 const TEXT = { type: "string", maxLength: 4000 } as const;
 const QUANTITY = { type: "number", exclusiveMinimum: 0, maximum: 1e12 } as const;
 const TIMESTAMP = { type: "string", format: "date-time", maxLength: 64 } as const;
+/** The unit a quantity is in, as Odoo names it ("Units", "Dozens", "kg", "g"); Odoo converts. */
+const UOM = {
+  type: "string",
+  minLength: 1,
+  maxLength: 64,
+  description:
+    "Unit of measure of `quantity`, an active unit's name in Odoo; default: the unit of the order or move it lands on. Odoo converts it; an unknown unit or one of another kind is rejected `bad_uom`.",
+} as const;
 
 const envelopeProperties = {
   id: { type: "string", minLength: 1, maxLength: MAX_ID_LENGTH, pattern: "^[^\\u0000-\\u001f]+$" },
@@ -69,6 +77,7 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
     {
       order: KEY,
       quantity: QUANTITY,
+      uom: UOM,
       lot: KEY,
       finish: { type: "boolean" },
       backorder: {
@@ -81,13 +90,13 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
   consumption: eventSchema(
     "consumption",
     "Material consumed by a manufacturing order",
-    { order: KEY, product: KEY, quantity: QUANTITY, lot: KEY },
+    { order: KEY, product: KEY, quantity: QUANTITY, uom: UOM, lot: KEY },
     ["order", "product", "quantity"],
   ),
   scrap: eventSchema(
     "scrap",
     "Scrapped material",
-    { product: KEY, quantity: QUANTITY, reason: TEXT, order: KEY, lot: KEY },
+    { product: KEY, quantity: QUANTITY, uom: UOM, reason: TEXT, order: KEY, lot: KEY },
     ["product", "quantity"],
   ),
   downtime: eventSchema(
@@ -110,6 +119,7 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
       operation: KEY,
       status: { enum: ["started", "paused", "finished"] },
       quantity: { type: "number", minimum: 0, maximum: 1e12 },
+      uom: UOM,
     },
     ["order", "operation", "status"],
   ),

@@ -15,6 +15,8 @@ export interface ProductionEvent extends EventEnvelope {
   type: "production";
   order: string;
   quantity: number;
+  /** Unit of `quantity` as Odoo names it (default: the order's unit). */
+  uom?: string;
   lot?: string;
   finish?: boolean;
   backorder?: boolean;
@@ -25,6 +27,8 @@ export interface ConsumptionEvent extends EventEnvelope {
   order: string;
   product: string;
   quantity: number;
+  /** Unit of `quantity` as Odoo names it (default: the component move's unit). */
+  uom?: string;
   lot?: string;
 }
 
@@ -32,6 +36,8 @@ export interface ScrapEvent extends EventEnvelope {
   type: "scrap";
   product: string;
   quantity: number;
+  /** Unit of `quantity` as Odoo names it (default: the product's unit). */
+  uom?: string;
   reason?: string;
   order?: string;
   lot?: string;
@@ -52,6 +58,8 @@ export interface WorkorderStatusEvent extends EventEnvelope {
   operation: string;
   status: "started" | "paused" | "finished";
   quantity?: number;
+  /** Unit of `quantity` as Odoo names it (default: the order's unit). */
+  uom?: string;
 }
 
 export type MachineState = "running" | "idle" | "down" | "setup" | "offline";

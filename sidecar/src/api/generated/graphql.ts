@@ -210,8 +210,10 @@ export type ProductionInput = {
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
   /** Manufacturing order name, e.g. `WH/MO/00001`. */
   order: Scalars["String"]["input"];
-  /** Quantity produced by this event (an increment, not a total), > 0, in the order's unit of measure; 1 per serial. */
+  /** Quantity produced by this event (an increment, not a total), > 0, in the order's unit of measure unless `uom` names another; 1 per serial. */
   quantity: Scalars["Float"]["input"];
+  /** Unit of `quantity` as Odoo names it (e.g. `Units`, `Dozens`); Odoo converts it to the order's unit. An unknown unit or one of another kind is rejected `bad_uom`. */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
   /** Lot or serial of the finished product: required when it is tracked; created in Odoo when new. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
   /** Marks the order done, at the quantity the plant reported (this event's and earlier ones); refused `bad_quantity` when nothing produced was reported on the order. */
@@ -234,8 +236,10 @@ export type ConsumptionInput = {
   order: Scalars["String"]["input"];
   /** Component internal reference. */
   product: Scalars["String"]["input"];
-  /** Quantity consumed, > 0, in the component's unit of measure on the order. */
+  /** Quantity consumed, > 0, in the component's unit of measure on the order unless `uom` names another. */
   quantity: Scalars["Float"]["input"];
+  /** Unit of `quantity` as Odoo names it (e.g. `kg`, `g`); Odoo converts it to the component's unit on the order. An unknown unit or one of another kind is rejected `bad_uom`. */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
   /** Lot or serial consumed (required by Odoo for tracked components). */
   lot?: InputMaybe<Scalars["String"]["input"]>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
@@ -252,8 +256,10 @@ export type ScrapInput = {
   occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
   /** Internal reference of the scrapped product. */
   product: Scalars["String"]["input"];
-  /** Quantity scrapped, > 0, in the product's unit of measure. */
+  /** Quantity scrapped, > 0, in the product's unit of measure unless `uom` names another. */
   quantity: Scalars["Float"]["input"];
+  /** Unit of `quantity` as Odoo names it; kept on the scrap when Odoo's scrap form offers it for the product, else converted to the product's unit. An unknown unit or one of another kind is rejected `bad_uom`. */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
   /** Why (free text, at most 4000 characters). */
   reason?: InputMaybe<Scalars["String"]["input"]>;
   /** The manufacturing order it was scrapped on, if any. */
@@ -309,8 +315,10 @@ export type WorkOrderStatusInput = {
   operation: Scalars["String"]["input"];
   /** Started, paused or finished. */
   status: WorkOrderAction;
-  /** Quantity produced so far, >= 0, in the order's unit of measure. */
+  /** Quantity produced so far, >= 0, in the order's unit of measure unless `uom` names another. */
   quantity?: InputMaybe<Scalars["Float"]["input"]>;
+  /** Unit of `quantity` as Odoo names it; Odoo converts it to the order's unit (`bad_uom` when it cannot). */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };

@@ -13125,6 +13125,12 @@ var KEY = { type: "string", minLength: 1, maxLength: 200 };
 var TEXT = { type: "string", maxLength: 4e3 };
 var QUANTITY = { type: "number", exclusiveMinimum: 0, maximum: 1e12 };
 var TIMESTAMP = { type: "string", format: "date-time", maxLength: 64 };
+var UOM = {
+  type: "string",
+  minLength: 1,
+  maxLength: 64,
+  description: "Unit of measure of `quantity`, an active unit's name in Odoo; default: the unit of the order or move it lands on. Odoo converts it; an unknown unit or one of another kind is rejected `bad_uom`."
+};
 var envelopeProperties = {
   id: { type: "string", minLength: 1, maxLength: MAX_ID_LENGTH, pattern: "^[^\\u0000-\\u001f]+$" },
   type: { enum: EVENT_TYPES },
@@ -13154,6 +13160,7 @@ var eventSchemas = {
     {
       order: KEY,
       quantity: QUANTITY,
+      uom: UOM,
       lot: KEY,
       finish: { type: "boolean" },
       backorder: {
@@ -13166,13 +13173,13 @@ var eventSchemas = {
   consumption: eventSchema(
     "consumption",
     "Material consumed by a manufacturing order",
-    { order: KEY, product: KEY, quantity: QUANTITY, lot: KEY },
+    { order: KEY, product: KEY, quantity: QUANTITY, uom: UOM, lot: KEY },
     ["order", "product", "quantity"]
   ),
   scrap: eventSchema(
     "scrap",
     "Scrapped material",
-    { product: KEY, quantity: QUANTITY, reason: TEXT, order: KEY, lot: KEY },
+    { product: KEY, quantity: QUANTITY, uom: UOM, reason: TEXT, order: KEY, lot: KEY },
     ["product", "quantity"]
   ),
   downtime: eventSchema(
@@ -13194,7 +13201,8 @@ var eventSchemas = {
       order: KEY,
       operation: KEY,
       status: { enum: ["started", "paused", "finished"] },
-      quantity: { type: "number", minimum: 0, maximum: 1e12 }
+      quantity: { type: "number", minimum: 0, maximum: 1e12 },
+      uom: UOM
     },
     ["order", "operation", "status"]
   ),
