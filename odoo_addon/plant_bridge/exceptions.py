@@ -10,7 +10,9 @@ REJECTION_CODES = (
     'unknown_workcenter', 'unknown_operation', 'unknown_equipment', 'bad_quantity', 'bad_uom',
     'state_conflict', 'quality_hold', 'unauthorized', 'not_system_of_record', 'unexpected',
 )
-DEFERRAL_CODES = ('order_not_ready', 'waiting_for_earlier')
+#: `parked_behind_rejection`: an earlier stock-moving event of the order was rejected and is
+#: not settled yet; `quality_hold`: a finish waiting for the order's (or its lot's) hold to be lifted
+DEFERRAL_CODES = ('order_not_ready', 'waiting_for_earlier', 'parked_behind_rejection', 'quality_hold')
 
 
 class EventRejected(Exception):

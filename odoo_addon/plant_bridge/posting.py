@@ -37,13 +37,23 @@ SETTLED = ('applied', 'discarded')
 #: the system-of-record domain an event type reports (a quality event with `hold` is 'quality_hold')
 SOR_DOMAIN_OF = {'consumption': 'consumption', 'production': 'confirmation', 'workorder_status': 'confirmation'}
 SOR_LABELS = dict(SOR_DOMAINS)
+#: events that move an order's stock: one rejected holds the order's later ones (parked)
+STOCK_MOVING = ('production', 'consumption', 'scrap')
+#: rejections that hold nothing back: the site's setup refused the event (not its data), or its
+#: quantity is not one Odoo could book (none, negative, a finish with nothing reported)
+NOT_HOLDING = ('not_system_of_record', 'unauthorized', 'bad_quantity')
+PARKED = 'parked_behind_rejection'
+#: deferrals that do not make the object's later events in the batch wait (`waiting_for_earlier`):
+#: parked events hold only stock-moving ones, and a finish under a quality hold holds nothing else
+NOT_BLOCKING_DEFERRALS = (PARKED, 'quality_hold')
 
 
 class PostingBatch:
-    def __init__(self, env, sidecar=None, source=None):
+    def __init__(self, env, sidecar=None, source=None, release=True):
         self.env = env
         self.sidecar = sidecar if isinstance(sidecar, str) else None
         self.source = source
+        self.release = release  # post parked events whose order this batch unblocked
         self.cache = {}
         self.handlers = {event_type: cls(env, self.cache) for event_type, cls in HANDLERS.items()}
 
@@ -80,6 +90,8 @@ class PostingBatch:
                 todo.append(item)
         self._prefetch(todo)
 
+        holds = self._preload_holds(todo)
+        held, released = set(), set()
         pending, blocked = [], {}
         for item in todo:
             handler = self.handlers.get(item.event.get('type'))
@@ -96,18 +108,87 @@ class PostingBatch:
                 item.outcome = ('deferred', EventDeferred(
                     'waiting_for_earlier', f"An earlier event of {obj[1]} in this batch was deferred"))
                 continue
+            production = self._stock_order(item)
+            if production and self._is_held(item, production, holds, held):
+                item.links['production_id'] = production.id
+                item.outcome = ('deferred', EventDeferred(PARKED, (
+                    f"An earlier stock movement of {production.name} was rejected: this event waits until "
+                    f"it is replayed or discarded in the Exception Queue"), retry_after=60))
+                held.add(production.id)
+                continue
             if handler.batchable:
                 self._prepare(handler, item, pending)
             else:
                 self._flush(pending)
                 self._apply(handler, item)
-            if item.outcome and item.outcome[0] == 'deferred' and obj is not None:
+            if production:
+                self._update_holds(item, production, holds, held, released)
+            if item.outcome and item.outcome[0] == 'deferred' and obj is not None \
+                    and item.outcome[1].code not in NOT_BLOCKING_DEFERRALS:
                 blocked[obj] = item.links
         self._flush(pending)
         self._record(items)
         for item in items:
             results[item.index] = self._result(item.same_as or item, repeat=item.same_as is not None)
+        if released and self.release:
+            self.env['plant_bridge.message']._release_parked(self.env['mrp.production'].browse(released))
         return results
+
+    # ------------------------------------------------------------------ parking
+    # A rejected stock movement of an order (a bad lot, a unit Odoo does not know...) must not let
+    # the order's later movements apply around it - a finish would complete the order without it.
+    # Those wait, deferred `parked_behind_rejection`, until the rejected event settles: replayed
+    # after a fix (applied) or discarded; then they are posted again, in their original order
+    # (plant_bridge.message._release_parked). Events that move no stock are not held.
+    def _stock_order(self, item):
+        """The open order a stock-moving event names (None for other events, a draft, done or
+        cancelled order, an unknown one: the handler decides about those)."""
+        event = item.event
+        if item.error is not None or event.get('type') not in STOCK_MOVING:
+            return None
+        name = event.get('order')
+        if not isinstance(name, str) or not name.strip():
+            return None
+        production = self.handlers[event['type']].find_order(item.site, name.strip())
+        if not production or production.state in ('draft', 'done', 'cancel'):
+            return None
+        return production
+
+    def _preload_holds(self, items):
+        """{production id: ids of its open rejected or parked stock-moving messages}."""
+        productions = self.env['mrp.production']
+        for item in items:
+            productions |= self._stock_order(item) or productions
+        if not productions:
+            return {}
+        holds = {}
+        for message in self.env['plant_bridge.message'].search(
+                self.env['plant_bridge.message']._holding_domain(productions)):
+            holds.setdefault(message.production_id.id, set()).add(message.id)
+        return holds
+
+    @staticmethod
+    def _is_held(item, production, holds, held):
+        """An earlier event of the order is rejected or parked: in this batch, or recorded before
+        (for an event posted again, only rows older than its own count)."""
+        if production.id in held:
+            return True
+        own = item.message.id if item.message else None
+        return any(own is None or message_id < own for message_id in holds.get(production.id, ()))
+
+    @staticmethod
+    def _update_holds(item, production, holds, held, released):
+        status, error = item.outcome or (None, None)
+        own = item.message.id if item.message else None
+        if status == 'rejected' and error.code not in NOT_HOLDING:
+            item.links.setdefault('production_id', production.id)
+            held.add(production.id)
+        elif own in holds.get(production.id, ()) and (
+                status == 'applied' or (status == 'deferred' and error.code != PARKED)):
+            # settled, or waiting for something else than a rejection (a quality hold): no longer
+            # a reason for the order's later movements to wait
+            holds[production.id].discard(own)
+            released.add(production.id)
 
     def _sor_refusal(self, item):
         """The site's system-of-record matrix: an event reporting what Odoo owns at that site

@@ -126,15 +126,18 @@ class Handler:
             bucket[key] = compute()
         return bucket[key]
 
-    def resolve_order(self, item, name, allow_draft=False):
-        site = item.site
-
+    def find_order(self, site, name):
+        """The site's manufacturing order of that name (an empty recordset if none); cached."""
         def search():
             return self.env['mrp.production'].search([
                 ('name', '=', name), ('company_id', '=', site.company_id.id),
                 ('picking_type_id.warehouse_id', '=', site.warehouse_id.id),
             ], limit=1)
-        production = self._cached('order', (site.id, name), search)
+        return self._cached('order', (site.id, name), search)
+
+    def resolve_order(self, item, name, allow_draft=False):
+        site = item.site
+        production = self.find_order(site, name)
         if not production:
             raise EventRejected('unknown_order', f"No manufacturing order {name} on site {site.code}")
         item.links['production_id'] = production.id
@@ -185,9 +188,14 @@ class Handler:
         item.links['lot_id'] = lot.id
         return lot
 
-    def check_quality_hold(self, production=None, lots=None):
+    def check_quality_hold(self, production=None, lots=None, defer=False):
+        """Refuse (`quality_hold`) what a hold on the order or the lots blocks; with `defer`, the
+        event waits instead (deferred `quality_hold`, posted again when the hold is lifted)."""
         Result = self.env['plant_bridge.quality.result']
         if Result.search_count(Result._held_domain(production, lots), limit=1):
+            if defer:
+                raise EventDeferred('quality_hold', "A quality hold blocks this order or lot: the event "
+                                                    "waits until a manager releases it", retry_after=300)
             raise EventRejected('quality_hold', "A quality hold blocks this order or lot")
 
 

@@ -17,7 +17,8 @@ class ProductionHandler(Handler):
     A `finish` needs a quantity reported by the plant (this event's or earlier ones, a work
     order's finished quantity, the serials produced): Odoo's Mark as Done on an order with
     nothing producing produces all it planned, which is not what a plant that reported nothing
-    did - refused `bad_quantity`, the order untouched.
+    did - refused `bad_quantity`, the order untouched. A `finish` under a quality hold on the
+    order or its lots waits (deferred `quality_hold`) and is posted again when the hold is released.
     """
     event_type = 'production'
     required = ('order', 'quantity')
@@ -57,7 +58,8 @@ class ProductionHandler(Handler):
         production._set_qty_producing(False)
         if finish:
             self._check_reported(production)
-            self.check_quality_hold(production, production.lot_producing_ids)
+            # a person would wait for the hold to be lifted, then mark the order done
+            self.check_quality_hold(production, production.lot_producing_ids, defer=True)
             self._mark_done(production, event)
         return production
 

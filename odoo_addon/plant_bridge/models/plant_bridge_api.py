@@ -263,6 +263,8 @@ class PlantBridgeApi(models.AbstractModel):
             message.message_post(body=_("Sidecar replay #%(id)s: %(status)s %(code)s", id=replay.id,
                                         status=item.get('status'), code=item.get('code') or ''))
             done, failed = done + ok, failed + (not ok)
+        self.env['plant_bridge.message'].sudo()._release_parked(replays.filtered(
+            lambda r: r.state == 'done').message_id.production_id)
         return {'done': done, 'failed': failed}
 
     # ------------------------------------------------------------------ read side (GraphQL)

@@ -222,6 +222,42 @@ class PlantBridgeMessage(models.Model):
             raise UserError(_("The payload of %s is not a JSON object.", self.key))
         return event
 
+    # ------------------------------------------------------------------ parked events
+
+    @api.model
+    def _holding_domain(self, productions):
+        """Messages that hold the later stock movements of these orders: a stock-moving event
+        Odoo rejected for what it said (not for the site's setup), or one parked itself."""
+        from ..posting import NOT_HOLDING, PARKED, STOCK_MOVING
+        return [
+            ('production_id', 'in', productions.ids), ('event_type', 'in', STOCK_MOVING),
+            '|', '&', '&', ('state', '=', 'rejected'), ('rejected_by', '=', 'odoo'),
+            ('error_code', 'not in', NOT_HOLDING),
+            '&', ('state', '=', 'deferred'), ('error_code', '=', PARKED),
+        ]
+
+    @api.model
+    def _release_parked(self, productions):
+        """Post again, in their original order, the events parked behind a rejection on these
+        orders, once no rejected stock movement of the order is open any more."""
+        from ..posting import PARKED
+        for production in productions:
+            if self.search_count(self._holding_domain(production) + [('state', '=', 'rejected')], limit=1):
+                continue
+            self.search([('production_id', '=', production.id), ('state', '=', 'deferred'),
+                         ('error_code', '=', PARKED)], order='id')._post_again()
+
+    def _post_again(self):
+        """Post these (deferred) events again as one batch, oldest first."""
+        if not self:
+            return []
+        events = []
+        for message in self.sorted('id'):
+            event = message._get_event()
+            event['id'], event['site'] = message.key, message.site_id.code
+            events.append(event)
+        return self.env['plant_bridge.api'].sudo()._post(events, source='replay')
+
     # ------------------------------------------------------------------ actions
 
     def action_retry(self):
@@ -286,6 +322,8 @@ class PlantBridgeMessage(models.Model):
             message.sudo().write({'state': 'discarded', 'discard_reason': reason})
             message.message_post(body=_("Discarded by %(user)s: %(reason)s",
                                         user=self.env.user.name, reason=reason))
+        # the order's movements parked behind a discarded rejection go on
+        self.sudo()._release_parked(self.production_id)
 
     def write(self, vals):
         """Editing the payload (before a replay) is allowed on open messages only, as JSON."""

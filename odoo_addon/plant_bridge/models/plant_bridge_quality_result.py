@@ -51,4 +51,17 @@ class PlantBridgeQualityResult(models.Model):
                 'released_date': fields.Datetime.now(),
             })
             result.message_post(body=_("Hold released by %s.", self.env.user.name))
+            result._post_held_finishes()
         return True
+
+    def _post_held_finishes(self):
+        """Finishes deferred under this hold (`quality_hold`) are posted again: with no other
+        hold left on their order, they complete it as the plant reported."""
+        self.ensure_one()
+        Production = self.env['mrp.production'].sudo()
+        productions = self.production_id.sudo()
+        if self.lot_id:
+            productions |= Production.search([('lot_producing_ids', 'in', self.lot_id.ids)])
+        self.env['plant_bridge.message'].sudo().search([
+            ('production_id', 'in', productions.ids), ('state', '=', 'deferred'),
+            ('error_code', '=', 'quality_hold')], order='id')._post_again()

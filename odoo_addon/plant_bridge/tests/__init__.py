@@ -22,3 +22,4 @@ from . import test_system_of_record
 from . import test_budget
 from . import test_differential
 from . import test_uom
+from . import test_parking

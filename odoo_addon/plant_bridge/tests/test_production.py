@@ -128,11 +128,15 @@ class TestProduction(PlantBridgeCase):
         self.assertRejected(self.post_one('production', order='WH/MO/99999', quantity=1), 'unknown_order')
         self.assertRejected(self.post_one('production', order=self.mo_desk.name, quantity=-1), 'bad_quantity')
         self.assertRejected(self.post_one('production', order=self.mo_desk.name, quantity=0), 'bad_quantity')
-        self.assertRejected(self.post_one('production', order=self.mo_desk.name, quantity='2'), 'schema')
+        result = self.post_one('production', order=self.mo_desk.name, quantity='2')
+        self.assertRejected(result, 'schema')
+        self.discard(result)  # else it holds the order's next movements (see test_parking)
         self.assertRejected(self.post_one('production', quantity=1), 'schema')
         self.assertRejected(self.post_one('production', order=self.mo_desk.name, quantity=1, finish='yes'), 'schema')
         self.assertRejected(self.post_one('production', order=self.mo_done.name, quantity=1), 'state_conflict')
-        self.assertRejected(self.post_one('production', order=self.mo_table_top.name, quantity=1), 'unknown_lot')
+        result = self.post_one('production', order=self.mo_table_top.name, quantity=1)
+        self.assertRejected(result, 'unknown_lot')
+        self.discard(result)
         self.assertRejected(self.post_one('production', order=self.mo_table_top.name, quantity=2, lot='SN-PB-9'),
                             'bad_quantity')
         self.assertRecordValues(self.mo_desk, [{'qty_producing': 0.0}])
@@ -140,7 +144,9 @@ class TestProduction(PlantBridgeCase):
     def test_same_serial_twice_is_a_conflict(self):
         mo = self.new_mo(qty=2.0)
         self.assertApplied(self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-77'), 'mrp.production')
-        self.assertRejected(self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-77'), 'state_conflict')
+        twice = self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-77')
+        self.assertRejected(twice, 'state_conflict')
+        self.discard(twice)  # the operator checked: a resend, not a second unit
         self.assertApplied(self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-78'), 'mrp.production')
         self.assertRecordValues(mo, [{'qty_producing': 2.0}])
         self.assertEqual(sorted(mo.lot_producing_ids.mapped('name')), ['SN-PB-77', 'SN-PB-78'])
@@ -149,11 +155,17 @@ class TestProduction(PlantBridgeCase):
         """Once an order has a serial, a unit reported without one was not applied as nothing."""
         mo = self.new_mo('mrp.product_product_computer_desk_head', qty=2.0)  # FURN_8522 Table Top, serial
         self.assertApplied(self.post_one('production', order=mo.name, quantity=1, lot='SN-PB-80'), 'mrp.production')
-        self.assertRejected(self.post_one('production', order=mo.name, quantity=1), 'unknown_lot')
+        unit = self.post_one('production', order=mo.name, quantity=1)
+        self.assertRejected(unit, 'unknown_lot')
         self.assertRecordValues(mo, [{'qty_producing': 1.0}])
-        # a bare finish needs no serial: it completes the serials reported
-        self.assertApplied(self.post_one('production', order=mo.name, quantity=0, finish=True, backorder=False),
-                           'mrp.production')
+        # the finish does not complete the order behind the refused unit: it waits
+        finish = self.post_one('production', order=mo.name, quantity=0, finish=True, backorder=False)
+        self.assertEqual((finish['status'], finish['code']), ('deferred', 'parked_behind_rejection'))
+        self.assertEqual(mo.state, 'progress')
+        # the operator finds the unit was a miscount and discards it: a bare finish needs no
+        # serial, it completes the serials reported
+        self.discard(unit)
+        self.assertRecordValues(self.message_of(finish), [{'state': 'applied', 'res_model': 'mrp.production'}])
         self.assertRecordValues(mo, [{'state': 'done', 'qty_produced': 1.0}])
 
     def test_serial_in_stock_is_refused_as_odoo_warns(self):

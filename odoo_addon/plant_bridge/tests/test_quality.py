@@ -21,7 +21,8 @@ class TestQuality(PlantBridgeCase):
                                                    order=mo.name), 'plant_bridge.quality.result')
         self.assertRecordValues(quality, [{'hold': True, 'hold_state': 'held'}])
         finish = self.event('production', order=mo.name, quantity=3, finish=True)
-        self.assertRejected(self.post(finish)[0], 'quality_hold')
+        deferred = self.post(finish)[0]
+        self.assertEqual((deferred['status'], deferred['code']), ('deferred', 'quality_hold'))
         self.assertEqual(mo.state, 'confirmed')
         # nor can a user bypass it in the UI
         mo.qty_producing = 3
@@ -35,10 +36,11 @@ class TestQuality(PlantBridgeCase):
             quality.with_user(user).action_release_hold()
         quality.action_release_hold()
         self.assertRecordValues(quality, [{'hold_state': 'released', 'released_by_id': self.env.uid}])
-        self.assertIn('released', quality.message_ids[0].body)
-        # the operator replays the refused event (a bare finish would report nothing produced)
-        self.assertApplied(self.post(finish)[0], 'mrp.production')
+        self.assertIn('released', ' '.join(quality.message_ids.mapped('body')))
+        # the finish that waited for the release is posted again: the order completes
+        self.assertRecordValues(self.message_of(deferred), [{'state': 'applied', 'res_model': 'mrp.production'}])
         self.assertRecordValues(mo, [{'state': 'done', 'qty_produced': 3.0}])
+        self.assertEqual(self.post(finish)[0]['status'], 'duplicate')
 
     def test_hold_blocks_shipping_the_lot(self):
         product = self.env['product.product'].search([('default_code', '=', 'FURN_8522')])
