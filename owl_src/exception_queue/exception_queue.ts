@@ -123,8 +123,10 @@ export class ExceptionQueue extends Component {
 
   // ------------------------------------------------------------------ loading
 
+  /** What waits for a person: rejected events, and deferred ones (parked behind a rejection of
+   * their order, a finish under a quality hold, an order not confirmed yet). */
   baseDomain(): Domain {
-    const domain: Domain = [["state", "=", "rejected"]];
+    const domain: Domain = [["state", "in", ["rejected", "deferred"]]];
     if (this.state.siteId) domain.push(["site_id", "=", this.state.siteId]);
     return domain;
   }

@@ -177,7 +177,7 @@ describe("Exception Queue", () => {
     const { target, orm } = await mountQueue();
     const [group] = orm.of("formattedReadGroup", "plant_bridge.message");
     expect(group!.args).toEqual([
-      [["state", "=", "rejected"]],
+      [["state", "in", ["rejected", "deferred"]]],
       ["error_code", "site_id"],
       ["__count"],
     ]);
@@ -187,16 +187,38 @@ describe("Exception Queue", () => {
       "unknown_product North 1",
     ]);
     expect(orm.of("searchRead", "plant_bridge.message")[0]!.args[0]).toEqual([
-      ["state", "=", "rejected"],
+      ["state", "in", ["rejected", "deferred"]],
       ["error_code", "=", "unknown_product"],
       ["site_id", "=", 1],
+    ]);
+  });
+
+  test("events waiting behind a rejection or a quality hold (deferred) are listed with their code", async () => {
+    const { target } = await mountQueue([
+      message(1, { event_type: "consumption", error_code: "unknown_lot" }),
+      message(5, {
+        state: "deferred",
+        event_type: "production",
+        error_code: "parked_behind_rejection",
+      }),
+      message(6, { state: "deferred", event_type: "production", error_code: "quality_hold" }),
+      message(7, { state: "applied", error_code: false }),
+    ]);
+    expect(
+      all(target, ".o_pb_group")
+        .map((g) => text(g))
+        .sort(),
+    ).toEqual([
+      "parked_behind_rejection Main Plant 1",
+      "quality_hold Main Plant 1",
+      "unknown_lot Main Plant 1",
     ]);
   });
 
   test("a site filter from the context (site button, dashboard) restricts the queue", async () => {
     const { target, orm } = await mountQueue(QUEUE, { context: { plant_bridge_site_id: 2 } });
     expect(orm.of("formattedReadGroup")[0]!.args[0]).toEqual([
-      ["state", "=", "rejected"],
+      ["state", "in", ["rejected", "deferred"]],
       ["site_id", "=", 2],
     ]);
     expect(all(target, ".o_pb_group").map((g) => text(g))).toEqual(["unknown_product North 1"]);

@@ -1052,8 +1052,10 @@ var ExceptionQueue = class extends Component4 {
     onWillStart3(() => this.load());
   }
   // ------------------------------------------------------------------ loading
+  /** What waits for a person: rejected events, and deferred ones (parked behind a rejection of
+   * their order, a finish under a quality hold, an order not confirmed yet). */
   baseDomain() {
-    const domain = [["state", "=", "rejected"]];
+    const domain = [["state", "in", ["rejected", "deferred"]]];
     if (this.state.siteId) domain.push(["site_id", "=", this.state.siteId]);
     return domain;
   }
