@@ -49,11 +49,10 @@ NOT_BLOCKING_DEFERRALS = (PARKED, 'quality_hold')
 
 
 class PostingBatch:
-    def __init__(self, env, sidecar=None, source=None, release=True):
+    def __init__(self, env, sidecar=None, source=None):
         self.env = env
         self.sidecar = sidecar if isinstance(sidecar, str) else None
         self.source = source
-        self.release = release  # post parked events whose order this batch unblocked
         self.cache = {}
         self.handlers = {event_type: cls(env, self.cache) for event_type, cls in HANDLERS.items()}
 
@@ -130,7 +129,9 @@ class PostingBatch:
         self._record(items)
         for item in items:
             results[item.index] = self._result(item.same_as or item, repeat=item.same_as is not None)
-        if released and self.release:
+        if released:
+            # the rows of this batch are written: post what waited behind what settled here (that
+            # batch's own releases find nothing left parked, or a new rejection, and stop)
             self.env['plant_bridge.message']._release_parked(self.env['mrp.production'].browse(released))
         return results
 
