@@ -154,3 +154,31 @@ class TestDifferential(DifferentialCase):
                                                   'quantity': 2}),
                             ('production', {'quantity': 0, 'finish': True}))
         self.assertSameOutcome(manual, events)
+
+    # ------------------------------------------------------------------ late and rejected events
+    def test_rejected_consumption_replayed_after_the_fix(self):
+        """The plant reports a table top under a lot Odoo does not know, then the legs and the
+        finish; the legs and the finish wait behind the refused top until the operator corrects
+        the lot and replays it - then the order is as if a person had done it right."""
+        manual_mo, event_mo = self.twin_orders(TABLE, 1)
+        with self.story(manual_mo, MANUAL) as manual:
+            self.form_produce(manual_mo, serials=[MANUAL + 'SN1'])
+            self.form_consume(manual_mo, 'FURN_8522', 1, lot=MANUAL + 'TOP1')
+            self.form_consume(manual_mo, 'FURN_2333', 4, lot=MANUAL + 'LEG1')
+            self.mark_done(manual_mo)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo, ('production', {'quantity': 1, 'lot': EVENTS + 'SN1'}))
+            top, legs, finish = self.post(
+                self.event('consumption', order=event_mo.name, product='FURN_8522', quantity=1, lot=EVENTS + 'TOP9'),
+                self.event('consumption', order=event_mo.name, product='FURN_2333', quantity=4, lot=EVENTS + 'LEG1'),
+                self.event('production', order=event_mo.name, quantity=0, finish=True))
+            self.assertEqual([(r['status'], r.get('code')) for r in (top, legs, finish)], [
+                ('rejected', 'unknown_lot'), ('deferred', 'parked_behind_rejection'),
+                ('deferred', 'parked_behind_rejection')])
+            self.assertNotEqual(event_mo.state, 'done')
+            message = self.message_of(top)
+            message.payload = message.payload.replace(EVENTS + 'TOP9', EVENTS + 'TOP1')
+            message.action_replay_edited()
+            self.assertEqual(set((message | self.message_of(legs) | self.message_of(finish)).mapped('state')),
+                             {'applied'})
+        self.assertSameOutcome(manual, events)
