@@ -1,6 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/types.js";
 import type { OdooClient } from "./client.js";
+import { seal, unseal } from "./sealed.js";
 
 /** A connector as `get_config` returns it (secrets only reach the connector service account). */
 export interface ConnectorConfig {
@@ -67,6 +68,12 @@ export interface ConfigSyncOptions {
    * on its last-known configuration instead of waiting. @default no cache
    */
   store?: Store;
+  /**
+   * Seals the cached configuration (it holds connector secrets) with a key derived from this
+   * secret, the connector's Odoo API key: a copy of the store does not give them away, and a
+   * cache sealed under another key is not used.
+   */
+  cacheSecret: string;
 }
 
 export interface ConfigSync {
@@ -93,7 +100,15 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
   async function loadCached(): Promise<void> {
     const cached = await options.store?.getState(cacheKey);
     if (!cached || config) return;
-    config = JSON.parse(cached) as SiteConfig;
+    const plain = unseal(cached, options.cacheSecret, cacheKey);
+    if (plain === undefined) {
+      logger.warn(
+        { site: options.site },
+        "the cached configuration was sealed with another API key (or is from an older release): waiting for Odoo",
+      );
+      return;
+    }
+    config = JSON.parse(plain) as SiteConfig;
     logger.info(
       { site: options.site, revision: config.revision },
       "running on the last configuration loaded from Odoo until Odoo answers",
@@ -110,7 +125,9 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
     );
     if (!answer.changed && config) return false;
     config = answer as SiteConfig;
-    await options.store?.setState([{ key: cacheKey, value: JSON.stringify(config) }]);
+    await options.store?.setState([
+      { key: cacheKey, value: seal(JSON.stringify(config), options.cacheSecret, cacheKey) },
+    ]);
     logger.info(
       {
         site: options.site,

@@ -80,6 +80,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
       site,
       logger,
       store,
+      cacheSecret: config.odoo.apiKey,
       intervalMs: config.sync.configPollMs,
       onChange: (c) => void bus.emit("configChanged", c),
     });
