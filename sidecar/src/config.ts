@@ -88,6 +88,12 @@ const schema = z
     ),
     PLANT_BRIDGE_ODOO_LOGIN: optional(z.string().min(1).max(256)),
     PLANT_BRIDGE_ODOO_TIMEOUT_MS: positiveInt(120_000, 3_600_000),
+    PLANT_BRIDGE_ENVIRONMENT: optional(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,32}$/, "an environment name such as production or test")
+        .transform((v) => v.toLowerCase()),
+    ),
     PLANT_BRIDGE_POST_BATCH_SIZE: positiveInt(1000, 5000),
     PLANT_BRIDGE_POST_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(200),
     PLANT_BRIDGE_POST_CONCURRENCY: positiveInt(3, 8),
@@ -141,7 +147,18 @@ const schema = z
 type Raw = z.output<typeof schema>;
 
 export interface Config {
-  odoo?: { url: string; db: string; apiKey: string; login?: string; timeoutMs: number };
+  /**
+   * `environment`: what this sidecar declares itself (production, test...); Odoo refuses its
+   * posts, configuration reads and releases when the database declares another one.
+   */
+  odoo?: {
+    url: string;
+    db: string;
+    apiKey: string;
+    login?: string;
+    timeoutMs: number;
+    environment?: string;
+  };
   /** Posting to Odoo and the periodic exchanges with it. */
   sync: {
     batchSize: number;
@@ -283,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: c.PLANT_BRIDGE_ODOO_API_KEY,
       timeoutMs: c.PLANT_BRIDGE_ODOO_TIMEOUT_MS,
       ...(c.PLANT_BRIDGE_ODOO_LOGIN && { login: c.PLANT_BRIDGE_ODOO_LOGIN }),
+      ...(c.PLANT_BRIDGE_ENVIRONMENT && { environment: c.PLANT_BRIDGE_ENVIRONMENT }),
     };
   }
   if (c.PLANT_BRIDGE_MQTT_URL) config.mqtt.url = c.PLANT_BRIDGE_MQTT_URL;

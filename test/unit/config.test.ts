@@ -39,6 +39,21 @@ describe("configuration", () => {
     );
   });
 
+  it("declares an environment to Odoo only when told, lower-cased", () => {
+    const odoo = {
+      PLANT_BRIDGE_ODOO_URL: "http://odoo:8069",
+      PLANT_BRIDGE_ODOO_DB: "prod",
+      PLANT_BRIDGE_ODOO_API_KEY: "k".repeat(40),
+    };
+    expect(loadConfig(odoo).odoo?.environment).toBeUndefined();
+    expect(loadConfig({ ...odoo, PLANT_BRIDGE_ENVIRONMENT: "Production" }).odoo?.environment).toBe(
+      "production",
+    );
+    expect(problems({ ...odoo, PLANT_BRIDGE_ENVIRONMENT: "prod uction" })[0]).toMatch(
+      /^PLANT_BRIDGE_ENVIRONMENT: /,
+    );
+  });
+
   it("names the bad variable in the message", () => {
     expect(problems({ PLANT_BRIDGE_HTTP_PORT: "http" })).toEqual([
       expect.stringMatching(/^PLANT_BRIDGE_HTTP_PORT: .*\(got "http"\)$/),

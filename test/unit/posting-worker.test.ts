@@ -482,4 +482,21 @@ describe("concurrent posting calls", () => {
     expect(await w.runOnce()).toBe(1); // not an hour later
     expect((await store.listMessages({ site: "main" }))[0]).toMatchObject({ state: "applied" });
   });
+
+  it("declares its environment with every batch when it has one", async () => {
+    await ingest(scraps("e", 2));
+    const kwargs: Array<Record<string, unknown>> = [];
+    const client: OdooClient = {
+      protocol: () => "json2",
+      version: async () => [19, 0],
+      healthy: async () => true,
+      async call<T>(_model: string, _method: string, k: Record<string, unknown> = {}) {
+        kwargs.push(k);
+        return (k.events as Array<Record<string, unknown>>).map(applied) as T;
+      },
+      close: async () => undefined,
+    };
+    await worker(client, { environment: "test" }).runOnce();
+    expect(kwargs.map((k) => k.environment)).toEqual(["test"]);
+  });
 });

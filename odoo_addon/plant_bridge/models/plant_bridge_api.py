@@ -9,6 +9,10 @@ from ..posting import MAX_BATCH, PostingBatch, parse_datetime
 from ..exceptions import EventRejected
 
 
+#: system parameter naming this database's environment (production, test, ...)
+ENVIRONMENT_PARAM = 'plant_bridge.environment'
+
+
 class PlantBridgeApi(models.AbstractModel):
     """The sidecar <-> Odoo API (docs/odoo-api.md), called over JSON-2 or JSON-RPC.
 
@@ -25,6 +29,31 @@ class PlantBridgeApi(models.AbstractModel):
         if not (self.env.su or user.has_group('plant_bridge.group_connector')
                 or user.has_group('plant_bridge.group_manager')):
             raise AccessError(_("Plant Bridge API: %s is not a connector or a Plant Bridge manager.", user.login))
+
+    @api.model
+    def _environment(self):
+        """This database's environment: the `plant_bridge.environment` system parameter when set,
+        else `test` on a neutralized copy (Odoo's own marker of a database copied for testing),
+        else `production`."""
+        params = self.env['ir.config_parameter'].sudo()
+        declared = (params.get_param(ENVIRONMENT_PARAM) or '').strip().lower()
+        if declared:
+            return declared
+        return 'test' if params.get_param('database.is_neutralized') else 'production'
+
+    @api.model
+    def _check_environment(self, environment):
+        """A sidecar that declares its environment posts, configures and releases only within it:
+        a test sidecar never posts into production, a production plant never takes a test
+        database's releases. An AccessError (403): the sidecar pauses and alerts, and buffers."""
+        if environment is None:
+            return
+        mine = self._environment()
+        if not isinstance(environment, str) or environment.strip().lower() != mine:
+            raise AccessError(_(
+                "Plant Bridge API: this database is a '%(database)s' environment and the sidecar "
+                "declares '%(sidecar)s': nothing crosses environments.",
+                database=mine, sidecar=environment))
 
     @api.model
     def _caller_sites(self, codes):
@@ -54,9 +83,10 @@ class PlantBridgeApi(models.AbstractModel):
 
     # ------------------------------------------------------------------ posting
     @api.model
-    def post_events(self, events, sidecar=None):
+    def post_events(self, events, sidecar=None, environment=None):
         """Apply a batch of canonical events; one result per event, in input order."""
         self._check_caller()
+        self._check_environment(environment)
         if not isinstance(events, list):
             raise UserError(_("'events' must be a list."))
         if len(events) > MAX_BATCH:
@@ -79,12 +109,14 @@ class PlantBridgeApi(models.AbstractModel):
 
     # ------------------------------------------------------------------ configuration
     @api.model
-    def get_config(self, site, known_revision=0):
+    def get_config(self, site, known_revision=0, environment=None):
         """The site's configuration, or only its revision when the caller already has it."""
         self._check_caller()
+        self._check_environment(environment)
         site = self._get_site(site)
         revision = self.env['plant_bridge.config.revision']._current()
-        result = {'site': site.code, 'revision': revision, 'changed': known_revision != revision}
+        result = {'site': site.code, 'revision': revision, 'changed': known_revision != revision,
+                  'environment': self._environment()}
         if not result['changed']:
             return result
         site = site.with_context(active_test=False)
@@ -103,9 +135,10 @@ class PlantBridgeApi(models.AbstractModel):
 
     # ------------------------------------------------------------------ outbound
     @api.model
-    def fetch_outbound(self, site, limit=100):
+    def fetch_outbound(self, site, limit=100, environment=None):
         """Pending outbound events of the site, oldest first."""
         self._check_caller()
+        self._check_environment(environment)
         site = self._get_site(site)
         if not isinstance(limit, int) or limit < 1:
             raise UserError(_("'limit' must be a positive integer."))

@@ -137,9 +137,9 @@ class PlantBridgeApi(models.AbstractModel):
         return {'proposed': proposed, 'updated': updated}
 
     @api.model
-    def get_config(self, site, known_revision=0):
+    def get_config(self, site, known_revision=0, environment=None):
         """Also `bindings`: the site's confirmed Sparkplug bindings."""
-        result = super().get_config(site, known_revision=known_revision)
+        result = super().get_config(site, known_revision=known_revision, environment=environment)
         if result.get('changed'):
             bindings = self.env['plant_bridge.binding'].sudo().search(
                 [('site_id.code', '=', result['site']), ('state', '=', 'confirmed')])

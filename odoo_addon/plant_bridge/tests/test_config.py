@@ -18,7 +18,8 @@ class TestConfig(PlantBridgeCase):
         self.assertEqual(config['sor']['consumption'], 'plant')
         revision = config['revision']
         self.assertEqual(self.api.get_config('main', known_revision=revision),
-                         {'site': 'main', 'revision': revision, 'changed': False})
+                         {'site': 'main', 'revision': revision, 'changed': False,
+                          'environment': 'production'})
 
         connector = self.env['plant_bridge.connector'].create({
             'name': 'Line 7 broker', 'site_id': self.site.id, 'kind': 'mqtt',

@@ -152,3 +152,37 @@ class TestSecurity(PlantBridgeCase):
             mapping.with_user(self.pb_user).write({'expression': '$'})
         with self.assertRaises(UserError):
             mapping.with_user(self.pb_user).action_activate()
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestEnvironmentSegregation(PlantBridgeCase):
+    """A sidecar that declares its environment never posts, configures or releases across it."""
+
+    def _scrap(self, event_id):
+        return {'id': event_id, 'type': 'scrap', 'site': 'main', 'occurredAt': '2026-11-26T08:00:00Z',
+                'product': 'FURN_7800', 'quantity': 1}
+
+    def test_declared_environment_and_odoo_marker(self):
+        params = self.env['ir.config_parameter'].sudo()
+        self.assertEqual(self.api._environment(), 'production')
+        params.set_param('database.is_neutralized', True)  # what Odoo writes on a neutralized copy
+        self.assertEqual(self.api._environment(), 'test')
+        params.set_param('plant_bridge.environment', 'Staging')
+        self.assertEqual(self.api._environment(), 'staging')
+        self.assertEqual(self.api.get_config('main', environment='staging')['environment'], 'staging')
+
+    def test_a_sidecar_of_another_environment_is_refused_and_nothing_is_booked(self):
+        self.env['ir.config_parameter'].sudo().set_param('plant_bridge.environment', 'test')
+        Scrap = self.env['stock.scrap']
+        before = Scrap.search_count([])
+        with self.assertRaisesRegex(AccessError, "'test' environment and the sidecar declares 'production'"):
+            self.api.post_events([self._scrap('env-1')], environment='production')
+        with self.assertRaises(AccessError):
+            self.api.get_config('main', environment='production')
+        with self.assertRaises(AccessError):
+            self.api.fetch_outbound('main', environment='production')
+        self.assertEqual(Scrap.search_count([]), before)
+        self.assertFalse(self.env['plant_bridge.message'].search([('key', '=', 'env-1')]))
+        # the same environment, or a sidecar that declares none, posts
+        self.assertEqual(self.api.post_events([self._scrap('env-2')], environment='test')[0]['status'], 'applied')
+        self.assertEqual(self.api.post_events([self._scrap('env-3')])[0]['status'], 'applied')

@@ -74,6 +74,8 @@ export interface ConfigSyncOptions {
    * cache sealed under another key is not used.
    */
   cacheSecret: string;
+  /** The environment this sidecar declares (Odoo refuses the configuration to another one). */
+  environment?: string;
 }
 
 export interface ConfigSync {
@@ -121,7 +123,11 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
     const answer = await client.call<Partial<SiteConfig> & { changed: boolean; revision: number }>(
       "plant_bridge.api",
       "get_config",
-      { site: options.site, known_revision: known },
+      {
+        site: options.site,
+        known_revision: known,
+        ...(options.environment && { environment: options.environment }),
+      },
     );
     if (!answer.changed && config) return false;
     config = answer as SiteConfig;

@@ -62,6 +62,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
     logger,
     bus,
     sidecar: config.name,
+    ...(config.odoo.environment && { environment: config.odoo.environment }),
     sites: config.sites,
     batchSize: config.sync.batchSize,
     lingerMs: config.sync.lingerMs,
@@ -81,6 +82,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
       logger,
       store,
       cacheSecret: config.odoo.apiKey,
+      ...(config.odoo.environment && { environment: config.odoo.environment }),
       intervalMs: config.sync.configPollMs,
       onChange: (c) => void bus.emit("configChanged", c),
     });
@@ -93,6 +95,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
         logger,
         bus,
         intervalMs: config.sync.outboundPollMs,
+        ...(config.odoo.environment && { environment: config.odoo.environment }),
         sinks: () => [
           createMqttCommandSink(options.mqtt, site),
           ...(options.extraSinks?.(site) ?? []),

@@ -29,6 +29,8 @@ export interface OutboundPollerOptions {
   intervalMs?: number;
   /** Deliveries of one row before it is acknowledged as failed in Odoo. @default 5 */
   maxAttempts?: number;
+  /** The environment this sidecar declares (Odoo releases nothing to another one). */
+  environment?: string;
 }
 
 export interface OutboundPoller {
@@ -55,6 +57,7 @@ export function createOutboundPoller(options: OutboundPollerOptions): OutboundPo
     const rows = await client.call<OutboundRow[]>("plant_bridge.api", "fetch_outbound", {
       site: options.site,
       limit: 100,
+      ...(options.environment && { environment: options.environment }),
     });
     const acks: Array<{
       id: number;

@@ -36,6 +36,8 @@ export interface PostingWorkerOptions {
   bus: Bus;
   /** This sidecar's name, sent with each batch for the trace. */
   sidecar: string;
+  /** The environment this sidecar declares (Odoo refuses a batch from another one). */
+  environment?: string;
   /**
    * Most events per call. Each call also pays a fixed cost in Odoo (API key check, ~40 of the
    * ~50-60 queries of a downtime batch do not grow with its size): 3,000 downtime events over
@@ -242,6 +244,7 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       client.call<PostResult[]>("plant_bridge.api", "post_events", {
         events,
         sidecar: options.sidecar,
+        ...(options.environment && { environment: options.environment }),
       }),
     );
     if (!Array.isArray(results) || results.length !== rows.length) {
