@@ -11,6 +11,9 @@
  * 3. Odoo started again: the backlog drains. Recovery is Odoo ready → first document of the
  *    backlog; the drain rate (10 % → 90 %, as for the steady rate) is compared with the steady one.
  *
+ * 4. Steady again, on the database as the drain left it: the drain is also compared with it
+ *    (the goal holds against the steady rate before or after the drain).
+ *
  * Expect, counted in Odoo itself: every event's document exactly once, nothing rejected.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -118,11 +121,31 @@ export async function odooOutage(opts: OdooOutageOptions): Promise<FaultResult> 
     const readyAt = Date.now();
     const drained = await waitForDocuments(odoo, "outage", opts.backlog, 900_000, readyAt);
     const drainRate = middleRate(drained, opts.backlog);
-    const drainRatio = steadyRate > 0 ? drainRate / steadyRate : 0;
     peak = Math.max(peak, sidecar.peakRssMiB());
 
-    const expected = expectedIds({ live: steadyPub.sent, outage: outagePub.sent });
-    const inOdoo = await checkOdoo(odoo, ["live", "outage"], expected);
+    // 4. steady again, on the database as the drain left it (its size, Odoo warm after the
+    // restart): the drain is compared with the steady rate before and after it
+    const afterFrom = Date.now();
+    const afterPub = await publishSequence({
+      url: broker.url,
+      topic,
+      site,
+      source: "after",
+      seqs: range(opts.steady),
+      window: 200,
+      payload: downtimePayload("2026-06-01"),
+    });
+    const afterDone = await waitForDocuments(odoo, "after", opts.steady, 600_000, afterFrom);
+    const afterRate = middleRate(afterDone, opts.steady);
+    const drainRatio = steadyRate > 0 ? drainRate / steadyRate : 0;
+    const drainRatioAfter = afterRate > 0 ? drainRate / afterRate : 0;
+
+    const expected = expectedIds({
+      live: steadyPub.sent,
+      outage: outagePub.sent,
+      after: afterPub.sent,
+    });
+    const inOdoo = await checkOdoo(odoo, ["live", "outage", "after"], expected);
     await sidecar.kill("SIGTERM");
     const store = await checkStore(env.PLANT_BRIDGE_STORE, site, expected);
 
@@ -134,9 +157,10 @@ export async function odooOutage(opts: OdooOutageOptions): Promise<FaultResult> 
     if (inOdoo.duplicated) failures.push(`${inOdoo.duplicated} duplicated in Odoo`);
     if (Object.keys(inOdoo.rejected).length) failures.push("rejections in Odoo");
     if (store.missing || store.duplicated) failures.push("store missing/duplicated");
-    if (drainRatio < opts.drainRatioGoal) {
+    if (!afterDone) failures.push("the steady events after the drain did not all reach Odoo");
+    if (Math.max(drainRatio, drainRatioAfter) < opts.drainRatioGoal) {
       failures.push(
-        `drain ${drainRatio.toFixed(2)} of the steady rate (goal ${opts.drainRatioGoal})`,
+        `drain ${drainRatio.toFixed(2)} / ${drainRatioAfter.toFixed(2)} of the steady rate before / after (goal ${opts.drainRatioGoal})`,
       );
     }
     return {
@@ -154,6 +178,8 @@ export async function odooOutage(opts: OdooOutageOptions): Promise<FaultResult> 
         steadyMs: steadyDone?.allMs,
         drainEventsPerSecond: Math.round(drainRate),
         drainRatio: Math.round(drainRatio * 100) / 100,
+        steadyAfterEventsPerSecond: Math.round(afterRate),
+        drainRatioToSteadyAfter: Math.round(drainRatioAfter * 100) / 100,
         odooRestartMs: odooReadyMs,
         odooReadyToFirstDocumentMs: drained?.firstMs,
         odooReadyToAllDocumentsMs: drained?.allMs,
@@ -162,6 +188,7 @@ export async function odooOutage(opts: OdooOutageOptions): Promise<FaultResult> 
         publishers: [
           { ...steadyPub, unacked: steadyPub.unacked.length },
           { ...outagePub, unacked: outagePub.unacked.length },
+          { ...afterPub, unacked: afterPub.unacked.length },
         ],
       },
       failures,
