@@ -54,7 +54,10 @@ class PostingBatch:
         self.sidecar = sidecar if isinstance(sidecar, str) else None
         self.source = source
         self.cache = {}
-        self.handlers = {event_type: cls(env, self.cache) for event_type, cls in HANDLERS.items()}
+        # what the plant's own events change on an order (a work order's start writing the
+        # order's start, a finish its end, a backorder its quantity) is not sent back to it
+        handler_env = env(context=dict(env.context, plant_bridge_no_change=True))
+        self.handlers = {event_type: cls(handler_env, self.cache) for event_type, cls in HANDLERS.items()}
 
     # ------------------------------------------------------------------ run
     def run(self, events, sites_by_code):

@@ -104,10 +104,13 @@ class MrpProduction(models.Model):
         return res
 
     def write(self, vals):
+        watched = [f for f in CHANGE_FIELDS if f in vals] if not self.env.context.get('plant_bridge_no_change') else []
+        before = {mo.id: [mo[f] for f in watched] for mo in self} if watched else {}
         res = super().write(vals)
-        if not self.env.context.get('plant_bridge_no_change') and any(f in vals for f in CHANGE_FIELDS):
-            self.filtered(lambda mo: mo.state in ('confirmed', 'progress', 'to_close'))._plant_bridge_outbound(
-                'order_change')
+        if watched:
+            # only what really changed (the Split wizard writes each part's unchanged start)
+            self.filtered(lambda mo: mo.state in ('confirmed', 'progress', 'to_close')
+                          and [mo[f] for f in watched] != before[mo.id])._plant_bridge_outbound('order_change')
         return res
 
     # ------------------------------------------------------------------ inbound

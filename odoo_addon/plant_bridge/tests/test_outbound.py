@@ -67,3 +67,40 @@ class TestOutbound(PlantBridgeCase):
         self.assertRecordValues(self.env['plant_bridge.outbound'].browse(row['id']), [{
             'state': 'acknowledged', 'sink': 'mqtt:plant-bridge/v1/main/commands'}])
         self.assertNotIn(row['id'], [r['id'] for r in self.api.fetch_outbound('main', limit=500)])
+
+
+DESK = 'product.product_product_3'  # Desk Combination (FURN_7800), untracked, with a BOM
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestOrderKey(PlantBridgeCase):
+    """The plant knows an order by the name it was released with (its order key): Odoo renaming
+    it for a backorder or a split does not change it; backorders, splits and merges are
+    released, changed and cancelled like any order; the plant's own events are not echoed."""
+
+    def outbox(self, productions):
+        rows = self.env['plant_bridge.outbound'].search([('production_id', 'in', productions.ids)], order='id')
+        return [(row.event_type, row.order, json.loads(row.payload)) for row in rows]
+
+    def test_workorder_start_and_finish_are_not_echoed(self):
+        """The plant's work order start writes the order's start date, its finish the end date:
+        the plant knows, nothing goes back to it."""
+        mo = self.mo_desk  # confirmed before the addon was installed: released here
+        release = mo._plant_bridge_outbound('order_release')
+        self.assertEqual(len(release), 1)
+        self.assertApplied(self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
+                                         status='started'), 'mrp.workorder')
+        self.assertTrue(mo.date_start)
+        self.assertApplied(self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
+                                         status='finished', quantity=3), 'mrp.workorder')
+        self.assertApplied(self.post_one('production', order=mo.name, quantity=0, finish=True),
+                           'mrp.production')
+        self.assertEqual(mo.state, 'done')
+        self.assertEqual([kind for kind, _order, _payload in self.outbox(mo)], ['order_release'])
+        # a person's change of a released order still goes out
+        other = self.new_mo(DESK, qty=3)
+        with Form(other) as form:
+            form.date_start = '2026-12-01 08:00:00'
+        self.assertEqual([kind for kind, _order, _payload in self.outbox(other)], ['order_release', 'order_change'])
+        other.write({'date_start': other.date_start})  # written, not changed: nothing to tell
+        self.assertEqual(len(self.outbox(other)), 2)
