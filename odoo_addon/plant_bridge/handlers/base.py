@@ -127,13 +127,20 @@ class Handler:
         return bucket[key]
 
     def find_order(self, site, name):
-        """The site's manufacturing order of that name (an empty recordset if none); cached."""
+        """The order the plant means by `name` (an empty recordset if none): the site's order
+        released under that key (its name when released; Odoo may have renamed it -001 since),
+        else the order of that name; once that order is done or cancelled, the one carrying on
+        with it (its backorder, the order it was merged into). The lookup is cached for the
+        batch, not where it leads: a finish earlier in the batch may have closed the order and
+        made its backorder."""
         def search():
-            return self.env['mrp.production'].search([
-                ('name', '=', name), ('company_id', '=', site.company_id.id),
-                ('picking_type_id.warehouse_id', '=', site.warehouse_id.id),
-            ], limit=1)
-        return self._cached('order', (site.id, name), search)
+            Production = self.env['mrp.production']
+            domain = [('company_id', '=', site.company_id.id),
+                      ('picking_type_id.warehouse_id', '=', site.warehouse_id.id)]
+            return (Production.search(domain + [('plant_bridge_order_key', '=', name)], order='id', limit=1)
+                    or Production.search(domain + [('name', '=', name)], limit=1))
+        production = self._cached('order', (site.id, name), search)
+        return production and production._plant_bridge_open_successor()
 
     def resolve_order(self, item, name, allow_draft=False):
         site = item.site
@@ -141,10 +148,11 @@ class Handler:
         if not production:
             raise EventRejected('unknown_order', f"No manufacturing order {name} on site {site.code}")
         item.links['production_id'] = production.id
+        label = name if production.name == name else f"{name} ({production.name})"
         if production.state == 'draft' and not allow_draft:
-            raise EventDeferred('order_not_ready', f"{name} is not confirmed yet")
+            raise EventDeferred('order_not_ready', f"{label} is not confirmed yet")
         if production.state in ('done', 'cancel'):
-            raise EventRejected('state_conflict', f"{name} is {production.state}")
+            raise EventRejected('state_conflict', f"{label} is {production.state}")
         return production
 
     def resolve_product(self, item, code):

@@ -7,6 +7,8 @@ from ..posting import utc_iso
 
 #: a change of one of these on a released order is sent to the plant as order_change
 CHANGE_FIELDS = ('product_qty', 'date_start', 'date_finished', 'date_deadline')
+#: how many successors (backorders, merges) an order key is followed through at most
+MAX_SUCCESSORS = 100
 
 
 class MrpProduction(models.Model):
@@ -17,6 +19,32 @@ class MrpProduction(models.Model):
         help="Sum of the `production` quantities the plant reported. The quantity producing is "
              "set from it, not added to whatever Odoo proposed (starting a work order proposes "
              "the whole remaining quantity).")
+    plant_bridge_order_key = fields.Char(
+        'Plant Order Key', readonly=True, copy=False, index='btree_not_null',
+        help="The name the plant knows this order by: its name when it was released (or when Odoo "
+             "first renamed it, for an order confirmed before). Odoo renaming the order for a "
+             "backorder or a split (-001) does not change it; releases, changes and cancellations "
+             "carry it as `order`, and the plant's events name the order by it.")
+    plant_bridge_successor_id = fields.Many2one(
+        'mrp.production', 'Continued By', readonly=True, copy=False, index='btree_not_null',
+        help="Where the plant's events for this order go once it is closed: the backorder a short "
+             "finish made for its remaining quantity, or the order it was merged into.")
+
+    # ------------------------------------------------------------------ order key
+    def _plant_bridge_key(self):
+        self.ensure_one()
+        return self.plant_bridge_order_key or self.name
+
+    def _plant_bridge_open_successor(self):
+        """This order, or, once it is done or cancelled, the open order that carries on with it
+        (its backorder, the backorder's backorder..., the order it was merged into)."""
+        self.ensure_one()
+        production = self
+        for _step in range(MAX_SUCCESSORS):
+            if production.state not in ('done', 'cancel') or not production.plant_bridge_successor_id:
+                break
+            production = production.plant_bridge_successor_id
+        return production
 
     # ------------------------------------------------------------------ outbound
     def _plant_bridge_sites(self):
@@ -31,7 +59,8 @@ class MrpProduction(models.Model):
 
     def _plant_bridge_release_payload(self, site, event_type, key):
         self.ensure_one()
-        payload = {'type': event_type, 'site': site.code, 'id': key, 'order': self.name}
+        payload = {'type': event_type, 'site': site.code, 'id': key, 'order': self._plant_bridge_key(),
+                   'name': self.name}
         if event_type == 'order_cancel':
             return payload
         payload.update({
@@ -57,13 +86,18 @@ class MrpProduction(models.Model):
         })
         return payload
 
-    def _plant_bridge_outbound(self, event_type):
+    def _plant_bridge_outbound(self, event_type, extra=None):
         """Queue an outbound event per order that belongs to a site (released ones only for
-        change and cancel)."""
+        change and cancel), under the order's key; `extra`: {production id: payload fields}."""
         Outbound = self.env['plant_bridge.outbound'].sudo()
         sites = self._plant_bridge_sites()
         if not sites:
             return Outbound
+        if event_type == 'order_release':
+            # the name the plant will know the order by, whoever releases it
+            for production in sites:
+                if not production.plant_bridge_order_key:
+                    production.plant_bridge_order_key = production.name
         counts = dict(Outbound._read_group([('production_id', 'in', [mo.id for mo in sites])],
                                            ['production_id'], ['__count']))
         released = set(Outbound.search([('production_id', 'in', [mo.id for mo in sites]),
@@ -77,14 +111,17 @@ class MrpProduction(models.Model):
                 # cancellations of an order Odoo did release still go out
                 continue
             sequence = counts.get(production, 0) + 1
-            key = f'{event_type}:{production.name}:{sequence}'
+            order = production._plant_bridge_key()
+            key = f'{event_type}:{order}:{sequence}'
+            payload = production._plant_bridge_release_payload(site, event_type, key)
+            payload.update((extra or {}).get(production.id, {}))
             vals_list.append({
                 'key': key,
                 'site_id': site.id,
                 'event_type': event_type,
                 'production_id': production.id,
-                'order': production.name,
-                'payload': json.dumps(production._plant_bridge_release_payload(site, event_type, key)),
+                'order': order,
+                'payload': json.dumps(payload),
             })
         return Outbound.create(vals_list)
 
@@ -93,15 +130,52 @@ class MrpProduction(models.Model):
         res = super(MrpProduction, self.with_context(plant_bridge_no_change=True)).action_confirm()
         confirmed = drafts.filtered(lambda mo: mo.state not in ('draft', 'cancel'))
         if confirmed:
-            confirmed._plant_bridge_outbound('order_release')
+            if not self.env.context.get('plant_bridge_merging'):
+                # a merged order is released once merged, with the keys it replaces (action_merge)
+                confirmed._plant_bridge_outbound('order_release')
             confirmed._plant_bridge_apply_deferred()
         return res
 
-    def action_cancel(self):
+    def _action_cancel(self):
+        """Where a cancellation really happens: the Cancel button, a merge (which cancels the
+        merged orders without action_cancel), all components cancelled upstream."""
         open_orders = self.filtered(lambda mo: mo.state not in ('done', 'cancel'))
-        res = super(MrpProduction, self.with_context(plant_bridge_no_change=True)).action_cancel()
+        res = super(MrpProduction, self.with_context(plant_bridge_no_change=True))._action_cancel()
         open_orders.filtered(lambda mo: mo.state == 'cancel')._plant_bridge_outbound('order_cancel')
         return res
+
+    def _split_productions(self, amounts=False, cancel_remaining_qty=False, set_consumed_qty=False):
+        """Backorders (Mark as Done) and splits (the Split wizard) rename the order -001: the
+        plant keeps the name it knew as the order key. A backorder carries on with the order:
+        the plant's events under the order's key go to it once the order is done; it is released
+        after Mark as Done (button_mark_done). A split's new orders are released here."""
+        for production in self.filtered(lambda mo: not mo.plant_bridge_order_key and mo.state != 'draft'):
+            production.plant_bridge_order_key = production.name
+        to_backorder = set(self.env.context.get('mo_ids_to_backorder') or [])
+        productions = super()._split_productions(
+            amounts=amounts, cancel_remaining_qty=cancel_remaining_qty, set_consumed_qty=set_consumed_qty)
+        split_from, parent = {}, None
+        for production in productions:  # [original, its new orders..., next original, ...]
+            if production in self:
+                parent = production
+            elif parent.id in to_backorder:
+                if not parent.plant_bridge_successor_id:
+                    parent.plant_bridge_successor_id = production
+            elif production.state != 'draft':
+                split_from[production.id] = {'split_from': parent._plant_bridge_key()}
+        if split_from:
+            self.browse(list(split_from))._plant_bridge_outbound('order_release', extra=split_from)
+        return productions
+
+    def action_merge(self):
+        keys = sorted(mo._plant_bridge_key() for mo in self)
+        action = super(MrpProduction, self.with_context(plant_bridge_merging=True)).action_merge()
+        merged = self.browse(action.get('res_id')).exists() if isinstance(action, dict) else self.browse()
+        if merged:
+            self.plant_bridge_successor_id = merged
+            if merged.state not in ('draft', 'cancel'):
+                merged._plant_bridge_outbound('order_release', extra={merged.id: {'merged_from': keys}})
+        return action
 
     def write(self, vals):
         watched = [f for f in CHANGE_FIELDS if f in vals] if not self.env.context.get('plant_bridge_no_change') else []
@@ -132,4 +206,12 @@ class MrpProduction(models.Model):
         if held:
             raise UserError(_("Quality hold (%(test)s) on %(order)s: a manager must release it first.",
                               test=held.name, order=held.production_id.name or held.lot_id.name))
-        return super().button_mark_done()
+        continued = self.plant_bridge_successor_id
+        res = super().button_mark_done()
+        # the backorders this made (_split_productions), released once their reservation is done
+        backorders = self.plant_bridge_successor_id - continued
+        if backorders:
+            backorders.filtered(lambda mo: mo.state not in ('draft', 'done', 'cancel'))._plant_bridge_outbound(
+                'order_release', extra={mo.plant_bridge_successor_id.id: {'backorder_of': mo._plant_bridge_key()}
+                                        for mo in self if mo.plant_bridge_successor_id in backorders})
+        return res

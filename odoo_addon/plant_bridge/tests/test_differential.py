@@ -182,3 +182,29 @@ class TestDifferential(DifferentialCase):
             self.assertEqual(set((message | self.message_of(legs) | self.message_of(finish)).mapped('state')),
                              {'applied'})
         self.assertSameOutcome(manual, events)
+
+    # ------------------------------------------------------------------ order identity
+    def test_short_finish_then_the_rest_under_the_released_name(self):
+        """2 of 3 finished with a backorder (Odoo renames the order -001 and makes -002), then
+        the last one: the plant keeps reporting under the name the order was released with."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3)
+        released = event_mo.name
+        with self.story(manual_mo, MANUAL) as manual:
+            self.form_produce(manual_mo, quantity=2)
+            self.mark_done(manual_mo, backorder=True)
+            backorder = manual_mo.production_group_id.production_ids - manual_mo
+            self.form_produce(backorder, quantity=1)
+            self.mark_done(backorder)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('production', {'order': released, 'quantity': 2, 'finish': True}),
+                            ('production', {'order': released, 'quantity': 1, 'finish': True}))
+        self.assertSameOutcome(manual, events)
+        event_backorder = event_mo.production_group_id.production_ids - event_mo
+        self.assertRecordValues(event_backorder, [{'state': 'done', 'qty_produced': 1.0}])
+        # the backorder is released to the plant like any order, as it is when a person makes it
+        Outbound = self.env['plant_bridge.outbound']
+        for mo in (manual_mo, event_mo):
+            releases = Outbound.search([('production_id', '=', (mo.production_group_id.production_ids - mo).id),
+                                        ('event_type', '=', 'order_release')])
+            self.assertEqual(len(releases), 1, f"backorder of {mo.name} released once")

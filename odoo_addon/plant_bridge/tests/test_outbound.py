@@ -17,8 +17,9 @@ class TestOutbound(PlantBridgeCase):
             'event_type': 'order_release', 'site_id': self.site.id, 'state': 'pending',
             'key': f'order_release:{mo.name}:1', 'order': mo.name}])
         payload = json.loads(release.payload)
-        self.assertEqual({k: payload[k] for k in ('type', 'site', 'id', 'order', 'product', 'quantity', 'state')}, {
-            'type': 'order_release', 'site': 'main', 'id': release.key, 'order': mo.name,
+        self.assertEqual({k: payload[k] for k in ('type', 'site', 'id', 'order', 'name', 'product', 'quantity',
+                                                  'state')}, {
+            'type': 'order_release', 'site': 'main', 'id': release.key, 'order': mo.name, 'name': mo.name,
             'product': 'FURN_9666', 'quantity': 1.0, 'state': 'confirmed'})
         self.assertEqual(payload['tracking'], mo.product_id.tracking)
         components = {c['product']: c for c in payload['components']}
@@ -38,7 +39,8 @@ class TestOutbound(PlantBridgeCase):
         mo.action_cancel()
         cancel = Outbound.search([('production_id', '=', mo.id), ('event_type', '=', 'order_cancel')])
         self.assertEqual(json.loads(cancel.payload), {'type': 'order_cancel', 'site': 'main',
-                                                      'id': f'order_cancel:{mo.name}:3', 'order': mo.name})
+                                                      'id': f'order_cancel:{mo.name}:3', 'order': mo.name,
+                                                      'name': mo.name})
 
     def test_quantity_change_through_the_wizard(self):
         mo = self.new_mo(qty=2.0)
@@ -82,6 +84,35 @@ class TestOrderKey(PlantBridgeCase):
         rows = self.env['plant_bridge.outbound'].search([('production_id', 'in', productions.ids)], order='id')
         return [(row.event_type, row.order, json.loads(row.payload)) for row in rows]
 
+    def test_plant_short_finish_releases_the_backorder_and_echoes_nothing(self):
+        mo = self.new_mo(DESK, qty=3)
+        key = mo.name
+        self.assertApplied(self.post_one('production', order=key, quantity=2, finish=True), 'mrp.production')
+        backorder = mo.production_group_id.production_ids - mo
+        self.assertRecordValues(mo | backorder, [
+            {'name': f'{key}-001', 'state': 'done', 'plant_bridge_order_key': key},
+            {'name': f'{key}-002', 'state': 'confirmed', 'plant_bridge_order_key': f'{key}-002'}])
+        outbox = self.outbox(mo | backorder)
+        # no order_change for the rename, the new quantity or the end date the finish wrote
+        self.assertEqual([(kind, order) for kind, order, _payload in outbox],
+                         [('order_release', key), ('order_release', f'{key}-002')])
+        release = outbox[1][2]
+        self.assertEqual((release['order'], release['name'], release['quantity'], release['backorder_of']),
+                         (f'{key}-002', f'{key}-002', 1.0, key))
+        self.assertEqual(release['id'], f'order_release:{key}-002:1')
+
+        # a late event under the released name lands on the open backorder
+        result = self.post_one('production', order=key, quantity=1)
+        self.assertEqual(self.assertApplied(result, 'mrp.production'), backorder)
+        self.assertRecordValues(self.message_of(result), [{'production_id': backorder.id}])
+        self.assertEqual(backorder.qty_producing, 1.0)
+        # and under the backorder's own name too
+        self.assertApplied(self.post_one('production', order=backorder.name, quantity=0, finish=True),
+                           'mrp.production')
+        self.assertEqual(backorder.state, 'done')
+        # nothing open is left: the released name is closed
+        self.assertRejected(self.post_one('production', order=key, quantity=1), 'state_conflict')
+
     def test_workorder_start_and_finish_are_not_echoed(self):
         """The plant's work order start writes the order's start date, its finish the end date:
         the plant knows, nothing goes back to it."""
@@ -104,3 +135,58 @@ class TestOrderKey(PlantBridgeCase):
         self.assertEqual([kind for kind, _order, _payload in self.outbox(other)], ['order_release', 'order_change'])
         other.write({'date_start': other.date_start})  # written, not changed: nothing to tell
         self.assertEqual(len(self.outbox(other)), 2)
+
+    def test_person_backorder_is_released_and_the_change_keeps_the_key(self):
+        mo = self.new_mo(DESK, qty=3)
+        key = mo.name
+        with Form(mo) as form:
+            form.qty_producing = 1
+        action = mo.button_mark_done()
+        Form(self.env[action['res_model']].with_context(**action['context'])).save().action_backorder()
+        backorder = mo.production_group_id.production_ids - mo
+        outbox = self.outbox(mo | backorder)
+        self.assertIn(('order_release', f'{key}-002'), [(kind, order) for kind, order, _payload in outbox])
+        # whatever Odoo sends about the renamed order, it sends under the key the plant knows
+        self.assertEqual({order for _kind, order, _payload in outbox if _payload.get('name') != f'{key}-002'}, {key})
+
+    def test_split(self):
+        mo = self.new_mo(DESK, qty=10)
+        key = mo.name
+        action = mo.action_split()
+        with Form(self.env['mrp.production.split'].with_context(**action['context'])) as form:
+            form.max_batch_size = 4
+        form.record.action_split()
+        parts = mo.production_group_id.production_ids.sorted('backorder_sequence')
+        self.assertEqual(parts.mapped('name'), [f'{key}-001', f'{key}-002', f'{key}-003'])
+        self.assertEqual(parts.mapped('product_qty'), [4.0, 4.0, 2.0])
+        outbox = self.outbox(parts)
+        releases = {order: payload for kind, order, payload in outbox if kind == 'order_release'}
+        self.assertEqual(set(releases), {key, f'{key}-002', f'{key}-003'})
+        self.assertEqual((releases[f'{key}-002']['split_from'], releases[f'{key}-002']['quantity']), (key, 4.0))
+        changes = [payload for kind, order, payload in outbox if kind == 'order_change' and order == key]
+        self.assertTrue(changes, "the original's new quantity goes out under its key")
+        self.assertEqual((changes[-1]['quantity'], changes[-1]['name']), (4.0, f'{key}-001'))
+        self.assertFalse([order for _kind, order, _payload in outbox if order == f'{key}-001'])
+        # events under the released name stay on the original; the parts have their own names
+        self.assertEqual(self.assertApplied(self.post_one('production', order=key, quantity=1),
+                                            'mrp.production'), parts[0])
+        self.assertEqual(self.assertApplied(self.post_one('production', order=f'{key}-003', quantity=1),
+                                            'mrp.production'), parts[2])
+
+    def test_merge(self):
+        first, second = self.new_mo(DESK, qty=2), self.new_mo(DESK, qty=3)
+        keys = [first.name, second.name]
+        (first | second).action_merge()
+        merged = self.env['mrp.production'].search([('origin', '=', ','.join(sorted(keys)))])
+        self.assertEqual((first | second).mapped('state'), ['cancel', 'cancel'])
+        self.assertRecordValues(merged, [{'state': 'confirmed', 'product_qty': 5.0}])
+        outbox = self.outbox(first | second | merged)
+        self.assertEqual(sorted((kind, order) for kind, order, _payload in outbox), sorted([
+            ('order_release', keys[0]), ('order_release', keys[1]),
+            ('order_cancel', keys[0]), ('order_cancel', keys[1]),
+            ('order_release', merged.name)]))
+        release = next(payload for kind, order, payload in outbox if order == merged.name)
+        self.assertEqual(release['merged_from'], sorted(keys))
+        # a late event under a merged order's name lands on the order it was merged into
+        result = self.post_one('production', order=keys[0], quantity=1)
+        self.assertEqual(self.assertApplied(result, 'mrp.production'), merged)
