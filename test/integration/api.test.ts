@@ -500,7 +500,7 @@ describe("subscriptions", () => {
         method: "POST",
         headers: { "content-type": "application/json", accept: "text/event-stream" },
         body: JSON.stringify({
-          query: `subscription { orderReleased { site type order key product quantity due } }`,
+          query: `subscription { orderReleased { site type order name key product quantity due } }`,
         }),
       },
       { principal: { name: "mes", scopes: ["read:orders"], sites: ["main"] } },
@@ -515,10 +515,12 @@ describe("subscriptions", () => {
     h.bus.emit("orderReleased", {
       site: "main",
       payload: {
-        type: "order_release",
+        // Odoo renamed the order for a split: the plant still knows it by its order key
+        type: "order_change",
         site: "main",
-        id: "order_release:WH/MO/00001:1",
+        id: "order_change:WH/MO/00001:2",
         order: "WH/MO/00001",
+        name: "WH/MO/00001-001",
         product: "FURN_7800",
         quantity: 3,
         due: "2026-11-27T08:00:00+00:00",
@@ -529,9 +531,10 @@ describe("subscriptions", () => {
       {
         orderReleased: {
           site: "main",
-          type: "order_release",
+          type: "order_change",
           order: "WH/MO/00001",
-          key: "order_release:WH/MO/00001:1",
+          name: "WH/MO/00001-001",
+          key: "order_change:WH/MO/00001:2",
           product: "FURN_7800",
           quantity: 3,
           due: "2026-11-27T08:00:00.000Z",

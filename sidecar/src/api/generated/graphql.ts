@@ -499,8 +499,13 @@ export type OrderRelease = {
   site: Scalars["String"]["output"];
   /** Release, change or cancel. */
   type: OrderReleaseType;
-  /** Order name. */
+  /**
+   * The order key the plant reports under: the order's name when it was released, kept when Odoo
+   * renames the order for a backorder or a split.
+   */
   order: Scalars["String"]["output"];
+  /** The order's current name in Odoo (`WH/MO/00012-001` once renamed); null when not delivered. */
+  name: Maybe<Scalars["String"]["output"]>;
   /** Idempotency key of the release on the plant side. */
   key: Scalars["String"]["output"];
   /** Product internal reference (null for order_cancel). */
@@ -1854,6 +1859,7 @@ export type OrderReleaseResolvers<
   site?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   type?: Resolver<ResolversTypes["OrderReleaseType"], ParentType, ContextType>;
   order?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
   key?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   product?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
   quantity?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;

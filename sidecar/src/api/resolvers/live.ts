@@ -138,6 +138,7 @@ export function createLiveResolvers(options: LiveResolversOptions): {
             site: e.site,
             type: String(p.type) as OrderReleaseType,
             order: String(p.order),
+            name: typeof p.name === "string" ? p.name : null,
             key: String(p.id ?? `${p.type}:${p.order}:${p.outboundId}`),
             product: typeof p.product === "string" ? p.product : null,
             quantity: typeof p.quantity === "number" ? p.quantity : null,
