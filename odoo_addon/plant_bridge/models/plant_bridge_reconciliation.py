@@ -62,8 +62,12 @@ class PlantBridgeReconciliation(models.Model):
             return existing
         totals = self._legacy_totals(lines)
         orders = {name for (name, *_rest) in totals}
-        productions = {mo.name: mo for mo in self.env['mrp.production'].search([
-            ('name', 'in', list(orders)), ('picking_type_id.warehouse_id', '=', site.warehouse_id.id)])}
+        # the legacy side names an order as it was released (its order key), or by its name
+        found = self.env['mrp.production'].search([
+            '|', ('name', 'in', list(orders)), ('plant_bridge_order_key', 'in', list(orders)),
+            ('picking_type_id.warehouse_id', '=', site.warehouse_id.id)], order='id desc')
+        productions = {mo.name: mo for mo in found}
+        productions.update({mo.plant_bridge_order_key: mo for mo in found if mo.plant_bridge_order_key})
         line_vals, compared = [], 0
         for (order, measure, scope), legacy_qty in sorted(totals.items(), key=str):
             compared += 1

@@ -176,3 +176,18 @@ class TestReconciliation(PlantBridgeCase):
         self.assertRecordValues(rec.line_ids, [{'state': 'accepted'}, {'state': 'accepted'}])
         self.assertRecordValues(mo, [{'qty_producing': 1.5}])
         self.assertRecordValues(mo.move_raw_ids, [{'quantity': 500.0, 'picked': True}])
+
+    def test_an_order_is_found_by_the_key_it_was_released_with(self):
+        """The legacy side knows the order by its released name; Odoo renamed it -001 in a split."""
+        mo = self.new_mo('product.product_product_3', qty=4)
+        key = mo.name
+        action = mo.action_split()
+        wizard = self.env['mrp.production.split'].with_context(**action['context']).create({})
+        wizard.max_batch_size = 2
+        wizard.action_split()
+        self.assertEqual(mo.name, f'{key}-001')
+        self.assertApplied(self.post_one('production', order=key, quantity=1), 'mrp.production')
+        rec, answer = self.reconcile([{'order': key, 'produced': 2}])
+        self.assertEqual(answer['differences'], 1)
+        self.assertRecordValues(rec.line_ids, [{'order': key, 'production_id': mo.id, 'legacy_qty': 2.0,
+                                                'odoo_qty': 1.0, 'difference': 1.0, 'note': False}])
