@@ -86,7 +86,9 @@ def order_domain(env, site, filter_):
             raise UserError(env._("'product' must be an internal reference."))
         domain.append(('product_id.default_code', '=', product))
     if (names := filter_.get('names')) is not None:
-        domain.append(('name', 'in', check_names(env, names)))
+        # an order by its name or by the key it was released with (kept when Odoo renames it)
+        names = check_names(env, names)
+        domain += ['|', ('name', 'in', names), ('plant_bridge_order_key', 'in', names)]
     if (workcenter := filter_.get('workcenter')) is not None:
         if not isinstance(workcenter, str):
             raise UserError(env._("'workcenter' must be a work center code or name."))
@@ -103,6 +105,7 @@ def order_header(production, held):
                    if scrap.state == 'done' and scrap.product_id == production.product_id)
     return {
         'name': production.name,
+        'key': production.plant_bridge_order_key or production.name,
         'state': production.state,
         'product': product_vals(production.product_id),
         'uom': production.product_uom_id.name,

@@ -161,10 +161,14 @@ function stubOdoo(components = 2) {
         "startFrom",
         "startTo",
       ]);
-      const names = ((kw.filter as { names?: string[] }).names ?? []).filter(
-        (n) => n === "WH/MO/00001" || /^WH\/MO\/1\d{4}$/.test(n),
-      );
-      return { orders: names.map(order), has_more: false };
+      const asked = (kw.filter as { names?: string[] }).names ?? [];
+      const names = asked.filter((n) => n === "WH/MO/00001" || /^WH\/MO\/1\d{4}$/.test(n));
+      // like Odoo, an order is found by the key it was released with: WH/MO/00012 was
+      // renamed WH/MO/00012-001 by a split
+      const renamed = asked.includes("WH/MO/00012")
+        ? [{ ...order("WH/MO/00012-001"), key: "WH/MO/00012" }]
+        : [];
+      return { orders: [...names.map(order), ...renamed], has_more: false };
     },
     read_order_details: (kw) =>
       (kw.names as string[]).map((name) => ({
@@ -619,6 +623,40 @@ describe("productionOrder(name)", () => {
       workcenter: "DR1",
       startFrom: "2026-11-26T00:00:00.000Z",
     });
+  });
+
+  it("finds an order by the key it was released with, with the events sent under that key", async () => {
+    const odoo = stubOdoo();
+    const api = await harness(odoo);
+    const event = (id: string, order: string) => ({
+      id,
+      type: "production",
+      site: "main",
+      occurredAt: "2026-11-26T08:00:00Z",
+      order,
+      quantity: 1,
+    });
+    await api.gql(`mutation($e: [JSON!]!) { submitEvents(events: $e) { id } }`, {
+      e: [event("k-1", "WH/MO/00012"), event("k-2", "WH/MO/00001")],
+    });
+    const r = await api.gql(
+      `{ productionOrder(name: "WH/MO/00012") { name orderKey messages { edges { node { eventId } } } } }`,
+      {},
+      only("read:orders", "read:messages"),
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data.productionOrder).toEqual({
+      name: "WH/MO/00012-001",
+      orderKey: "WH/MO/00012",
+      messages: { edges: [{ node: { eventId: "k-1" } }] },
+    });
+    const plain = await api.gql(
+      `{ productionOrder(name: "WH/MO/00001") { name orderKey } }`,
+      {},
+      only("read:orders"),
+    );
+    // an order Odoo answers without a key (an addon before order keys) is known by its name
+    expect(plain.data.productionOrder).toEqual({ name: "WH/MO/00001", orderKey: "WH/MO/00001" });
   });
 
   it("needs read:orders (and each nested field its own scope)", async () => {

@@ -89,6 +89,20 @@ class TestReadApi(PlantBridgeCase):
         quality = self.api.read_order_details('main', [mo.name])[0]['quality']
         self.assertEqual([(q['test'], q['result'], q['hold_state']) for q in quality], [('visual', 'fail', 'held')])
 
+    def test_an_order_is_read_by_the_key_it_was_released_with(self):
+        """Split in two, the order is renamed -001: asked by its released name it is still found."""
+        mo = self.new_mo('product.product_product_3', qty=4)
+        key = mo.name
+        action = mo.action_split()
+        wizard = self.env['mrp.production.split'].with_context(**action['context']).create({})
+        wizard.max_batch_size = 2
+        wizard.action_split()
+        orders = self.api.read_orders('main', filter={'names': [key]})['orders']
+        self.assertEqual([(o['name'], o['key']) for o in orders], [(f'{key}-001', key)])
+        other = self.api.read_orders('main', filter={'names': [f'{key}-002']})['orders']
+        self.assertEqual([(o['name'], o['key']) for o in other], [(f'{key}-002', f'{key}-002')])
+        self.assertEqual([d['name'] for d in self.api.read_order_details('main', [key])], [f'{key}-001'])
+
     def test_workcenters_live_status_and_downtime(self):
         self.post_one('machine_status', workcenter='Drill 1', status='down',
                       occurredAt='2026-11-26T09:00:00+00:00', counters={'good': 7})

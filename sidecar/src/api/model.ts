@@ -56,6 +56,8 @@ export interface WorkCenter {
 export interface ProductionOrder {
   site: string;
   name: string;
+  /** The name the order was released with (the plant reports under it); `name` once renamed. */
+  orderKey: string;
   state: ProductionOrderState;
   product: Product;
   uom: string;

@@ -157,7 +157,14 @@ export function createOdooReader(options: OdooReaderOptions): OdooReader {
           filter: { names: missing },
           limit: Math.min(Math.max(missing.length, 1), 500),
         });
-        return new Map(answer.orders.map((o) => [o.name, orderOf(site, o)]));
+        // asked by its name or by the key it was released with (Odoo renames for backorders)
+        const found = new Map<string, ProductionOrder>();
+        for (const o of answer.orders) {
+          const order = orderOf(site, o);
+          if (!found.has(order.orderKey)) found.set(order.orderKey, order);
+          found.set(o.name, order);
+        }
+        return found;
       });
     },
 
@@ -257,6 +264,8 @@ function odooFilter(filter: object): Record<string, unknown> {
 // ---------------------------------------------------------------------------- Odoo's shapes
 interface OdooOrder {
   name: string;
+  /** The order key (the name it was released with); absent from an addon before order keys. */
+  key?: string;
   state: ProductionOrder["state"];
   product: Product;
   uom: string;
@@ -370,6 +379,7 @@ function orderOf(site: string, o: OdooOrder): ProductionOrder {
   return {
     site,
     name: o.name,
+    orderKey: o.key ?? o.name,
     state: o.state,
     product: o.product,
     uom: o.uom,

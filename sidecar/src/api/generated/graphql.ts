@@ -757,7 +757,7 @@ export type ProductionOrderFilter = {
   states?: InputMaybe<Array<ProductionOrderState>>;
   /** Product internal reference. */
   product?: InputMaybe<Scalars["String"]["input"]>;
-  /** Only these order names. */
+  /** Only these orders, by name or by the order key they were released with. */
   names?: InputMaybe<Array<Scalars["String"]["input"]>>;
   /** Orders with a work order on this work center (code or name). */
   workCenter?: InputMaybe<Scalars["String"]["input"]>;
@@ -785,6 +785,11 @@ export type ProductionOrder = {
   __typename?: "ProductionOrder";
   /** Business key, e.g. `WH/MO/00001`. */
   name: Scalars["String"]["output"];
+  /**
+   * The order key the plant reports under: the name the order was released with, kept when Odoo
+   * renames the order for a backorder or a split (`name` is then `WH/MO/00001-001`).
+   */
+  orderKey: Scalars["String"]["output"];
   /** Site code this order was read for. */
   site: Scalars["String"]["output"];
   /** Odoo's state of the order. */
@@ -813,7 +818,7 @@ export type ProductionOrder = {
   finishedLots: Array<Lot>;
   /** Quality results recorded on this order, oldest first. Scope `read:quality`. */
   qualityResults: Array<QualityResult>;
-  /** Events of this order received by this sidecar, newest first. Scope `read:messages`. */
+  /** Events received by this sidecar under this order's `orderKey`, newest first. Scope `read:messages`. */
   messages: MessageConnection;
 };
 
@@ -1995,6 +2000,7 @@ export type ProductionOrderResolvers<
     ResolversParentTypes["ProductionOrder"],
 > = {
   name?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  orderKey?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   site?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   state?: Resolver<ResolversTypes["ProductionOrderState"], ParentType, ContextType>;
   product?: Resolver<ResolversTypes["Product"], ParentType, ContextType>;

@@ -69,7 +69,7 @@ export function createTraceResolvers(options: TraceResolversOptions): Resolvers 
     },
     ProductionOrder: {
       messages: (o, args, { principal }) =>
-        messages(principal, { site: o.site, order: o.name }, args.first, args.after),
+        messages(principal, { site: o.site, order: o.orderKey }, args.first, args.after),
     },
   };
 }
