@@ -21,8 +21,8 @@ class MrpProduction(models.Model):
              "the whole remaining quantity).")
     plant_bridge_order_key = fields.Char(
         'Plant Order Key', readonly=True, copy=False, index='btree_not_null',
-        help="The name the plant knows this order by: its name when it was released (or when Odoo "
-             "first renamed it, for an order confirmed before). Odoo renaming the order for a "
+        help="The name the plant knows this order by: its name when it was released, or when Odoo "
+             "first renamed it if that came first. Odoo renaming the order for a "
              "backorder or a split (-001) does not change it; releases, changes and cancellations "
              "carry it as `order`, and the plant's events name the order by it.")
     plant_bridge_successor_id = fields.Many2one(
@@ -149,7 +149,8 @@ class MrpProduction(models.Model):
         plant keeps the name it knew as the order key. A backorder carries on with the order:
         the plant's events under the order's key go to it once the order is done; it is released
         after Mark as Done (button_mark_done). A split's new orders are released here."""
-        for production in self.filtered(lambda mo: not mo.plant_bridge_order_key and mo.state != 'draft'):
+        for production in self.filtered(lambda mo: not mo.plant_bridge_order_key):
+            # even a draft: the plant's events for it may be waiting under that name
             production.plant_bridge_order_key = production.name
         to_backorder = set(self.env.context.get('mo_ids_to_backorder') or [])
         productions = super()._split_productions(

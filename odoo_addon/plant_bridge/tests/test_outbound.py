@@ -173,6 +173,24 @@ class TestOrderKey(PlantBridgeCase):
         self.assertEqual(self.assertApplied(self.post_one('production', order=f'{key}-003', quantity=1),
                                             'mrp.production'), parts[2])
 
+    def test_draft_split_keeps_the_name_its_waiting_events_use(self):
+        """Events for a draft order wait for its confirmation; split meanwhile, the order is
+        renamed -001 and its waiting events still apply to it once confirmed."""
+        mo = self.new_mo(DESK, qty=4, confirm=False)
+        key = mo.name
+        waiting = self.post_one('production', order=key, quantity=1)
+        self.assertEqual((waiting['status'], waiting['code']), ('deferred', 'order_not_ready'))
+        action = mo.action_split()
+        wizard = self.env['mrp.production.split'].with_context(**action['context']).create({})
+        wizard.max_batch_size = 2
+        wizard.action_split()
+        self.assertEqual(mo.name, f'{key}-001')
+        mo.action_confirm()
+        self.assertRecordValues(self.message_of(waiting), [{'state': 'applied', 'production_id': mo.id}])
+        self.assertEqual(mo.qty_producing, 1.0)
+        self.assertEqual([(kind, order, payload['name']) for kind, order, payload in self.outbox(mo)],
+                         [('order_release', key, f'{key}-001')])
+
     def test_merge(self):
         first, second = self.new_mo(DESK, qty=2), self.new_mo(DESK, qty=3)
         keys = [first.name, second.name]
