@@ -113,6 +113,20 @@ class TestOrderKey(PlantBridgeCase):
         # nothing open is left: the released name is closed
         self.assertRejected(self.post_one('production', order=key, quantity=1), 'state_conflict')
 
+    def test_short_finish_and_more_production_in_one_call(self):
+        """One batch: the finish closes the order and makes its backorder, the next event under
+        the same key goes to the backorder."""
+        mo = self.new_mo(DESK, qty=3)
+        key = mo.name
+        results = self.post(self.event('production', order=key, quantity=2, finish=True),
+                            self.event('production', order=key, quantity=1))
+        self.assertEqual([r['status'] for r in results], ['applied', 'applied'])
+        backorder = mo.plant_bridge_successor_id
+        self.assertRecordValues(mo | backorder, [{'state': 'done', 'qty_produced': 2.0},
+                                                 {'state': 'to_close', 'qty_produced': 0.0}])
+        self.assertEqual([self.message_of(r).production_id for r in results], [mo, backorder])
+        self.assertEqual(backorder.qty_producing, 1.0)
+
     def test_workorder_start_and_finish_are_not_echoed(self):
         """The plant's work order start writes the order's start date, its finish the end date:
         the plant knows, nothing goes back to it."""
