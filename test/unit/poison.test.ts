@@ -44,6 +44,28 @@ describe("the JSON shape scan", () => {
 });
 
 describe("a merged commit", () => {
+  it("lets a batch of dead letters alone wait for the good messages behind it (one commit, not two)", async () => {
+    const commits: string[][] = [];
+    const group = createGroupCommit<string, string>({
+      commit: async (items) => {
+        commits.push(items);
+        return items.map((i) => `ok:${i}`);
+      },
+      linger: (items) => (items.every((i) => i.startsWith("dead")) ? 20 : 0),
+    });
+    const dead = group.submit(["dead-1"]);
+    await new Promise((r) => setTimeout(r, 5)); // the good messages arrive a little later
+    const good = group.submit(["good-1", "good-2"]);
+    expect(await dead).toEqual(["ok:dead-1"]);
+    expect(await good).toEqual(["ok:good-1", "ok:good-2"]);
+    expect(commits).toEqual([["dead-1", "good-1", "good-2"]]);
+    // a batch with a good message does not wait: the next one, 5 ms later, commits on its own
+    const third = group.submit(["good-3"]);
+    await new Promise((r) => setTimeout(r, 5));
+    await Promise.all([third, group.submit(["good-4"])]);
+    expect(commits.slice(1)).toEqual([["good-3"], ["good-4"]]);
+  });
+
   it("fails only the caller whose input the store refuses", async () => {
     const group = createGroupCommit<string, string>({
       commit: async (items) => {

@@ -16,6 +16,12 @@ export interface GroupCommitOptions<I, R, W = never> {
   maxItems?: number;
   /** Errors one caller's writes can cause. @default none */
   isolate?: (err: unknown) => boolean;
+  /**
+   * How long a batch waits for more submissions before it commits, decided from its items
+   * (0: at once). A commit is an fsync: a batch not worth one on its own may wait for company.
+   * @default none
+   */
+  linger?: (items: I[]) => number;
 }
 
 interface Submission<I, W> {
@@ -81,6 +87,8 @@ export function createGroupCommit<I, R, W = never>(options: GroupCommitOptions<I
 
   async function drain(): Promise<void> {
     while (queue.length > 0) {
+      const wait = options.linger?.(queue.flatMap((w) => w.items)) ?? 0;
+      if (wait > 0 && queue.length < maxItems) await new Promise((r) => setTimeout(r, wait));
       const batch: Waiter[] = [];
       let count = 0;
       while (

@@ -74,6 +74,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const group = createGroupCommit<IngestItem, IngestResult, StateWrite>({
     commit,
     maxItems: options.maxBatch ?? 1000,
+    // A batch of dead letters alone (an oversized message arrives by itself: the stream stalls
+    // while its bytes come in) waits 5 ms for the good messages behind it, so it does not cost
+    // a commit of its own.
+    linger: (items) => (items.every((i) => i.kind === "reject") ? 5 : 0),
     // transient: the permanent `state_conflict` of a dead-letter replay is another error
     isolate: (err) =>
       err instanceof PlantBridgeError && err.code === "state_conflict" && err.kind === "transient",
