@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { ConfigValidationError, loadConfig } from "./config.js";
+import { PortUnavailableError } from "./listen.js";
 import { createLogger } from "./logger.js";
 import { startSidecar, VERSION } from "./main.js";
 
@@ -69,7 +70,16 @@ export async function runCli(argv: string[]): Promise<void> {
       };
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
-      await starting;
+      try {
+        await starting;
+      } catch (err) {
+        // A setting to change (a taken port, ...): its message is the answer, not a stack trace.
+        if (err instanceof PortUnavailableError) {
+          process.stderr.write(`plant-bridge: ${err.message}\n`);
+          process.exit(3);
+        }
+        throw err;
+      }
     });
 
   await program.parseAsync(argv);

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { listen } from "../listen.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { bearerToken, type Authenticator, type Principal } from "./auth.js";
@@ -206,12 +207,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
+  await listen(server, {
+    port: options.port,
+    host: options.host ?? "127.0.0.1",
+    what: "the HTTP API (GraphQL, /metrics, /healthz, /readyz)",
+    fix: "set PLANT_BRIDGE_HTTP_PORT to a free port (or stop the other program, maybe another sidecar)",
   });
   const address = server.address() as AddressInfo;
   logger.info(

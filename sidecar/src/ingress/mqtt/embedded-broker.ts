@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { Aedes } from "aedes";
 import type { Logger } from "../../logger.js";
+import { listen } from "../../listen.js";
 import { safeEqual } from "../../safe-equal.js";
 
 export interface EmbeddedBrokerOptions {
@@ -139,12 +140,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return result;
     };
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
+  await listen(server, {
+    port: options.port,
+    host: options.host,
+    what: "the embedded MQTT broker",
+    // most often another broker (Mosquitto) already runs there: the sidecar can use it instead
+    fix: `set PLANT_BRIDGE_MQTT_PORT to a free port, or PLANT_BRIDGE_MQTT_URL=mqtt://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port} to use the broker that runs there`,
+  }).catch(async (err: unknown) => {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw err;
   });
   const address = server.address() as net.AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
