@@ -148,6 +148,25 @@ describe("canonical message parser", () => {
     expect(parse(many, ctx).map(codeOf)).toEqual(["too_large"]);
   });
 
+  it("takes epoch milliseconds in every date-time field (occurredAt, start, end) as ISO-8601", () => {
+    const start = Date.parse("2026-11-26T07:00:00Z");
+    const [item] = parse(
+      JSON.stringify({ ...samples.downtime, occurredAt: start, start, end: start + 600_000 }),
+      ctx,
+    );
+    expect(item?.kind).toBe("event");
+    const event = (item as Extract<ParsedItem, { kind: "event" }>).event;
+    expect(event).toMatchObject({
+      occurredAt: "2026-11-26T07:00:00.000Z",
+      start: "2026-11-26T07:00:00.000Z",
+      end: "2026-11-26T07:10:00.000Z",
+    });
+    // a number that is no date is still refused
+    expect(codeOf(parse(JSON.stringify({ ...samples.downtime, end: 1e300 }), ctx)[0])).toBe(
+      "schema",
+    );
+  });
+
   it("fingerprints identical bad input identically and different input differently", () => {
     const [a] = parse("garbage", ctx);
     const [b] = parse("garbage", ctx);

@@ -8,7 +8,7 @@
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
-import type { ProductionEvent } from "../../sidecar/src/canonical/types.js";
+import type { DowntimeEvent, ProductionEvent } from "../../sidecar/src/canonical/types.js";
 import { createFileDropSource } from "../../sidecar/src/ingress/legacy/file-drop/file-source.js";
 import { createRowMappers } from "../../sidecar/src/ingress/legacy/jsonata-row-mapper.js";
 import { createLogger } from "../../sidecar/src/logger.js";
@@ -99,6 +99,49 @@ describe("legacy rows through a JSONata mapping", () => {
     utimesSync(join(dir, "again.csv"), old, old);
     // a different file: line 2 has a different checksum, so a different key
     expect((await source.run({ ...h.ctx, mapper })).accepted).toBe(1);
+  });
+
+  it("takes epoch milliseconds and naive local times in every date-time field, not only occurredAt", async () => {
+    // A legacy downtime log: start as a local time without offset, end turned into epoch ms with
+    // $toMillis, occurredAt naive too. The site is in Europe/Berlin (+01:00 in November).
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "stops.csv"),
+      "WC;VON;BIS\nDrill 1;2026-11-26 07:00:00;2026-11-26T07:10:00+01:00\n",
+    );
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, "stops.csv"), old, old);
+    const downtime: MappingConfig = {
+      ...mapping,
+      id: 4,
+      event_type: "downtime",
+      expression:
+        '{"workcenter": WC, "reason": "Equipment Failure", "start": $replace(VON, " ", "T"), "end": $toMillis(BIS), "occurredAt": $replace(VON, " ", "T")}',
+    };
+    const mapper = createRowMappers({ pool, check: createEventChecker(), origin: "odoo" })(
+      "main",
+      downtime,
+    )!;
+    const source = createFileDropSource({
+      connectorId: 1,
+      dir,
+      archiveDir: join(dir, "archive"),
+      errorDir: join(dir, "error"),
+      patterns: ["*.csv"],
+      format: { format: "csv", delimiter: ";", quote: '"', header: true, skipLines: 0, trim: true },
+      stableMs: 0,
+      store: h.store,
+    });
+    const stats = await source.run({ ...h.ctx, mapper });
+    expect(await h.deadLetters()).toEqual([]);
+    expect(stats).toMatchObject({ rows: 1, accepted: 1 });
+    const [event] = (await h.messages()).map((m) => m.event as DowntimeEvent);
+    expect([event!.start, event!.end, event!.occurredAt].map((t) => Date.parse(t))).toEqual([
+      Date.parse("2026-11-26T06:00:00Z"),
+      Date.parse("2026-11-26T06:10:00Z"),
+      Date.parse("2026-11-26T06:00:00Z"),
+    ]);
+    expect(event!.start).toBe("2026-11-26T07:00:00+01:00");
   });
 
   it("gives expressions the file and line of a row ($file, $line)", async () => {

@@ -7,6 +7,8 @@ import {
   DEFAULT_SHAPE_LIMITS,
   type ShapeLimits,
 } from "./shape.js";
+import { dateTimeFieldsOf } from "./schema.js";
+import { fromEpochMs } from "./time.js";
 import type { CanonicalEvent } from "./types.js";
 import { createEventValidator, type Validation } from "./validate.js";
 
@@ -139,7 +141,14 @@ export function createEventChecker() {
     const shape = checkValueShape(candidate);
     if (shape) return rejectOpaque(ctx, candidate, shape.code, shape.message);
     if (candidate !== null && typeof candidate === "object" && !Array.isArray(candidate)) {
-      const obj = candidate as Record<string, unknown>;
+      let obj = candidate as Record<string, unknown>;
+      // Epoch milliseconds in any date-time field become ISO-8601 (not only occurredAt).
+      for (const field of dateTimeFieldsOf(obj.type)) {
+        if (typeof obj[field] !== "number") continue;
+        const iso = fromEpochMs(obj[field]);
+        if (iso !== obj[field]) obj = { ...obj, [field]: iso };
+      }
+      candidate = obj;
       if (obj.site === undefined) {
         candidate = { ...obj, site: ctx.site };
       } else if (obj.site !== ctx.site) {

@@ -166,3 +166,22 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
     { anyOf: [{ required: ["workcenter"] }, { required: ["equipment"] }] },
   ),
 };
+
+/**
+ * The date-time fields of each event type (`occurredAt`, a downtime's `start` and `end`, ...),
+ * read from the schemas: each accepts ISO-8601 with an offset or epoch milliseconds.
+ */
+// A Map, not an object: `type` is input, and "constructor" must not find Object's.
+export const DATE_TIME_FIELDS: ReadonlyMap<string, readonly string[]> = new Map(
+  EVENT_TYPES.map((type) => [
+    type,
+    Object.entries(eventSchemas[type].properties)
+      .filter(([, property]) => (property as { format?: string }).format === "date-time")
+      .map(([name]) => name),
+  ]),
+);
+
+/** The date-time fields of an event of `type`; of an unknown type, the envelope's `occurredAt`. */
+export function dateTimeFieldsOf(type: unknown): readonly string[] {
+  return (typeof type === "string" && DATE_TIME_FIELDS.get(type)) || ["occurredAt"];
+}

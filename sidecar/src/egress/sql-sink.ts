@@ -8,7 +8,7 @@
 import { ConfigError } from "../errors.js";
 import type { OutboundRow, OutboundSink } from "../odoo/outbound-poller.js";
 import { checkIdentifier, type SqlClient } from "../ingress/legacy/sql/sql-client.js";
-import { offsetOf } from "../ingress/legacy/values.js";
+import { offsetOf } from "../canonical/time.js";
 import { headerOf, linesOf, type ReleaseHeader, type ReleaseLine } from "./release-records.js";
 
 export type HeaderField = keyof ReleaseHeader | "payload";

@@ -17,7 +17,7 @@ import { listReady, moveInto, readStable } from "./file-drop/folder.js";
 import { emptyStats, type PullStats } from "./pull.js";
 import type { LegacyRow } from "./rows.js";
 import type { SqlClient } from "./sql/sql-client.js";
-import { toIsoTimestamp } from "./values.js";
+import { toIsoTimestamp } from "../../canonical/time.js";
 
 export interface ReconcileLine {
   order: string;

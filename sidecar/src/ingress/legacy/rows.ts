@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { createEventChecker, ParsedItem, Rejection, Source } from "../../canonical/parse.js";
 import { EVENT_TYPES, MAX_ID_LENGTH, type EventType } from "../../canonical/schema.js";
 import { describeError, type RejectionCode } from "../../errors.js";
-import { toIsoTimestamp } from "./values.js";
+import { toIsoTimestamp } from "../../canonical/time.js";
 
 /** Column name → value, as the source gave it (strings from files; typed values from SQL). */
 export type LegacyRow = Record<string, unknown>;

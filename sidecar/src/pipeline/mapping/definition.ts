@@ -34,6 +34,8 @@ export interface MappingDefinition {
   expression: string;
   keyExpression?: string;
   aggregation?: AggregationSpec;
+  /** The site's IANA time zone: local times without an offset are read in it. */
+  timezone?: string;
   /** Why every message of this mapping fails (the expression or aggregation is wrong). */
   invalid?: string;
 }
@@ -88,6 +90,7 @@ export function defineMappings(
       eventType,
       expression: config.expression,
       ...(config.key_expression && { keyExpression: config.key_expression }),
+      ...(context.timezone && { timezone: context.timezone }),
     };
     const invalid = [
       checkExpression("expression", config.expression),

@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type { createEventChecker, ParsedItem, Rejection, Source } from "../../canonical/parse.js";
+import { dateTimeFieldsOf } from "../../canonical/schema.js";
+import { fromEpochMs, isTimeZone, toIsoTimestamp } from "../../canonical/time.js";
 import type { RejectionCode } from "../../errors.js";
 import { versionLabel, type MappingDefinition } from "./definition.js";
 import type {
@@ -75,9 +77,10 @@ export function messageDigest(topic: string, payload: Uint8Array, salt = ""): st
 
 /**
  * What the expression produced, with the defaults a mapping gives: `type` (the mapping's
- * target type), `site` (the mapping's), `occurredAt` (an epoch-ms number is turned into ISO;
- * missing: when the sidecar received the message). Items that are not objects are refused by
- * the sandbox already.
+ * target type), `site` (the mapping's), `occurredAt` (missing: when the sidecar received the
+ * message). Every date-time field (`occurredAt`, `start`, `end`, ...) takes epoch milliseconds
+ * (`$toMillis`) and, when the site's time zone is known, a local time without offset read in that
+ * zone. Items that are not objects are refused by the sandbox already.
  */
 export function producedItems(
   definition: MappingDefinition,
@@ -85,14 +88,18 @@ export function producedItems(
   message: SourceMessage,
 ): Fields[] {
   const items = JSON.parse(outcome.output) as Fields[];
+  const zone = definition.timezone ?? message.bindings?.timezone;
+  const timezone = typeof zone === "string" && isTimeZone(zone) ? zone : undefined;
   return items.map((item) => {
     const event: Fields = { ...item };
     event.type ??= definition.eventType;
     event.site ??= definition.site;
-    // Epoch milliseconds within what a date can hold (±8.64e15); any other number is left for
-    // the schema to refuse.
-    if (typeof event.occurredAt === "number" && Math.abs(event.occurredAt) <= 8.64e15)
-      event.occurredAt = new Date(event.occurredAt).toISOString();
+    // What is not a timestamp is left as it is, for the schema to refuse.
+    for (const field of dateTimeFieldsOf(event.type)) {
+      const value = event[field];
+      if (value === undefined) continue;
+      event[field] = timezone ? toIsoTimestamp(value, timezone) : fromEpochMs(value);
+    }
     event.occurredAt ??= new Date(message.receivedAt).toISOString();
     return event;
   });

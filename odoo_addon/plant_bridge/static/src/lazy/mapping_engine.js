@@ -13249,6 +13249,12 @@ var eventSchemas = {
     { anyOf: [{ required: ["workcenter"] }, { required: ["equipment"] }] }
   )
 };
+var DATE_TIME_FIELDS = new Map(
+  EVENT_TYPES.map((type) => [
+    type,
+    Object.entries(eventSchemas[type].properties).filter(([, property]) => property.format === "date-time").map(([name]) => name)
+  ])
+);
 
 // sidecar/src/canonical/validate.ts
 var addFormats = import_ajv_formats.default.default ?? import_ajv_formats.default;

@@ -1,7 +1,19 @@
 /**
- * Values as legacy systems write them: timestamps without an offset (local plant time), with a
- * space instead of `T`, with a `+01` offset (PostgreSQL's text form), or as driver `Date`s.
+ * Timestamps as plants write them: ISO-8601 with an offset, epoch milliseconds, and what legacy
+ * systems write — no offset (local plant time), a space instead of `T`, a `+01` offset
+ * (PostgreSQL's text form), driver `Date`s. Every date-time field of a canonical event accepts the
+ * same forms, whatever the ingress (ARCHITECTURE.md, contract additions).
  */
+
+/** The largest epoch milliseconds a `Date` holds. */
+const MAX_EPOCH_MS = 8.64e15;
+
+/** Epoch milliseconds as ISO-8601 (UTC), or the value unchanged when it is no such number. */
+export function fromEpochMs(value: unknown): unknown {
+  return typeof value === "number" && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS
+    ? new Date(value).toISOString()
+    : value;
+}
 
 const ZONED =
   /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i;
@@ -14,7 +26,7 @@ const NAIVE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
  */
 export function toIsoTimestamp(value: unknown, timezone: string): unknown {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? value : value.toISOString();
-  if (typeof value === "number" && Number.isFinite(value)) return new Date(value).toISOString();
+  if (typeof value === "number") return fromEpochMs(value);
   if (typeof value !== "string") return value;
   const text = value.trim();
   const zoned = ZONED.exec(text);
