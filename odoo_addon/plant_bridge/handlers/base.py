@@ -111,7 +111,7 @@ class Handler:
         return uom._compute_quantity(quantity, to_uom, rounding_method='HALF-UP')
 
     def get_datetime(self, event, name, required=True):
-        """ISO-8601 with an offset -> naive UTC datetime (how Odoo stores datetimes)."""
+        """ISO-8601 with an offset or epoch ms -> naive UTC datetime (how Odoo stores datetimes)."""
         value = event.get(name)
         if value in (None, ''):
             if required:
@@ -207,9 +207,23 @@ class Handler:
             raise EventRejected('quality_hold', "A quality hold blocks this order or lot")
 
 
+#: the largest epoch milliseconds a date holds (as in JavaScript)
+MAX_EPOCH_MS = 8.64e15
+
+
 def parse_datetime(value, name='occurredAt'):
+    """ISO-8601 with an offset, or epoch milliseconds -> naive UTC datetime. Every date-time
+    field of a canonical event accepts both forms (occurredAt, start, end...)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or abs(value) > MAX_EPOCH_MS:
+            raise EventRejected('schema', f"field '{name}' is not a date in epoch milliseconds: {value!r}")
+        try:
+            moment = datetime.fromtimestamp(value / 1000, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise EventRejected('schema', f"field '{name}' is out of range: {value!r}") from None
+        return moment.replace(tzinfo=None)
     if not isinstance(value, str):
-        raise EventRejected('schema', f"field '{name}' must be an ISO-8601 string")
+        raise EventRejected('schema', f"field '{name}' must be an ISO-8601 string or epoch milliseconds")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

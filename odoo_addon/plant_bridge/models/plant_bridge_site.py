@@ -29,7 +29,11 @@ class PlantBridgeSite(models.Model):
     company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company,
                                  index=True)
     warehouse_id = fields.Many2one('stock.warehouse', required=True, check_company=True, tracking=True)
-    timezone = fields.Selection(_tz_selection, default=lambda self: self.env.user.tz or 'UTC', required=True)
+    timezone = fields.Selection(
+        _tz_selection, compute='_compute_timezone', store=True, readonly=False, precompute=True,
+        required=True,
+        help="Local time of the plant: legacy timestamps without an offset are read in it. Proposed "
+             "from the warehouse's address, else the company's, else yours.")
     user_ids = fields.Many2many('res.users', 'plant_bridge_site_res_users_rel', 'site_id', 'user_id',
                                 string='Allowed Users',
                                 help="Plant Bridge users and connector accounts allowed on this site.")
@@ -48,6 +52,15 @@ class PlantBridgeSite(models.Model):
             if not SITE_CODE_RE.match(site.code or ''):
                 raise ValidationError(_("Site code %(code)s must be lowercase letters, digits, - or _.",
                                         code=site.code))
+
+    @api.depends('warehouse_id', 'company_id')
+    def _compute_timezone(self):
+        """Where the plant is says its time: the warehouse's address, then the company's; the
+        admin's own zone and UTC only when no address tells (a site in UTC while its plant is
+        elsewhere reads every local legacy timestamp wrong)."""
+        for site in self:
+            site.timezone = (site.warehouse_id.partner_id.tz or site.company_id.partner_id.tz
+                             or self.env.user.tz or site.timezone or 'UTC')
 
     def _sor_owner(self, domain):
         """Who owns `domain` at this site, 'odoo' or 'plant', per its system-of-record matrix
@@ -84,7 +97,6 @@ class PlantBridgeSite(models.Model):
             'code': 'main',
             'company_id': company.id,
             'warehouse_id': warehouse.id,
-            'timezone': 'UTC',
         })
         site.sor_ids = self.env['plant_bridge.sor']._default_matrix_commands()
         return site

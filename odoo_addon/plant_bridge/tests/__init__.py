@@ -23,3 +23,4 @@ from . import test_budget
 from . import test_differential
 from . import test_uom
 from . import test_parking
+from . import test_site_timezone
