@@ -73,6 +73,7 @@ export class Dashboard extends Component {
     window: "1h" as WindowKey,
     selected: "" as string,
     autoRefresh: true,
+    canConnect: false,
     loading: false,
     refreshedAt: 0,
     truncated: false,
@@ -88,7 +89,7 @@ export class Dashboard extends Component {
     this.orm = useService("orm");
     this.action = useService("action");
     onWillStart(async () => {
-      await Promise.all([loadBundle("web.chartjs_lib"), this.load()]);
+      await Promise.all([loadBundle("web.chartjs_lib"), this.load(), this.loadRights()]);
     });
     onMounted(() => this.schedule());
     onWillUnmount(() => clearInterval(this.timer));
@@ -152,6 +153,20 @@ export class Dashboard extends Component {
     } finally {
       this.state.loading = false;
     }
+  }
+
+  /** Whether the user may run *Connect a Sidecar* (the Plant Bridge managers). */
+  async loadRights() {
+    this.state.canConnect = await this.orm
+      .call<boolean>("plant_bridge.sidecar.connect", "has_access", [[], "create"])
+      .catch(() => false);
+  }
+
+  /** The *Connect a Sidecar* wizard; the new sidecar shows up here at its first heartbeat. */
+  connectSidecar() {
+    return this.action.doAction("plant_bridge.action_plant_bridge_sidecar_connect", {
+      onClose: () => void this.refresh(),
+    });
   }
 
   selectedRows(): SnapshotRow[] {

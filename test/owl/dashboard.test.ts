@@ -141,6 +141,8 @@ function handler(call: Call): unknown {
       ];
     case "plant_bridge.config.revision.searchRead":
       return [{ id: 12 }];
+    case "plant_bridge.sidecar.connect.call:has_access":
+      return true;
     default:
       throw new Error(`unexpected ORM call ${call.model}.${call.method}`);
   }
@@ -276,6 +278,24 @@ describe("Dashboard", () => {
     expect(throughput.updates).toBeGreaterThan(0);
     expect(sum("Received")).toBe(10);
     expect(sum("Rejected")).toBe(10);
+  });
+
+  test("Connect a Sidecar opens the wizard, for those who may run it", async () => {
+    const { target, action, orm } = await mountDashboard();
+    expect(orm.of("call:has_access", "plant_bridge.sidecar.connect")[0]!.args).toEqual([
+      [[], "create"],
+      {},
+    ]);
+    await click(target.querySelector(".o_pb_connect_sidecar"));
+    expect(action.actions[0]).toEqual({
+      action: "plant_bridge.action_plant_bridge_sidecar_connect",
+      options: { onClose: expect.any(Function) },
+    });
+    mounted!.destroy();
+    mounted = undefined;
+    const denied = createOrm((call) => (call.method === "call:has_access" ? false : handler(call)));
+    mounted = await mountScreen(Dashboard, { services: { orm: denied, action: createAction() } });
+    expect(mounted.target.querySelector(".o_pb_connect_sidecar")).toBeNull();
   });
 
   test("drill-down: a failure figure opens the exception queue of its site, a chart point the trace of its interval", async () => {

@@ -101,6 +101,12 @@ class PlantBridgeSite(models.Model):
         site.sor_ids = self.env['plant_bridge.sor']._default_matrix_commands()
         return site
 
+    def action_connect_sidecar(self):
+        """The *Connect a Sidecar* wizard for these sites."""
+        action = self.env['ir.actions.actions']._for_xml_id('plant_bridge.action_plant_bridge_sidecar_connect')
+        action['context'] = {'active_model': self._name, 'active_ids': self.ids}
+        return action
+
     def action_view_failed_messages(self):
         self.ensure_one()
         action = self.env['ir.actions.actions']._for_xml_id('plant_bridge.action_exception_queue')

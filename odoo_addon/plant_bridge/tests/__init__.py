@@ -24,3 +24,4 @@ from . import test_differential
 from . import test_uom
 from . import test_parking
 from . import test_site_timezone
+from . import test_sidecar_connect

@@ -327,7 +327,9 @@ async function openAction(tag, context = {}) {
 }
 describe("@plant_bridge", () => {
   test("Dashboard: figures per site from the snapshots, three charts, sidecar health", async () => {
+    onRpc("plant_bridge.sidecar.connect", "has_access", () => true);
     await openAction("plant_bridge.dashboard");
+    expect(".o_pb_connect_sidecar").toHaveCount(1);
     expect(".o_plant_bridge_dashboard .o_pb_group").toHaveCount(1);
     expect(".o_pb_group .o_pb_failures").toHaveText(/9\.1%\s*6 failed/);
     expect(".o_pb_group .o_pb_outbox").toHaveText(/^1\s*outbox/);

@@ -334,6 +334,7 @@ var Dashboard = class extends Component2 {
     window: "1h",
     selected: "",
     autoRefresh: true,
+    canConnect: false,
     loading: false,
     refreshedAt: 0,
     truncated: false,
@@ -348,7 +349,7 @@ var Dashboard = class extends Component2 {
     this.orm = useService("orm");
     this.action = useService("action");
     onWillStart(async () => {
-      await Promise.all([loadBundle("web.chartjs_lib"), this.load()]);
+      await Promise.all([loadBundle("web.chartjs_lib"), this.load(), this.loadRights()]);
     });
     onMounted2(() => this.schedule());
     onWillUnmount2(() => clearInterval(this.timer));
@@ -408,6 +409,16 @@ var Dashboard = class extends Component2 {
     } finally {
       this.state.loading = false;
     }
+  }
+  /** Whether the user may run *Connect a Sidecar* (the Plant Bridge managers). */
+  async loadRights() {
+    this.state.canConnect = await this.orm.call("plant_bridge.sidecar.connect", "has_access", [[], "create"]).catch(() => false);
+  }
+  /** The *Connect a Sidecar* wizard; the new sidecar shows up here at its first heartbeat. */
+  connectSidecar() {
+    return this.action.doAction("plant_bridge.action_plant_bridge_sidecar_connect", {
+      onClose: () => void this.refresh()
+    });
   }
   selectedRows() {
     const group = this.state.summaries.find((s) => s.key === this.state.selected);
