@@ -3,6 +3,8 @@ import json
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..connector_params import param_property, params_schema, validate
+
 CONNECTOR_KINDS = [
     ('mqtt', 'MQTT broker'),
     ('file_drop', 'File drop'),
@@ -28,6 +30,70 @@ def parse_json_object(env, text, label):
     return value
 
 
+#: typed form field -> (connector kind, key in `params`); the keys are the sidecar's own names
+TYPED_PARAMS = {
+    'file_path': ('file_drop', 'path'),
+    'file_pattern': ('file_drop', 'pattern'),
+    'file_format': ('file_drop', 'format'),
+    'file_delimiter': ('file_drop', 'delimiter'),
+    'file_encoding': ('file_drop', 'encoding'),
+    'file_header': ('file_drop', 'header'),
+    'file_archive_path': ('file_drop', 'archivePath'),
+    'file_error_path': ('file_drop', 'errorPath'),
+    'file_stable_seconds': ('file_drop', 'stableSeconds'),
+    'file_event_type': ('file_drop', 'eventType'),
+    'sql_driver': ('sql_source', 'driver'),
+    'sql_host': ('sql_source', 'host'),
+    'sql_port': ('sql_source', 'port'),
+    'sql_database': ('sql_source', 'database'),
+    'sql_user': ('sql_source', 'user'),
+    'sql_query': ('sql_source', 'query'),
+    'sql_watermark_column': ('sql_source', 'watermarkColumn'),
+    'sql_key_column': ('sql_source', 'keyColumn'),
+    'sql_table': ('sql_source', 'table'),
+    'sql_batch_size': ('sql_source', 'batchSize'),
+    'sql_event_type': ('sql_source', 'eventType'),
+    'http_url': ('http_source', 'url'),
+    'http_items_path': ('http_source', 'itemsPath'),
+    'http_key_field': ('http_source', 'keyField'),
+    'http_etag': ('http_source', 'etag'),
+    'http_event_type': ('http_source', 'eventType'),
+}
+#: password fields -> key in `secrets`, per kind; never read back
+TYPED_SECRETS = {
+    'secret_password': ('sql_source', 'http_source'),
+    'secret_bearer': ('http_source',),
+}
+
+
+def _help(kind, key):
+    return param_property(kind, key).get('description')
+
+
+def _param_inverse(name):
+    """The inverse of one typed field: its key in `params` (one per field, so that writing one
+    field never reads the others, which Odoo protects, uncomputed, during the write)."""
+    def inverse(connectors):
+        kind, key = TYPED_PARAMS[name]
+        field = connectors._fields[name]
+        for connector in connectors.filtered(lambda c: c.kind == kind):
+            params = parse_json_object(connector.env, connector.params, connector.env._("Parameters"))
+            value = connector[name]
+            if field.type == 'boolean':
+                params[key] = bool(value)
+            elif field.type == 'float':
+                params[key] = value  # 0 is a value (read files at once)
+            elif name == 'file_pattern' and value and ',' in value:
+                params[key] = [p.strip() for p in value.split(',') if p.strip()]
+            elif value:
+                params[key] = value
+            else:
+                params.pop(key, None)  # empty: the sidecar's default
+            # checked once all the fields of the write are in (create / write below)
+            connector.with_context(plant_bridge_typed_params=True).params = json.dumps(params, indent=2)
+    return inverse
+
+
 class PlantBridgeConnector(models.Model):
     """An endpoint the sidecar talks to: a broker, a legacy source or a sink for releases."""
     _name = 'plant_bridge.connector'
@@ -46,12 +112,164 @@ class PlantBridgeConnector(models.Model):
         help="Credentials as a JSON object; readable only by Plant Bridge managers and the connector account.")
     mapping_ids = fields.One2many('plant_bridge.mapping', 'connector_id')
 
+    # -- the typed form of a legacy source's `params` (and `secrets`): read from and written
+    # to the JSON the sidecar reads, which stays the stored format (and the expert view)
+    file_path = fields.Char('Folder', compute='_compute_typed_params', inverse=_param_inverse('file_path'),
+                            help=_help('file_drop', 'path'))
+    file_pattern = fields.Char('File Pattern', compute='_compute_typed_params', inverse=_param_inverse('file_pattern'),
+                               help="Glob of the file names to read, e.g. *.csv (several: separated by commas).")
+    file_format = fields.Selection([('csv', 'CSV'), ('fixed', 'Fixed width'), ('xml', 'XML')], 'File Format',
+                                   compute='_compute_typed_params', inverse=_param_inverse('file_format'),
+                                   help=_help('file_drop', 'format'))
+    file_delimiter = fields.Char('Delimiter', compute='_compute_typed_params', inverse=_param_inverse('file_delimiter'),
+                                 help=_help('file_drop', 'delimiter'))
+    file_encoding = fields.Char('Encoding', compute='_compute_typed_params', inverse=_param_inverse('file_encoding'),
+                                help="utf-8 (checked strictly) when empty; latin1, windows-1252, cp850...")
+    file_header = fields.Boolean('Header Line', compute='_compute_typed_params', inverse=_param_inverse('file_header'),
+                                 help=_help('file_drop', 'header'))
+    file_archive_path = fields.Char('Archive Folder', compute='_compute_typed_params',
+                                    inverse=_param_inverse('file_archive_path'), help=_help('file_drop', 'archivePath'))
+    file_error_path = fields.Char('Error Folder', compute='_compute_typed_params', inverse=_param_inverse('file_error_path'),
+                                  help=_help('file_drop', 'errorPath'))
+    file_stable_seconds = fields.Float('Stable Seconds', compute='_compute_typed_params',
+                                       inverse=_param_inverse('file_stable_seconds'), help=_help('file_drop', 'stableSeconds'))
+    file_event_type = fields.Selection('_selection_event_type', 'File Rows Are', compute='_compute_typed_params',
+                                       inverse=_param_inverse('file_event_type'),
+                                       help="Event type of rows without a type column (and no mapping).")
+    sql_driver = fields.Selection([('postgres', 'PostgreSQL'), ('postgresql', 'PostgreSQL (postgresql)'),
+                                   ('mysql', 'MySQL'), ('mariadb', 'MariaDB')], 'Database Driver',
+                                  compute='_compute_typed_params', inverse=_param_inverse('sql_driver'))
+    sql_host = fields.Char('Host', compute='_compute_typed_params', inverse=_param_inverse('sql_host'))
+    sql_port = fields.Integer('Port', compute='_compute_typed_params', inverse=_param_inverse('sql_port'),
+                              help="Empty: the driver's default (5432, 3306).")
+    sql_database = fields.Char('Database', compute='_compute_typed_params', inverse=_param_inverse('sql_database'))
+    sql_user = fields.Char('Database User', compute='_compute_typed_params', inverse=_param_inverse('sql_user'),
+                           help="A role that can only read: the query runs in a read-only transaction too.")
+    sql_query = fields.Text('Query', compute='_compute_typed_params', inverse=_param_inverse('sql_query'),
+                            help=_help('sql_source', 'query'))
+    sql_watermark_column = fields.Char('Watermark Column', compute='_compute_typed_params',
+                                       inverse=_param_inverse('sql_watermark_column'), help=_help('sql_source', 'watermarkColumn'))
+    sql_key_column = fields.Char('Key Column', compute='_compute_typed_params', inverse=_param_inverse('sql_key_column'),
+                                 help=_help('sql_source', 'keyColumn'))
+    sql_table = fields.Char('Table Name', compute='_compute_typed_params', inverse=_param_inverse('sql_table'),
+                            help="Names the rows' keys (<table>:<key>) in the trace.")
+    sql_batch_size = fields.Integer('Batch Size', compute='_compute_typed_params', inverse=_param_inverse('sql_batch_size'),
+                                    help=_help('sql_source', 'batchSize'))
+    sql_event_type = fields.Selection('_selection_event_type', 'Table Rows Are', compute='_compute_typed_params',
+                                      inverse=_param_inverse('sql_event_type'),
+                                      help="Event type of rows without a type column (and no mapping).")
+    http_url = fields.Char('URL', compute='_compute_typed_params', inverse=_param_inverse('http_url'),
+                           help="The JSON endpoint to poll (http:// or https://).")
+    http_items_path = fields.Char('Items Path', compute='_compute_typed_params', inverse=_param_inverse('http_items_path'),
+                                  help=_help('http_source', 'itemsPath'))
+    http_key_field = fields.Char('Key Field', compute='_compute_typed_params', inverse=_param_inverse('http_key_field'),
+                                 help=_help('http_source', 'keyField'))
+    http_etag = fields.Boolean('Use ETag', compute='_compute_typed_params', inverse=_param_inverse('http_etag'),
+                               help=_help('http_source', 'etag'))
+    http_event_type = fields.Selection('_selection_event_type', 'Items Are', compute='_compute_typed_params',
+                                       inverse=_param_inverse('http_event_type'),
+                                       help="Event type of items without a type field (and no mapping).")
+    secret_password = fields.Char(
+        'Password', compute='_compute_typed_secrets', inverse='_inverse_typed_secrets',
+        groups='plant_bridge.group_manager',
+        help="Kept in the connector's secrets, never shown again: type a new one to change it.")
+    secret_bearer = fields.Char(
+        'Bearer Token', compute='_compute_typed_secrets', inverse='_inverse_typed_secrets',
+        groups='plant_bridge.group_manager',
+        help="Sent as Authorization: Bearer; kept in the secrets, never shown again.")
+    secret_password_set = fields.Boolean('Password Set', compute='_compute_typed_secrets',
+                                         groups='plant_bridge.group_manager')
+    secret_bearer_set = fields.Boolean('Bearer Token Set', compute='_compute_typed_secrets',
+                                       groups='plant_bridge.group_manager')
+
     _name_site_unique = models.Constraint('unique(site_id, name)', 'Connector names must be unique per site.')
 
-    @api.constrains('params')
-    def _check_params(self):
+    def _selection_event_type(self):
+        return self.env['plant_bridge.mapping']._fields['event_type'].selection
+
+    @api.depends('kind', 'params')
+    def _compute_typed_params(self):
         for connector in self:
-            parse_json_object(self.env, connector.params, _("Parameters"))
+            try:
+                params = parse_json_object(self.env, connector.params, 'params')
+            except ValidationError:
+                params = {}
+            for name, (kind, key) in TYPED_PARAMS.items():
+                value = params.get(key, param_property(kind, key).get('default'))
+                if connector.kind != kind:
+                    value = None
+                elif name == 'file_pattern' and isinstance(value, list):
+                    value = ', '.join(value)
+                connector[name] = value if value is not None else False
+
+    @api.depends('kind')
+    def _compute_typed_secrets(self):
+        for connector, sudo in zip(self, self.sudo()):
+            try:
+                secrets = parse_json_object(self.env, sudo.secrets, 'secrets')
+            except ValidationError:
+                secrets = {}
+            connector.secret_password = connector.secret_bearer = False
+            connector.secret_password_set = bool(secrets.get('password'))
+            connector.secret_bearer_set = bool(secrets.get('bearer'))
+
+    def _inverse_typed_secrets(self):
+        for connector in self:
+            sudo = connector.sudo()
+            secrets = parse_json_object(self.env, sudo.secrets, _("Secrets"))
+            changed = False
+            for name, kinds in TYPED_SECRETS.items():
+                value = connector[name]
+                if value and connector.kind in kinds:
+                    secrets[name.removeprefix('secret_')] = value
+                    changed = True
+            if changed:
+                sudo.secrets = json.dumps(secrets, indent=2)
+
+    @api.onchange('kind')
+    def _onchange_kind(self):
+        """Another kind: the parameters the new kind does not know are dropped (the sidecar would
+        refuse them), and its defaults apply."""
+        schema = params_schema(self.kind)
+        if not schema:
+            return
+        try:
+            params = parse_json_object(self.env, self.params, 'params')
+        except ValidationError:
+            params = {}
+        known = schema.get('properties', {})
+        self.params = json.dumps({k: v for k, v in params.items() if k in known}, indent=2)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        connectors = super().create(vals_list)
+        if any(TYPED_PARAMS.keys() & vals.keys() for vals in vals_list):
+            connectors._check_params()
+        return connectors
+
+    def write(self, vals):
+        result = super().write(vals)
+        if TYPED_PARAMS.keys() & vals.keys() and not self.env.context.get('plant_bridge_typed_params'):
+            self._check_params()
+        return result
+
+    @api.constrains('params', 'kind')
+    def _check_params(self):
+        """The parameters the sidecar will read, checked with its own rules (generated schema);
+        empty parameters are a connector not configured yet."""
+        if self.env.context.get('plant_bridge_typed_params'):
+            return
+        for connector in self:
+            params = parse_json_object(self.env, connector.params, _("Parameters"))
+            schema = params_schema(connector.kind)
+            if not schema or not params:
+                continue
+            labels = {key: self._fields[name].string
+                      for name, (kind, key) in TYPED_PARAMS.items() if kind == connector.kind}
+            problems = validate(schema, params)
+            if problems:
+                raise ValidationError(_("%(connector)s: %(problems)s", connector=connector.name, problems='; '.join(
+                    f"{labels.get(path, path)} ({path}) {message}" for path, message in problems)))
 
     @api.constrains('secrets')
     def _check_secrets(self):

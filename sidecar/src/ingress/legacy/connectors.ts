@@ -28,15 +28,23 @@ const columnName = z.string().min(1).max(128);
 
 const fileParams = z
   .object({
-    path: z.string().min(1).optional(),
+    path: z.string().min(1).optional().describe("Folder the legacy system writes its files to."),
     /** Another name of `path`. */
     directory: z.string().min(1).optional(),
-    pattern: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default("*"),
-    format: z.enum(["csv", "fixed", "xml"]).default("csv"),
+    pattern: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .default("*")
+      .describe("File names to read: a glob such as *.csv (or a list of globs)."),
+    format: z.enum(["csv", "fixed", "xml"]).default("csv").describe("CSV, fixed width or XML."),
     encoding,
-    delimiter: z.string().min(1).max(4).default(","),
+    delimiter: z
+      .string()
+      .min(1)
+      .max(4)
+      .default(",")
+      .describe("CSV field separator, e.g. ; or \\t for a tab."),
     quote: z.string().length(1).default('"'),
-    header: z.boolean().default(true),
+    header: z.boolean().default(true).describe("The first CSV line names the columns."),
     columns: z
       .array(
         z.union([
@@ -55,9 +63,22 @@ const fileParams = z
       .string()
       .regex(/^[^.\s]+(\.[^.\s]+)*$/, "a dotted element path")
       .optional(),
-    archivePath: z.string().min(1).optional(),
-    errorPath: z.string().min(1).optional(),
-    stableSeconds: z.number().min(0).max(86_400).default(2),
+    archivePath: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Where read files are moved (default: <path>/archive)."),
+    errorPath: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Where unreadable files are moved (default: <path>/error)."),
+    stableSeconds: z
+      .number()
+      .min(0)
+      .max(86_400)
+      .default(2)
+      .describe("A file is read once unchanged for this long (half-written files are skipped)."),
     maxFileMb: z.number().min(1).max(4096).default(256),
     maxFiles: z.number().int().min(1).max(100_000).default(100),
     chunkRows: z.number().int().min(1).max(10_000).default(500),
@@ -88,11 +109,31 @@ const secretsSchema = z
 const sqlParams = z
   .object({
     ...connection,
-    query: z.string().min(1).max(100_000),
-    watermarkColumn: z.string().min(1).optional(),
-    keyColumn: z.string().min(1).optional(),
+    query: z
+      .string()
+      .min(1)
+      .max(100_000)
+      .describe("One SELECT statement (no ;), run in a read-only transaction."),
+    watermarkColumn: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Column that grows in commit order (an identity, a commit time): rows above the last one read are new.",
+      ),
+    keyColumn: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Column that identifies a row (its idempotency key)."),
     table: z.string().min(1).max(64).optional(),
-    batchSize: z.number().int().min(1).max(50_000).default(1000),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(50_000)
+      .default(1000)
+      .describe("Rows read and committed together."),
     maxRowsPerRun: z.number().int().min(1).max(10_000_000).default(100_000),
     initialWatermark: z.union([z.string(), z.number()]).optional(),
     eventType,
@@ -104,8 +145,11 @@ const httpParams = z
   .object({
     url: z.url({ protocol: /^https?$/ }),
     headers: z.record(z.string(), z.string()).default({}),
-    itemsPath: z.string().default("items"),
-    keyField: z.string().min(1).default("id"),
+    itemsPath: z
+      .string()
+      .default("items")
+      .describe("Where the items are in the JSON answer (dotted path)."),
+    keyField: z.string().min(1).default("id").describe("Field of an item that identifies it."),
     since: z
       .object({ param: z.string().min(1), field: z.string().min(1) })
       .strict()
@@ -132,7 +176,10 @@ const httpParams = z
         z.object({ kind: z.literal("link"), nextPath: z.string().min(1) }).strict(),
       ])
       .default({ kind: "none" }),
-    etag: z.boolean().default(true),
+    etag: z
+      .boolean()
+      .default(true)
+      .describe("Send the last ETag (If-None-Match): nothing new is a 304."),
     maxPages: z.number().int().min(1).max(10_000).default(100),
     timeoutSeconds: z.number().min(1).max(600).default(30),
     maxMb: z.number().min(1).max(1024).default(16),
@@ -141,6 +188,18 @@ const httpParams = z
     purpose,
   })
   .strict();
+
+/**
+ * The parameters of each legacy source kind, as the sidecar checks them: the one source of the
+ * JSON Schema that Odoo's typed connector forms validate with
+ * (`odoo_addon/plant_bridge/data/connector_params.schema.json`, `npm run schema:connectors`).
+ */
+export const CONNECTOR_PARAMS = {
+  file_drop: fileParams,
+  sql_source: sqlParams,
+  http_source: httpParams,
+} as const;
+export const CONNECTOR_SECRETS = secretsSchema;
 
 export type FileDropParams = z.output<typeof fileParams> & {
   dir: string;

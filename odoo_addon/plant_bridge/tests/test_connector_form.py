@@ -1,0 +1,101 @@
+import json
+
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, new_test_user, tagged
+
+from .common import PlantBridgeCase
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestConnectorForm(PlantBridgeCase):
+    """A legacy source is configured with a form of its kind's fields; the stored JSON stays what
+    the sidecar reads (its own parameter names), validated with the sidecar's rules."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(cls.env, login='pb_form_manager',
+                                    groups='base.group_user,plant_bridge.group_manager')
+        cls.Connector = cls.env['plant_bridge.connector'].with_user(cls.manager)
+
+    def new(self, kind, **values):
+        with Form(self.Connector) as form:
+            form.name = f'{kind} {len(values)}'
+            form.site_id = self.site
+            form.kind = kind
+            for name, value in values.items():
+                setattr(form, name, value)
+        return form.record
+
+    def served(self, connector):
+        """The connector as the sidecar gets it."""
+        config = self.api.get_config('main')
+        return next(c for c in config['connectors'] if c['id'] == connector.id)
+
+    def test_file_drop_form_writes_the_sidecars_names(self):
+        connector = self.new('file_drop', file_path='/srv/mes/out', file_pattern='*.csv',
+                             file_delimiter=';', file_encoding='latin1', file_stable_seconds=5)
+        self.assertEqual(self.served(connector)['params'], {
+            'path': '/srv/mes/out', 'pattern': '*.csv', 'format': 'csv', 'delimiter': ';',
+            'encoding': 'latin1', 'header': True, 'stableSeconds': 5.0})
+
+    def test_the_form_reads_the_json_with_the_defaults(self):
+        connector = self.Connector.create({
+            'name': 'MES export', 'site_id': self.site.id, 'kind': 'file_drop',
+            'params': json.dumps({'path': '/x', 'pattern': ['*.csv', '*.txt'], 'stableSeconds': 10})})
+        self.assertRecordValues(connector, [{
+            'file_path': '/x', 'file_pattern': '*.csv, *.txt', 'file_stable_seconds': 10.0,
+            'file_format': 'csv', 'file_delimiter': ',', 'file_header': True, 'sql_query': False}])
+        with Form(connector) as form:
+            form.file_error_path = '/x/failed'
+        self.assertEqual(json.loads(connector.params)['pattern'], ['*.csv', '*.txt'])
+        self.assertEqual(json.loads(connector.params)['errorPath'], '/x/failed')
+
+    def test_validated_with_the_sidecars_rules(self):
+        cases = [
+            ('file_drop', {'path': '/x', 'stableSeconds': -1}, 'Stable Seconds'),
+            ('file_drop', {'path': '/x', 'folder': '/y'}, 'folder'),
+            ('file_drop', {'path': ''}, 'Folder'),
+            ('sql_source', {'driver': 'postgres', 'query': 'SELECT 1', 'port': 70000}, 'Port'),
+            ('sql_source', {'driver': 'oracle', 'query': 'SELECT 1'}, 'Database Driver'),
+            ('sql_source', {'driver': 'postgres'}, 'Query'),
+            ('http_source', {'url': 'not a url'}, 'URL'),
+            ('http_source', {'url': 'https://mes/api', 'paging': {'kind': 'cursor'}}, 'paging.nextPath'),
+        ]
+        for kind, params, named in cases:
+            with self.subTest(kind=kind, params=params), self.assertRaisesRegex(ValidationError, named):
+                self.Connector.create({'name': f'bad {named}', 'site_id': self.site.id, 'kind': kind,
+                                       'params': json.dumps(params)})
+        # what the sidecar also takes: `directory` (another name of `path`), a list of patterns
+        self.Connector.create({'name': 'ok', 'site_id': self.site.id, 'kind': 'file_drop',
+                               'params': json.dumps({'directory': '/x', 'pattern': ['*.csv']})})
+        with self.assertRaisesRegex(ValidationError, 'Stable Seconds'):
+            self.new('file_drop', file_path='/x', file_stable_seconds=-1)
+
+    def test_secrets_are_password_fields_never_shown_back(self):
+        connector = self.new('sql_source', sql_driver='postgres', sql_host='mes-db', sql_database='mes',
+                             sql_user='reader', sql_query='SELECT id, qty FROM prod_log',
+                             sql_watermark_column='id', sql_key_column='id', secret_password='s3cret')
+        served = self.served(connector)
+        self.assertEqual(served['secrets'], {'password': 's3cret'})
+        self.assertEqual(served['params'], {
+            'driver': 'postgres', 'host': 'mes-db', 'database': 'mes', 'user': 'reader',
+            'query': 'SELECT id, qty FROM prod_log', 'watermarkColumn': 'id', 'keyColumn': 'id',
+            'batchSize': 1000})
+        connector.invalidate_recordset()
+        self.assertRecordValues(connector, [{'secret_password': False, 'secret_password_set': True}])
+        with Form(connector) as form:
+            form.sql_batch_size = 500
+        self.assertEqual(self.served(connector)['secrets'], {'password': 's3cret'}, "kept when not retyped")
+        self.assertEqual(self.served(connector)['params']['batchSize'], 500)
+
+    def test_another_kind_drops_what_it_does_not_know(self):
+        with Form(self.Connector) as form:
+            form.name = 'switched'
+            form.site_id = self.site
+            form.kind = 'file_drop'
+            form.file_path = '/x'
+            form.kind = 'http_source'
+            form.http_url = 'https://mes.example.com/api/orders'
+        self.assertEqual(json.loads(form.record.params), {
+            'url': 'https://mes.example.com/api/orders', 'itemsPath': 'items', 'keyField': 'id', 'etag': True})
