@@ -6,6 +6,7 @@ import { formatDatetime, parseServerDatetime } from "../core/dates.js";
 import { prettyJson } from "../core/format.js";
 import { _t } from "../core/l10n.js";
 import { openRecord } from "../core/navigation.js";
+import { suggestedFix, type SuggestedFix } from "./suggestions.js";
 import {
   useService,
   type Domain,
@@ -133,6 +134,16 @@ export class ExceptionQueue extends Component {
 
   get group(): FailureGroup | undefined {
     return this.state.groups.find((g) => g.key === this.state.groupKey);
+  }
+
+  /** What to do about the chosen group's root cause. */
+  get suggestion(): SuggestedFix | undefined {
+    return this.group ? suggestedFix(this.group.code) : undefined;
+  }
+
+  applySuggestion() {
+    const action = this.suggestion?.action;
+    return action ? this.action.doAction(action) : undefined;
   }
 
   groupDomain(group = this.group): Domain {

@@ -215,6 +215,33 @@ describe("Exception Queue", () => {
     ]);
   });
 
+  test("each root cause comes with a suggested fix and the action that does it", async () => {
+    const { target, action } = await mountQueue();
+    // unknown_product (the first group): create or map the product
+    expect(text(target.querySelector(".o_pb_suggestion_text"))).toMatch(/product/i);
+    await click(target.querySelector(".o_pb_suggestion_action"));
+    expect(action.actions[0]!.action).toMatchObject({
+      type: "ir.actions.act_window",
+      res_model: "product.product",
+    });
+    // schema (rejected by the sidecar): fix the mapping in the Mapping Studio
+    await click(all(target, ".o_pb_group")[1]);
+    expect(text(target.querySelector(".o_pb_suggestion_text"))).toMatch(/mapping/i);
+    await click(target.querySelector(".o_pb_suggestion_action"));
+    expect(action.actions[1]!.action).toBe("plant_bridge.action_mapping_studio");
+  });
+
+  test("a code without an action still says what to do; an unknown code says nothing", async () => {
+    const { target } = await mountQueue([
+      message(1, { error_code: "bad_quantity" }),
+      message(2, { error_code: "something_new" }),
+    ]);
+    expect(text(target.querySelector(".o_pb_suggestion_text"))).toMatch(/quantit/i);
+    expect(target.querySelector(".o_pb_suggestion_action")).toBeNull();
+    await click(all(target, ".o_pb_group")[1]);
+    expect(target.querySelector(".o_pb_suggestion")).toBeNull();
+  });
+
   test("a site filter from the context (site button, dashboard) restricts the queue", async () => {
     const { target, orm } = await mountQueue(QUEUE, { context: { plant_bridge_site_id: 2 } });
     expect(orm.of("formattedReadGroup")[0]!.args[0]).toEqual([

@@ -1004,6 +1004,140 @@ import { Component as Component4, onWillStart as onWillStart3, useState as useSt
 import { registry as registry3 } from "@web/core/registry";
 import { Layout as Layout3 } from "@web/search/layout";
 import { standardActionServiceProps as standardActionServiceProps3 } from "@web/webclient/actions/action_service";
+
+// owl_src/exception_queue/suggestions.ts
+function listOf(resModel, name) {
+  return {
+    type: "ir.actions.act_window",
+    name,
+    res_model: resModel,
+    views: [
+      [false, "list"],
+      [false, "form"]
+    ]
+  };
+}
+function suggestedFix(code) {
+  switch (code) {
+    case "unknown_product":
+      return {
+        text: _t(
+          "The plant names a product Odoo does not know: create it, or set its Internal Reference to the plant's code, then retry."
+        ),
+        action: listOf("product.product", _t("Products")),
+        label: _t("Open Products")
+      };
+    case "unknown_workcenter":
+      return {
+        text: _t(
+          "The plant names a work center Odoo does not know: give the work center that code (or that exact name), then retry."
+        ),
+        action: listOf("mrp.workcenter", _t("Work Centers")),
+        label: _t("Open Work Centers")
+      };
+    case "unknown_lot":
+      return {
+        text: _t(
+          "The lot or serial is missing or unknown: create it for the product, or edit the event to name it, then replay."
+        ),
+        action: listOf("stock.lot", _t("Lots/Serial Numbers")),
+        label: _t("Open Lots")
+      };
+    case "unknown_order":
+      return {
+        text: _t(
+          "No manufacturing order has this name (or plant order key): check the order in Odoo or edit the event, then replay."
+        ),
+        action: listOf("mrp.production", _t("Manufacturing Orders")),
+        label: _t("Open Manufacturing Orders")
+      };
+    case "unknown_equipment":
+      return {
+        text: _t(
+          "The equipment is unknown: create it in Maintenance or edit the event, then replay."
+        ),
+        action: listOf("maintenance.equipment", _t("Equipment")),
+        label: _t("Open Equipment")
+      };
+    case "unknown_operation":
+      return {
+        text: _t(
+          "The order has no operation of this name: check the order's work orders or edit the event, then replay."
+        )
+      };
+    case "schema":
+    case "mapping_error":
+    case "invalid_json":
+    case "invalid_protobuf":
+      return {
+        text: _t(
+          "The message does not make a valid event: fix the mapping that produced it (or the device), then retry; or edit and replay this one."
+        ),
+        action: "plant_bridge.action_mapping_studio",
+        label: _t("Open Mapping Studio")
+      };
+    case "bad_quantity":
+      return {
+        text: _t(
+          "The quantity cannot be posted (zero, negative, a serial's other than 1, a finish with nothing reported): edit the event and replay, or discard it."
+        )
+      };
+    case "state_conflict":
+      return {
+        text: _t(
+          "Odoo's own flow refused it (the order is done or cancelled, the lot is not available...): fix the order in Odoo, then retry; or discard."
+        )
+      };
+    case "quality_hold":
+      return {
+        text: _t("A quality hold blocks this order or lot: release the hold, then retry."),
+        action: "plant_bridge.action_plant_bridge_quality_result",
+        label: _t("Open Quality Results")
+      };
+    case "not_system_of_record":
+      return {
+        text: _t(
+          "Odoo, not the plant, owns this kind of event at this site: change the system-of-record matrix if the plant should report it, then retry."
+        ),
+        action: "plant_bridge.action_plant_bridge_sor",
+        label: _t("Open System of Record")
+      };
+    case "unauthorized":
+    case "unknown_site":
+      return {
+        text: _t(
+          "The event names a site its channel may not post to: check the device's site or the site's allowed users."
+        ),
+        action: "plant_bridge.action_plant_bridge_site",
+        label: _t("Open Sites")
+      };
+    case "too_large":
+    case "too_complex":
+      return {
+        text: _t(
+          "The message is beyond the limits (size, nesting): split it at the source; the original is kept here."
+        )
+      };
+    case "signature":
+    case "replayed":
+      return {
+        text: _t(
+          "The webhook's signature or timestamp was refused: check the sender's shared secret and clock."
+        )
+      };
+    case "internal":
+    case "unexpected":
+      return {
+        text: _t(
+          "A failure of Plant Bridge itself: report it with this message; retry once fixed."
+        )
+      };
+    default:
+      return void 0;
+  }
+}
+
+// owl_src/exception_queue/exception_queue.ts
 var PAGE_SIZE = 80;
 var RETRY_CHUNK = 20;
 var MESSAGE_FIELDS = [
@@ -1072,6 +1206,14 @@ var ExceptionQueue = class extends Component4 {
   }
   get group() {
     return this.state.groups.find((g) => g.key === this.state.groupKey);
+  }
+  /** What to do about the chosen group's root cause. */
+  get suggestion() {
+    return this.group ? suggestedFix(this.group.code) : void 0;
+  }
+  applySuggestion() {
+    const action = this.suggestion?.action;
+    return action ? this.action.doAction(action) : void 0;
   }
   groupDomain(group = this.group) {
     const domain = this.baseDomain();
