@@ -5,7 +5,8 @@
 #     demo data and run the tests tagged /plant_bridge; then upgrade it (-u plant_bridge);
 #  1b. the Hoot tests of the OWL screens on that database (scripts/odoo-hoot.sh);
 #  2. two concurrent transactions posting the same keys (scripts/odoo_concurrency_check.py);
-#  3. database without demo data: install plant_bridge, then upgrade it.
+#  3. database without demo data: install plant_bridge, then upgrade it;
+#  4. the translation template i18n/plant_bridge.pot is current (scripts/odoo-pot.sh --check).
 # Fails on any failed/erroring test and on any WARNING, ERROR or CRITICAL line in the logs.
 # Prints "odoo: N passed, M failed" at the end.
 set -euo pipefail
@@ -74,6 +75,11 @@ if [ "$check" = "1,0" ]; then
 else
     step_failed "no-demo install content (site main, demo records: $check)" "$logs/install-nodemo.log"
 fi
+
+pb_log "the translation template is current (scripts/odoo-pot.sh --check) on $nodemo_db"
+bash "$PB_REPO/scripts/odoo-pot.sh" --check --db "$nodemo_db" > "$logs/pot.out" 2>&1 \
+    || step_failed "i18n/plant_bridge.pot is out of date: run bash scripts/odoo-pot.sh" "$logs/pot.out"
+tail -1 "$logs/pot.out"
 
 passed=$((ran - failed - errors))
 [ "$status" -eq 0 ] || [ "$ran" -gt 0 ] || passed=0
