@@ -48,6 +48,7 @@ class TestSidecarConnect(PlantBridgeCase):
         self.assertEqual(env['PLANT_BRIDGE_ODOO_DB'], self.env.cr.dbname)
         self.assertEqual(env['PLANT_BRIDGE_SITE'], 'lyon')
         self.assertNotIn('PLANT_BRIDGE_SITES', env)
+        self.assertEqual(env['PLANT_BRIDGE_ENVIRONMENT'], 'production')
         # the key is the service account's, valid for JSON-2 calls, with the expiry asked for
         key = env['PLANT_BRIDGE_ODOO_API_KEY']
         self.assertEqual(self.Keys._check_credentials(scope='rpc', key=key), user.id)

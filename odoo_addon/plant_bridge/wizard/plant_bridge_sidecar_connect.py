@@ -6,7 +6,7 @@ from odoo.exceptions import UserError
 
 #: the environment the sidecar reads (ARCHITECTURE.md "Sidecar environment")
 ENV_KEYS = ('PLANT_BRIDGE_ODOO_URL', 'PLANT_BRIDGE_ODOO_DB', 'PLANT_BRIDGE_ODOO_API_KEY',
-            'PLANT_BRIDGE_SITE', 'PLANT_BRIDGE_SITES')
+            'PLANT_BRIDGE_SITE', 'PLANT_BRIDGE_SITES', 'PLANT_BRIDGE_ENVIRONMENT')
 KEY_NAME = 'plant-bridge sidecar'
 
 
@@ -111,6 +111,8 @@ class PlantBridgeSidecarConnect(models.TransientModel):
         }
         if len(codes) > 1:
             env['PLANT_BRIDGE_SITES'] = ','.join(codes)
+        # the sidecar declares this database's environment: Odoo refuses it anywhere else
+        env['PLANT_BRIDGE_ENVIRONMENT'] = self.env['plant_bridge.api']._environment()
         self.write({
             'user_id': user.id,
             'api_key': key,
