@@ -14,6 +14,8 @@ class ProductionHandler(Handler):
     `quantity` is in the order's unit, or in `uom` (converted to the order's unit).
     `finish` marks the MO done; `backorder` (bool) overrides the operation type's policy
     (`never` -> no backorder, `always`/`ask` -> a backorder for the remaining quantity).
+    The quantity producing is the larger of the sum of these reports and the last work order
+    `finished` quantity (the same units counted twice, not added nor overwritten).
     A `finish` needs a quantity reported by the plant (this event's or earlier ones, a work
     order's finished quantity, the serials produced): Odoo's Mark as Done on an order with
     nothing producing produces all it planned, which is not what a plant that reported nothing
@@ -54,7 +56,7 @@ class ProductionHandler(Handler):
             # increments of what the plant reported, not of Odoo's own proposal; a bare `finish`
             # (quantity 0) completes with the quantity as it stands
             production.plant_bridge_qty_reported += quantity
-            production.qty_producing = production.plant_bridge_qty_reported
+            production.qty_producing = production._plant_bridge_qty_produced()
         production._set_qty_producing(False)
         if finish:
             self._check_reported(production)
@@ -85,7 +87,7 @@ class ProductionHandler(Handler):
         if production.product_id.tracking == 'serial':
             reported = production.lot_producing_ids
         else:
-            reported = not production.product_uom_id.is_zero(production.plant_bridge_qty_reported)
+            reported = not production.product_uom_id.is_zero(production._plant_bridge_qty_produced())
         if not reported or production.product_uom_id.is_zero(production.qty_producing):
             raise EventRejected('bad_quantity', f"{production.name}: nothing produced was reported, "
                                                 f"a finish needs a quantity (Odoo would produce all "

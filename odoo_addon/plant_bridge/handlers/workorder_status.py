@@ -7,9 +7,11 @@ STATUSES = ('started', 'paused', 'finished')
 class WorkorderStatusHandler(Handler):
     """`workorder_status`: start / pause / finish a work order through its own buttons.
 
-    A `finished` with a quantity sets the work order's quantity producing, which in Odoo is the
-    order's (one field for both): it becomes what the plant reported on the order, so a later
-    `production` adds to it and a bare `finish` completes it. Ending the work order proposes
+    A `finished` with a quantity is the work order's count of the units produced; in Odoo the
+    work order's quantity producing is the order's (one field for both), and the `production`
+    reports count the same units: the order's quantity producing becomes the larger of the two
+    (a smaller work order count does not lower what `production` reported, a later `production`
+    does not add the same units again), and a bare `finish` completes it. Ending the work order proposes
     components only for moves nothing was reported on (`button_finish` skips picked moves, and
     a consumption report leaves its move picked). The quantity is in the order's unit, or in `uom`.
     """
@@ -41,8 +43,9 @@ class WorkorderStatusHandler(Handler):
             workorder.button_pending()
         else:
             if quantity is not None:
-                workorder.qty_producing = quantity
                 if production.product_id.tracking != 'serial':
-                    production.plant_bridge_qty_reported = quantity
+                    production.plant_bridge_qty_workorder = quantity
+                    quantity = production._plant_bridge_qty_produced()
+                workorder.qty_producing = quantity
             workorder.button_finish()
         return workorder

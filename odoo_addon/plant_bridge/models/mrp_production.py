@@ -19,6 +19,10 @@ class MrpProduction(models.Model):
         help="Sum of the `production` quantities the plant reported. The quantity producing is "
              "set from it, not added to whatever Odoo proposed (starting a work order proposes "
              "the whole remaining quantity).")
+    plant_bridge_qty_workorder = fields.Float(
+        'Quantity Reported by a Work Order', digits='Product Unit', readonly=True, copy=False,
+        help="The quantity the plant reported with its last work order end (a count of the same "
+             "units as the `production` reports, not more of them).")
     plant_bridge_order_key = fields.Char(
         'Plant Order Key', readonly=True, copy=False, index='btree_not_null',
         help="The name the plant knows this order by: its name when it was released, or when Odoo "
@@ -45,6 +49,13 @@ class MrpProduction(models.Model):
                 break
             production = production.plant_bridge_successor_id
         return production
+
+    def _plant_bridge_qty_produced(self):
+        """The order's quantity produced as the plant reported it: its `production` reports
+        and its work orders' finished quantities count the same units, so the larger one
+        stands - neither adds to nor overwrites the other."""
+        self.ensure_one()
+        return max(self.plant_bridge_qty_reported, self.plant_bridge_qty_workorder)
 
     # ------------------------------------------------------------------ outbound
     def _plant_bridge_sites(self):

@@ -155,6 +155,47 @@ class TestDifferential(DifferentialCase):
                             ('production', {'quantity': 0, 'finish': True}))
         self.assertSameOutcome(manual, events)
 
+    def test_workorder_quantity_and_production_events_count_once(self):
+        """The operation's end reports 2 of 3 and the order's counter reports the same 2 units:
+        in Odoo the work order's quantity and the order's quantity producing are one field, so
+        a person types 2 once; the plant's two reports of the same units must not make 4."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3, operation=('Manual Assembly', self.assembly_1))
+        with self.story(manual_mo, MANUAL) as manual:
+            manual_mo.workorder_ids.button_start()
+            self.form_produce(manual_mo, quantity=2)
+            manual_mo.workorder_ids.button_finish()
+            self.mark_done(manual_mo, backorder=True)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'started'}),
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'finished',
+                                                  'quantity': 2}),
+                            ('production', {'quantity': 1}),
+                            ('production', {'quantity': 1, 'finish': True}))
+        self.assertSameOutcome(manual, events)
+        self.assertRecordValues(event_mo, [{'qty_produced': 2.0, 'plant_bridge_qty_reported': 2.0,
+                                            'plant_bridge_qty_workorder': 2.0}])
+
+    def test_production_events_not_overwritten_by_a_smaller_workorder_quantity(self):
+        """The order's counter reports 3 units; the operation's end then reports 2 (its own
+        count): the 3 units produced stand, as on the MO form where 3 was typed."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3, operation=('Manual Assembly', self.assembly_1))
+        with self.story(manual_mo, MANUAL) as manual:
+            self.form_produce(manual_mo, quantity=3)
+            manual_mo.workorder_ids.button_start()
+            manual_mo.workorder_ids.button_finish()
+            self.mark_done(manual_mo, backorder=True)
+        with self.story(event_mo, EVENTS) as events:
+            self.post_story(event_mo,
+                            ('production', {'quantity': 1}),
+                            ('production', {'quantity': 2}),
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'started'}),
+                            ('workorder_status', {'operation': 'Manual Assembly', 'status': 'finished',
+                                                  'quantity': 2}),
+                            ('production', {'quantity': 0, 'finish': True}))
+        self.assertSameOutcome(manual, events)
+        self.assertEqual(event_mo.qty_produced, 3.0)
+
     # ------------------------------------------------------------------ late and rejected events
     def test_rejected_consumption_replayed_after_the_fix(self):
         """The plant reports a table top under a lot Odoo does not know, then the legs and the

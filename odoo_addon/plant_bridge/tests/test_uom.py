@@ -71,7 +71,8 @@ class TestUnitsOfMeasure(DifferentialCase):
         result = self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
                                status='finished', quantity=0.25, uom='Dozens')
         self.assertApplied(result, 'mrp.workorder')
-        self.assertRecordValues(mo, [{'qty_producing': 3.0, 'plant_bridge_qty_reported': 3.0}])
+        self.assertRecordValues(mo, [{'qty_producing': 3.0, 'plant_bridge_qty_reported': 0.0,
+                                      'plant_bridge_qty_workorder': 3.0}])
 
     def test_scrap_in_another_unit(self):
         """A unit the scrap form offers for the product (its packagings) is kept; any other unit
