@@ -7,7 +7,8 @@ They never leave ``plant_bridge.api.post_events``: the posting loop turns them i
 #: Stable rejection codes (docs/odoo-api.md). Tests assert codes, never message text.
 REJECTION_CODES = (
     'schema', 'unknown_site', 'unknown_order', 'unknown_product', 'unknown_lot',
-    'unknown_workcenter', 'unknown_operation', 'unknown_equipment', 'bad_quantity', 'bad_uom',
+    'unknown_workcenter', 'unknown_operation', 'unknown_equipment', 'ambiguous_equipment',
+    'bad_quantity', 'bad_uom',
     'state_conflict', 'quality_hold', 'unauthorized', 'not_system_of_record', 'unexpected',
 )
 #: `parked_behind_rejection`: an earlier stock-moving event of the order was rejected and is

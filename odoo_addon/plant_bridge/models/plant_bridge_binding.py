@@ -31,6 +31,11 @@ class PlantBridgeBinding(models.Model):
                          help="Sparkplug device id; empty when the edge node itself is the machine.")
     source = fields.Char(compute='_compute_source', store=True, help="group/edge node[/device]")
     workcenter_id = fields.Many2one('mrp.workcenter', string='Work Center', check_company=True)
+    equipment_id = fields.Many2one(
+        'maintenance.equipment', string='Equipment', check_company=True,
+        domain="[('plant_bridge_workcenter_id', '=', workcenter_id)]",
+        help="The machine's equipment, when its work center has several: maintenance requests "
+             "reported for the work center are made for this equipment.")
     state = fields.Selection([
         ('proposed', 'Proposed'),
         ('confirmed', 'Confirmed'),

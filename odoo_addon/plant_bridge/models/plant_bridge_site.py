@@ -29,6 +29,10 @@ class PlantBridgeSite(models.Model):
     company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company,
                                  index=True)
     warehouse_id = fields.Many2one('stock.warehouse', required=True, check_company=True, tracking=True)
+    maintenance_team_id = fields.Many2one(
+        'maintenance.team', check_company=True, tracking=True,
+        help="Team of the maintenance requests the plant reports for equipment without a team of its own; "
+             "empty: the first team of the site's company, as Odoo's request form proposes.")
     timezone = fields.Selection(
         _tz_selection, compute='_compute_timezone', store=True, readonly=False, precompute=True,
         required=True,
