@@ -109,6 +109,32 @@ class TestMaintenance(PlantBridgeCase):
         self.assertEqual(self.env['mrp.workcenter.productivity'].search(open_logs), logs_before,
                          "the downtime is linked, no block of its own")
 
+    def test_corrective_request_ends_running_timers_as_the_block_button(self):
+        """Blocking a work center for a repair ends the work orders running on it (Block's
+        button_block), so no productive and blocked time at once; a preventive request does not."""
+        mo = self.mo_desk
+        workorder = mo.workorder_ids.filtered(lambda wo: wo.name == 'Manual Assembly')
+        workcenter = workorder.workcenter_id
+        self.post_one('workorder_status', order=mo.name, operation='Manual Assembly', status='started',
+                      occurredAt=self.now().isoformat() + '+00:00')
+        self.assertEqual(workorder.state, 'progress')
+        running = workorder.time_ids.filtered(lambda t: not t.date_end)
+        self.assertTrue(running)
+        code = workcenter.code or workcenter.name
+        self.assertApplied(self.post_one('maintenance', workcenter=code, kind='preventive', description='Oil'),
+                           'maintenance.request')
+        self.assertFalse(running.date_end, "a preventive request does not stop the work")
+        request = self.assertApplied(self.post_one(
+            'maintenance', workcenter=code, kind='corrective', description='Belt torn',
+            occurredAt=self.now().replace(microsecond=0).isoformat() + '+00:00'), 'maintenance.request')
+        self.assertTrue(running.date_end, "the running timer ended")
+        self.assertEqual(workcenter.working_state, 'blocked')
+        self.assertRecordValues(request.plant_bridge_productivity_id, [{
+            'loss_id': self.env.ref('mrp.block_reason1').id, 'date_end': False, 'workcenter_id': workcenter.id}])
+        request.stage_id = self.done_stage
+        self.assertTrue(request.plant_bridge_productivity_id.date_end)
+        self.assertEqual(workcenter.working_state, 'normal')
+
     def test_rejections(self):
         self.assertRejected(self.post_one('maintenance', equipment='Flux capacitor', kind='corrective',
                                           description='x'), 'unknown_equipment')
