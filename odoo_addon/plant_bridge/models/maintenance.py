@@ -23,7 +23,7 @@ class MaintenanceRequest(models.Model):
         'mrp.workcenter.productivity', 'Downtime', readonly=True, copy=False, index='btree_not_null',
         ondelete='set null', help="The work center's downtime that caused this corrective request.")
     plant_bridge_block_own = fields.Boolean(
-        readonly=True, copy=False,
+        'Blocks the Work Center', readonly=True, copy=False,
         help="The downtime was opened by this request (the work center blocked for the maintenance): "
              "it ends when the request reaches a done stage.")
 
