@@ -24,6 +24,9 @@ class EventRejected(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        #: called by the posting loop once the event's savepoint is rolled back: records that
+        #: must survive the refusal (e.g. the attempt a quality hold blocked)
+        self.after_rollback = None
 
 
 class EventDeferred(Exception):

@@ -259,6 +259,9 @@ class PostingBatch:
         except Exception as e:  # noqa: BLE001 - every failure becomes an outcome, see _outcome_for
             item.outcome = self._outcome_for(e, item)
             self._drop_rolled_back_links(item)
+            if isinstance(e, EventRejected) and e.after_rollback:
+                # what the refusal itself must leave behind (a blocked attempt under a hold)
+                e.after_rollback()
         item.duration = time.perf_counter() - start
 
     def _drop_rolled_back_links(self, item):

@@ -270,8 +270,10 @@ def read_lots(env, site, names):
     MoveLine = env['stock.move.line']
     done_lines = MoveLine.search([('lot_id', 'in', lots.ids), ('state', '=', 'done')])
     producing = env['mrp.production'].search([('lot_producing_ids', 'in', lots.ids)])
+    # a lot is held by a hold naming it, or by a hold on the order that produced it
     held = env['plant_bridge.quality.result'].search(
-        [('hold_state', '=', 'held'), ('lot_id', 'in', lots.ids)]).lot_id
+        [('hold_state', '=', 'held'), '|', ('lot_id', 'in', lots.ids),
+         ('production_id.lot_producing_ids', 'in', lots.ids)])._held_lots()
     quality = env['plant_bridge.quality.result'].search(
         [('site_id', '=', site.id), ('lot_id', 'in', lots.ids)], order='id')
     result = []

@@ -10,6 +10,7 @@ import { useService, type Many2one, type ActionService, type ORM } from "../core
 import {
   buildTimeline,
   type EntryKind,
+  type HoldBlockRow,
   type NoteRow,
   type OutboundRow,
   type QualityRow,
@@ -85,7 +86,7 @@ export class OrderTrace extends Component {
   async load(productionId: number) {
     this.state.loading = true;
     try {
-      const [productions, outbound, messages, quality] = await Promise.all([
+      const [productions, outbound, messages, quality, blocks] = await Promise.all([
         this.orm.read<Production>(
           "mrp.production",
           [productionId],
@@ -133,6 +134,26 @@ export class OrderTrace extends Component {
             "released_by_id",
           ],
         ),
+        this.orm.searchRead<HoldBlockRow>(
+          "plant_bridge.hold.block",
+          [
+            "|",
+            ["production_id", "=", productionId],
+            "&",
+            ["res_model", "=", "mrp.production"],
+            ["res_id", "=", productionId],
+          ],
+          [
+            "operation",
+            "lot_id",
+            "result_id",
+            "res_model",
+            "res_id",
+            "res_name",
+            "user_id",
+            "create_date",
+          ],
+        ),
       ]);
       const ids = messages.map((m) => m.id);
       const [replays, notes] = ids.length
@@ -155,7 +176,7 @@ export class OrderTrace extends Component {
         : [[], []];
       this.state.productionId = productionId;
       this.state.production = productions[0] ?? null;
-      this.state.entries = buildTimeline({ outbound, messages, quality, replays, notes });
+      this.state.entries = buildTimeline({ outbound, messages, quality, blocks, replays, notes });
     } finally {
       this.state.loading = false;
     }

@@ -61,6 +61,19 @@ export interface QualityRow {
   released_by_id: Many2one;
 }
 
+/** A delivery or a consumption a quality hold refused (plant_bridge.hold.block). */
+export interface HoldBlockRow {
+  id: number;
+  operation: "delivery" | "consumption";
+  lot_id: Many2one;
+  result_id: Many2one;
+  res_model: string | false;
+  res_id: number | false;
+  res_name: string | false;
+  user_id: Many2one;
+  create_date: string;
+}
+
 export interface ReplayRow {
   id: number;
   message_id: Many2one;
@@ -289,6 +302,35 @@ function qualityEntries(rows: QualityRow[]): TimelineEntry[] {
   return entries;
 }
 
+const BLOCK_TITLES: Record<HoldBlockRow["operation"], () => string> = {
+  delivery: () => _t("Delivery blocked by a quality hold"),
+  consumption: () => _t("Consumption blocked by a quality hold"),
+};
+
+function blockEntries(rows: HoldBlockRow[]): TimelineEntry[] {
+  return rows.map((row) => ({
+    key: `block:${row.id}`,
+    at: at(row.create_date),
+    kind: "quality" as const,
+    icon: "fa-ban",
+    title: BLOCK_TITLES[row.operation](),
+    detail: [
+      row.lot_id ? _t("lot %s", row.lot_id[1]) : "",
+      row.res_name || "",
+      row.user_id ? _t("by %s", row.user_id[1]) : "",
+    ]
+      .filter(Boolean)
+      .join(" · "),
+    tone: "danger" as const,
+    badge: _t("blocked"),
+    link:
+      row.res_model && row.res_id
+        ? { model: row.res_model, id: row.res_id, label: row.res_name || "" }
+        : undefined,
+    failure: true,
+  }));
+}
+
 function replayEntries(
   replays: ReplayRow[],
   notes: NoteRow[],
@@ -335,6 +377,8 @@ export interface TraceData {
   outbound: OutboundRow[];
   messages: TraceMessageRow[];
   quality: QualityRow[];
+  /** Attempts a quality hold refused: on the order's lots, or consuming into the order. */
+  blocks?: HoldBlockRow[];
   replays: ReplayRow[];
   notes: NoteRow[];
 }
@@ -346,6 +390,7 @@ export function buildTimeline(data: TraceData): TimelineEntry[] {
     ...outboundEntries(data.outbound),
     ...data.messages.flatMap((m) => [...pastFailureEntries(m), messageEntry(m)]),
     ...qualityEntries(data.quality),
+    ...blockEntries(data.blocks ?? []),
     ...replayEntries(data.replays, data.notes, keys),
   ];
   return entries

@@ -306,6 +306,19 @@ class QualityResult extends models.Model {
   _records = [];
 }
 
+class HoldBlock extends models.Model {
+  _name = "plant_bridge.hold.block";
+  operation = fields.Char();
+  lot_id = fields.Many2one({ relation: "plant_bridge.site" });
+  result_id = fields.Many2one({ relation: "plant_bridge.quality.result" });
+  res_model = fields.Char();
+  res_id = fields.Integer();
+  res_name = fields.Char();
+  user_id = fields.Many2one({ relation: "plant_bridge.site" });
+  production_id = fields.Many2one({ relation: "mrp.production" });
+  _records = [];
+}
+
 class Replay extends models.Model {
   _name = "plant_bridge.replay";
   message_id = fields.Many2one({ relation: "plant_bridge.message" });
@@ -328,6 +341,7 @@ defineModels([
   Production,
   Outbound,
   QualityResult,
+  HoldBlock,
   Replay,
 ]);
 defineMailModels();

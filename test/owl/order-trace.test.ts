@@ -203,6 +203,27 @@ describe("timeline", () => {
     });
   });
 
+  test("a delivery a quality hold refused, and a consumption into another order", () => {
+    const entries = buildTimeline({ ...DATA, blocks: BLOCKS });
+    expect(entries.filter((e) => e.key.startsWith("block:"))).toEqual([
+      expect.objectContaining({
+        key: "block:5",
+        kind: "quality",
+        title: "Delivery blocked by a quality hold",
+        detail: "lot LOT-3 · WH/OUT/00007 · by Mitchell Admin",
+        tone: "danger",
+        badge: "blocked",
+        link: { model: "stock.picking", id: 7, label: "WH/OUT/00007" },
+        failure: true,
+      }),
+      expect.objectContaining({
+        key: "block:6",
+        title: "Consumption blocked by a quality hold",
+        link: { model: "mrp.production", id: 15, label: "WH/MO/00015" },
+      }),
+    ]);
+  });
+
   test("textOf strips the chatter's HTML", () => {
     expect(textOf("<p>Payload edited by <b>A &amp; B</b>.</p>")).toBe("Payload edited by A & B .");
   });
@@ -234,6 +255,30 @@ const RETRIED: TraceData["messages"][number] = {
     },
   ],
 };
+const BLOCKS: NonNullable<TraceData["blocks"]> = [
+  {
+    id: 5,
+    operation: "delivery",
+    lot_id: [3, "LOT-3"],
+    result_id: [21, "Flatness"],
+    res_model: "stock.picking",
+    res_id: 7,
+    res_name: "WH/OUT/00007",
+    user_id: [3, "Mitchell Admin"],
+    create_date: "2026-11-26 11:00:00",
+  },
+  {
+    id: 6,
+    operation: "consumption",
+    lot_id: [3, "LOT-3"],
+    result_id: [21, "Flatness"],
+    res_model: "mrp.production",
+    res_id: 15,
+    res_name: "WH/MO/00015",
+    user_id: [2, "Plant Bridge Sidecar"],
+    create_date: "2026-11-26 11:30:00",
+  },
+];
 const RETRY_NOTE = {
   id: 32,
   res_id: 13,
@@ -242,7 +287,7 @@ const RETRY_NOTE = {
   author_id: [3, "Mitchell Admin"] as [number, string],
 };
 
-let served: Pick<TraceData, "messages" | "notes"> = DATA;
+let served: Pick<TraceData, "messages" | "notes" | "blocks"> = DATA;
 
 function handler(call: Call): unknown {
   switch (`${call.model}.${call.method}`) {
@@ -268,6 +313,8 @@ function handler(call: Call): unknown {
       return served.messages;
     case "plant_bridge.quality.result.searchRead":
       return DATA.quality;
+    case "plant_bridge.hold.block.searchRead":
+      return served.blocks ?? [];
     case "plant_bridge.replay.searchRead":
       return DATA.replays;
     case "mail.message.searchRead":
@@ -320,8 +367,24 @@ describe("Order Trace", () => {
       ["res_id", "in", [11, 12]],
       ["body", "!=", ""],
     ]);
+    expect(orm.of("searchRead", "plant_bridge.hold.block")[0]!.args[0]).toEqual([
+      "|",
+      ["production_id", "=", 12],
+      "&",
+      ["res_model", "=", "mrp.production"],
+      ["res_id", "=", 12],
+    ]);
     expect(text(target.querySelector(".o_pb_mo_header"))).toContain("WH/MO/00012");
     expect(all(target, ".o_pb_entry")).toHaveLength(8);
+  });
+
+  test("shows the shipments a quality hold on the order's lots refused", async () => {
+    served = { ...DATA, blocks: BLOCKS.slice(0, 1) };
+    const { target } = await mountTrace({ active_id: 12 });
+    await click(target.querySelector('[data-filter="quality"]'));
+    expect(all(target, ".o_pb_entry_title").map((e) => text(e))).toContain(
+      "Delivery blocked by a quality hold",
+    );
   });
 
   test("renders a failure that a retry fixed, then the retry and the success", async () => {

@@ -19,6 +19,9 @@ class ConsumptionHandler(Handler):
     serial is taken from its own quants under the source location and refused
     `state_conflict` when it is not available there in the quantity reported.
 
+    A lot under a quality hold (named by the hold, or produced by a held order) is not consumed
+    into another order: refused `quality_hold`, and the attempt recorded against the hold.
+
     `quantity` is in the unit of the component's move (the BOM line's), or in `uom`, converted to
     it as the MO form would hold it.
     """
@@ -46,6 +49,14 @@ class ConsumptionHandler(Handler):
             lot = self.resolve_lot(item, lot_name, product)
             if product.tracking == 'serial' and quantity != 1:
                 raise EventRejected('bad_quantity', "A serial number is consumed one unit at a time")
+            if holds := move._plant_bridge_holds(lot):
+                refusal = EventRejected('quality_hold', f"Lot/serial {lot.name} of {product.display_name} is "
+                                                        f"under a quality hold: it is not consumed into "
+                                                        f"{production.name}")
+                # the refusal is recorded against the hold, for the held order's trace
+                blocks = [move._plant_bridge_block_vals(result, lot) for result in holds]
+                refusal.after_rollback = lambda: self.env['plant_bridge.hold.block'].sudo().create(blocks)
+                raise refusal
         first = not move.plant_bridge_consumed
         if product.tracking == 'none':
             # as typing the consumed quantity in the MO form: Odoo's inverse keeps the reserved

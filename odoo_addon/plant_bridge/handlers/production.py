@@ -1,6 +1,6 @@
 from odoo import Command
 
-from ..exceptions import EventRejected
+from ..exceptions import EventDeferred, EventRejected
 from .base import Handler
 
 
@@ -20,7 +20,8 @@ class ProductionHandler(Handler):
     order's finished quantity, the serials produced): Odoo's Mark as Done on an order with
     nothing producing produces all it planned, which is not what a plant that reported nothing
     did - refused `bad_quantity`, the order untouched. A `finish` under a quality hold on the
-    order or its lots waits (deferred `quality_hold`) and is posted again when the hold is released.
+    order or its lots waits (deferred `quality_hold`) and is posted again when the hold is released;
+    so does a finish consuming a component lot another order's hold holds.
     """
     event_type = 'production'
     required = ('order', 'quantity')
@@ -62,6 +63,7 @@ class ProductionHandler(Handler):
             self._check_reported(production)
             # a person would wait for the hold to be lifted, then mark the order done
             self.check_quality_hold(production, production.lot_producing_ids, defer=True)
+            self._check_held_components(production)
             self._mark_done(production, event)
         return production
 
@@ -92,6 +94,14 @@ class ProductionHandler(Handler):
             raise EventRejected('bad_quantity', f"{production.name}: nothing produced was reported, "
                                                 f"a finish needs a quantity (Odoo would produce all "
                                                 f"{production.product_qty:g} planned)")
+
+    def _check_held_components(self, production):
+        """A component lot held by another order's (or its own) quality hold: Odoo would refuse
+        to mark the order done; the finish waits for the hold to be released instead."""
+        lots = production.move_raw_ids.move_line_ids.filtered('quantity').lot_id
+        if self.env['plant_bridge.quality.result']._holds_on_lots(lots, production=production):
+            raise EventDeferred('quality_hold', f"{production.name} consumes a lot under a quality hold: the "
+                                                f"finish waits until a manager releases it", retry_after=300)
 
     def _check_new_serial(self, production, lot):
         """Odoo's own checks of a serial being produced: the MO form warns when it is in stock

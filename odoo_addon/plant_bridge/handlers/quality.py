@@ -4,12 +4,24 @@ from .base import Handler
 
 class QualityHandler(Handler):
     """`quality`: a `plant_bridge.quality.result`; a failing result with `hold` holds the order
-    and the lot (completion and outgoing moves blocked until a manager releases it)."""
+    and the lot (completion, consumption into other orders and deliveries blocked until a
+    manager releases it). A result may come for an order in any state but cancelled: tests
+    on the finished goods often end after the order is done - a hold on a done order holds the
+    lots it produced."""
     event_type = 'quality'
     required = ('test', 'result')
 
     def object_key(self, event):
         return ('order', event['order']) if event.get('order') else None
+
+    def _resolve_order(self, item, name):
+        production = self.find_order(item.site, name)
+        if not production:
+            raise EventRejected('unknown_order', f"No manufacturing order {name} on site {item.site.code}")
+        item.links['production_id'] = production.id
+        if production.state == 'cancel':
+            raise EventRejected('state_conflict', f"{name} is cancelled")
+        return production
 
     def apply(self, item):
         event = item.event
@@ -20,7 +32,7 @@ class QualityHandler(Handler):
             raise EventRejected('schema', "'hold' must be a boolean")
         production = self.env['mrp.production']
         if order := self.get_str(event, 'order', required=False):
-            production = self.resolve_order(item, order, allow_draft=True)
+            production = self._resolve_order(item, order)
         product = production.product_id
         if code := self.get_str(event, 'product', required=False):
             product = self.resolve_product(item, code)

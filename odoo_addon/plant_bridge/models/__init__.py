@@ -18,6 +18,8 @@ from . import mrp_workcenter_productivity
 from . import mrp_production
 from . import stock_lot
 from . import stock_move
+from . import plant_bridge_hold_block
+from . import stock_quant
 from . import res_users
 from . import maintenance
 from . import plant_bridge_binding

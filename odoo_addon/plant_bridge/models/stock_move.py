@@ -11,14 +11,67 @@ class StockMove(models.Model):
              "reports, whatever Odoo had proposed before (reservation, producing a quantity, ending "
              "a work order) was replaced by the first report.")
 
+    # ------------------------------------------------------------------ quality holds
+    def _plant_bridge_hold_operation(self):
+        """What a quality hold on a lot keeps this move from doing with it: 'consumption' for a
+        component of a manufacturing order, 'delivery' for a move leaving for a customer (or
+        any outgoing operation but a return to the vendor); None for the rest (internal
+        transfers, e.g. to a quarantine location, scrap, returns to the vendor)."""
+        self.ensure_one()
+        if self.raw_material_production_id:
+            return 'consumption'
+        if self.location_dest_id.usage == 'supplier':
+            return None
+        if self.location_dest_id.usage == 'customer' or self.picking_code == 'outgoing':
+            return 'delivery'
+        return None
+
+    def _plant_bridge_holds(self, lots):
+        """The holds keeping `lots` out of this move (none for a move a hold does not concern)."""
+        Result = self.env['plant_bridge.quality.result']
+        if not lots or not self._plant_bridge_hold_operation():
+            return Result
+        return Result._holds_on_lots(lots, production=self.raw_material_production_id)
+
+    def _update_reserved_quantity_vals(self, need, location_id, lot_id=None, package_id=None, owner_id=None,
+                                       strict=True):
+        """Reservation (Check Availability, confirmation, the plant's consumption) does not take
+        a held lot into an order or a delivery: its quants are left out as if they were not there."""
+        if self.product_id.tracking == 'none' or not self._plant_bridge_hold_operation():
+            return super()._update_reserved_quantity_vals(need, location_id, lot_id, package_id, owner_id, strict)
+        held = self.env['plant_bridge.quality.result'].sudo().search([('hold_state', '=', 'held')])
+        held = held.filtered(lambda r: r.production_id != self.raw_material_production_id
+                             or not self.raw_material_production_id)._held_lots()
+        held = held.filtered(lambda lot: lot.product_id == self.product_id)
+        if lot_id and lot_id & held:
+            return [], 0
+        return super(StockMove, self.with_context(plant_bridge_held_lot_ids=held.ids))._update_reserved_quantity_vals(
+            need, location_id, lot_id, package_id, owner_id, strict)
+
     def _action_done(self, cancel_backorder=False):
-        """A lot under a quality hold does not leave the company (outgoing moves)."""
-        outgoing = self.filtered(lambda m: m.picking_code == 'outgoing' or m.location_dest_id.usage == 'customer')
-        lots = outgoing.move_line_ids.lot_id
-        if lots:
-            held = self.env['plant_bridge.quality.result'].sudo().search(
-                [('hold_state', '=', 'held'), ('lot_id', 'in', lots.ids)]).lot_id
-            if held:
-                raise UserError(_("Quality hold on lot(s) %s: release the hold before shipping.",
-                                  ', '.join(held.mapped('name'))))
+        """A held lot is neither delivered nor consumed into another order: the validation is
+        refused, and the attempt recorded against the hold."""
+        blocks = []
+        for move in self:
+            lots = move.move_line_ids.filtered('quantity').lot_id
+            for result in move._plant_bridge_holds(lots):
+                for lot in result._held_lots() & lots:
+                    blocks.append(move._plant_bridge_block_vals(result, lot))
+        if blocks:
+            self.env['plant_bridge.hold.block']._record(blocks)
+            names = ', '.join(sorted({self.env['stock.lot'].browse(b['lot_id']).name for b in blocks}))
+            raise UserError(_("Quality hold on lot(s) %s: release the hold before shipping or consuming it.",
+                              names))
         return super()._action_done(cancel_backorder=cancel_backorder)
+
+    def _plant_bridge_block_vals(self, result, lot):
+        document = self.raw_material_production_id or self.picking_id or self
+        return {
+            'result_id': result.id,
+            'lot_id': lot.id,
+            'operation': self._plant_bridge_hold_operation(),
+            'res_model': document._name,
+            'res_id': document.id,
+            'res_name': document.display_name,
+            'user_id': self.env.uid,
+        }

@@ -61,7 +61,7 @@ class TestQuality(PlantBridgeCase):
         picking.move_ids.move_line_ids.unlink()
         self.env['stock.move.line'].create(dict(picking.move_ids._prepare_move_line_vals(quantity=1), lot_id=lot.id))
         picking.move_ids.picked = True
-        with self.assertRaises(UserError):
+        with self.enter_registry_test_mode(), self.assertRaises(UserError):
             picking._action_done()
         self.env['plant_bridge.quality.result'].search([('lot_id', '=', lot.id)]).action_release_hold()
         picking._action_done()

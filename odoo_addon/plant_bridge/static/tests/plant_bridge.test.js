@@ -290,6 +290,18 @@ var QualityResult = class extends models.Model {
   production_id = fields.Many2one({ relation: "mrp.production" });
   _records = [];
 };
+var HoldBlock = class extends models.Model {
+  _name = "plant_bridge.hold.block";
+  operation = fields.Char();
+  lot_id = fields.Many2one({ relation: "plant_bridge.site" });
+  result_id = fields.Many2one({ relation: "plant_bridge.quality.result" });
+  res_model = fields.Char();
+  res_id = fields.Integer();
+  res_name = fields.Char();
+  user_id = fields.Many2one({ relation: "plant_bridge.site" });
+  production_id = fields.Many2one({ relation: "mrp.production" });
+  _records = [];
+};
 var Replay = class extends models.Model {
   _name = "plant_bridge.replay";
   message_id = fields.Many2one({ relation: "plant_bridge.message" });
@@ -311,6 +323,7 @@ defineModels([
   Production,
   Outbound,
   QualityResult,
+  HoldBlock,
   Replay
 ]);
 defineMailModels();

@@ -1600,6 +1600,28 @@ function qualityEntries(rows) {
   }
   return entries;
 }
+var BLOCK_TITLES = {
+  delivery: () => _t("Delivery blocked by a quality hold"),
+  consumption: () => _t("Consumption blocked by a quality hold")
+};
+function blockEntries(rows) {
+  return rows.map((row) => ({
+    key: `block:${row.id}`,
+    at: at(row.create_date),
+    kind: "quality",
+    icon: "fa-ban",
+    title: BLOCK_TITLES[row.operation](),
+    detail: [
+      row.lot_id ? _t("lot %s", row.lot_id[1]) : "",
+      row.res_name || "",
+      row.user_id ? _t("by %s", row.user_id[1]) : ""
+    ].filter(Boolean).join(" · "),
+    tone: "danger",
+    badge: _t("blocked"),
+    link: row.res_model && row.res_id ? { model: row.res_model, id: row.res_id, label: row.res_name || "" } : void 0,
+    failure: true
+  }));
+}
 function replayEntries(replays, notes, keys) {
   const entries = [];
   for (const r of replays) {
@@ -1641,6 +1663,7 @@ function buildTimeline(data) {
     ...outboundEntries(data.outbound),
     ...data.messages.flatMap((m) => [...pastFailureEntries(m), messageEntry(m)]),
     ...qualityEntries(data.quality),
+    ...blockEntries(data.blocks ?? []),
     ...replayEntries(data.replays, data.notes, keys)
   ];
   return entries.map((entry, index) => ({ entry, index })).sort((a, b) => a.entry.at - b.entry.at || a.index - b.index).map((x) => x.entry);
@@ -1688,7 +1711,7 @@ var OrderTrace = class extends Component5 {
   async load(productionId) {
     this.state.loading = true;
     try {
-      const [productions, outbound, messages, quality] = await Promise.all([
+      const [productions, outbound, messages, quality, blocks] = await Promise.all([
         this.orm.read(
           "mrp.production",
           [productionId],
@@ -1735,6 +1758,26 @@ var OrderTrace = class extends Component5 {
             "released_date",
             "released_by_id"
           ]
+        ),
+        this.orm.searchRead(
+          "plant_bridge.hold.block",
+          [
+            "|",
+            ["production_id", "=", productionId],
+            "&",
+            ["res_model", "=", "mrp.production"],
+            ["res_id", "=", productionId]
+          ],
+          [
+            "operation",
+            "lot_id",
+            "result_id",
+            "res_model",
+            "res_id",
+            "res_name",
+            "user_id",
+            "create_date"
+          ]
         )
       ]);
       const ids = messages.map((m) => m.id);
@@ -1756,7 +1799,7 @@ var OrderTrace = class extends Component5 {
       ]) : [[], []];
       this.state.productionId = productionId;
       this.state.production = productions[0] ?? null;
-      this.state.entries = buildTimeline({ outbound, messages, quality, replays, notes });
+      this.state.entries = buildTimeline({ outbound, messages, quality, blocks, replays, notes });
     } finally {
       this.state.loading = false;
     }
