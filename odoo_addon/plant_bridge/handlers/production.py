@@ -7,6 +7,9 @@ from .base import Handler
 class ProductionHandler(Handler):
     """`production`: quantity produced on the MO (an increment), lot/serial, done when `finish`.
 
+    A lot or serial the plant names is created when it does not exist, if the plant owns lots in
+    the site's system-of-record matrix; where Odoo owns them, an unknown one is refused
+    `unknown_lot` (create it in Odoo, then replay the event).
     Serial-tracked products are reported one serial per event (quantity 1) and collected in
     `lot_producing_ids` (a many2many since 19); a unit without its serial is refused
     `unknown_lot`, a serial Odoo would warn about or refuse (in stock, already produced) is
@@ -69,7 +72,14 @@ class ProductionHandler(Handler):
 
     def _assign_lot(self, item, production, lot_name, quantity):
         product = production.product_id
-        lot = self.resolve_lot(item, lot_name, product, create=True)
+        # a lot the plant names is created only where the plant owns lots (system-of-record matrix)
+        plant_owns_lots = item.site._sor_owner('lots') == 'plant'
+        try:
+            lot = self.resolve_lot(item, lot_name, product, create=plant_owns_lots)
+        except EventRejected:
+            raise EventRejected('unknown_lot', (
+                f"No lot/serial '{lot_name}' for product {product.display_name}: Odoo is the system of record "
+                f"for lots at site {item.site.code}, the lot must be created in Odoo first")) from None
         if product.tracking == 'serial':
             if quantity not in (0.0, 1.0):
                 raise EventRejected('bad_quantity', "A serial number is produced one unit at a time")

@@ -11,7 +11,7 @@ SOR_DOMAINS = [
     ('confirmation', 'Confirmation'),
     ('quality_hold', 'Quality Hold'),
 ]
-DEFAULT_SOR_OWNERS = {'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'}
+DEFAULT_SOR_OWNERS = {'lots': 'plant', 'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'}
 
 
 class PlantBridgeSor(models.Model):

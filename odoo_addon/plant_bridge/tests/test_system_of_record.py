@@ -1,4 +1,4 @@
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import PlantBridgeCase
 
@@ -14,7 +14,7 @@ class TestSystemOfRecord(PlantBridgeCase):
 
     def test_default_matrix_lets_the_plant_report(self):
         self.assertEqual({row.domain: row.owner for row in self.site.sor_ids if row.owner == 'plant'},
-                         {'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'})
+                         {'lots': 'plant', 'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'})
 
     def test_consumption_owned_by_odoo_is_refused_then_replayed(self):
         mo = self.mo_desk
@@ -30,6 +30,35 @@ class TestSystemOfRecord(PlantBridgeCase):
         self.set_owner('consumption', 'plant')
         self.assertApplied(self.post(event)[0], 'stock.move')
         self.assertRecordValues(move, [{'quantity': 2.0, 'picked': True}])
+
+    def test_lots_owned_by_odoo_are_not_created_by_the_plant(self):
+        self.set_owner('lots', 'odoo')
+        form = Form(self.env['mrp.production'])
+        form.product_id = self.mo_done.product_id  # lot-tracked
+        form.product_qty = 2
+        production = form.save()
+        production.action_confirm()
+        Lot = self.env['stock.lot']
+        event = self.event('production', order=production.name, quantity=1, lot='PB-PLANT-LOT')
+        result = self.post(event)[0]
+        self.assertRejected(result, 'unknown_lot')
+        self.assertIn('system of record for lots', result['message'])
+        self.assertFalse(Lot.search([('name', '=', 'PB-PLANT-LOT')]))
+        self.assertRecordValues(production, [{'qty_producing': 0.0, 'lot_producing_ids': []}])
+        # the lot created in Odoo, the same event applies
+        lot = Lot.create({'name': 'PB-PLANT-LOT', 'product_id': production.product_id.id})
+        self.assertApplied(self.post(event)[0], 'mrp.production')
+        self.assertRecordValues(production, [{'qty_producing': 1.0, 'lot_producing_ids': lot.ids}])
+
+    def test_lots_owned_by_the_plant_are_created(self):
+        form = Form(self.env['mrp.production'])
+        form.product_id = self.mo_done.product_id
+        form.product_qty = 2
+        production = form.save()
+        production.action_confirm()
+        self.assertApplied(self.post_one('production', order=production.name, quantity=1, lot='PB-PLANT-LOT2'),
+                           'mrp.production')
+        self.assertEqual(production.lot_producing_ids.name, 'PB-PLANT-LOT2')
 
     def test_confirmation_owned_by_odoo_refuses_production_and_workorder_status(self):
         self.set_owner('confirmation', 'odoo')
