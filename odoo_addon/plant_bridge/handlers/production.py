@@ -10,6 +10,10 @@ class ProductionHandler(Handler):
     A lot or serial the plant names is created when it does not exist, if the plant owns lots in
     the site's system-of-record matrix; where Odoo owns them, an unknown one is refused
     `unknown_lot` (create it in Odoo, then replay the event).
+    A lot-tracked order carries one lot: a `production` naming another lot while the order is
+    partly produced under the first closes it for what was produced (Mark as Done with a
+    backorder, as a person would) and continues the backorder under the new lot (this event's
+    quantity goes to the backorder); before anything is produced, the new lot replaces the first.
     Serial-tracked products are reported one serial per event (quantity 1) and collected in
     `lot_producing_ids` (a many2many since 19); a unit without its serial is refused
     `unknown_lot`, a serial Odoo would warn about or refuse (in stock, already produced) is
@@ -50,7 +54,7 @@ class ProductionHandler(Handler):
         product = production.product_id
         if product.tracking != 'none':
             if lot_name:
-                self._assign_lot(item, production, lot_name, quantity)
+                production = self._assign_lot(item, production, lot_name, quantity)
             elif not production.lot_producing_ids or (product.tracking == 'serial' and quantity):
                 # a serial is reported with its unit; a lot once per order
                 raise EventRejected('unknown_lot', f"{production.name} produces a tracked product: 'lot' is required")
@@ -89,11 +93,34 @@ class ProductionHandler(Handler):
             if quantity:
                 production.lot_producing_ids = [Command.link(lot.id)]
                 production.qty_producing = len(production.lot_producing_ids)
-        elif production.lot_producing_ids and production.lot_producing_ids != lot:
-            raise EventRejected('state_conflict', f"{production.name} already produces lot "
-                                                  f"{production.lot_producing_ids[:1].name}")
-        else:
+        elif (production.lot_producing_ids and production.lot_producing_ids != lot
+              and not production.product_uom_id.is_zero(production.plant_bridge_qty_reported)):
+            production = self._continue_on_backorder(production)
             production.lot_producing_ids = [Command.set(lot.ids)]
+        else:
+            if production.lot_producing_ids and production.lot_producing_ids != lot:
+                # another lot before anything was produced under the first: as a person
+                # changing the lot in the MO form (its Clear button, then the new lot)
+                production.action_clear_lot_producing_ids()
+            production.lot_producing_ids = [Command.set(lot.ids)]
+        return production
+
+    def _continue_on_backorder(self, production):
+        """A new lot while the order is partly produced under another: as a person would in
+        Odoo, the order is marked done for what was produced under the first lot, with a
+        backorder for the rest, which the new lot continues. Returns the backorder."""
+        if production.product_uom_id.compare(production.plant_bridge_qty_reported, production.product_qty) >= 0:
+            raise EventRejected('state_conflict', (
+                f"{production.name} has produced all it planned under lot {production.lot_producing_ids[:1].name}: "
+                f"no backorder is left for another lot"))
+        self.check_quality_hold(production, production.lot_producing_ids, defer=True)
+        self._check_held_components(production)
+        self._mark_done(production, {'backorder': True})
+        backorder = (production.production_group_id.production_ids - production).filtered(
+            lambda mo: mo.state not in ('done', 'cancel')).sorted('backorder_sequence')[:1]
+        if not backorder:
+            raise EventRejected('state_conflict', f"{production.name}: no backorder to continue under another lot")
+        return backorder
 
     def _check_reported(self, production):
         if production.product_id.tracking == 'serial':

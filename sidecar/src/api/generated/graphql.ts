@@ -214,7 +214,7 @@ export type ProductionInput = {
   quantity: Scalars["Float"]["input"];
   /** Unit of `quantity` as Odoo names it (e.g. `Units`, `Dozens`); Odoo converts it to the order's unit. An unknown unit or one of another kind is rejected `bad_uom`. */
   uom?: InputMaybe<Scalars["String"]["input"]>;
-  /** Lot or serial of the finished product: required when it is tracked; created in Odoo when new where the plant owns lots (the site's system-of-record matrix), else refused `unknown_lot`. */
+  /** Lot or serial of the finished product: required when it is tracked; created in Odoo when new where the plant owns lots (the site's system-of-record matrix), else refused `unknown_lot`. Another lot while the order is partly produced under the first closes the order for what was produced, with a backorder that continues under the new lot. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
   /** Marks the order done, at the quantity the plant reported (this event's and earlier ones); refused `bad_quantity` when nothing produced was reported on the order. */
   finish?: InputMaybe<Scalars["Boolean"]["input"]>;
