@@ -131,6 +131,27 @@ describe("mutations", () => {
     },
   );
 
+  it("reportProduction carries by-products with their lots", async () => {
+    const q = `mutation($i: ProductionInput!) { reportProduction(input: $i) { id status code } }`;
+    const byproducts = [
+      { product: "PB_CHIPS", quantity: 2, lot: "C1" },
+      { product: "PB_DUST", quantity: 0.5 },
+    ];
+    const r = await h.gql(
+      q,
+      { i: { id: "typed-byproducts", order: "WH/MO/00001", quantity: 1, byproducts } },
+      WRITER_MAIN,
+    );
+    expect(r.data.reportProduction).toEqual({
+      id: "typed-byproducts",
+      status: "accepted",
+      code: null,
+    });
+    const rows = await h.store.listMessages({ site: "main" });
+    const row = rows.find((m) => m.event.id === "typed-byproducts");
+    expect(row!.event).toMatchObject({ type: "production", byproducts });
+  });
+
   it("rejects a typed event the canonical schema refuses, with its code", async () => {
     const r = await h.gql(
       `mutation { reportScrap(input: { id: "neg", product: "X", quantity: -1 }) { id status code } }`,

@@ -91,6 +91,27 @@ describe("canonical validator", () => {
     if (!r.ok) expect([r.code, r.path]).toEqual(["schema", "/uom"]);
   });
 
+  it("accepts by-products on a production event, and refuses malformed ones", () => {
+    const withChips = {
+      ...samples.production,
+      byproducts: [
+        { product: "PB_CHIPS", quantity: 2, lot: "C1" },
+        { product: "PB_DUST", quantity: 0 },
+      ],
+    };
+    expect(validate(withChips)).toEqual({ ok: true, event: withChips });
+    for (const [byproducts, path] of [
+      [[{ product: "PB_CHIPS" }], "/byproducts/0/quantity"],
+      [[{ product: "PB_CHIPS", quantity: -1 }], "/byproducts/0/quantity"],
+      [[{ product: "PB_CHIPS", quantity: 1, color: "red" }], "/byproducts/0/color"],
+      [{ product: "PB_CHIPS", quantity: 1 }, "/byproducts"],
+    ] as const) {
+      const r = validate({ ...samples.production, byproducts });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.path).toBe(path);
+    }
+  });
+
   it("orders events by business object", () => {
     expect(orderKeyOf(samples.production)).toBe("main/order/WH/MO/00001");
     expect(orderKeyOf(samples.consumption)).toBe("main/order/WH/MO/00001");

@@ -14,6 +14,9 @@ class ProductionHandler(Handler):
     partly produced under the first closes it for what was produced (Mark as Done with a
     backorder, as a person would) and continues the backorder under the new lot (this event's
     quantity goes to the backorder); before anything is produced, the new lot replaces the first.
+    `byproducts` (optional): `[{product, quantity, uom?, lot?}]`, what was produced of the BOM's
+    by-products with this event, as in the MO form's By-products tab (see `_report_byproduct`);
+    without it Odoo's proposal for them stands.
     Serial-tracked products are reported one serial per event (quantity 1) and collected in
     `lot_producing_ids` (a many2many since 19); a unit without its serial is refused
     `unknown_lot`, a serial Odoo would warn about or refuse (in stock, already produced) is
@@ -43,6 +46,10 @@ class ProductionHandler(Handler):
             raise EventRejected('schema', "'finish' must be a boolean")
         if event.get('backorder') is not None and not isinstance(event['backorder'], bool):
             raise EventRejected('schema', "'backorder' must be a boolean")
+        byproducts = event.get('byproducts')
+        if byproducts is not None and (not isinstance(byproducts, list)
+                                       or not all(isinstance(entry, dict) for entry in byproducts)):
+            raise EventRejected('schema', "'byproducts' must be a list of objects")
 
     def apply(self, item):
         event = item.event
@@ -66,6 +73,8 @@ class ProductionHandler(Handler):
             production.plant_bridge_qty_reported += quantity
             production.qty_producing = production._plant_bridge_qty_produced()
         production._set_qty_producing(False)
+        for entry in event.get('byproducts') or ():
+            self._report_byproduct(item, production, entry)
         if finish:
             self._check_reported(production)
             # a person would wait for the hold to be lifted, then mark the order done
@@ -76,14 +85,7 @@ class ProductionHandler(Handler):
 
     def _assign_lot(self, item, production, lot_name, quantity):
         product = production.product_id
-        # a lot the plant names is created only where the plant owns lots (system-of-record matrix)
-        plant_owns_lots = item.site._sor_owner('lots') == 'plant'
-        try:
-            lot = self.resolve_lot(item, lot_name, product, create=plant_owns_lots)
-        except EventRejected:
-            raise EventRejected('unknown_lot', (
-                f"No lot/serial '{lot_name}' for product {product.display_name}: Odoo is the system of record "
-                f"for lots at site {item.site.code}, the lot must be created in Odoo first")) from None
+        lot = self._lot_to_produce(item, lot_name, product)
         if product.tracking == 'serial':
             if quantity not in (0.0, 1.0):
                 raise EventRejected('bad_quantity', "A serial number is produced one unit at a time")
@@ -105,6 +107,51 @@ class ProductionHandler(Handler):
             production.lot_producing_ids = [Command.set(lot.ids)]
         return production
 
+    def _report_byproduct(self, item, production, entry):
+        """What the plant produced of a by-product, as a person fills the By-products tab: the
+        first report on a by-product move replaces Odoo's proposal (`_set_qty_producing`), later
+        ones add; the move is marked produced (`picked`), so producing more does not propose over
+        it. A tracked by-product needs its lot (created as the finished product's lots are, per
+        the system-of-record matrix); a serial is reported one unit at a time."""
+        code = self.get_str(entry, 'product')
+        quantity = self.get_quantity(entry, allow_zero=True)
+        product_id = item.links.get('product_id')
+        product = self.resolve_product(item, code)
+        if product_id:
+            item.links['product_id'] = product_id
+        else:
+            item.links.pop('product_id', None)
+        move = production.move_byproduct_ids.filtered(
+            lambda m: m.product_id == product and m.state not in ('done', 'cancel'))[:1]
+        if not move:
+            raise EventRejected('state_conflict', f"{product.display_name} is not an open by-product of {production.name}")
+        quantity = self.in_unit(entry, quantity, move.product_uom)
+        lot = self.env['stock.lot']
+        lot_name = self.get_str(entry, 'lot', required=False)
+        if product.tracking != 'none':
+            if not lot_name and quantity:
+                raise EventRejected('unknown_lot', f"By-product {product.display_name} is tracked: 'lot' is required")
+            if product.tracking == 'serial' and quantity not in (0.0, 1.0):
+                raise EventRejected('bad_quantity', "A serial number is produced one unit at a time")
+            if lot_name:
+                lot_id = item.links.get('lot_id')
+                lot = self._lot_to_produce(item, lot_name, product)
+                if lot_id:
+                    item.links['lot_id'] = lot_id
+        elif lot_name:
+            raise EventRejected('schema', f"{product.display_name} is not tracked by lot or serial")
+        first = not move.picked
+        if product.tracking == 'none':
+            move.quantity = quantity if first else move.quantity + quantity
+        else:
+            if first:
+                move.move_line_ids.unlink()
+            if quantity:
+                vals = move._prepare_move_line_vals(quantity=quantity)
+                vals.update(lot_id=lot.id, quantity=quantity, product_uom_id=move.product_uom.id)
+                self.env['stock.move.line'].create(vals)
+        move.picked = True
+
     def _continue_on_backorder(self, production):
         """A new lot while the order is partly produced under another: as a person would in
         Odoo, the order is marked done for what was produced under the first lot, with a
@@ -121,6 +168,16 @@ class ProductionHandler(Handler):
         if not backorder:
             raise EventRejected('state_conflict', f"{production.name}: no backorder to continue under another lot")
         return backorder
+
+    def _lot_to_produce(self, item, lot_name, product):
+        # a lot the plant names is created only where the plant owns lots (system-of-record matrix)
+        plant_owns_lots = item.site._sor_owner('lots') == 'plant'
+        try:
+            return self.resolve_lot(item, lot_name, product, create=plant_owns_lots)
+        except EventRejected:
+            raise EventRejected('unknown_lot', (
+                f"No lot/serial '{lot_name}' for product {product.display_name}: Odoo is the system of record "
+                f"for lots at site {item.site.code}, the lot must be created in Odoo first")) from None
 
     def _check_reported(self, production):
         if production.product_id.tracking == 'serial':

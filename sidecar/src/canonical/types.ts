@@ -20,6 +20,16 @@ export interface ProductionEvent extends EventEnvelope {
   lot?: string;
   finish?: boolean;
   backorder?: boolean;
+  /** By-products produced with this event, replacing Odoo's proposal for them. */
+  byproducts?: ByproductReport[];
+}
+
+/** What was produced of one of the order's by-products (a tracked one with its lot). */
+export interface ByproductReport {
+  product: string;
+  quantity: number;
+  uom?: string;
+  lot?: string;
 }
 
 export interface ConsumptionEvent extends EventEnvelope {

@@ -220,8 +220,22 @@ export type ProductionInput = {
   finish?: InputMaybe<Scalars["Boolean"]["input"]>;
   /** With finish: create a backorder for what remains (default: the operation type's policy). */
   backorder?: InputMaybe<Scalars["Boolean"]["input"]>;
+  /** By-products (of the order's BOM) produced with this event, replacing Odoo's proposal for them; without it, Odoo's proposal stands. */
+  byproducts?: InputMaybe<Array<ByproductInput>>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
+};
+
+/** What was produced of one of the order's by-products. */
+export type ByproductInput = {
+  /** Internal reference of the by-product. */
+  product: Scalars["String"]["input"];
+  /** Quantity produced (>= 0; 1 per serial), in the by-product move's unit unless `uom` names another. */
+  quantity: Scalars["Float"]["input"];
+  /** Unit of `quantity` as Odoo names it. */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial of a tracked by-product (required then); created in Odoo when new where the plant owns lots. */
+  lot?: InputMaybe<Scalars["String"]["input"]>;
 };
 
 /** A `consumption` event: material consumed by a manufacturing order. */
@@ -1557,6 +1571,7 @@ export type ResolversTypes = {
   ProductionInput: ProductionInput;
   Float: ResolverTypeWrapper<Scalars["Float"]["output"]>;
   Boolean: ResolverTypeWrapper<Scalars["Boolean"]["output"]>;
+  ByproductInput: ByproductInput;
   ConsumptionInput: ConsumptionInput;
   ScrapInput: ScrapInput;
   DowntimeInput: DowntimeInput;
@@ -1648,6 +1663,7 @@ export type ResolversParentTypes = {
   ProductionInput: ProductionInput;
   Float: Scalars["Float"]["output"];
   Boolean: Scalars["Boolean"]["output"];
+  ByproductInput: ByproductInput;
   ConsumptionInput: ConsumptionInput;
   ScrapInput: ScrapInput;
   DowntimeInput: DowntimeInput;
