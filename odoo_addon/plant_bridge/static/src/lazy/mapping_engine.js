@@ -13166,6 +13166,22 @@ var eventSchemas = {
       backorder: {
         type: "boolean",
         description: "On finish with less than planned: create a backorder (default: site policy)."
+      },
+      byproducts: {
+        type: "array",
+        maxItems: 50,
+        description: "By-products produced with this event (the BOM's), replacing Odoo's proposal for them; a tracked one needs its lot.",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["product", "quantity"],
+          properties: {
+            product: KEY,
+            quantity: { type: "number", minimum: 0, maximum: 1e12 },
+            uom: UOM,
+            lot: KEY
+          }
+        }
       }
     },
     ["order", "quantity"]
