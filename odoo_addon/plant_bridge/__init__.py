@@ -1,3 +1,6 @@
+from . import clock
 from . import models
 from . import handlers
 from . import wizard
+
+clock.install()

@@ -24,6 +24,8 @@ export const REJECTION_CODES = [
   /** A `uom` Odoo has no active unit of that name for, or one that does not measure the same thing. */
   "bad_uom",
   "state_conflict",
+  /** Dated in a period the company has locked (accounting lock dates): never posted there. */
+  "period_locked",
   "quality_hold",
   "duplicate",
   "unauthorized",

@@ -119,6 +119,24 @@ class Handler:
             return None
         return parse_datetime(value, name)
 
+    def check_period(self, company, moment):
+        """Refuse an event dated in a locked period (`period_locked`) rather than post it there.
+
+        Odoo 19 has lock dates only with accounting (`account`: the fiscal year and hard lock
+        dates); `stock` alone has none. With `stock_account` Odoo refuses a transfer dated in
+        such a period (`stock.picking._is_date_in_lock_period`): the same lock dates apply here.
+        Without `account` there is nothing to check.
+        """
+        violations = getattr(company, '_get_lock_date_violations', None)
+        if violations is None or not moment:
+            return
+        locks = violations(moment.date(), fiscalyear=True, sale=False, purchase=False, tax=False, hard=True)
+        if locks:
+            until = max(lock_date for lock_date, _field in locks)
+            raise EventRejected('period_locked', (
+                f"{moment:%Y-%m-%d %H:%M} UTC is in a period {company.name} has locked (until {until}); "
+                f"post it after the lock date is moved, or correct its date"))
+
     # -- business key resolution ---------------------------------------------
     def _cached(self, kind, key, compute):
         bucket = self.cache.setdefault(kind, {})

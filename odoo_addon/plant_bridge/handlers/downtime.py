@@ -91,6 +91,7 @@ class DowntimeHandler(Handler):
         end = self.get_datetime(event, 'end')
         if end <= start:
             raise EventRejected('schema', "'end' must be after 'start'")
+        self.check_period(workcenter.company_id or item.site.company_id, start)
         intervals = self.prefetch_intervals(workcenter, start, end)
         position = bisect.bisect_left(intervals, (start, end))
         before = intervals[position - 1] if position else None

@@ -31,6 +31,7 @@ class MachineStatusHandler(Handler):
             raise EventRejected('schema', "'counters' must be an object")
         workcenter = self.resolve_workcenter(item, self.get_str(event, 'workcenter'))
         occurred = self.get_datetime(event, 'occurredAt')
+        self.check_period(workcenter.company_id or item.site.company_id, occurred)
         if workcenter.plant_bridge_status_at and occurred < workcenter.plant_bridge_status_at:
             return workcenter
         vals = {'plant_bridge_status': status, 'plant_bridge_status_at': occurred}

@@ -1,3 +1,4 @@
+from ..clock import event_time
 from ..exceptions import EventRejected
 from .base import Handler
 
@@ -14,6 +15,13 @@ class WorkorderStatusHandler(Handler):
     does not add the same units again), and a bare `finish` completes it. Ending the work order proposes
     components only for moves nothing was reported on (`button_finish` skips picked moves, and
     a consumption report leaves its move picked). The quantity is in the order's unit, or in `uom`.
+
+    The buttons run at the event's `occurredAt` (`clock.event_time`): timers open and close, the
+    work order and the order are dated, and the excess over the expected duration is split off
+    as reduced speed exactly as if someone had pressed them then, however late the event is
+    posted. A `paused` / `finished` before the start of the running timer cannot be (the timer
+    would end before it began): `state_conflict`. An event dated in a locked period is refused
+    `period_locked`.
     """
     event_type = 'workorder_status'
     required = ('order', 'operation', 'status')
@@ -37,15 +45,27 @@ class WorkorderStatusHandler(Handler):
             quantity = self.in_unit(event, quantity, production.product_uom_id)
         if workorder.state in ('done', 'cancel'):
             raise EventRejected('state_conflict', f"Work order {operation} of {production.name} is {workorder.state}")
-        if status == 'started':
-            workorder.button_start()
-        elif status == 'paused':
-            workorder.button_pending()
-        else:
-            if quantity is not None:
-                if production.product_id.tracking != 'serial':
-                    production.plant_bridge_qty_workorder = quantity
-                    quantity = production._plant_bridge_qty_produced()
-                workorder.qty_producing = quantity
-            workorder.button_finish()
+        occurred = self.get_datetime(event, 'occurredAt')
+        self.check_period(production.company_id, occurred)
+        if status != 'started':
+            self._check_running_since(workorder, occurred)
+        with event_time(occurred):
+            if status == 'started':
+                workorder.button_start()
+            elif status == 'paused':
+                workorder.button_pending()
+            else:
+                if quantity is not None:
+                    if production.product_id.tracking != 'serial':
+                        production.plant_bridge_qty_workorder = quantity
+                        quantity = production._plant_bridge_qty_produced()
+                    workorder.qty_producing = quantity
+                workorder.button_finish()
         return workorder
+
+    def _check_running_since(self, workorder, occurred):
+        running = workorder.time_ids.filtered(lambda t: not t.date_end and t.date_start > occurred)
+        if running:
+            raise EventRejected('state_conflict', (
+                f"Work order {workorder.name} of {workorder.production_id.name} runs since "
+                f"{min(running.mapped('date_start'))} UTC: it cannot stop at {occurred} UTC"))

@@ -29,3 +29,4 @@ from . import test_connector_form
 from . import test_production_status
 from . import test_quality_holds
 from . import test_differential_lots
+from . import test_differential_time

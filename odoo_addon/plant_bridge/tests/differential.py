@@ -94,19 +94,28 @@ class DifferentialCase(PlantBridgeCase):
     # ------------------------------------------------------------------ comparing
     def twin_orders(self, product_code, quantity, operation=None):
         """Two confirmed MOs of the product (internal reference), made in the MO form; with
-        `operation` (name, work center) a work order added in its Work Orders tab."""
+        `operation` (name, work center) a work order added in its Work Orders tab - on a work
+        center per twin when the work center is a pair (see `twin_workcenters`)."""
         product = self.env['product.product'].search([('default_code', '=', product_code)], limit=1)
         orders = self.env['mrp.production']
-        for _twin in range(2):
+        for twin in range(2):
             form = Form(self.env['mrp.production'])
             form.product_id = product
             form.product_qty = quantity
             orders |= form.save()
             if operation:
+                name, workcenter = operation
                 with Form(orders[-1]) as mo_form, mo_form.workorder_ids.new() as workorder:
-                    workorder.name, workorder.workcenter_id = operation
+                    workorder.name = name
+                    workorder.workcenter_id = workcenter if len(workcenter) == 1 else workcenter[twin]
         orders.action_confirm()
         return orders[0], orders[1]
+
+    def twin_workcenters(self, workcenter):
+        """Two copies of a work center (same calendar, costs, automatic downtime setting), one
+        per twin: time logs and the blocked state belong to a work center, so the twins of a
+        time story cannot share one. Named with the twin's tag (`M-Assembly 1`, `E-Assembly 1`)."""
+        return tuple(workcenter.copy({'name': tag + workcenter.name, 'code': False}) for tag in (MANUAL, EVENTS))
 
     @contextmanager
     def story(self, production, tag):
@@ -204,3 +213,27 @@ def snapshot(production, tag):
             'scrap_lines': move_lines(mo.scrap_ids.move_ids),
         })
     return {'orders': orders}
+
+
+def time_snapshot(workcenter, productions=()):
+    """What a person checks after a time story: the work center's time logs (loss, dates,
+    duration, which work order), its state, and per order its start and the dates, durations and
+    cost of its work orders - everything free of ids, users and descriptions."""
+    def moment(value):
+        return value and value.isoformat(sep=' ')
+
+    return {
+        'working_state': workcenter.working_state,
+        'time_logs': sorted(
+            (log.loss_id.name, log.loss_type, moment(log.date_start), moment(log.date_end), round(log.duration, 2),
+             log.workorder_id.name or False)
+            for log in workcenter.env['mrp.workcenter.productivity'].search([('workcenter_id', '=', workcenter.id)])),
+        'orders': [{
+            'state': production.state,
+            'date_start': moment(production.date_start),
+            'workorders': [
+                (wo.name, wo.state, moment(wo.date_start), moment(wo.date_finished), round(wo.duration, 2),
+                 wo.qty_produced, wo.costs_hour, round(wo._cal_cost(), 2))
+                for wo in production.workorder_ids],
+        } for production in productions],
+    }

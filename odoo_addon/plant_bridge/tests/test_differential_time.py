@@ -1,0 +1,85 @@
+from datetime import datetime, timedelta
+
+from odoo.tests import freeze_time, tagged
+
+from .differential import DifferentialCase, time_snapshot
+
+DESK = 'FURN_7800'  # Desk Combination, untracked, one work order in the MO form
+T0 = datetime(2026, 11, 26, 8, 0)
+
+
+def iso(moment):
+    return moment.isoformat() + '+00:00'
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestDifferentialTime(DifferentialCase):
+    """Time stories: the work order's Start / Pause / Done buttons pressed at the time things
+    happened, against the plant's events of the same story posted later; the time logs, work
+    order dates, durations and costs must be equal."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.assembly_1.costs_hour = 45.0
+
+    def timed_orders(self, workcenters):
+        manual_mo, event_mo = self.twin_orders(DESK, 3, operation=('Manual Assembly', workcenters))
+        (manual_mo | event_mo).workorder_ids.duration_expected = 60.0
+        return manual_mo, event_mo
+
+    def press(self, workorder, status, at):
+        with freeze_time(at):
+            {'started': workorder.button_start, 'paused': workorder.button_pending,
+             'finished': workorder.button_finish}[status]()
+
+    def events(self, production, story):
+        return [self.event('workorder_status', order=production.name, operation='Manual Assembly',
+                           status=status, occurredAt=iso(at)) for status, at in story]
+
+    def test_start_pause_done_posted_two_hours_late(self):
+        """Start, Pause, Start, Done: 130 minutes against 60 expected (Odoo books the excess as
+        reduced speed), the events posted two hours after the work order ended."""
+        workcenters = self.twin_workcenters(self.assembly_1)
+        manual_mo, event_mo = self.timed_orders(workcenters)
+        story = [('started', T0), ('paused', T0 + timedelta(minutes=40)),
+                 ('started', T0 + timedelta(minutes=60)), ('finished', T0 + timedelta(minutes=150))]
+        for status, at in story:
+            self.press(manual_mo.workorder_ids, status, at)
+        with freeze_time(T0 + timedelta(minutes=270)):
+            results = self.post(*self.events(event_mo, story))
+        self.assertEqual({r['status'] for r in results}, {'applied'}, results)
+        manual = time_snapshot(workcenters[0], manual_mo)
+        self.assertEqual(manual['orders'][0]['workorders'][0][4], 130.0)
+        self.assertIn('performance', [log[1] for log in manual['time_logs']])
+        self.assertSameOutcome(manual, time_snapshot(workcenters[1], event_mo))
+
+    def test_replay_after_outage(self):
+        """200 work order events: pressed in Odoo as they happen, posted live one by one, and
+        replayed two hours late in one batch after an outage - same durations and costs."""
+        workcenters = self.twin_workcenters(self.assembly_1) + (
+            self.assembly_1.copy({'name': 'L-' + self.assembly_1.name, 'code': False}),)
+        manual_mo, replayed_mo = self.timed_orders(workcenters[:2])
+        live_mo = self.twin_orders(DESK, 3, operation=('Manual Assembly', workcenters[2]))[0]
+        live_mo.workorder_ids.duration_expected = 60.0
+        story, at = [], T0
+        for cycle in range(99):
+            story += [('started', at), ('paused', at + timedelta(minutes=3 + cycle % 7, seconds=cycle))]
+            at += timedelta(minutes=15)
+        story += [('started', at), ('finished', at + timedelta(minutes=25))]
+        self.assertEqual(len(story), 200)
+        for (status, moment), event in zip(story, self.events(live_mo, story)):
+            self.press(manual_mo.workorder_ids, status, moment)
+            with freeze_time(moment + timedelta(seconds=2)):
+                self.assertEqual(self.post(event)[0]['status'], 'applied')
+        with freeze_time(story[-1][1] + timedelta(hours=2)):
+            results = self.post(*self.events(replayed_mo, story))
+        self.assertEqual({r['status'] for r in results}, {'applied'})
+        manual, live, replayed = (time_snapshot(wc, mo) for wc, mo in zip(
+            workcenters, (manual_mo, live_mo, replayed_mo)))
+        expected_minutes = sum((3 + c % 7) + c / 60 for c in range(99)) + 25
+        self.assertAlmostEqual(manual['orders'][0]['workorders'][0][4], expected_minutes, delta=0.1)
+        self.assertGreater(manual['orders'][0]['workorders'][0][7], 0.0)
+        self.assertSameOutcome(manual, live)
+        self.assertSameOutcome(manual, replayed)
+
