@@ -23,6 +23,8 @@ export const REJECTION_CODES = [
   "bad_quantity",
   /** A `uom` Odoo has no active unit of that name for, or one that does not measure the same thing. */
   "bad_uom",
+  /** A downtime reason that is no downtime: a productive or performance (reduced speed) loss. */
+  "bad_loss",
   "state_conflict",
   /** Dated in a period the company has locked (accounting lock dates): never posted there. */
   "period_locked",

@@ -3,6 +3,10 @@ from datetime import datetime, timezone
 
 from ..exceptions import EventDeferred, EventRejected
 
+#: loss types that are downtime (not running time): what `downtime` events and a machine's
+#: `down` may record, and the intervals that must not overlap
+DOWNTIME_LOSS_TYPES = ('availability', 'quality')
+
 
 class EventItem:
     """One event of a batch on its way through the posting loop."""
@@ -201,6 +205,26 @@ class Handler:
             raise EventRejected('unknown_workcenter', f"No work center with code or name '{code}'")
         item.links['workcenter_id'] = workcenter.id
         return workcenter
+
+    def resolve_downtime_loss(self, reason):
+        """A loss reason by name (case-insensitive), else the first loss of that loss type.
+
+        Only downtime losses (availability, quality): Odoo books productive time and reduced
+        speed (performance) itself from the work orders' timers, so a plant naming them as the
+        reason a machine stood still is refused `bad_loss`.
+        """
+        def search():
+            Loss = self.env['mrp.workcenter.productivity.loss']
+            return (Loss.search([('name', '=ilike', reason)], limit=1)
+                    or Loss.search([('loss_type', '=', reason.lower())], limit=1))
+        loss = self._cached('loss', reason, search)
+        if not loss:
+            raise EventRejected('schema', f"No loss reason or loss type '{reason}'")
+        if loss.loss_type not in DOWNTIME_LOSS_TYPES:
+            raise EventRejected('bad_loss', (
+                f"'{loss.name}' is a {loss.loss_type} loss: Odoo books it from the work orders' timers, "
+                f"a downtime reason must be an availability or quality loss"))
+        return loss
 
     def resolve_lot(self, item, name, product, create=False):
         company = item.site.company_id

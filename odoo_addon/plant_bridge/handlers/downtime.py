@@ -2,18 +2,21 @@ import bisect
 from datetime import datetime
 
 from ..exceptions import EventRejected
-from .base import Handler
-
-#: loss types that are downtime (not running time) - the intervals that must not overlap
-DOWNTIME_LOSS_TYPES = ('availability', 'quality')
+from .base import DOWNTIME_LOSS_TYPES, Handler
 
 
 class DowntimeHandler(Handler):
     """`downtime`: a closed `mrp.workcenter.productivity` interval with its loss reason.
 
-    Batchable: events are validated one by one (work center, loss by name then by loss type,
-    no overlap with recorded or earlier downtime of the same work center) and the intervals
-    of a batch are created with one `create(vals_list)`.
+    Batchable: events are validated one by one (work center, a downtime loss by name then by
+    loss type, no overlap with recorded or earlier downtime of the same work center) and the
+    intervals of a batch are created with one `create(vals_list)`.
+
+    An interval still open (a Block entered in Odoo, or a machine's automatic interval) that
+    the plant's downtime overlaps is settled by the site's system-of-record matrix for machine
+    states: the plant owns them - the plant's interval takes its time: the open one keeps what
+    came before (a closed copy), continues after the plant's interval, and the work center's
+    chatter says so; Odoo owns them - `state_conflict` naming both intervals.
     """
     event_type = 'downtime'
     required = ('workcenter', 'reason', 'start', 'end')
@@ -51,7 +54,7 @@ class DowntimeHandler(Handler):
         is the neighbour the whole history would have given the window's first event.
         """
         state = self.cache.setdefault('downtime_intervals', {}).setdefault(
-            workcenter.id, {'windows': [], 'ids': set(), 'intervals': []})
+            workcenter.id, {'windows': [], 'ids': set(), 'intervals': [], 'open': {}})
         if not any(low <= start and end <= high for low, high in state['windows']):
             Productivity = self.env['mrp.workcenter.productivity']
             domain = [('workcenter_id', '=', workcenter.id), ('loss_type', 'in', DOWNTIME_LOSS_TYPES),
@@ -68,40 +71,42 @@ class DowntimeHandler(Handler):
                 low, high = datetime.min, datetime.max
                 rows = Productivity.search_fetch(domain, ['date_start', 'date_end'])
             for row in rows:
-                bisect.insort(state['intervals'], (row.date_start, row.date_end or row.date_start.max))
+                if row.date_end:
+                    bisect.insort(state['intervals'], (row.date_start, row.date_end))
+                else:
+                    state['open'][row.id] = row.date_start
             state['ids'].update(rows.ids)
             state['windows'].append((low, high))
-        return state['intervals']
-
-    def resolve_loss(self, reason):
-        def search():
-            Loss = self.env['mrp.workcenter.productivity.loss']
-            return (Loss.search([('name', '=ilike', reason)], limit=1)
-                    or Loss.search([('loss_type', '=', reason.lower())], limit=1))
-        loss = self._cached('loss', reason, search)
-        if not loss:
-            raise EventRejected('schema', f"No loss reason or loss type '{reason}'")
-        return loss
+        return state
 
     def prepare(self, item):
         event = item.event
         workcenter = self.resolve_workcenter(item, self.get_str(event, 'workcenter'))
-        loss = self.resolve_loss(self.get_str(event, 'reason'))
+        loss = self.resolve_downtime_loss(self.get_str(event, 'reason'))
         start = self.get_datetime(event, 'start')
         end = self.get_datetime(event, 'end')
         if end <= start:
             raise EventRejected('schema', "'end' must be after 'start'")
         self.check_period(workcenter.company_id or item.site.company_id, start)
-        intervals = self.prefetch_intervals(workcenter, start, end)
+        state = self.prefetch_intervals(workcenter, start, end)
+        intervals = state['intervals']
         position = bisect.bisect_left(intervals, (start, end))
         before = intervals[position - 1] if position else None
         after = intervals[position] if position < len(intervals) else None
         if (before and before[1] > start) or (after and after[0] < end):
             clash = before if before and before[1] > start else after
             raise EventRejected('state_conflict', f"Downtime overlaps {clash[0]} - {clash[1]} on {workcenter.name}")
-        intervals.insert(position, (start, end))
+        open_ids = sorted(open_id for open_id, since in state['open'].items() if since < end)
+        if open_ids:
+            self._check_machine_states_owner(item, workcenter, start, end, open_ids)
+            for open_id in open_ids:
+                if state['open'][open_id] < start:
+                    bisect.insort(intervals, (state['open'][open_id], start))
+                state['open'][open_id] = end
+        intervals.insert(bisect.bisect_left(intervals, (start, end)), (start, end))
         description = event.get('description')
         return {
+            '_open_ids': open_ids,
             'workcenter_id': workcenter.id,
             'company_id': workcenter.company_id.id or item.site.company_id.id,
             'loss_id': loss.id,
@@ -117,7 +122,37 @@ class DowntimeHandler(Handler):
         item.vals = self.prepare(item)
         return item
 
+    def _check_machine_states_owner(self, item, workcenter, start, end, open_ids):
+        if item.site._sor_owner('machine_states') == 'plant':
+            return
+        opened = self.env['mrp.workcenter.productivity'].browse(open_ids)
+        raise EventRejected('state_conflict', (
+            f"Downtime {start:%Y-%m-%d %H:%M} - {end:%Y-%m-%d %H:%M} UTC on {workcenter.name} overlaps the open "
+            + ', '.join(f"'{log.loss_id.name}' since {log.date_start:%Y-%m-%d %H:%M} UTC" for log in opened)
+            + f"; Odoo owns machine states at site {item.site.code}: close or change it in Odoo, then replay"))
+
     def create_batch(self, items):
         # one create for the batch: durations are computed for all of it at once
         # (models/mrp_workcenter_productivity.py)
-        return list(self.env['mrp.workcenter.productivity'].create([item.vals for item in items]))
+        for item in items:
+            self._make_room(item.vals)
+        return list(self.env['mrp.workcenter.productivity'].create([
+            {name: value for name, value in item.vals.items() if name != '_open_ids'} for item in items]))
+
+    def _make_room(self, vals):
+        """The plant's interval takes its time from the intervals still open over it: what came
+        before stays as a closed copy, the open interval continues after the plant's."""
+        start, end = vals['date_start'], vals['date_end']
+        for interval in self.env['mrp.workcenter.productivity'].browse(vals['_open_ids']):
+            if interval.date_end or interval.date_start >= end:
+                continue
+            since = interval.date_start
+            if since < start:
+                interval.copy({'date_start': since, 'date_end': start})
+            interval.date_start = end
+            interval.workcenter_id.message_post(body=self.env._(
+                "Plant downtime %(start)s - %(end)s UTC (%(reason)s) took the place of the open interval "
+                "'%(loss)s' there (open since %(since)s UTC)%(kept)s; it continues from %(end)s UTC.",
+                start=start, end=end, reason=self.env['mrp.workcenter.productivity.loss'].browse(vals['loss_id']).name,
+                loss=interval.loss_id.name, since=since,
+                kept=self.env._(", closed at %s UTC", start) if since < start else ''))

@@ -10,8 +10,12 @@ SOR_DOMAINS = [
     ('consumption', 'Consumption'),
     ('confirmation', 'Confirmation'),
     ('quality_hold', 'Quality Hold'),
+    # who decides when a work center was down: a plant downtime over an interval still open in
+    # Odoo (a manual Block) takes its place (plant) or is refused state_conflict (odoo)
+    ('machine_states', 'Machine States'),
 ]
-DEFAULT_SOR_OWNERS = {'lots': 'plant', 'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'}
+DEFAULT_SOR_OWNERS = {'lots': 'plant', 'consumption': 'plant', 'confirmation': 'plant',
+                      'quality_hold': 'plant', 'machine_states': 'plant'}
 
 
 class PlantBridgeSor(models.Model):

@@ -117,6 +117,17 @@ class DifferentialCase(PlantBridgeCase):
         time story cannot share one. Named with the twin's tag (`M-Assembly 1`, `E-Assembly 1`)."""
         return tuple(workcenter.copy({'name': tag + workcenter.name, 'code': False}) for tag in (MANUAL, EVENTS))
 
+    def block(self, workcenter, loss, description=None):
+        """The work center's Block button: its dialog (a time log form), saved, then Block."""
+        action = self.env.ref('mrp.act_mrp_block_workcenter')
+        with Form(self.env['mrp.workcenter.productivity'].with_context(default_workcenter_id=workcenter.id),
+                  view=action.view_id) as form:
+            form.loss_id = loss
+            if description:
+                form.description = description
+        form.record.button_block()
+        return form.record
+
     @contextmanager
     def story(self, production, tag):
         """Runs a story on `production`; afterwards `.snapshot` holds its outcome."""

@@ -9,7 +9,7 @@ class TestConfig(PlantBridgeCase):
 
     def test_default_site(self):
         self.assertRecordValues(self.site, [{'code': 'main', 'warehouse_id': self.env.ref('stock.warehouse0').id}])
-        self.assertEqual(len(self.site.sor_ids), 9)
+        self.assertEqual(len(self.site.sor_ids), 10)  # one row per domain of the matrix
 
     def test_get_config_and_revision(self):
         config = self.api.get_config('main')

@@ -83,3 +83,26 @@ class TestDifferentialTime(DifferentialCase):
         self.assertSameOutcome(manual, live)
         self.assertSameOutcome(manual, replayed)
 
+    def test_plant_downtime_inside_an_open_block(self):
+        """The work center was blocked in Odoo (Material Availability) when the plant reports an
+        Equipment Failure from 09:30 to 09:45; the plant owns machine states: as a person who
+        unblocks and blocks again with the other reason, then back to the first one."""
+        manual_wc, event_wc = self.twin_workcenters(self.assembly_1)
+        material, failure = self.env.ref('mrp.block_reason0'), self.env.ref('mrp.block_reason1')
+        at = T0 + timedelta(hours=1)
+        for workcenter in (manual_wc, event_wc):
+            with freeze_time(at):
+                self.block(workcenter, material)
+        for minutes, loss in ((30, failure), (45, material)):
+            with freeze_time(at + timedelta(minutes=minutes)):
+                manual_wc.unblock()
+                self.block(manual_wc, loss)
+        with freeze_time(at + timedelta(hours=1)):
+            result = self.post_one('downtime', workcenter=event_wc.name, reason=failure.name,
+                                   start=iso(at + timedelta(minutes=30)), end=iso(at + timedelta(minutes=45)))
+        self.assertApplied(result, 'mrp.workcenter.productivity')
+        manual = time_snapshot(manual_wc)
+        self.assertEqual(manual['working_state'], 'blocked')
+        self.assertEqual(len(manual['time_logs']), 3)
+        self.assertSameOutcome(manual, time_snapshot(event_wc))
+        self.assertIn('Equipment Failure', event_wc.message_ids[:1].body)

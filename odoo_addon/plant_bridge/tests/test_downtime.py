@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 
 from .common import PlantBridgeCase
 
@@ -81,7 +81,6 @@ class TestDowntime(PlantBridgeCase):
             ('2026-09-11T15:00:00+00:00', '2026-09-14T10:00:00+00:00', 'Material Availability'),  # weekend
             ('2026-09-19T10:00:00+00:00', '2026-09-19T11:00:00+00:00', 'Process Defect'),  # Saturday only
             ('2026-09-15T12:10:07+02:00', '2026-09-15T12:40:59+02:00', 'Reduced Yield'),  # seconds, offset
-            ('2026-09-16T09:00:00+00:00', '2026-09-16T09:45:00+00:00', 'Reduced Speed'),  # performance: wall time
         ]
         results = self.post(*[self.event('downtime', workcenter='Assembly 1', reason=reason, start=start, end=end)
                               for start, end, reason in spans])
@@ -92,7 +91,6 @@ class TestDowntime(PlantBridgeCase):
             expected = record.loss_id._convert_to_duration(
                 record.date_start.replace(microsecond=0), record.date_end.replace(microsecond=0), record.workcenter_id)
             self.assertAlmostEqual(record.duration, expected, places=2, msg=record.date_start)
-        self.assertEqual(records[-1].duration, 45.0)
         self.assertTrue(any(r.duration == 0 for r in records), "the Saturday interval is outside working time")
         # a change of dates recomputes them (several records at once: the batch path)
         records[:3].write({'date_end': '2026-09-10 11:00:00'})
@@ -103,3 +101,43 @@ class TestDowntime(PlantBridgeCase):
         before = records.mapped('duration')
         stock._compute_duration()
         self.assertEqual([round(d, 2) for d in stock.mapped('duration')], before)
+
+    def test_only_downtime_losses(self):
+        """Productive time and reduced speed are not downtime: Odoo books them from the work
+        order's timers, a `downtime` event naming them is refused `bad_loss`."""
+        base = {'workcenter': 'Assembly 1', 'start': '2026-11-24T08:00:00+00:00', 'end': '2026-11-24T08:10:00+00:00'}
+        for reason in ('Reduced Speed', 'Fully Productive Time', 'performance', 'productive'):
+            self.assertRejected(self.post_one('downtime', reason=reason, **base), 'bad_loss')
+        self.assertApplied(self.post_one('downtime', reason='availability', **base), 'mrp.workcenter.productivity')
+
+    def open_block(self, workcenter, at, loss='mrp.block_reason0'):
+        """A block entered in Odoo (the Block dialog), still open."""
+        with freeze_time(at):
+            block = self.env['mrp.workcenter.productivity'].create({
+                'workcenter_id': workcenter.id, 'loss_id': self.env.ref(loss).id})
+            block.button_block()
+        return block
+
+    def test_open_block_owned_by_odoo_refuses_the_plant_downtime(self):
+        self.site.sor_ids.filtered(lambda row: row.domain == 'machine_states').owner = 'odoo'
+        block = self.open_block(self.assembly_2, '2026-11-25 09:00:00')
+        result = self.post_one('downtime', workcenter='Assembly 2', reason='Equipment Failure',
+                               start='2026-11-25T09:30:00+00:00', end='2026-11-25T09:45:00+00:00')
+        self.assertRejected(result, 'state_conflict')
+        # both intervals named, so that someone can decide
+        self.assertIn('2026-11-25 09:30', result['message'])
+        self.assertIn('2026-11-25 09:00', result['message'])
+        self.assertRecordValues(block, [{'date_end': False}])
+
+    def test_open_interval_starting_inside_the_plant_downtime(self):
+        """The open interval began within the plant's downtime: the plant's interval stands, the
+        open one continues after it, and the work center's chatter says so."""
+        block = self.open_block(self.assembly_2, '2026-11-25 09:35:00')
+        result = self.post_one('downtime', workcenter='Assembly 2', reason='Equipment Failure',
+                               start='2026-11-25T09:30:00+00:00', end='2026-11-25T09:45:00+00:00')
+        plant = self.assertApplied(result, 'mrp.workcenter.productivity')
+        self.assertRecordValues(plant, [{'date_start': datetime(2026, 11, 25, 9, 30),
+                                         'date_end': datetime(2026, 11, 25, 9, 45)}])
+        self.assertRecordValues(block, [{'date_start': datetime(2026, 11, 25, 9, 45), 'date_end': False}])
+        self.assertEqual(self.assembly_2.working_state, 'blocked')
+        self.assertIn('Material Availability', self.assembly_2.message_ids[:1].body)

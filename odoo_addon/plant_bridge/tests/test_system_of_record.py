@@ -14,7 +14,8 @@ class TestSystemOfRecord(PlantBridgeCase):
 
     def test_default_matrix_lets_the_plant_report(self):
         self.assertEqual({row.domain: row.owner for row in self.site.sor_ids if row.owner == 'plant'},
-                         {'lots': 'plant', 'consumption': 'plant', 'confirmation': 'plant', 'quality_hold': 'plant'})
+                         {'lots': 'plant', 'consumption': 'plant', 'confirmation': 'plant',
+                          'quality_hold': 'plant', 'machine_states': 'plant'})
 
     def test_consumption_owned_by_odoo_is_refused_then_replayed(self):
         mo = self.mo_desk
