@@ -5,6 +5,21 @@ from ..exceptions import EventRejected
 from .base import DOWNTIME_LOSS_TYPES, Handler
 
 
+def note_interval(cache, interval):
+    """Tell this batch's downtime overlap rules about an interval written outside the downtime
+    handler (a machine's `down` opens one, its next status closes it): only a work center
+    whose intervals the batch already loaded needs it, a later load reads it from the database."""
+    state = cache.get('downtime_intervals', {}).get(interval.workcenter_id.id)
+    if state is None:
+        return
+    state['ids'].add(interval.id)
+    state['open'].pop(interval.id, None)
+    if interval.date_end:
+        bisect.insort(state['intervals'], (interval.date_start, interval.date_end))
+    else:
+        state['open'][interval.id] = interval.date_start
+
+
 class DowntimeHandler(Handler):
     """`downtime`: a closed `mrp.workcenter.productivity` interval with its loss reason.
 

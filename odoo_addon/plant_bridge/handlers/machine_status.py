@@ -1,9 +1,9 @@
 import json
 
-from odoo import fields
-
+from ..clock import event_time
 from ..exceptions import EventRejected
 from .base import Handler
+from .downtime import note_interval
 
 STATUSES = ('running', 'idle', 'down', 'setup', 'offline')
 
@@ -12,8 +12,11 @@ class MachineStatusHandler(Handler):
     """`machine_status`: the live state of a work center (status, since, counters).
 
     Out-of-order events (older than the current state) are recorded but change nothing.
-    With automatic downtime on the work center, `down` opens a downtime interval (the work
-    center shows blocked) and the next other status closes it.
+    With automatic downtime on the work center, `down` blocks it as Odoo's Block does, at the
+    event's time: an open downtime interval (the event's `reason`, else the work center's
+    automatic downtime reason, else the first availability loss) and the running timers of its
+    work orders end (no productive and blocked time at once); the next other status closes the
+    interval. An interval someone closed in Odoo meanwhile (Unblock) is left as it is.
     """
     event_type = 'machine_status'
     required = ('workcenter', 'status')
@@ -30,6 +33,8 @@ class MachineStatusHandler(Handler):
         if counters is not None and not isinstance(counters, dict):
             raise EventRejected('schema', "'counters' must be an object")
         workcenter = self.resolve_workcenter(item, self.get_str(event, 'workcenter'))
+        reason = self.get_str(event, 'reason', required=False)
+        loss = self.resolve_downtime_loss(reason) if reason else None
         occurred = self.get_datetime(event, 'occurredAt')
         self.check_period(workcenter.company_id or item.site.company_id, occurred)
         if workcenter.plant_bridge_status_at and occurred < workcenter.plant_bridge_status_at:
@@ -40,24 +45,32 @@ class MachineStatusHandler(Handler):
         if counters is not None:
             vals['plant_bridge_counters'] = json.dumps(counters, sort_keys=True)
         if workcenter.plant_bridge_auto_downtime:
-            vals.update(self._auto_downtime_vals(workcenter, status, occurred))
+            vals.update(self._auto_downtime_vals(workcenter, status, occurred, loss))
         workcenter.write(vals)
         return workcenter
 
-    def _auto_downtime_vals(self, workcenter, status, occurred):
+    def _auto_downtime_vals(self, workcenter, status, occurred, loss):
+        vals = {}
         interval = workcenter.plant_bridge_open_downtime_id
+        if interval.date_end:
+            # closed in Odoo (Unblock) since the machine went down: that was someone's decision
+            interval, vals['plant_bridge_open_downtime_id'] = interval.browse(), False
         if status == 'down' and not interval:
-            loss = workcenter.plant_bridge_downtime_loss_id or self.env['mrp.workcenter.productivity.loss'].search(
+            loss = loss or workcenter.plant_bridge_downtime_loss_id or self.env['mrp.workcenter.productivity.loss'].search(
                 [('loss_type', '=', 'availability')], limit=1)
-            interval = self.env['mrp.workcenter.productivity'].create({
-                'workcenter_id': workcenter.id,
-                'company_id': workcenter.company_id.id or self.env.company.id,
-                'loss_id': loss.id,
-                'date_start': occurred,
-                'description': 'Plant Bridge: machine down',
-            })
-            return {'plant_bridge_open_downtime_id': interval.id}
-        if status != 'down' and interval:
-            interval.date_end = max(occurred, interval.date_start or fields.Datetime.now())
-            return {'plant_bridge_open_downtime_id': False}
-        return {}
+            with event_time(occurred):
+                interval = self.env['mrp.workcenter.productivity'].create({
+                    'workcenter_id': workcenter.id,
+                    'company_id': workcenter.company_id.id or self.env.company.id,
+                    'loss_id': loss.id,
+                    'date_start': occurred,
+                    'description': 'Plant Bridge: machine down',
+                })
+                interval.button_block()
+            note_interval(self.cache, interval)
+            vals['plant_bridge_open_downtime_id'] = interval.id
+        elif status != 'down' and interval:
+            interval.date_end = max(occurred, interval.date_start)
+            note_interval(self.cache, interval)
+            vals['plant_bridge_open_downtime_id'] = False
+        return vals

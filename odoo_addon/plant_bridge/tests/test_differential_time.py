@@ -83,6 +83,31 @@ class TestDifferentialTime(DifferentialCase):
         self.assertSameOutcome(manual, live)
         self.assertSameOutcome(manual, replayed)
 
+    def test_machine_down_and_up_against_block_and_unblock(self):
+        """The machine goes down while a work order runs and comes back 20 minutes later: as a
+        person pressing Block (reason: Material Availability) and then Unblock."""
+        manual_wc, event_wc = self.twin_workcenters(self.assembly_1)
+        event_wc.plant_bridge_auto_downtime = True
+        manual_mo, event_mo = self.timed_orders((manual_wc, event_wc))
+        material = self.env.ref('mrp.block_reason0')
+        self.press(manual_mo.workorder_ids, 'started', T0)
+        with freeze_time(T0 + timedelta(minutes=30)):
+            self.block(manual_wc, material)
+        with freeze_time(T0 + timedelta(minutes=50)):
+            manual_wc.unblock()
+        with freeze_time(T0 + timedelta(hours=3)):
+            results = self.post(
+                self.event('workorder_status', order=event_mo.name, operation='Manual Assembly', status='started',
+                           occurredAt=iso(T0)),
+                self.event('machine_status', workcenter=event_wc.name, status='down', reason=material.name,
+                           occurredAt=iso(T0 + timedelta(minutes=30))),
+                self.event('machine_status', workcenter=event_wc.name, status='running',
+                           occurredAt=iso(T0 + timedelta(minutes=50))))
+        self.assertEqual({r['status'] for r in results}, {'applied'}, results)
+        manual = time_snapshot(manual_wc, manual_mo)
+        self.assertEqual(len(manual['time_logs']), 2)
+        self.assertSameOutcome(manual, time_snapshot(event_wc, event_mo))
+
     def test_plant_downtime_inside_an_open_block(self):
         """The work center was blocked in Odoo (Material Availability) when the plant reports an
         Equipment Failure from 09:30 to 09:45; the plant owns machine states: as a person who
