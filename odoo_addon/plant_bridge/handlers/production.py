@@ -1,5 +1,6 @@
 from odoo import Command
 
+from ..clock import event_time
 from ..exceptions import EventDeferred, EventRejected
 from .base import Handler
 
@@ -57,6 +58,10 @@ class ProductionHandler(Handler):
         quantity = self.get_quantity(event, allow_zero=finish)
         production = self.resolve_order(item, self.get_str(event, 'order'))
         quantity = self.in_unit(event, quantity, production.product_uom_id)
+        occurred = self.get_datetime(event, 'occurredAt')
+        if finish:
+            # finishing posts stock moves: never into a locked period
+            self.check_period(production.company_id, occurred)
         lot_name = self.get_str(event, 'lot', required=False)
         product = production.product_id
         if product.tracking != 'none':
@@ -80,7 +85,10 @@ class ProductionHandler(Handler):
             # a person would wait for the hold to be lifted, then mark the order done
             self.check_quality_hold(production, production.lot_producing_ids, defer=True)
             self._check_held_components(production)
-            self._mark_done(production, event)
+            with event_time(occurred):
+                # Mark as Done at the event's time: the moves, their lines, the quants and the
+                # order are dated when the plant finished, not when the event was posted
+                self._mark_done(production, event)
         return production
 
     def _assign_lot(self, item, production, lot_name, quantity):

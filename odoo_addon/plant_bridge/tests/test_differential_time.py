@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from odoo.tests import freeze_time, tagged
 
-from .differential import DifferentialCase, time_snapshot
+from .differential import EVENTS, MANUAL, DifferentialCase, time_snapshot
 
 DESK = 'FURN_7800'  # Desk Combination, untracked, one work order in the MO form
 T0 = datetime(2026, 11, 26, 8, 0)
@@ -131,3 +131,19 @@ class TestDifferentialTime(DifferentialCase):
         self.assertEqual(len(manual['time_logs']), 3)
         self.assertSameOutcome(manual, time_snapshot(event_wc))
         self.assertIn('Equipment Failure', event_wc.message_ids[:1].body)
+
+    def test_finish_posted_late_dates_the_stock_moves(self):
+        """Mark as Done pressed at 08:00 against the plant's finish of 08:00 posted two hours
+        later: same moves, and the moves, their lines and the order are dated 08:00."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3)
+        with self.story(manual_mo, MANUAL) as manual, freeze_time(T0):
+            self.form_produce(manual_mo, quantity=3)
+            self.mark_done(manual_mo)
+        with self.story(event_mo, EVENTS) as events, freeze_time(T0 + timedelta(hours=2)):
+            self.post_story(event_mo, ('production', {'quantity': 3, 'finish': True, 'occurredAt': iso(T0)}))
+        self.assertSameOutcome(manual, events)
+        for production in (manual_mo, event_mo):
+            moves = production.move_raw_ids | production.move_finished_ids
+            self.assertEqual(set(moves.mapped('state')), {'done'})
+            self.assertEqual({production.date_finished} | set(moves.mapped('date'))
+                             | set(moves.move_line_ids.mapped('date')), {T0}, production.name)

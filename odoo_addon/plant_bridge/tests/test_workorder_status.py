@@ -116,6 +116,15 @@ class TestPeriodLock(PlantBridgeCase):
                                'mrp.workorder')
         self.assertRecordValues(mo.workorder_ids.time_ids, [{'date_start': datetime(2026, 11, 1, 0, 0)}])
 
+    def test_finish_in_a_locked_period_is_refused(self):
+        mo = self.mo_desk
+        with self.lock_until(date(2026, 10, 31)):
+            result = self.post_one('production', order=mo.name, quantity=3, finish=True,
+                                   occurredAt='2026-10-31T12:00:00+00:00')
+        self.assertRejected(result, 'period_locked')
+        self.assertNotEqual(mo.state, 'done')
+        self.assertRecordValues(mo, [{'plant_bridge_qty_reported': 0.0}])
+
     def test_accounting_lock_date(self):
         """With `account` installed, its real lock date (no stand-in)."""
         company = self.env.company
