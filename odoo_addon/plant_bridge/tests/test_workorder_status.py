@@ -130,6 +130,13 @@ class TestPeriodLock(PlantBridgeCase):
         company = self.env.company
         if 'fiscalyear_lock_date' not in company._fields:
             self.skipTest("no lock dates without account")
-        company.sudo().fiscalyear_lock_date = date(2026, 10, 31)
-        self.assertRejected(self.post_one('workorder_status', order=self.mo_desk.name, operation='Manual Assembly',
+        # set as an accountant would once the period is closed; written directly because the demo
+        # data's unreconciled bank lines make account refuse to lock the period
+        self.env.cr.execute("UPDATE res_company SET fiscalyear_lock_date = %s WHERE id = %s",
+                            (date(2026, 10, 31), company.id))
+        company.invalidate_recordset()
+        mo = self.mo_desk
+        self.assertRejected(self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
                                           status='started', occurredAt='2026-10-15T08:00:00+00:00'), 'period_locked')
+        self.assertApplied(self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
+                                         status='started', occurredAt='2026-11-01T08:00:00+00:00'), 'mrp.workorder')
