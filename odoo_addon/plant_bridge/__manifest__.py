@@ -46,6 +46,7 @@ canonical plant events, a message trace with an exception queue, and outbound re
         'views/plant_bridge_legacy_menus.xml',
         'views/plant_bridge_binding_views.xml',
         'views/plant_bridge_mapping_shadow_views.xml',
+        'views/plant_bridge_audit_views.xml',
     ],
     'demo': [
         'demo/plant_bridge_demo.xml',

@@ -30,3 +30,4 @@ from . import plant_bridge_sample
 from . import plant_bridge_connector_test
 from . import plant_bridge_mapping_version
 from . import mrp_production_trace
+from . import plant_bridge_audit

@@ -30,3 +30,4 @@ from . import test_production_status
 from . import test_quality_holds
 from . import test_differential_lots
 from . import test_differential_time
+from . import test_audit
