@@ -31,3 +31,4 @@ from . import plant_bridge_connector_test
 from . import plant_bridge_mapping_version
 from . import mrp_production_trace
 from . import plant_bridge_audit
+from . import res_users_apikeys

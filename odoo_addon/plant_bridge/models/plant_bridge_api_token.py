@@ -44,6 +44,24 @@ class PlantBridgeApiToken(models.Model):
 
     _token_hash_unique = models.Constraint('unique(token_hash)', 'Token hashes are unique.')
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        tokens = super().create(vals_list)
+        self.env['plant_bridge.audit']._log('token.create', tokens, lambda t: t._audit_vals())
+        return tokens
+
+    def write(self, vals):
+        res = super().write(vals)
+        self.env['plant_bridge.audit']._log('token.revoke' if vals.get('revoked_at') else 'token.write', self,
+                                            lambda t: dict(t._audit_vals(), changed=sorted(vals)))
+        return res
+
+    def _audit_vals(self):
+        """What the audit trail keeps of a token: never the token, only the hash it is known by."""
+        self.ensure_one()
+        return {'name': self.name, 'scopes': self._scope_list(), 'sites': self.site_ids.mapped('code'),
+                'expires_at': self.expires_at, 'active': self.active, 'token_hash': self.token_hash}
+
     @api.depends('revoked_at', 'expires_at', 'active')
     def _compute_state(self):
         now = fields.Datetime.now()

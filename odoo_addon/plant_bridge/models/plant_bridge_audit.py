@@ -7,7 +7,7 @@ from odoo.exceptions import UserError
 #: hash of "nothing before": the first row of a database links to it
 GENESIS_HASH = '0' * 64
 #: keys whose values never enter the audit trail in clear: their SHA-256 does
-SECRET_KEYS = frozenset({'secrets', 'token', 'key', 'password', 'api_key', 'webhook_secret'})
+SECRET_KEYS = frozenset({'secrets', 'token', 'password', 'api_key', 'webhook_secret'})
 #: the columns a row's hash covers, in this order (besides the previous row's hash)
 HASHED_COLUMNS = ('seq', 'at', 'actor_id', 'actor_login', 'action', 'res_model', 'res_id', 'res_name',
                   'payload_hash')
@@ -24,13 +24,14 @@ def canonical_json(value):
     return json.dumps(value, sort_keys=True, separators=(',', ':'), ensure_ascii=False, default=str)
 
 
-def redact(value):
+def redact(value, secret_keys=SECRET_KEYS):
     """`value` with every secret (by key, at any depth) replaced by its SHA-256."""
     if isinstance(value, dict):
-        return {key: ({'sha256': sha256(canonical_json(item))} if key in SECRET_KEYS and item else redact(item))
+        return {key: ({'sha256': sha256(canonical_json(item))} if key in secret_keys and item
+                      else redact(item, secret_keys))
                 for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(item) for item in value]
+        return [redact(item, secret_keys) for item in value]
     return value
 
 
@@ -94,7 +95,9 @@ class PlantBridgeAudit(models.Model):
         vals_list = []
         for record in (records if records is not None else [None]):
             data = payload(record) if callable(payload) else payload
-            text = canonical_json(redact(data or {}))
+            # fields restricted to groups (connector secrets...) are secrets too
+            restricted = {name for name, field in record._fields.items() if field.groups} if record is not None else ()
+            text = canonical_json(redact(data or {}, SECRET_KEYS.union(restricted)))
             seq += 1
             vals = {
                 'seq': seq, 'at': at, 'actor_id': actor.id, 'actor_login': actor.login,

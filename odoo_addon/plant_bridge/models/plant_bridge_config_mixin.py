@@ -14,14 +14,17 @@ class PlantBridgeConfigMixin(models.AbstractModel):
     def create(self, vals_list):
         records = super().create(vals_list)
         self.env['plant_bridge.config.revision']._bump(records, 'create')
+        self.env['plant_bridge.audit']._log('config.create', records, lambda r: vals_list[records.ids.index(r.id)])
         return records
 
     def write(self, vals):
         res = super().write(vals)
         if vals:
             self.env['plant_bridge.config.revision']._bump(self, 'write')
+            self.env['plant_bridge.audit']._log('config.write', self, vals)
         return res
 
     def unlink(self):
         self.env['plant_bridge.config.revision']._bump(self, 'unlink')
+        self.env['plant_bridge.audit']._log('config.unlink', self)
         return super().unlink()

@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ConcurrencyError, UserError
 from odoo.tools import SQL
 
+from .plant_bridge_audit import sha256 as sha256_text
 from .plant_bridge_mapping import EVENT_TYPES
 
 #: Payloads above this size (bytes of JSON) are stored as an attachment, not in the row.
@@ -293,6 +294,8 @@ class PlantBridgeMessage(models.Model):
 
     def _replay(self, payload_text, label):
         self.ensure_one()
+        self.env['plant_bridge.audit']._log('message.replay', self, {
+            'key': self.key, 'label': label, 'edited': self.payload_edited, 'payload_sha256': sha256_text(payload_text)})
         if self.rejected_by == 'sidecar':
             # Nobody vouched for a request that failed authentication: replaying it as it is
             # would book events through an operator's click.
@@ -320,6 +323,7 @@ class PlantBridgeMessage(models.Model):
             if message.state not in ('rejected', 'deferred'):
                 raise UserError(_("Only rejected or deferred messages can be discarded."))
             message.sudo().write({'state': 'discarded', 'discard_reason': reason})
+            self.env['plant_bridge.audit']._log('message.discard', message, {'key': message.key, 'reason': reason})
             message.message_post(body=_("Discarded by %(user)s: %(reason)s",
                                         user=self.env.user.name, reason=reason))
         # the order's movements parked behind a discarded rejection go on

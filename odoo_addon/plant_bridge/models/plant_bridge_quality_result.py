@@ -32,6 +32,14 @@ class PlantBridgeQualityResult(models.Model):
     released_date = fields.Datetime(readonly=True)
     block_ids = fields.One2many('plant_bridge.hold.block', 'result_id', 'Blocked Attempts', readonly=True)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        results = super().create(vals_list)
+        self.env['plant_bridge.audit']._log('hold.place', results.filtered(lambda r: r.hold_state == 'held'),
+                                            lambda r: {'test': r.name, 'value': r.value, 'order': r.production_id.name,
+                                                       'lot': r.lot_id.name, 'site': r.site_id.code})
+        return results
+
     @api.model
     def _held_domain(self, productions=None, lots=None):
         domain = [('hold_state', '=', 'held')]
@@ -70,6 +78,7 @@ class PlantBridgeQualityResult(models.Model):
                 'released_date': fields.Datetime.now(),
             })
             result.message_post(body=_("Hold released by %s.", self.env.user.name))
+            self.env['plant_bridge.audit']._log('hold.release', result, {'test': result.name, 'site': result.site_id.code})
             result._post_held_finishes()
         return True
 

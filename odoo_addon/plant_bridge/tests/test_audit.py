@@ -2,9 +2,11 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import PlantBridgeCase
+
+SECRET = 'pb-audit-secret-Zq81'
 
 
 @tagged('post_install', '-at_install', 'plant_bridge')
@@ -44,6 +46,96 @@ class TestAudit(PlantBridgeCase):
         text = repr(self.env.cr.fetchall())
         for secret in secrets:
             self.assertNotIn(secret, text)
+
+    # ------------------------------------------------------------------ hooks
+
+    def test_connector_changes_are_audited_with_secrets_hashed(self):
+        Connector = self.env['plant_bridge.connector'].with_user(self.manager)
+        connector = Connector.create({'name': 'Audited broker', 'site_id': self.site.id, 'kind': 'mqtt',
+                                      'secrets': '{"password": "%s"}' % SECRET})
+        created = self.assertOneRow('config.create', connector, self.manager)
+        self.assertIn('"secrets":{"sha256":', created.payload)
+        connector.write({'params': '{"url": "mqtt://broker:1883"}', 'secrets': '{"password": "%s-2"}' % SECRET})
+        written = self.assertOneRow('config.write', connector, self.manager)
+        self.assertIn('mqtt://broker:1883', written.payload)
+        connector.unlink()
+        self.assertOneRow('config.unlink', connector, self.manager)
+        self.assertNoSecret(SECRET)
+
+    def test_sites_schedules_system_of_record_are_audited(self):
+        site = self.env['plant_bridge.site'].with_user(self.manager).create({
+            'name': 'Audit plant', 'code': 'audit_site', 'warehouse_id': self.site.warehouse_id.id})
+        connector = self.env['plant_bridge.connector'].with_user(self.manager).create(
+            {'name': 'Broker', 'site_id': site.id, 'kind': 'mqtt'})
+        schedule = self.env['plant_bridge.schedule'].with_user(self.manager).create(
+            {'name': 'Every 5 min', 'site_id': site.id, 'connector_id': connector.id})
+        created = self.new_rows('config.create')
+        for record in (site, connector, schedule):
+            row = created.filtered(lambda r: (r.res_model, r.res_id) == (record._name, record.id))
+            self.assertEqual(row.mapped('actor_id'), self.manager, record._name)
+        schedule.write({'cron': '*/10 * * * *'})
+        self.assertOneRow('config.write', schedule, self.manager)
+        sor = self.env.ref('plant_bridge.sor_main_items')
+        sor.with_user(self.manager).write({'note': 'audited'})
+        self.assertEqual(self.new_rows('config.write').mapped('res_model'),
+                         ['plant_bridge.schedule', 'plant_bridge.sor'])
+        self.assertIn('"note":"audited"', self.new_rows('config.write')[-1].payload)
+
+    def test_mapping_new_version_and_activation_are_audited(self):
+        mapping = self.env['plant_bridge.mapping'].search([('state', '=', 'active')], limit=1)
+        self.assertTrue(mapping, "the demo data has an active mapping")
+        new = mapping.browse(mapping.with_user(self.manager).action_new_version({'name': 'v2'}))
+        self.assertOneRow('config.create', new, self.manager)
+        new.with_user(self.manager).action_activate()
+        activations = self.new_rows('config.write').filtered(lambda r: r.res_id == new.id)
+        self.assertTrue(activations.filtered(lambda r: '"state":"active"' in r.payload))
+        archived = self.new_rows('config.write').filtered(lambda r: r.res_id == mapping.id)
+        self.assertTrue(archived.filtered(lambda r: '"state":"archived"' in r.payload))
+
+    def test_replay_and_discard_are_audited(self):
+        message = self.message_of(self.post_one('scrap', product='PB-AUDIT-1', quantity=1))
+        message.with_user(self.manager).action_retry()
+        row = self.assertOneRow('message.replay', message, self.manager)
+        self.assertIn(message.key, row.payload)
+        message.with_user(self.manager)._discard('not ours')
+        row = self.assertOneRow('message.discard', message, self.manager)
+        self.assertIn('not ours', row.payload)
+
+    def test_quality_hold_placed_and_released_are_audited(self):
+        quality = self.assertApplied(self.post_one('quality', test='Leak test', result='fail', hold=True,
+                                                   order=self.mo_desk.name), 'plant_bridge.quality.result')
+        self.assertEqual(quality.hold_state, 'held')
+        self.assertOneRow('hold.place', quality, self.connector_user)
+        quality.with_user(self.manager).action_release_hold()
+        self.assertOneRow('hold.release', quality, self.manager)
+
+    def test_api_token_created_and_revoked_are_audited_without_the_token(self):
+        form = Form(self.env['plant_bridge.api.token.create'].with_user(self.manager))
+        form.name, form.scopes = 'MES screen', 'read:orders'
+        wizard = form.save()
+        wizard.action_create()
+        token = wizard.token_id
+        self.assertOneRow('token.create', token, self.manager)
+        token.with_user(self.manager).action_revoke()
+        self.assertOneRow('token.revoke', token, self.manager)
+        self.assertNoSecret(wizard.token)
+
+    def test_connector_api_key_issued_and_removed_are_audited_without_the_key(self):
+        Keys = self.env['res.users.apikeys'].with_user(self.connector_user)
+        key = Keys._generate('rpc', 'sidecar main', fields.Datetime.now() + timedelta(days=30))
+        self.assertOneRow('apikey.issue', self.connector_user, self.connector_user)
+        # a person issuing the key for the service account is named as the actor
+        Keys.with_context(plant_bridge_audit_uid=self.manager.id)._generate(
+            'rpc', 'sidecar main 2', fields.Datetime.now() + timedelta(days=30))
+        self.assertEqual(self.new_rows('apikey.issue').actor_id, self.connector_user | self.manager)
+        self.env['res.users.apikeys'].sudo().search([('user_id', '=', self.connector_user.id)])._remove()
+        self.assertEqual(len(self.new_rows('apikey.revoke')), 2)
+        self.assertNoSecret(key)
+
+    def test_keys_of_people_are_not_connector_keys(self):
+        self.env['res.users.apikeys'].with_user(self.manager)._generate(
+            'rpc', 'my script', fields.Datetime.now() + timedelta(days=1))
+        self.assertFalse(self.new_rows('apikey.issue'))
 
     # ------------------------------------------------------------------ chain
 
