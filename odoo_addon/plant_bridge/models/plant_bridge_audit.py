@@ -162,12 +162,14 @@ class PlantBridgeAudit(models.Model):
     # ------------------------------------------------------------------ verify
 
     @api.model
-    def _verify_chain(self, batch_size=5000):
+    def _verify_chain(self, batch_size=5000, known_head=None):
         """Walk the chain from its first row, straight from the table (no cache).
 
         Returns {'ok', 'count', 'head_seq', 'head_hash', 'broken_seq', 'reason'}: `broken_seq`
         is the first row whose payload, content or link does not hold — a row altered in SQL is
-        named itself; a deleted row is named by the row after the gap.
+        named itself; a deleted row is named by the row after the gap. Rows cut off the end leave
+        no gap: pass `known_head`, a (seq, hash) noted earlier outside the database, to check
+        that the chain still holds it.
         """
         cr = self.env.cr
         report = {'ok': True, 'count': 0, 'head_seq': 0, 'head_hash': GENESIS_HASH,
@@ -179,7 +181,7 @@ class PlantBridgeAudit(models.Model):
                        [last_seq, batch_size])
             rows = cr.dictfetchall()
             if not rows:
-                return report
+                return self._check_known_head(report, known_head)
             for row in rows:
                 row['at'] = fields.Datetime.to_string(row['at'])
                 if expected_seq is None:
@@ -198,6 +200,21 @@ class PlantBridgeAudit(models.Model):
                     return report
                 report.update(count=report['count'] + 1, head_seq=row['seq'], head_hash=row['row_hash'])
                 expected_seq, expected_prev, last_seq = row['seq'] + 1, row['row_hash'], row['seq']
+
+    @api.model
+    def _check_known_head(self, report, known_head):
+        if not report['ok'] or not known_head:
+            return report
+        seq, hash_ = known_head
+        if seq > report['head_seq']:
+            report.update(ok=False, broken_seq=seq,
+                          reason=_("the chain ends at row %s: the rows after it were deleted", report['head_seq']))
+        else:
+            self.env.cr.execute("SELECT row_hash FROM plant_bridge_audit WHERE seq = %s", [seq])
+            found = self.env.cr.fetchone()
+            if not found or found[0] != hash_:
+                report.update(ok=False, broken_seq=seq, reason=_("it is not the row noted with this hash"))
+        return report
 
     @api.model
     def action_verify(self):

@@ -1,9 +1,13 @@
 from datetime import timedelta
 
-from odoo import Command, fields
+import psycopg2
+
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 
+from ..models.plant_bridge_audit import APPEND_LOCK
 from .common import PlantBridgeCase
 
 SECRET = 'pb-audit-secret-Zq81'
@@ -188,6 +192,31 @@ class TestAudit(PlantBridgeCase):
         self.env.cr.execute("UPDATE plant_bridge_audit SET seq = seq - 1 WHERE seq > %s", [rows[1].seq])
         report = self.Audit._verify_chain()
         self.assertEqual((report['ok'], report['broken_seq']), (False, rows[1].seq), report)
+
+    def test_rows_cut_off_the_end_are_detected_against_a_noted_head(self):
+        rows = self.make_rows().sorted('seq')
+        head = (rows[-1].seq, rows[-1].row_hash)
+        self.assertTrue(self.Audit._verify_chain(known_head=head)['ok'])
+        self.env.cr.execute("DELETE FROM plant_bridge_audit WHERE seq >= %s", [rows[2].seq])
+        self.assertTrue(self.Audit._verify_chain()['ok'], "no gap: the chain alone cannot tell")
+        report = self.Audit._verify_chain(known_head=head)
+        self.assertEqual((report['ok'], report['broken_seq']), (False, rows[-1].seq), report)
+
+    def test_appends_are_serialised_across_transactions(self):
+        # an append holds the chain's lock until its transaction ends: another transaction
+        # appending meanwhile waits for it, then links to the row it committed
+        self.Audit._log('test.row', None, {'n': 1})
+        other = self.env.registry.cursor()
+        try:
+            other.execute("SELECT pg_try_advisory_xact_lock(%s)", [APPEND_LOCK])
+            self.assertFalse(other.fetchone()[0], "another transaction could append meanwhile")
+            other.execute("SET LOCAL lock_timeout = '300ms'")
+            env = api.Environment(other, SUPERUSER_ID, {})
+            with mute_logger('odoo.sql_db'), self.assertRaises(psycopg2.errors.LockNotAvailable):
+                env['plant_bridge.audit']._log('test.row', None, {'n': 2})
+        finally:
+            other.rollback()
+            other.close()
 
     def test_append_only_even_for_the_superuser(self):
         row = self.Audit._log('test.row', None, {'n': 1})
