@@ -216,9 +216,11 @@ class PlantBridgeAudit(models.Model):
                 report.update(ok=False, broken_seq=seq, reason=_("it is not the row noted with this hash"))
         return report
 
-    @api.model
     def action_verify(self):
-        """Menu button for managers: verify the chain and say the outcome in a notification."""
+        """Button and menu for managers: verify the chain and say the outcome in a notification.
+
+        Not `@api.model`: the list's header button sends the selected ids (none or some), which
+        an `@api.model` method would receive as an unexpected argument."""
         if not self.env.user.has_group('plant_bridge.group_manager'):
             raise UserError(_("Only Plant Bridge managers can verify the audit trail."))
         report = self._verify_chain()

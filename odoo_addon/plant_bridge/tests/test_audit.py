@@ -4,6 +4,7 @@ import psycopg2
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
+from odoo.service.model import call_kw
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
@@ -159,6 +160,12 @@ class TestAudit(PlantBridgeCase):
                          (True, rows[-1].seq, rows[-1].row_hash), report)
         action = self.Audit.with_user(self.manager).action_verify()
         self.assertEqual(action['params']['type'], 'success')
+
+    def test_verify_button_of_the_list_answers(self):
+        # the list's header button sends the selected ids, as the web client does
+        self.make_rows(1)
+        action = call_kw(self.Audit.with_user(self.manager), 'action_verify', [[]], {})
+        self.assertEqual((action['tag'], action['params']['type']), ('display_notification', 'success'))
 
     def test_row_altered_in_sql_is_detected_at_that_row(self):
         rows = self.make_rows().sorted('seq')
