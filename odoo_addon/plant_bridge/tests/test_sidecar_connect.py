@@ -49,6 +49,8 @@ class TestSidecarConnect(PlantBridgeCase):
         self.assertEqual(env['PLANT_BRIDGE_SITE'], 'lyon')
         self.assertNotIn('PLANT_BRIDGE_SITES', env)
         self.assertEqual(env['PLANT_BRIDGE_ENVIRONMENT'], 'production')
+        issued = self.env['plant_bridge.audit'].search([('action', '=', 'apikey.issue')], order='seq desc', limit=1)
+        self.assertEqual(issued.actor_id, self.manager, "the audit names who connected the sidecar")
         # the key is the service account's, valid for JSON-2 calls, with the expiry asked for
         key = env['PLANT_BRIDGE_ODOO_API_KEY']
         self.assertEqual(self.Keys._check_credentials(scope='rpc', key=key), user.id)

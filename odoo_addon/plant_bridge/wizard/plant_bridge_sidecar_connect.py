@@ -96,7 +96,9 @@ class PlantBridgeSidecarConnect(models.TransientModel):
             raise UserError(_("Choose the sites this sidecar serves."))
         user = self._service_account()
         user.write({'active': True, 'plant_bridge_site_ids': [Command.link(s.id) for s in self.site_ids]})
-        Keys = self.env['res.users.apikeys'].with_user(user).sudo()
+        # the audit trail names the manager who connected the sidecar, not the service account
+        Keys = self.env['res.users.apikeys'].with_user(user).sudo().with_context(
+            plant_bridge_audit_uid=self.env.uid)
         previous = Keys.search([('user_id', '=', user.id)])
         expiration = fields.Datetime.now() + timedelta(days=int(self.duration))
         # as superuser (sudo): the caller is not the account; the lifetime is bounded by the
