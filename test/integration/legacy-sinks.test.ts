@@ -76,9 +76,10 @@ describe("file sink", () => {
     ]);
     const text = readFileSync(join(dir, "order_release_WH_MO_00012_1.csv"), "latin1");
     expect(text.split("\r\n")).toEqual([
-      "release_id;type;order;product;quantity;uom;due;start;component;component_quantity;component_uom;lots",
-      "order_release:WH/MO/00012:1;order_release;WH/MO/00012;FURN_9666;4;Units;2026-11-27T16:00:00+00:00;2026-11-26T08:00:00+00:00;FURN_2333;16;Units;",
-      'order_release:WH/MO/00012:1;order_release;WH/MO/00012;FURN_9666;4;Units;2026-11-27T16:00:00+00:00;2026-11-26T08:00:00+00:00;FURN_8522;4;Units;"LOT-1|LOT;2"',
+      "release_id;type;order;product;quantity;uom;due;start;component;component_quantity;component_uom;lots;" +
+        "remaining;priority;origin;produced;backorder;backorder_of;component_operation;reserved",
+      "order_release:WH/MO/00012:1;order_release;WH/MO/00012;FURN_9666;4;Units;2026-11-27T16:00:00+00:00;2026-11-26T08:00:00+00:00;FURN_2333;16;Units;;;;;;;;;",
+      'order_release:WH/MO/00012:1;order_release;WH/MO/00012;FURN_9666;4;Units;2026-11-27T16:00:00+00:00;2026-11-26T08:00:00+00:00;FURN_8522;4;Units;"LOT-1|LOT;2";;;;;;;;',
       "",
     ]);
     const other = iconv.decode(
@@ -98,7 +99,7 @@ describe("file sink", () => {
     const [, line] = readFileSync(join(dir, file!), "utf8").split("\r\n");
     const cells = line!.split(";");
     expect(cells[2]).toBe('"\'=HYPERLINK(""http://x"")"');
-    expect(cells.slice(8)).toEqual(["'+SUM(A1)", "-2", "'@Units", "'-LOT"]);
+    expect(cells.slice(8, 12)).toEqual(["'+SUM(A1)", "-2", "'@Units", "'-LOT"]);
   });
 
   it("writes an XML document with components and operations", async () => {

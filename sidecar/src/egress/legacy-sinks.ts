@@ -33,9 +33,24 @@ const HEADER_FIELDS = [
   "due",
   "start",
   "state",
+  "remaining",
+  "priority",
+  "origin",
+  "produced",
+  "backorder",
+  "backorder_of",
   "payload",
 ] as const;
-const LINE_FIELDS = ["release_id", "line", "product", "quantity", "uom", "lots"] as const;
+const LINE_FIELDS = [
+  "release_id",
+  "line",
+  "product",
+  "quantity",
+  "uom",
+  "lots",
+  "operation",
+  "reserved",
+] as const;
 const retries = {
   attempts: z.number().int().min(1).max(20).default(3),
   backoffMs: z.number().int().min(0).max(600_000).default(500),

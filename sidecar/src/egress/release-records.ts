@@ -1,7 +1,8 @@
 /**
- * An outbound row (order_release / order_change / order_cancel, docs/odoo-api.md
+ * An outbound row (order_release / order_change / order_cancel / order_done, docs/odoo-api.md
  * `fetch_outbound`) in the shapes legacy systems read: a header record, component lines, a CSV
- * text (one line per component) and an XML document.
+ * text (one line per component) and an XML document (components with their reservations, work
+ * orders, by-products).
  */
 import { XMLBuilder } from "fast-xml-parser";
 import type { OutboundRow } from "../odoo/outbound-poller.js";
@@ -19,6 +20,18 @@ export interface ReleaseHeader {
   due: string | null;
   start: string | null;
   state: string | null;
+  /** What is left to produce on the order (what a backorder would carry). */
+  remaining: number | null;
+  /** 0 normal, 1 urgent (Odoo's priority). */
+  priority: number | null;
+  /** The document the order comes from (a sales order...). */
+  origin: string | null;
+  /** order_done: the quantity produced. */
+  produced: number | null;
+  /** order_done: the key of the backorder that carries on with the rest, if any. */
+  backorder: string | null;
+  /** The key of the order this one is the backorder of (a release made by a short close). */
+  backorder_of: string | null;
 }
 
 export interface ReleaseLine {
@@ -28,6 +41,17 @@ export interface ReleaseLine {
   quantity: number;
   uom: string | null;
   lots: string;
+  /** The work order's operation that consumes the component. */
+  operation: string | null;
+  /** Stock reserved for it: `lot=quantity@location` entries joined by `|` (`=4@WH/Stock` untracked). */
+  reserved: string;
+}
+
+export interface Reservation {
+  lot: string | null;
+  quantity: number;
+  location: string | null;
+  package: string | null;
 }
 
 interface Component {
@@ -35,6 +59,8 @@ interface Component {
   quantity?: unknown;
   uom?: unknown;
   lots?: unknown;
+  operation?: unknown;
+  reserved?: unknown;
 }
 
 interface Operation {
@@ -42,10 +68,33 @@ interface Operation {
   workcenter?: unknown;
   sequence?: unknown;
   duration_expected?: unknown;
+  start?: unknown;
+  end?: unknown;
+  state?: unknown;
+}
+
+interface Byproduct {
+  product?: unknown;
+  quantity?: unknown;
+  uom?: unknown;
+  operation?: unknown;
 }
 
 const str = (v: unknown) => (v === undefined || v === null || v === false ? null : String(v));
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]).filter(Boolean) : []);
+
+/** A component's reserved stock as the release carries it (malformed entries left out). */
+export function reservationsOf(component: Component): Reservation[] {
+  return list<Record<string, unknown>>(component.reserved).flatMap((r) => {
+    const quantity = num(r.quantity);
+    return quantity === null
+      ? []
+      : [{ lot: str(r.lot), quantity, location: str(r.location), package: str(r.package) }];
+  });
+}
+
+const reservationText = (r: Reservation) => `${r.lot ?? ""}=${r.quantity}@${r.location ?? ""}`;
 
 export function releaseId(row: OutboundRow): string {
   return str(row.payload.id) ?? `${row.type}:${row.order}:${row.id}`;
@@ -65,20 +114,25 @@ export function headerOf(row: OutboundRow): ReleaseHeader {
     due: str(p.due),
     start: str(p.start),
     state: str(p.state),
+    remaining: num(p.remaining),
+    priority: num(p.priority),
+    origin: str(p.origin),
+    produced: num(p.produced),
+    backorder: str(p.backorder),
+    backorder_of: str(p.backorder_of),
   };
 }
 
 export function linesOf(row: OutboundRow): ReleaseLine[] {
-  const components = Array.isArray(row.payload.components)
-    ? (row.payload.components as Component[])
-    : [];
-  return components.map((c, i) => ({
+  return list<Component>(row.payload.components).map((c, i) => ({
     release_id: releaseId(row),
     line: i + 1,
     product: str(c.product) ?? "",
     quantity: num(c.quantity) ?? 0,
     uom: str(c.uom),
     lots: Array.isArray(c.lots) ? c.lots.map(String).join("|") : "",
+    operation: str(c.operation),
+    reserved: reservationsOf(c).map(reservationText).join("|"),
   }));
 }
 
@@ -95,19 +149,34 @@ const CSV_COLUMNS = [
   "component_quantity",
   "component_uom",
   "lots",
+  "remaining",
+  "priority",
+  "origin",
+  "produced",
+  "backorder",
+  "backorder_of",
+  "component_operation",
+  "reserved",
 ] as const;
 
-/** One line per component (one line for a release without components, and for a cancel). */
+/**
+ * One line per component (one line for a release without components, a cancel and a done);
+ * the columns added since the first version come last, so readers by position keep working.
+ */
 export function toCsv(row: OutboundRow, options: { delimiter: string; header: boolean }): string {
   const h = headerOf(row);
   const lines = linesOf(row);
   const base = [h.release_id, h.type, h.order, h.product, h.quantity, h.uom, h.due, h.start];
+  const more = [h.remaining, h.priority, h.origin, h.produced, h.backorder, h.backorder_of];
   const records = (lines.length ? lines : [undefined]).map((l) => [
     ...base,
     l?.product ?? null,
     l?.quantity ?? null,
     l?.uom ?? null,
     l?.lots ?? null,
+    ...more,
+    l?.operation ?? null,
+    l?.reserved ?? null,
   ]);
   const cell = (v: unknown) => {
     // A text cell starting like a formula (=, +, -, @, tab, CR) is read by spreadsheet programs
@@ -133,9 +202,8 @@ const builder = new XMLBuilder({
 
 export function toXml(row: OutboundRow, encoding: string): string {
   const h = headerOf(row);
-  const operations = Array.isArray(row.payload.operations)
-    ? (row.payload.operations as Operation[])
-    : [];
+  const operations = list<Operation>(row.payload.operations);
+  const components = list<Component>(row.payload.components);
   const doc = {
     "?xml": { "@_version": "1.0", "@_encoding": encoding.toUpperCase() },
     release: {
@@ -149,13 +217,26 @@ export function toXml(row: OutboundRow, encoding: string): string {
       due: h.due ?? undefined,
       start: h.start ?? undefined,
       state: h.state ?? undefined,
+      remaining: h.remaining ?? undefined,
+      priority: h.priority ?? undefined,
+      origin: h.origin ?? undefined,
+      produced: h.produced ?? undefined,
+      backorder: h.backorder ?? undefined,
+      backorder_of: h.backorder_of ?? undefined,
       components: {
-        component: linesOf(row).map((l) => ({
+        component: linesOf(row).map((l, i) => ({
           "@_line": l.line,
           "@_product": l.product,
           "@_quantity": l.quantity,
           ...(l.uom && { "@_uom": l.uom }),
+          ...(l.operation && { "@_operation": l.operation }),
           lot: l.lots ? l.lots.split("|") : undefined,
+          reserved: reservationsOf(components[i]!).map((r) => ({
+            "@_quantity": r.quantity,
+            ...(r.lot && { "@_lot": r.lot }),
+            ...(r.location && { "@_location": r.location }),
+            ...(r.package && { "@_package": r.package }),
+          })),
         })),
       },
       operations: {
@@ -164,6 +245,17 @@ export function toXml(row: OutboundRow, encoding: string): string {
           "@_workcenter": str(o.workcenter) ?? "",
           "@_sequence": str(o.sequence) ?? "",
           "@_duration_expected": str(o.duration_expected) ?? "",
+          ...(str(o.start) && { "@_start": str(o.start) }),
+          ...(str(o.end) && { "@_end": str(o.end) }),
+          ...(str(o.state) && { "@_state": str(o.state) }),
+        })),
+      },
+      byproducts: {
+        byproduct: list<Byproduct>(row.payload.byproducts).map((b) => ({
+          "@_product": str(b.product) ?? "",
+          "@_quantity": num(b.quantity) ?? 0,
+          ...(str(b.uom) && { "@_uom": str(b.uom) }),
+          ...(str(b.operation) && { "@_operation": str(b.operation) }),
         })),
       },
     },

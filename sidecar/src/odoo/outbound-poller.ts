@@ -5,7 +5,7 @@ import type { OdooClient } from "./client.js";
 /** A pending outbound row (docs/odoo-api.md `fetch_outbound`). */
 export interface OutboundRow {
   id: number;
-  type: "order_release" | "order_change" | "order_cancel";
+  type: "order_release" | "order_change" | "order_cancel" | "order_done";
   order: string;
   created: string;
   payload: Record<string, unknown>;
@@ -41,7 +41,7 @@ export interface OutboundPoller {
 }
 
 /**
- * Fetches pending `order_release` / `order_change` / `order_cancel` rows, hands each to every
+ * Fetches pending `order_release` / `order_change` / `order_cancel` / `order_done` rows, hands each to every
  * configured sink and acknowledges it with the sinks' outcome. A row a sink could not take is
  * retried on the next polls (its `id` is a stable key the plant can de-duplicate on) and reported
  * `failed` after `maxAttempts`.
