@@ -565,6 +565,71 @@ describe("subscriptions", () => {
     await reader.cancel();
   });
 
+  it("orderReleased says what is left to produce, priority and origin, and an order closed in Odoo", async () => {
+    const res = await h.api.fetch(
+      "http://localhost/graphql",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({
+          query: `subscription { orderReleased { type order remaining produced priority origin } }`,
+        }),
+      },
+      { principal: { name: "mes", scopes: ["read:orders"], sites: ["main"] } },
+    );
+    const reader = res.body!.getReader();
+    const released = readSse(reader, 2);
+    await new Promise((r) => setTimeout(r, 100));
+    h.bus.emit("orderReleased", {
+      site: "main",
+      payload: {
+        type: "order_release",
+        id: "order_release:WH/MO/00007:1",
+        order: "WH/MO/00007",
+        quantity: 5,
+        remaining: 5,
+        priority: 1,
+        origin: "SO/0042",
+        outboundId: 7,
+      },
+    });
+    h.bus.emit("orderReleased", {
+      site: "main",
+      payload: {
+        type: "order_done",
+        id: "order_done:WH/MO/00007:2",
+        order: "WH/MO/00007",
+        quantity: 5,
+        produced: 4,
+        backorder: "WH/MO/00007-002",
+        outboundId: 8,
+      },
+    });
+    expect(await released).toEqual([
+      {
+        orderReleased: {
+          type: "order_release",
+          order: "WH/MO/00007",
+          remaining: 5,
+          produced: null,
+          priority: 1,
+          origin: "SO/0042",
+        },
+      },
+      {
+        orderReleased: {
+          type: "order_done",
+          order: "WH/MO/00007",
+          remaining: null,
+          produced: 4,
+          priority: null,
+          origin: null,
+        },
+      },
+    ]);
+    await reader.cancel();
+  });
+
   it("needs the subscription's scope", async () => {
     const res = await h.api.fetch(
       "http://localhost/graphql",

@@ -501,10 +501,12 @@ export type MachineStatus = {
 export type OrderReleaseType =
   /** A new order released to the plant. */
   | "order_release"
-  /** A released order changed (quantity, dates, components...). */
+  /** A released order changed (quantity, dates, components, reservations, work orders...). */
   | "order_change"
   /** A released order was cancelled. */
-  | "order_cancel";
+  | "order_cancel"
+  /** A released order was closed in Odoo (Mark as Done): what it produced, and its backorder if any. */
+  | "order_done";
 
 /** An outbound release from Odoo to the plant (docs/odoo-api.md `fetch_outbound`). */
 export type OrderRelease = {
@@ -526,9 +528,20 @@ export type OrderRelease = {
   product: Maybe<Scalars["String"]["output"]>;
   /** Quantity to produce, in the order's unit of measure (null for order_cancel). */
   quantity: Maybe<Scalars["Float"]["output"]>;
+  /** What is left to produce, in the order's unit of measure (null for order_cancel and order_done). */
+  remaining: Maybe<Scalars["Float"]["output"]>;
+  /** order_done: the quantity produced, in the order's unit of measure; null otherwise. */
+  produced: Maybe<Scalars["Float"]["output"]>;
+  /** Priority in Odoo: 0 normal, 1 urgent (null for order_cancel and order_done). */
+  priority: Maybe<Scalars["Int"]["output"]>;
+  /** The document the order comes from (a sales order...), if any. */
+  origin: Maybe<Scalars["String"]["output"]>;
   /** When the order is due: its deadline in Odoo, else its planned end; null when neither is set. */
   due: Maybe<Scalars["DateTime"]["output"]>;
-  /** The whole release as delivered: components with lots, operations with work centers. */
+  /**
+   * The whole release as delivered: components with the operation consuming them, lots and reserved
+   * stock (lot, quantity, location), work orders with dates and work centers, by-products.
+   */
   payload: Scalars["JSON"]["output"];
 };
 
@@ -1585,9 +1598,9 @@ export type ResolversTypes = {
   MachineStatus: ResolverTypeWrapper<MachineStatus>;
   OrderReleaseType: OrderReleaseType;
   OrderRelease: ResolverTypeWrapper<OrderRelease>;
+  Int: ResolverTypeWrapper<Scalars["Int"]["output"]>;
   Sidecar: ResolverTypeWrapper<SidecarModel>;
   SiteHealth: ResolverTypeWrapper<SiteHealth>;
-  Int: ResolverTypeWrapper<Scalars["Int"]["output"]>;
   MetricSample: ResolverTypeWrapper<MetricSample>;
   Site: ResolverTypeWrapper<SiteModel>;
   Product: ResolverTypeWrapper<Product>;
@@ -1675,9 +1688,9 @@ export type ResolversParentTypes = {
   ProcessedEvent: ProcessedEvent;
   MachineStatus: MachineStatus;
   OrderRelease: OrderRelease;
+  Int: Scalars["Int"]["output"];
   Sidecar: SidecarModel;
   SiteHealth: SiteHealth;
-  Int: Scalars["Int"]["output"];
   MetricSample: MetricSample;
   Site: SiteModel;
   Product: Product;
@@ -1884,6 +1897,10 @@ export type OrderReleaseResolvers<
   key?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
   product?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
   quantity?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
+  remaining?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
+  produced?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
+  priority?: Resolver<Maybe<ResolversTypes["Int"]>, ParentType, ContextType>;
+  origin?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
   due?: Resolver<Maybe<ResolversTypes["DateTime"]>, ParentType, ContextType>;
   payload?: Resolver<ResolversTypes["JSON"], ParentType, ContextType>;
 };

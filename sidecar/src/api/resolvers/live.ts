@@ -142,6 +142,10 @@ export function createLiveResolvers(options: LiveResolversOptions): {
             key: String(p.id ?? `${p.type}:${p.order}:${p.outboundId}`),
             product: typeof p.product === "string" ? p.product : null,
             quantity: typeof p.quantity === "number" ? p.quantity : null,
+            remaining: typeof p.remaining === "number" ? p.remaining : null,
+            produced: typeof p.produced === "number" ? p.produced : null,
+            priority: typeof p.priority === "number" ? p.priority : null,
+            origin: typeof p.origin === "string" ? p.origin : null,
             due: typeof p.due === "string" ? p.due : null,
             payload: p,
           };
