@@ -10,7 +10,7 @@ import type { Many2one } from "../core/services.js";
 export interface OutboundRow {
   id: number;
   key: string;
-  event_type: "order_release" | "order_change" | "order_cancel";
+  event_type: "order_release" | "order_change" | "order_cancel" | "order_done";
   state: "pending" | "acknowledged" | "failed";
   sink: string | false;
   ack_message: string | false;
@@ -134,6 +134,12 @@ const RELEASE_TITLES: Record<OutboundRow["event_type"], () => string> = {
   order_release: () => _t("Released to the plant"),
   order_change: () => _t("Change sent to the plant"),
   order_cancel: () => _t("Cancellation sent to the plant"),
+  order_done: () => _t("Completion sent to the plant"),
+};
+
+const RELEASE_ICONS: Partial<Record<OutboundRow["event_type"], string>> = {
+  order_cancel: "fa-ban",
+  order_done: "fa-flag-checkered",
 };
 
 function at(...values: (string | false)[]): number {
@@ -165,7 +171,7 @@ function outboundEntries(rows: OutboundRow[]): TimelineEntry[] {
       key: `outbound:${row.id}`,
       at: at(row.create_date),
       kind: "release",
-      icon: row.event_type === "order_cancel" ? "fa-ban" : "fa-paper-plane",
+      icon: RELEASE_ICONS[row.event_type] ?? "fa-paper-plane",
       title: RELEASE_TITLES[row.event_type](),
       detail: row.key,
       tone: row.state === "pending" ? "info" : row.state === "failed" ? "danger" : "success",

@@ -176,6 +176,21 @@ describe("timeline", () => {
     ]);
   });
 
+  test("an order closed in Odoo is told to the plant", () => {
+    const entries = buildTimeline({
+      ...DATA,
+      outbound: [
+        DATA.outbound[0]!,
+        { ...DATA.outbound[0]!, id: 2, key: "order_done:WH/MO/00012:2", event_type: "order_done" },
+      ],
+    });
+    expect(entries.find((e) => e.key === "outbound:2")).toMatchObject({
+      title: "Completion sent to the plant",
+      icon: "fa-flag-checkered",
+      detail: "order_done:WH/MO/00012:2",
+    });
+  });
+
   test("a refused release and a pending sidecar replay", () => {
     const entries = buildTimeline({
       ...DATA,

@@ -1455,7 +1455,12 @@ var EVENT_ICONS = {
 var RELEASE_TITLES = {
   order_release: () => _t("Released to the plant"),
   order_change: () => _t("Change sent to the plant"),
-  order_cancel: () => _t("Cancellation sent to the plant")
+  order_cancel: () => _t("Cancellation sent to the plant"),
+  order_done: () => _t("Completion sent to the plant")
+};
+var RELEASE_ICONS = {
+  order_cancel: "fa-ban",
+  order_done: "fa-flag-checkered"
 };
 function at(...values) {
   for (const v of values) {
@@ -1474,7 +1479,7 @@ function outboundEntries(rows) {
       key: `outbound:${row.id}`,
       at: at(row.create_date),
       kind: "release",
-      icon: row.event_type === "order_cancel" ? "fa-ban" : "fa-paper-plane",
+      icon: RELEASE_ICONS[row.event_type] ?? "fa-paper-plane",
       title: RELEASE_TITLES[row.event_type](),
       detail: row.key,
       tone: row.state === "pending" ? "info" : row.state === "failed" ? "danger" : "success",
