@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { CanonicalEvent, MachineState } from "../canonical/types.js";
 import type { Logger } from "../logger.js";
 import { canonicalTopic, commandTopic } from "../ingress/mqtt/topic.js";
+import { createOrderBook } from "./order-book.js";
 
 export interface SimulatorOptions {
   /** Broker the simulated machines publish to. */
@@ -19,7 +20,8 @@ export interface SimulatorOptions {
   /**
    * Follow the site's command topic: an `order_release` (or `order_change`) Odoo publishes
    * there is produced by the simulated machines, lot or serial numbers included, and finished
-   * once its quantity is reached; an `order_cancel` stops it. @default true
+   * once its quantity is reached — or one unit short, leaving a backorder it then produces
+   * (order-book.ts); an `order_cancel` or `order_done` stops it. @default true
    */
   followReleases?: boolean;
   /** Products scrapped now and then (internal references). @default ["FURN_8522"] */
@@ -44,36 +46,13 @@ interface Machine {
   scrap: number;
 }
 
-/** An order the simulated plant works on. */
-interface SimOrder {
-  quantity: number;
-  produced: number;
-  tracking: string;
-  /** Components with lots reserved in Odoo: consumed from the first one, per unit produced. */
-  lotComponents: Array<{ product: string; perUnit: number; lot: string }>;
-}
-
-/** The components of a release that name a reserved lot, with their quantity per unit. */
-function lotComponents(
-  command: Record<string, unknown>,
-  quantity: number,
-): SimOrder["lotComponents"] {
-  const components = Array.isArray(command.components) ? (command.components as unknown[]) : [];
-  return components.flatMap((c) => {
-    const { product, quantity: q, lots } = (c ?? {}) as Record<string, unknown>;
-    const lot = Array.isArray(lots) ? lots[0] : undefined;
-    const perUnit = Math.round((Number(q) / quantity) * 1e6) / 1e6;
-    return typeof product === "string" && typeof lot === "string" && perUnit > 0
-      ? [{ product, perUnit, lot }]
-      : [];
-  });
-}
-
 const DOWN_REASONS = ["Equipment Failure", "Material Availability", "Setup and Adjustments"];
 
 /**
  * A small plant: machines run, count parts, break down and come back, scrap now and then, and
- * report it all as canonical events over MQTT (QoS 1), the way a gateway would.
+ * report it all as canonical events over MQTT (QoS 1), the way a gateway would. Released orders
+ * take turns at the hard cases: components before the unit, the unit before its components,
+ * a finish one unit short that leaves a backorder (order-book.ts).
  */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const random = options.random ?? Math.random;
@@ -86,12 +65,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     good: 0,
     scrap: 0,
   }));
-  const orders = new Map<string, SimOrder>(
-    (options.orders ?? []).map((name) => [
-      name,
-      { quantity: Infinity, produced: 0, tracking: "none", lotComponents: [] },
-    ]),
-  );
+  const orders = createOrderBook({ run, random });
+  for (const name of options.orders ?? []) orders.add(name);
   const scrapProducts = options.scrapProducts ?? ["FURN_8522"];
   const topic = canonicalTopic(options.site);
   let seq = 0;
@@ -107,7 +82,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     await client.subscribeAsync(commandTopic(options.site), { qos: 1 });
   }
 
-  /** Releases, changes and cancellations from Odoo; anything unexpected is ignored. */
+  /** Releases, changes, cancellations and closings from Odoo; anything unexpected is ignored. */
   function followRelease(payload: Buffer): void {
     let command: Record<string, unknown>;
     try {
@@ -115,63 +90,20 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     } catch {
       return;
     }
-    const order = typeof command.order === "string" ? command.order : undefined;
-    if (!order) return;
-    if (command.type === "order_cancel") {
-      orders.delete(order);
-    } else if (command.type === "order_release" || command.type === "order_change") {
-      const quantity = Number(command.quantity);
-      if (!(quantity > 0)) return;
-      const known = orders.get(order);
-      const tracking = typeof command.tracking === "string" ? command.tracking : "none";
-      orders.set(order, {
-        quantity,
-        produced: known?.produced ?? 0,
-        tracking,
-        lotComponents: lotComponents(command, quantity),
-      });
-      options.logger.debug({ order, quantity, tracking }, "simulator: order released");
-    }
+    if (command && typeof command === "object" && orders.follow(command))
+      options.logger.debug(
+        {
+          type: command.type,
+          order: command.order,
+          story: orders.get(String(command.order))?.story,
+        },
+        "simulator: order command",
+      );
   }
 
-  /**
-   * One unit of an order (a serial per unit, one lot per order), finished at its quantity; the
-   * components Odoo reserved lots for are consumed from them first.
-   */
+  /** One unit of an order, as its story says (order-book.ts). */
   function produce(m: Machine): CanonicalEvent[] {
-    const names = [...orders.keys()];
-    if (names.length === 0) return [];
-    const name = names[Math.floor(random() * names.length)]!;
-    const order = orders.get(name)!;
-    order.produced += 1;
-    const finish = order.produced >= order.quantity;
-    if (finish) orders.delete(name);
-    const tag = name.replace(/\W+/g, "-");
-    const lot =
-      order.tracking === "serial"
-        ? `SIM-${tag}-${run}-${order.produced}`
-        : order.tracking === "lot"
-          ? `SIM-${tag}-${run}`
-          : undefined;
-    const consumed: CanonicalEvent[] = order.lotComponents.map((c) => ({
-      ...base("consumption", m),
-      type: "consumption",
-      order: name,
-      product: c.product,
-      quantity: c.perUnit,
-      lot: c.lot,
-    }));
-    return [
-      ...consumed,
-      {
-        ...base("production", m),
-        type: "production",
-        order: name,
-        quantity: 1,
-        ...(lot !== undefined && { lot }),
-        ...(finish && { finish: true }),
-      },
-    ];
+    return orders.produce((type) => base(type, m));
   }
 
   const base = (type: CanonicalEvent["type"], machine: Machine) => ({

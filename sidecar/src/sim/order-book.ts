@@ -1,0 +1,203 @@
+/**
+ * What the simulated plant does with the orders Odoo releases: which order a machine works on,
+ * in which order it reports a unit (consumption then production, or production first), and when
+ * it finishes — at the order's quantity, or one unit short leaving a backorder whose release it
+ * then follows under the order key it already reports under. Pure decisions, no I/O: the
+ * simulator publishes what this returns.
+ */
+import type { CanonicalEvent, ConsumptionEvent, ProductionEvent } from "../canonical/types.js";
+
+/**
+ * How the plant reports an order:
+ * - `consume_first`: each unit's components, then the unit (the finish with the last unit);
+ * - `produce_first`: each unit, then its components (the order is finished after the last
+ *   unit's components, by a `production` of 0 with `finish`): Odoo has proposed the components
+ *   when the unit arrives, the plant's consumption replaces the proposal;
+ * - `short_finish`: like `consume_first`, but the finish comes one unit short with `backorder`:
+ *   Odoo closes the order and releases a backorder for the rest, which the plant then produces.
+ */
+export type Story = "consume_first" | "produce_first" | "short_finish";
+
+/** The stories given to successive releases, in turn. */
+export const STORIES: readonly Story[] = ["consume_first", "produce_first", "short_finish"];
+
+/** An order the simulated plant works on. */
+export interface SimOrder {
+  /** The order key the plant reports under (a backorder: the key of the order it continues). */
+  reportAs: string;
+  /** Lot and serial names are made from it: the order's current name in Odoo. */
+  tag: string;
+  quantity: number;
+  produced: number;
+  tracking: string;
+  story: Story;
+  /** Components with lots reserved in Odoo: consumed from the first one, per unit produced. */
+  lotComponents: Array<{ product: string; perUnit: number; lot: string }>;
+}
+
+/** The envelope of a new event (id, site, time) of a type. */
+export type NewEnvelope = (type: CanonicalEvent["type"]) => {
+  id: string;
+  type: CanonicalEvent["type"];
+  site: string;
+  occurredAt: string;
+};
+
+export interface OrderBookOptions {
+  /** Distinguishes this run's lot and serial names from another run's. */
+  run: string;
+  /** @default Math.random */
+  random?: () => number;
+  /** The stories of successive releases, in turn. @default STORIES */
+  stories?: readonly Story[];
+}
+
+export interface OrderBook {
+  /** Takes a command from Odoo (release, change, cancel, done); returns whether it was one. */
+  follow(command: Record<string, unknown>): boolean;
+  /** Reports against an order Odoo did not release (produced without end). */
+  add(order: string): void;
+  /** The events of one more unit of one of the open orders (picked at random); [] when none. */
+  produce(envelope: NewEnvelope): CanonicalEvent[];
+  /** The open order released under this key. */
+  get(order: string): SimOrder | undefined;
+  readonly size: number;
+}
+
+/** The components of a release that name a reserved lot, with their quantity per unit. */
+function lotComponents(
+  command: Record<string, unknown>,
+  quantity: number,
+): SimOrder["lotComponents"] {
+  const components = Array.isArray(command.components) ? (command.components as unknown[]) : [];
+  return components.flatMap((c) => {
+    const { product, quantity: q, lots, reserved } = (c ?? {}) as Record<string, unknown>;
+    const firstReserved = Array.isArray(reserved)
+      ? (reserved as Array<Record<string, unknown> | null>).find((r) => typeof r?.lot === "string")
+          ?.lot
+      : undefined;
+    const lot = firstReserved ?? (Array.isArray(lots) ? lots[0] : undefined);
+    const perUnit = Math.round((Number(q) / quantity) * 1e6) / 1e6;
+    return typeof product === "string" && typeof lot === "string" && perUnit > 0
+      ? [{ product, perUnit, lot }]
+      : [];
+  });
+}
+
+/** How many closed keys are remembered for the backorders that may follow them. */
+const MAX_CLOSED = 1000;
+
+export function createOrderBook(options: OrderBookOptions): OrderBook {
+  const random = options.random ?? Math.random;
+  const stories = options.stories ?? STORIES;
+  const orders = new Map<string, SimOrder>();
+  /** Keys the plant finished short → the key it reported them under. */
+  const closed = new Map<string, string>();
+  let releases = 0;
+  let serials = 0;
+
+  function close(key: string, order: SimOrder): void {
+    orders.delete(key);
+    closed.set(key, order.reportAs);
+    if (closed.size > MAX_CLOSED) closed.delete(closed.keys().next().value!);
+  }
+
+  function follow(command: Record<string, unknown>): boolean {
+    const key = typeof command.order === "string" ? command.order : undefined;
+    if (!key) return false;
+    if (command.type === "order_cancel" || command.type === "order_done") {
+      // cancelled, or closed in Odoo: the plant stops working on it
+      const order = orders.get(key);
+      if (order) close(key, order);
+      return true;
+    }
+    if (command.type !== "order_release" && command.type !== "order_change") return false;
+    const quantity = Number(command.quantity);
+    if (!(quantity > 0)) return false;
+    const known = orders.get(key);
+    const tracking = typeof command.tracking === "string" ? command.tracking : "none";
+    const parent = typeof command.backorder_of === "string" ? command.backorder_of : undefined;
+    let story = known?.story;
+    if (!story) {
+      // a backorder is produced to its end; other releases take the stories in turn
+      story = parent ? "consume_first" : stories[releases++ % stories.length]!;
+    }
+    orders.set(key, {
+      reportAs: known?.reportAs ?? (parent ? (closed.get(parent) ?? parent) : key),
+      tag: typeof command.name === "string" ? command.name : key,
+      quantity,
+      produced: known?.produced ?? 0,
+      tracking,
+      story,
+      lotComponents: lotComponents(command, quantity),
+    });
+    return true;
+  }
+
+  function produce(envelope: NewEnvelope): CanonicalEvent[] {
+    const keys = [...orders.keys()];
+    if (keys.length === 0) return [];
+    const key = keys[Math.floor(random() * keys.length)]!;
+    const order = orders.get(key)!;
+    order.produced += 1;
+    const short = order.story === "short_finish" && order.quantity >= 2;
+    const end = short ? order.quantity - 1 : order.quantity;
+    const last = order.produced >= end;
+    if (last) close(key, order);
+    const tag = order.tag.replace(/\W+/g, "-");
+    const lot =
+      order.tracking === "serial"
+        ? `SIM-${tag}-${options.run}-${++serials}`
+        : order.tracking === "lot"
+          ? `SIM-${tag}-${options.run}`
+          : undefined;
+    const consumed = order.lotComponents.map((c): ConsumptionEvent => ({
+      ...envelope("consumption"),
+      type: "consumption",
+      order: order.reportAs,
+      product: c.product,
+      quantity: c.perUnit,
+      lot: c.lot,
+    }));
+    const unit = (finish: boolean): ProductionEvent => ({
+      ...envelope("production"),
+      type: "production",
+      order: order.reportAs,
+      quantity: 1,
+      ...(lot !== undefined && { lot }),
+      ...(finish && { finish: true }),
+      ...(finish && short && { backorder: true }),
+    });
+    if (order.story !== "produce_first") return [...consumed, unit(last)];
+    const events: CanonicalEvent[] = [unit(false), ...consumed];
+    if (last)
+      events.push({
+        ...envelope("production"),
+        type: "production",
+        order: order.reportAs,
+        quantity: 0,
+        finish: true,
+      });
+    return events;
+  }
+
+  return {
+    follow,
+    add(order) {
+      orders.set(order, {
+        reportAs: order,
+        tag: order,
+        quantity: Infinity,
+        produced: 0,
+        tracking: "none",
+        story: "consume_first",
+        lotComponents: [],
+      });
+    },
+    produce,
+    get: (order) => orders.get(order),
+    get size() {
+      return orders.size;
+    },
+  };
+}

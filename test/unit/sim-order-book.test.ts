@@ -1,0 +1,126 @@
+/**
+ * The simulated plant's decisions on released orders: releases take turns at the hard cases —
+ * components before the unit, the unit before its components (finished by a bare `finish`),
+ * a finish one unit short that leaves a backorder — and the backorder's release is produced to
+ * its end under the order key the plant already reported under. Closing or cancelling in Odoo
+ * stops an order; a change keeps what was produced.
+ */
+import type { CanonicalEvent } from "../../sidecar/src/canonical/types.js";
+import { createOrderBook, type NewEnvelope } from "../../sidecar/src/sim/order-book.js";
+
+let seq = 0;
+const envelope: NewEnvelope = (type) => ({
+  id: `t-${++seq}`,
+  type,
+  site: "main",
+  occurredAt: "2026-11-26T08:00:00.000Z",
+});
+
+/** Each event as [type, order, quantity, finish/backorder flags]. */
+function brief(events: CanonicalEvent[]) {
+  return events.map((e) => {
+    if (e.type === "production")
+      return ["production", e.order, e.quantity, (e.finish ? "F" : "") + (e.backorder ? "B" : "")];
+    if (e.type === "consumption") return ["consumption", e.order, e.quantity, e.lot];
+    return [e.type];
+  });
+}
+
+const steel = { product: "PB_STEEL", quantity: 4, uom: "Units", lots: ["STEEL-9"] };
+const reserved = [{ lot: "STEEL-1", quantity: 4, location: "WH/Stock/Shelf 1", package: null }];
+
+function release(order: string, quantity: number, extra: Record<string, unknown> = {}) {
+  return {
+    type: "order_release",
+    order,
+    name: order,
+    quantity,
+    tracking: "none",
+    components: [{ ...steel, quantity: 2 * quantity, reserved }],
+    ...extra,
+  };
+}
+
+describe("simulated plant's order book", () => {
+  it("gives releases the stories in turn: consumption first, production first, short finish", () => {
+    // random() = 0: always the oldest open order
+    const book = createOrderBook({ run: "r1", random: () => 0 });
+    expect(book.follow(release("WH/MO/00001", 2))).toBe(true);
+    expect(book.follow(release("WH/MO/00002", 2))).toBe(true);
+    expect(book.follow(release("WH/MO/00003", 3))).toBe(true);
+    expect(["WH/MO/00001", "WH/MO/00002", "WH/MO/00003"].map((o) => book.get(o)?.story)).toEqual([
+      "consume_first",
+      "produce_first",
+      "short_finish",
+    ]);
+
+    const unit = () => brief(book.produce(envelope));
+    // components from the lot Odoo reserved, then the unit; the finish with the last one
+    expect(unit()).toEqual([
+      ["consumption", "WH/MO/00001", 2, "STEEL-1"],
+      ["production", "WH/MO/00001", 1, ""],
+    ]);
+    expect(unit()).toEqual([
+      ["consumption", "WH/MO/00001", 2, "STEEL-1"],
+      ["production", "WH/MO/00001", 1, "F"],
+    ]);
+    // the unit before its components; the finish after the last unit's components
+    expect(unit()).toEqual([
+      ["production", "WH/MO/00002", 1, ""],
+      ["consumption", "WH/MO/00002", 2, "STEEL-1"],
+    ]);
+    expect(unit()).toEqual([
+      ["production", "WH/MO/00002", 1, ""],
+      ["consumption", "WH/MO/00002", 2, "STEEL-1"],
+      ["production", "WH/MO/00002", 0, "F"],
+    ]);
+    // one unit short: finished with a backorder for the rest
+    expect(unit()).toEqual([
+      ["consumption", "WH/MO/00003", 2, "STEEL-1"],
+      ["production", "WH/MO/00003", 1, ""],
+    ]);
+    expect(unit()).toEqual([
+      ["consumption", "WH/MO/00003", 2, "STEEL-1"],
+      ["production", "WH/MO/00003", 1, "FB"],
+    ]);
+    expect(book.size).toBe(0);
+    expect(unit()).toEqual([]);
+
+    // Odoo releases the backorder under its own key; the plant produces it to its end under the
+    // key it already reports under, which Odoo routes to the open backorder
+    book.follow(release("WH/MO/00003-002", 1, { backorder_of: "WH/MO/00003" }));
+    expect(book.get("WH/MO/00003-002")).toMatchObject({
+      reportAs: "WH/MO/00003",
+      story: "consume_first",
+    });
+    expect(unit()).toEqual([
+      ["consumption", "WH/MO/00003", 2, "STEEL-1"],
+      ["production", "WH/MO/00003", 1, "F"],
+    ]);
+    // the next release takes the next story in turn
+    book.follow(release("WH/MO/00004", 2));
+    expect(book.get("WH/MO/00004")?.story).toBe("consume_first");
+  });
+
+  it("stops an order Odoo closes or cancels and keeps what a change leaves produced", () => {
+    const book = createOrderBook({ run: "r2", random: () => 0, stories: ["consume_first"] });
+    book.follow(release("WH/MO/00010", 5, { tracking: "serial" }));
+    const first = book.produce(envelope);
+    book.follow(release("WH/MO/00010", 2, { type: "order_change", tracking: "serial" }));
+    const second = book.produce(envelope);
+    const serials = [...first, ...second].flatMap((e) => (e.type === "production" ? [e.lot] : []));
+    expect(new Set(serials).size).toBe(2);
+    expect(serials[0]).toMatch(/^SIM-WH-MO-00010-r2-/);
+    expect(brief(second).at(-1)).toEqual(["production", "WH/MO/00010", 1, "F"]);
+
+    book.follow(release("WH/MO/00011", 5));
+    book.follow({ type: "order_done", order: "WH/MO/00011", produced: 5 });
+    book.follow(release("WH/MO/00012", 5));
+    book.follow({ type: "order_cancel", order: "WH/MO/00012" });
+    expect(book.size).toBe(0);
+    expect(book.follow({ type: "order_release", order: "WH/MO/00013", quantity: "many" })).toBe(
+      false,
+    );
+    expect(book.follow({ type: "something_else", order: "WH/MO/00013" })).toBe(false);
+  });
+});
