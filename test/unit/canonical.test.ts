@@ -25,12 +25,23 @@ describe("canonical validator", () => {
     expect(r).toEqual({ ok: true, event: samples[type] });
   });
 
+  it("accepts a bare finish: a production of 0 with finish, as Odoo does", () => {
+    const bare = { ...samples.production, quantity: 0, finish: true };
+    expect(validate(bare)).toEqual({ ok: true, event: bare });
+  });
+
   it.each([
     ["no id", { ...samples.scrap, id: undefined }, "schema", "/id"],
     ["unknown type", { ...samples.scrap, type: "teleport" }, "schema", "/type"],
     ["an extra field", { ...samples.scrap, color: "red" }, "schema", "/color"],
     ["a negative quantity", { ...samples.scrap, quantity: -1 }, "bad_quantity", "/quantity"],
     ["a zero quantity", { ...samples.consumption, quantity: 0 }, "bad_quantity", "/quantity"],
+    [
+      "a zero production without finish",
+      { ...samples.production, quantity: 0, finish: false },
+      "bad_quantity",
+      "/quantity",
+    ],
     ["a string quantity", { ...samples.production, quantity: "3" }, "bad_quantity", "/quantity"],
     [
       "a timestamp without offset",

@@ -76,7 +76,7 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
     "Quantity produced on a manufacturing order",
     {
       order: KEY,
-      quantity: QUANTITY,
+      quantity: { type: "number", minimum: 0, maximum: 1e12 },
       uom: UOM,
       lot: KEY,
       finish: { type: "boolean" },
@@ -103,6 +103,11 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
       },
     },
     ["order", "quantity"],
+    // 0 only with `finish` (the order is completed with what was reported): as Odoo takes it
+    {
+      if: { properties: { finish: { const: true } }, required: ["finish"] },
+      else: { properties: { quantity: QUANTITY } },
+    },
   ),
   consumption: eventSchema(
     "consumption",

@@ -13159,7 +13159,7 @@ var eventSchemas = {
     "Quantity produced on a manufacturing order",
     {
       order: KEY,
-      quantity: QUANTITY,
+      quantity: { type: "number", minimum: 0, maximum: 1e12 },
       uom: UOM,
       lot: KEY,
       finish: { type: "boolean" },
@@ -13184,7 +13184,12 @@ var eventSchemas = {
         }
       }
     },
-    ["order", "quantity"]
+    ["order", "quantity"],
+    // 0 only with `finish` (the order is completed with what was reported): as Odoo takes it
+    {
+      if: { properties: { finish: { const: true } }, required: ["finish"] },
+      else: { properties: { quantity: QUANTITY } }
+    }
   ),
   consumption: eventSchema(
     "consumption",
