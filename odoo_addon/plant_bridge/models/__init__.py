@@ -20,6 +20,8 @@ from . import stock_lot
 from . import stock_move
 from . import plant_bridge_hold_block
 from . import stock_quant
+from . import stock_move_line
+from . import mrp_workorder
 from . import res_users
 from . import maintenance
 from . import plant_bridge_binding

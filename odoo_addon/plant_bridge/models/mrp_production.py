@@ -11,6 +11,14 @@ CHANGE_FIELDS = ('product_qty', 'date_start', 'date_finished', 'date_deadline')
 MAX_SUCCESSORS = 100
 
 
+#: what says where a release came from or which message it is, not what the order is
+RELEASE_ENVELOPE = ('type', 'id', 'site', 'backorder_of', 'split_from', 'merged_from')
+
+
+def _release_content(payload):
+    return {k: v for k, v in payload.items() if k not in RELEASE_ENVELOPE}
+
+
 class MrpProduction(models.Model):
     _inherit = 'mrp.production'
 
@@ -69,33 +77,81 @@ class MrpProduction(models.Model):
                 for mo in self if mo.picking_type_id.warehouse_id.id in by_warehouse}
 
     def _plant_bridge_release_payload(self, site, event_type, key):
+        """What a plant's execution system needs to run the order (docs/odoo-api.md
+        `fetch_outbound`): quantities, components with the operation consuming them and the
+        reserved stock, work orders with their dates and work centers, by-products."""
         self.ensure_one()
         payload = {'type': event_type, 'site': site.code, 'id': key, 'order': self._plant_bridge_key(),
                    'name': self.name}
         if event_type == 'order_cancel':
             return payload
+        if event_type == 'order_done':
+            successor = self.plant_bridge_successor_id
+            payload.update({
+                'product': self._plant_bridge_code(self.product_id),
+                'quantity': self.product_qty,
+                'produced': self.qty_produced,
+                'uom': self.product_uom_id.name,
+                'state': self.state,
+                'finished': utc_iso(self.date_finished),
+                'lots': sorted(self.lot_producing_ids.mapped('name')),
+                'backorder': successor._plant_bridge_key() if successor and successor.backorder_sequence else None,
+            })
+            return payload
         payload.update({
-            'product': self.product_id.default_code or self.product_id.display_name,
+            'product': self._plant_bridge_code(self.product_id),
             'quantity': self.product_qty,
+            'remaining': self._get_quantity_to_backorder(),
             'uom': self.product_uom_id.name,
             'tracking': self.product_id.tracking,
             'due': utc_iso(self.date_deadline or self.date_finished),
             'start': utc_iso(self.date_start),
             'state': self.state,
+            'priority': int(self.priority or 0),
+            'origin': self.origin or None,
             'components': [{
-                'product': move.product_id.default_code or move.product_id.display_name,
+                'product': self._plant_bridge_code(move.product_id),
                 'quantity': move.product_uom_qty,
                 'uom': move.product_uom.name,
+                'operation': move.operation_id.name or None,
                 'lots': sorted(set(move.move_line_ids.lot_id.mapped('name'))),
+                'reserved': self._plant_bridge_reserved(move),
             } for move in self.move_raw_ids.filtered(lambda m: m.state != 'cancel')],
             'operations': [{
                 'name': workorder.name,
                 'workcenter': workorder.workcenter_id.code or workorder.workcenter_id.name,
                 'sequence': workorder.operation_id.sequence or index,
                 'duration_expected': workorder.duration_expected,
+                'start': utc_iso(workorder.date_start),
+                'end': utc_iso(workorder.date_finished),
+                'state': workorder.state,
             } for index, workorder in enumerate(self.workorder_ids, start=1)],
+            'byproducts': [{
+                'product': self._plant_bridge_code(move.product_id),
+                'quantity': move.product_uom_qty,
+                'uom': move.product_uom.name,
+                'operation': (move.byproduct_id.operation_id or move.operation_id).name or None,
+            } for move in self.move_byproduct_ids.filtered(lambda m: m.state != 'cancel')],
         })
         return payload
+
+    @staticmethod
+    def _plant_bridge_code(product):
+        return product.default_code or product.display_name
+
+    @staticmethod
+    def _plant_bridge_reserved(move):
+        """The component's stock set aside for the order: one entry per lot, location and
+        package, in the move's unit (its move lines: reserved, or picked when the quantity was
+        recorded)."""
+        entries = {}
+        for line in move.move_line_ids:
+            where = (line.lot_id.name or None, line.location_id.complete_name, line.package_id.name or None)
+            entries[where] = entries.get(where, 0.0) + line.product_uom_id._compute_quantity(
+                line.quantity, move.product_uom, rounding_method='HALF-UP')
+        return [{'lot': lot, 'quantity': move.product_uom.round(quantity), 'location': location, 'package': package}
+                for (lot, location, package), quantity in sorted(
+                    entries.items(), key=lambda item: tuple(v or '' for v in item[0]))]
 
     def _plant_bridge_outbound(self, event_type, extra=None):
         """Queue an outbound event per order that belongs to a site (released ones only for
@@ -199,6 +255,43 @@ class MrpProduction(models.Model):
                           and [mo[f] for f in watched] != before[mo.id])._plant_bridge_outbound('order_change')
         return res
 
+    def _plant_bridge_mark_changed(self):
+        """Components, reservations or work orders of these orders changed: once the
+        transaction is complete (pre-commit, so that one edit sends one change with the final
+        state), each released open order whose release content differs from the last one sent
+        gets an order_change. What the plant's own events change is not marked (no echo)."""
+        if self.env.context.get('plant_bridge_no_change'):
+            return
+        productions = self.filtered(lambda mo: mo.id and mo.state in ('confirmed', 'progress', 'to_close'))
+        if not productions:
+            return
+        data = self.env.cr.precommit.data
+        if 'plant_bridge.changed' not in data:
+            data['plant_bridge.changed'] = set()
+            env = self.env(su=True)
+            self.env.cr.precommit.add(
+                lambda: env['mrp.production'].browse(sorted(data.pop('plant_bridge.changed', ())))
+                .exists()._plant_bridge_send_changes())
+        data['plant_bridge.changed'].update(productions.ids)
+
+    def _plant_bridge_send_changes(self):
+        open_orders = self.filtered(lambda mo: mo.state in ('confirmed', 'progress', 'to_close'))
+        sites = open_orders._plant_bridge_sites()
+        if not sites:
+            return
+        Outbound = self.env['plant_bridge.outbound'].sudo()
+        changed = self.browse()
+        for production, site in sites.items():
+            last = Outbound.search([('production_id', '=', production.id),
+                                    ('event_type', 'in', ('order_release', 'order_change'))],
+                                   order='id desc', limit=1)
+            if not last:
+                continue  # never released: nothing to change
+            now = production._plant_bridge_release_payload(site, 'order_change', last.key)
+            if _release_content(now) != _release_content(json.loads(last.payload or '{}')):
+                changed |= production
+        changed._plant_bridge_outbound('order_change')
+
     # ------------------------------------------------------------------ inbound
     def _plant_bridge_apply_deferred(self):
         """Events deferred because these orders were not confirmed apply now, in order."""
@@ -219,7 +312,16 @@ class MrpProduction(models.Model):
             raise UserError(_("Quality hold (%(test)s) on %(order)s: a manager must release it first.",
                               test=held.name, order=held.production_id.name or held.lot_id.name))
         continued = self.plant_bridge_successor_id
-        res = super().button_mark_done()
+        open_orders = self.filtered(lambda mo: mo.state not in ('done', 'cancel'))
+        # what closing writes on the order (its end date, a backorder's reduced quantity) is told
+        # by order_done, not by order_change
+        res = super(MrpProduction, self.with_context(plant_bridge_no_change=True)).button_mark_done()
+        if not self.env.context.get('plant_bridge_no_change'):
+            if isinstance(res, dict) and isinstance(res.get('context'), dict):
+                # a wizard (backorder, consumption) finishes the closing as the person's own action
+                res['context'] = {k: v for k, v in res['context'].items() if k != 'plant_bridge_no_change'}
+            # closed in Odoo (the plant's own finish is not echoed): the plant stops running it
+            open_orders.filtered(lambda mo: mo.state == 'done')._plant_bridge_outbound('order_done')
         # the backorders this made (_split_productions), released once their reservation is done
         backorders = self.plant_bridge_successor_id - continued
         if backorders:

@@ -4,7 +4,7 @@ from odoo import fields, models
 
 
 class PlantBridgeOutbound(models.Model):
-    """Releases to the plant (order_release / order_change / order_cancel), fetched and
+    """Releases to the plant (order_release / order_change / order_cancel / order_done), fetched and
     acknowledged by sidecars; `key` is the idempotency key on the plant side."""
     _name = 'plant_bridge.outbound'
     _description = 'Plant Bridge Outbound Event'
@@ -18,6 +18,7 @@ class PlantBridgeOutbound(models.Model):
         ('order_release', 'Order Release'),
         ('order_change', 'Order Change'),
         ('order_cancel', 'Order Cancel'),
+        ('order_done', 'Order Done'),
     ], string='Type', required=True, readonly=True)
     production_id = fields.Many2one('mrp.production', readonly=True, index=True, ondelete='set null')
     order = fields.Char(readonly=True)

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -75,3 +75,30 @@ class StockMove(models.Model):
             'res_name': document.display_name,
             'user_id': self.env.uid,
         }
+
+    # ------------------------------------------------------------------ outbound
+    #: a write of one of these on a component or by-product move changes what the plant was sent
+    PLANT_BRIDGE_RELEASED_FIELDS = ('product_id', 'product_uom_qty', 'product_uom', 'operation_id',
+                                    'location_id', 'byproduct_id')
+
+    def _plant_bridge_productions(self):
+        return self.raw_material_production_id | self.filtered(
+            lambda m: m.production_id and m.product_id != m.production_id.product_id).production_id
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        moves = super().create(vals_list)
+        moves._plant_bridge_productions()._plant_bridge_mark_changed()
+        return moves
+
+    def write(self, vals):
+        res = super().write(vals)
+        if any(f in vals for f in self.PLANT_BRIDGE_RELEASED_FIELDS) or vals.get('state') == 'cancel':
+            self._plant_bridge_productions()._plant_bridge_mark_changed()
+        return res
+
+    def unlink(self):
+        productions = self._plant_bridge_productions()
+        res = super().unlink()
+        productions.exists()._plant_bridge_mark_changed()
+        return res

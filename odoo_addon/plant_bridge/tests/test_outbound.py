@@ -1,6 +1,9 @@
 import json
 
+from odoo import Command
 from odoo.tests import Form, tagged
+
+from ..posting import utc_iso
 
 from .common import PlantBridgeCase
 
@@ -28,7 +31,8 @@ class TestOutbound(PlantBridgeCase):
         self.assertIsInstance(components['FURN_8522']['lots'], list)
         self.assertEqual(payload['operations'], [{
             'name': 'Assembly', 'workcenter': 'Assembly 1', 'sequence': mo.workorder_ids.operation_id.sequence,
-            'duration_expected': mo.workorder_ids.duration_expected}])
+            'duration_expected': mo.workorder_ids.duration_expected, 'start': None, 'end': None,
+            'state': mo.workorder_ids.state}])
 
         with Form(mo) as form:
             form.date_start = '2026-12-01 08:00:00'
@@ -222,3 +226,156 @@ class TestOrderKey(PlantBridgeCase):
         # a late event under a merged order's name lands on the order it was merged into
         result = self.post_one('production', order=keys[0], quantity=1)
         self.assertEqual(self.assertApplied(result, 'mrp.production'), merged)
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestReleaseContent(PlantBridgeCase):
+    """A release carries what a plant's execution system needs to run the order; what changes
+    it in Odoo afterwards (reservations, components, work orders) and the order's closing in
+    Odoo are sent too, and what the plant's own events change is not."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Product = cls.env['product.product']
+        Workcenter = cls.env['mrp.workcenter']
+        cls.saw = Workcenter.create({'name': 'PB Saw', 'code': 'PB-SAW'})
+        cls.saw_2 = Workcenter.create({'name': 'PB Saw 2', 'code': 'PB-SAW-2'})
+        cls.frame = Product.create({'name': 'PB Frame', 'default_code': 'PB_FRAME', 'is_storable': True})
+        cls.steel = Product.create({'name': 'PB Steel', 'default_code': 'PB_STEEL', 'is_storable': True,
+                                    'tracking': 'lot'})
+        cls.bolt = Product.create({'name': 'PB Bolt', 'default_code': 'PB_BOLT', 'is_storable': True})
+        cls.offcut = Product.create({'name': 'PB Offcut', 'default_code': 'PB_OFFCUT', 'is_storable': True})
+        cls.bom = cls.env['mrp.bom'].create({
+            'product_tmpl_id': cls.frame.product_tmpl_id.id, 'product_qty': 1,
+            'operation_ids': [Command.create({'name': 'Cutting', 'workcenter_id': cls.saw.id,
+                                              'time_cycle_manual': 10})],
+        })
+        cls.cutting = cls.bom.operation_ids
+        cls.bom.bom_line_ids = [Command.create({'product_id': cls.steel.id, 'product_qty': 2,
+                                                'operation_id': cls.cutting.id})]
+        cls.bom.byproduct_ids = [Command.create({'product_id': cls.offcut.id, 'product_qty': 0.5,
+                                                 'operation_id': cls.cutting.id})]
+        stock = cls.site.warehouse_id.lot_stock_id
+        cls.shelf = cls.env['stock.location'].create({'name': 'PB Shelf', 'location_id': stock.id})
+        cls.lot = cls.env['stock.lot'].create({'name': 'STEEL-1', 'product_id': cls.steel.id})
+        cls.env['stock.quant']._update_available_quantity(cls.steel, cls.shelf, 10, lot_id=cls.lot)
+        cls.env['stock.quant']._update_available_quantity(cls.bolt, stock, 100)
+
+    def new_frame_order(self, qty=3):
+        form = Form(self.env['mrp.production'])
+        form.product_id = self.frame
+        form.product_qty = qty
+        form.priority = '1'
+        production = form.save()
+        production.origin = 'SO/0042'
+        production.action_confirm()
+        return production
+
+    def outbox(self, production):
+        self.env.cr.flush()  # the transaction ends: changes gathered in it are sent
+        rows = self.env['plant_bridge.outbound'].search([('production_id', '=', production.id)], order='id')
+        return [(row.event_type, json.loads(row.payload)) for row in rows]
+
+    def test_release_carries_quantities_components_reservations_work_orders_byproducts(self):
+        mo = self.new_frame_order()
+        [(kind, release)] = self.outbox(mo)
+        self.assertEqual(kind, 'order_release')
+        self.assertEqual({k: release[k] for k in ('order', 'product', 'quantity', 'remaining', 'uom', 'priority',
+                                                  'origin', 'tracking')}, {
+            'order': mo.name, 'product': 'PB_FRAME', 'quantity': 3.0, 'remaining': 3.0, 'uom': 'Units',
+            'priority': 1, 'origin': 'SO/0042', 'tracking': 'none'})
+        self.assertEqual(release['components'], [{
+            'product': 'PB_STEEL', 'quantity': 6.0, 'uom': 'Units', 'operation': 'Cutting', 'lots': ['STEEL-1'],
+            'reserved': [{'lot': 'STEEL-1', 'quantity': 6.0, 'location': 'WH/Stock/PB Shelf', 'package': None}]}])
+        workorder = mo.workorder_ids
+        self.assertEqual(release['operations'], [{
+            'name': 'Cutting', 'workcenter': 'PB-SAW', 'sequence': self.cutting.sequence,
+            'duration_expected': workorder.duration_expected, 'start': utc_iso(workorder.date_start),
+            'end': utc_iso(workorder.date_finished), 'state': workorder.state}])
+        self.assertFalse(release['operations'][0]['start'])  # not planned yet
+
+        # planned: the work orders' dates go out
+        mo.button_plan()
+        self.assertTrue(workorder.date_start)
+        kind, change = self.outbox(mo)[-1]
+        self.assertEqual(kind, 'order_change')
+        self.assertEqual((change['operations'][0]['start'], change['operations'][0]['end']),
+                         (utc_iso(workorder.date_start), utc_iso(workorder.date_finished)))
+        self.assertEqual(release['byproducts'], [
+            {'product': 'PB_OFFCUT', 'quantity': 1.5, 'uom': 'Units', 'operation': 'Cutting'}])
+
+    def test_reservation_component_and_work_order_edits_are_sent(self):
+        mo = self.new_frame_order()
+        mo.do_unreserve()
+        outbox = self.outbox(mo)
+        self.assertEqual([kind for kind, _payload in outbox], ['order_release', 'order_change'])
+        self.assertEqual(outbox[1][1]['components'][0]['reserved'], [])
+        self.assertEqual(outbox[1][1]['id'], f'order_change:{mo.name}:2')
+        mo.action_assign()
+        outbox = self.outbox(mo)
+        self.assertEqual(outbox[2][1]['components'][0]['reserved'][0]['quantity'], 6.0)
+        # nothing changed since: nothing more to send
+        mo.action_assign()
+        self.assertEqual(len(self.outbox(mo)), 3)
+
+        # a person adds a component on the order's form: one change with the final state
+        with Form(mo) as form:
+            with form.move_raw_ids.new() as line:
+                line.product_id = self.bolt
+                line.product_uom_qty = 4
+        outbox = self.outbox(mo)
+        self.assertEqual(len(outbox), 4)
+        self.assertEqual([(c['product'], c['quantity'], c['reserved'][0]['quantity'] if c['reserved'] else None)
+                          for c in outbox[3][1]['components']], [('PB_STEEL', 6.0, 6.0), ('PB_BOLT', 4.0, 4.0)])
+
+        # the work order moved to another work center
+        mo.workorder_ids.workcenter_id = self.saw_2
+        outbox = self.outbox(mo)
+        self.assertEqual([kind for kind, _payload in outbox][-1], 'order_change')
+        self.assertEqual(outbox[-1][1]['operations'][0]['workcenter'], 'PB-SAW-2')
+        self.assertEqual(len(outbox), 5)
+
+    def test_plant_events_change_nothing_sent_back(self):
+        mo = self.new_frame_order()
+        self.assertApplied(self.post_one('consumption', order=mo.name, product='PB_STEEL', quantity=4,
+                                         lot='STEEL-1'), 'stock.move')
+        self.assertApplied(self.post_one('workorder_status', order=mo.name, operation='Cutting',
+                                         status='started'), 'mrp.workorder')
+        self.assertApplied(self.post_one('production', order=mo.name, quantity=2, finish=True), 'mrp.production')
+        self.assertEqual(mo.state, 'done')
+        self.assertEqual([(kind, payload['order']) for kind, payload in self.outbox(mo)],
+                         [('order_release', mo.plant_bridge_order_key)])
+
+    def test_order_closed_in_odoo_is_sent_done(self):
+        mo = self.new_frame_order(qty=2)
+        with Form(mo) as form:
+            form.qty_producing = 2
+        mo.move_raw_ids.picked = True  # the form's Consumed checkbox
+        mo.button_mark_done()
+        self.assertEqual(mo.state, 'done')
+        outbox = self.outbox(mo)
+        self.assertEqual([kind for kind, _payload in outbox], ['order_release', 'order_done'])
+        self.assertEqual(outbox[1][1], {
+            'type': 'order_done', 'site': 'main', 'id': f'order_done:{mo.name}:2', 'order': mo.name,
+            'name': mo.name, 'product': 'PB_FRAME', 'quantity': 2.0, 'produced': 2.0, 'uom': 'Units',
+            'state': 'done', 'finished': utc_iso(mo.date_finished), 'lots': [], 'backorder': None})
+
+    def test_short_close_in_odoo_is_sent_done_with_its_backorder(self):
+        mo = self.new_frame_order(qty=3)
+        key = mo.name
+        with Form(mo) as form:
+            form.qty_producing = 1
+        mo.move_raw_ids.picked = True  # the form's Consumed checkbox
+        action = mo.button_mark_done()
+        Form(self.env[action['res_model']].with_context(**action['context'])).save().action_backorder()
+        backorder = mo.plant_bridge_successor_id
+        self.assertTrue(backorder)
+        outbox = self.outbox(mo)
+        self.assertEqual([kind for kind, _payload in outbox], ['order_release', 'order_done'])
+        self.assertEqual({k: outbox[1][1][k] for k in ('order', 'name', 'produced', 'backorder')},
+                         {'order': key, 'name': f'{key}-001', 'produced': 1.0, 'backorder': f'{key}-002'})
+        [(kind, release)] = self.outbox(backorder)
+        self.assertEqual((kind, release['quantity'], release['remaining'], release['backorder_of']),
+                         ('order_release', 2.0, 2.0, key))
+        self.assertEqual(release['components'][0]['quantity'], 4.0)
