@@ -123,4 +123,23 @@ describe("simulated plant's order book", () => {
     );
     expect(book.follow({ type: "something_else", order: "WH/MO/00013" })).toBe(false);
   });
+
+  it("consumes every component: from the lot Odoo reserved, or without lot when untracked", () => {
+    const book = createOrderBook({ run: "r3", random: () => 0 });
+    book.follow({
+      type: "order_release",
+      order: "WH/MO/00020",
+      quantity: 2,
+      components: [
+        { product: "PB_STEEL", quantity: 4, lots: ["STEEL-9"], reserved },
+        { product: "PB_BOLT", quantity: 6, lots: [], reserved: [] },
+        { product: "PB_GLUE", quantity: 0 },
+      ],
+    });
+    expect(brief(book.produce(envelope))).toEqual([
+      ["consumption", "WH/MO/00020", 2, "STEEL-1"],
+      ["consumption", "WH/MO/00020", 3, undefined],
+      ["production", "WH/MO/00020", 1, ""],
+    ]);
+  });
 });

@@ -31,8 +31,8 @@ export interface SimOrder {
   produced: number;
   tracking: string;
   story: Story;
-  /** Components with lots reserved in Odoo: consumed from the first one, per unit produced. */
-  lotComponents: Array<{ product: string; perUnit: number; lot: string }>;
+  /** Components, per unit produced: from the first lot Odoo reserved, or without lot. */
+  components: Array<{ product: string; perUnit: number; lot?: string }>;
 }
 
 /** The envelope of a new event (id, site, time) of a type. */
@@ -64,11 +64,11 @@ export interface OrderBook {
   readonly size: number;
 }
 
-/** The components of a release that name a reserved lot, with their quantity per unit. */
-function lotComponents(
-  command: Record<string, unknown>,
-  quantity: number,
-): SimOrder["lotComponents"] {
+/**
+ * The components of a release with their quantity per unit, and the lot to consume them from:
+ * the first lot Odoo reserved (`reserved`, else `lots`); none for an untracked component.
+ */
+function componentsOf(command: Record<string, unknown>, quantity: number): SimOrder["components"] {
   const components = Array.isArray(command.components) ? (command.components as unknown[]) : [];
   return components.flatMap((c) => {
     const { product, quantity: q, lots, reserved } = (c ?? {}) as Record<string, unknown>;
@@ -78,8 +78,8 @@ function lotComponents(
       : undefined;
     const lot = firstReserved ?? (Array.isArray(lots) ? lots[0] : undefined);
     const perUnit = Math.round((Number(q) / quantity) * 1e6) / 1e6;
-    return typeof product === "string" && typeof lot === "string" && perUnit > 0
-      ? [{ product, perUnit, lot }]
+    return typeof product === "string" && perUnit > 0
+      ? [{ product, perUnit, ...(typeof lot === "string" && { lot }) }]
       : [];
   });
 }
@@ -129,7 +129,7 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
       produced: known?.produced ?? 0,
       tracking,
       story,
-      lotComponents: lotComponents(command, quantity),
+      components: componentsOf(command, quantity),
     });
     return true;
   }
@@ -151,13 +151,13 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
         : order.tracking === "lot"
           ? `SIM-${tag}-${options.run}`
           : undefined;
-    const consumed = order.lotComponents.map((c): ConsumptionEvent => ({
+    const consumed = order.components.map((c): ConsumptionEvent => ({
       ...envelope("consumption"),
       type: "consumption",
       order: order.reportAs,
       product: c.product,
       quantity: c.perUnit,
-      lot: c.lot,
+      ...(c.lot !== undefined && { lot: c.lot }),
     }));
     const unit = (finish: boolean): ProductionEvent => ({
       ...envelope("production"),
@@ -191,7 +191,7 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
         produced: 0,
         tracking: "none",
         story: "consume_first",
-        lotComponents: [],
+        components: [],
       });
     },
     produce,
