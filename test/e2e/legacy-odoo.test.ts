@@ -283,6 +283,7 @@ async function newConfirmedMo(
       type: "production",
       order: mo.name,
       quantity: 3,
+      uom: "Units", // in the unit of the move it corrects
     });
     const [rec] = await searchRead<{ source: string; compared_count: number }>(
       "plant_bridge.reconciliation",

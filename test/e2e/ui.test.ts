@@ -154,12 +154,13 @@ async function shot(name: string) {
     await odoo?.stop();
   }, 120_000);
 
-  test("the sidecar's events are in Odoo: one applied, two rejected for fixable reasons", async () => {
+  test("the sidecar's events are in Odoo: one applied, one rejected, one parked behind it", async () => {
     const rows = await messages(["ok", "fix", "edit"].map((k) => `e2e-ui-${RUN}-${k}`));
     const byKey = Object.fromEntries(rows.map((r) => [r.key.split("-").at(-1), r]));
     expect(byKey.ok).toMatchObject({ state: "applied", res_model: "stock.scrap" });
     expect(byKey.fix).toMatchObject({ state: "rejected", error_code: "unknown_product" });
-    expect(byKey.edit).toMatchObject({ state: "rejected", error_code: "unknown_product" });
+    // a stock movement of the same order behind a rejected one waits for it (not posted around it)
+    expect(byKey.edit).toMatchObject({ state: "deferred", error_code: "parked_behind_rejection" });
   });
 
   test("Dashboard: the sidecar's snapshots per site, charts, sidecar health", async () => {
@@ -304,8 +305,9 @@ async function shot(name: string) {
     );
     const titles = await page.locator(".o_pb_entry_title").allTextContents();
     expect(titles).toContain("Released to the plant");
-    // three scrap events, and the rejection each of the two fixed ones had before its replay
-    expect(titles.filter((t) => t === "Scrap")).toHaveLength(5);
+    // three scrap events, the rejection each of the two fixed ones had before its replay, and
+    // the wait of the second behind the first
+    expect(titles.filter((t) => t === "Scrap")).toHaveLength(6);
     const details = await page.locator(".o_pb_entry_detail").allTextContents();
     expect(details.filter((d) => d.startsWith("unknown_product:"))).toHaveLength(2);
     expect(titles.some((t) => t.startsWith("Retried") || t.includes("replayed"))).toBe(true);
