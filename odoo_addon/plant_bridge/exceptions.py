@@ -10,7 +10,7 @@ REJECTION_CODES = (
     'unknown_workcenter', 'unknown_operation', 'unknown_equipment', 'ambiguous_equipment',
     'bad_quantity', 'bad_uom',
     'state_conflict', 'quality_hold', 'unauthorized', 'not_system_of_record', 'unexpected',
-    'period_locked', 'bad_loss',
+    'period_locked', 'bad_loss', 'unknown_location',
 )
 #: `parked_behind_rejection`: an earlier stock-moving event of the order was rejected and is
 #: not settled yet; `quality_hold`: a finish waiting for the order's (or its lot's) hold to be lifted

@@ -20,6 +20,8 @@ export const REJECTION_CODES = [
   "unknown_equipment",
   /** A maintenance event for a work center with several equipment and no binding naming one. */
   "ambiguous_equipment",
+  /** A `location` (scrap) that is no internal location of the site's warehouse. */
+  "unknown_location",
   "bad_quantity",
   /** A `uom` Odoo has no active unit of that name for, or one that does not measure the same thing. */
   "bad_uom",

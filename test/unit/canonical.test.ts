@@ -102,6 +102,15 @@ describe("canonical validator", () => {
     if (!r.ok) expect([r.code, r.path]).toEqual(["schema", "/uom"]);
   });
 
+  it("accepts the location a scrap was taken from, and only on a scrap", () => {
+    const scrap = { ...samples.scrap, location: "WH/Stock/Shelf 1" };
+    expect(validate(scrap)).toEqual({ ok: true, event: scrap });
+    const r = validate({ ...samples.scrap, location: 7 });
+    expect(r.ok).toBe(false);
+    const other = validate({ ...samples.consumption, location: "WH/Stock" });
+    expect(other.ok).toBe(false);
+  });
+
   it("accepts by-products on a production event, and refuses malformed ones", () => {
     const withChips = {
       ...samples.production,

@@ -3,7 +3,8 @@ from .base import Handler
 
 
 class ScrapHandler(Handler):
-    """`scrap`: a validated `stock.scrap`, from the MO's locations when `order` is given.
+    """`scrap`: a validated `stock.scrap`, from `location` when given, else from the MO's locations
+    when `order` is given, else from the warehouse's stock.
 
     The plant has physically scrapped the goods: when Odoo's stock says there is not enough
     (action_validate returns its warning wizard), the scrap is done anyway, as the wizard's
@@ -13,6 +14,17 @@ class ScrapHandler(Handler):
     """
     event_type = 'scrap'
     required = ('product', 'quantity')
+
+    def _location(self, item, name):
+        """An internal location of the site's warehouse, by full name or barcode, as the scrap
+        form's Source Location offers them."""
+        warehouse = item.site.warehouse_id
+        location = self.env['stock.location'].search([
+            ('usage', '=', 'internal'), ('id', 'child_of', warehouse.view_location_id.id),
+            '|', ('complete_name', '=', name), ('barcode', '=', name)], limit=1)
+        if not location:
+            raise EventRejected('unknown_location', f"No internal location {name} in warehouse {warehouse.code}")
+        return location
 
     def object_key(self, event):
         return ('order', event['order']) if event.get('order') else None
@@ -31,6 +43,8 @@ class ScrapHandler(Handler):
         if production:
             location = (production.location_dest_id if product == production.product_id
                         else production.location_src_id)
+        if where := self.get_str(event, 'location', required=False):
+            location = self._location(item, where)
         uom = self.get_uom(event) or product.uom_id
         if uom not in product.uom_id | product.uom_ids | product.seller_ids.product_uom_id:
             if not uom._has_common_reference(product.uom_id):

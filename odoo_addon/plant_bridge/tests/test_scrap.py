@@ -38,3 +38,34 @@ class TestScrap(PlantBridgeCase):
         self.assertRejected(self.post_one('scrap', product='FURN_8522', quantity=1, lot='NOPE'), 'unknown_lot')
         self.assertRejected(self.post_one('scrap', product='FURN_7800', quantity=1, order='WH/MO/404'),
                             'unknown_order')
+
+    def test_scrap_from_a_named_location_as_the_scrap_form_does(self):
+        """A person picks the shelf in the scrap form's Source Location; the plant names it."""
+        stock = self.site.warehouse_id.lot_stock_id
+        shelf = self.env['stock.location'].create({'name': 'PB Scrap Shelf', 'location_id': stock.id,
+                                                   'barcode': 'PB-SCRAP-SHELF'})
+        product = self.env['product.product'].search([('default_code', '=', 'FURN_7800')])
+        Quant = self.env['stock.quant']
+        Quant._update_available_quantity(product, shelf, 10)
+        manual = self.env['stock.scrap'].create({
+            'product_id': product.id, 'scrap_qty': 2, 'location_id': shelf.id,
+            'company_id': self.site.company_id.id})
+        manual.action_validate()
+        by_name = self.assertApplied(
+            self.post_one('scrap', product='FURN_7800', quantity=2, location=shelf.complete_name), 'stock.scrap')
+        by_barcode = self.assertApplied(
+            self.post_one('scrap', product='FURN_7800', quantity=1, location='PB-SCRAP-SHELF'), 'stock.scrap')
+        fields_ = ['product_id', 'scrap_qty', 'location_id', 'scrap_location_id', 'state']
+        self.assertEqual(by_name.read(fields_)[0] | {'id': 0}, manual.read(fields_)[0] | {'id': 0})
+        self.assertEqual(by_barcode.location_id, shelf)
+        # the goods left the shelf, as the form's scrap takes them: 10 - 2 - 2 - 1
+        self.assertEqual(Quant._get_available_quantity(product, shelf), 5)
+        self.assertEqual(by_name.move_ids.location_id, shelf)
+
+    def test_scrap_from_an_unknown_location_is_refused(self):
+        self.assertRejected(self.post_one('scrap', product='FURN_7800', quantity=1, location='WH/Nowhere'),
+                            'unknown_location')
+        # a location of no warehouse of the site (a partner location) is not a place to scrap from
+        self.assertRejected(self.post_one('scrap', product='FURN_7800', quantity=1,
+                                          location=self.env.ref('stock.stock_location_customers').complete_name),
+                            'unknown_location')

@@ -118,7 +118,15 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
   scrap: eventSchema(
     "scrap",
     "Scrapped material",
-    { product: KEY, quantity: QUANTITY, uom: UOM, reason: TEXT, order: KEY, lot: KEY },
+    {
+      product: KEY,
+      quantity: QUANTITY,
+      uom: UOM,
+      reason: TEXT,
+      order: KEY,
+      lot: KEY,
+      location: KEY,
+    },
     ["product", "quantity"],
   ),
   downtime: eventSchema(

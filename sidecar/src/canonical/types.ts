@@ -51,6 +51,8 @@ export interface ScrapEvent extends EventEnvelope {
   reason?: string;
   order?: string;
   lot?: string;
+  /** Where the goods were scrapped from: an internal location's full name or barcode. */
+  location?: string;
 }
 
 export interface DowntimeEvent extends EventEnvelope {

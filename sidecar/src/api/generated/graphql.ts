@@ -280,6 +280,8 @@ export type ScrapInput = {
   order?: InputMaybe<Scalars["String"]["input"]>;
   /** Lot or serial scrapped. */
   lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Where the goods were scrapped from: an internal location of the site's warehouse, by full name (`WH/Stock/Shelf 1`) or barcode. Default: the order's location (its destination for its finished product, its source for a component), else the warehouse's stock. Another is rejected `unknown_location`. */
+  location?: InputMaybe<Scalars["String"]["input"]>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };

@@ -13200,7 +13200,15 @@ var eventSchemas = {
   scrap: eventSchema(
     "scrap",
     "Scrapped material",
-    { product: KEY, quantity: QUANTITY, uom: UOM, reason: TEXT, order: KEY, lot: KEY },
+    {
+      product: KEY,
+      quantity: QUANTITY,
+      uom: UOM,
+      reason: TEXT,
+      order: KEY,
+      lot: KEY,
+      location: KEY
+    },
     ["product", "quantity"]
   ),
   downtime: eventSchema(
