@@ -164,7 +164,7 @@ class Handler:
         production = self._cached('order', (site.id, name), search)
         return production and production._plant_bridge_open_successor()
 
-    def resolve_order(self, item, name, allow_draft=False):
+    def resolve_order(self, item, name, allow_draft=False, allow_done=False):
         site = item.site
         production = self.find_order(site, name)
         if not production:
@@ -173,7 +173,7 @@ class Handler:
         label = name if production.name == name else f"{name} ({production.name})"
         if production.state == 'draft' and not allow_draft:
             raise EventDeferred('order_not_ready', f"{label} is not confirmed yet")
-        if production.state in ('done', 'cancel'):
+        if production.state == 'cancel' or (production.state == 'done' and not allow_done):
             raise EventRejected('state_conflict', f"{label} is {production.state}")
         return production
 

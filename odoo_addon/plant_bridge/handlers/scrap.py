@@ -35,7 +35,8 @@ class ScrapHandler(Handler):
         product = self.resolve_product(item, self.get_str(event, 'product'))
         production = self.env['mrp.production']
         if order := self.get_str(event, 'order', required=False):
-            production = self.resolve_order(item, order)
+            # a done order's output may be scrapped, as the Scrap button of a done order allows
+            production = self.resolve_order(item, order, allow_done=True)
         lot = self.env['stock.lot']
         if lot_name := self.get_str(event, 'lot', required=False):
             lot = self.resolve_lot(item, lot_name, product)

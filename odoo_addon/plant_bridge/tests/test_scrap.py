@@ -69,3 +69,23 @@ class TestScrap(PlantBridgeCase):
         self.assertRejected(self.post_one('scrap', product='FURN_7800', quantity=1,
                                           location=self.env.ref('stock.stock_location_customers').complete_name),
                             'unknown_location')
+
+    def test_scrap_output_of_a_done_order_as_its_scrap_button_does(self):
+        mo = self.mo_done
+        self.assertEqual(mo.state, 'done')
+        lot = mo.lot_producing_ids[:1]
+        product = mo.product_id
+        # what the done order's Scrap button makes: the finished product from the order's destination
+        manual = self.env['stock.scrap'].create({
+            'product_id': product.id, 'scrap_qty': 1, 'lot_id': lot.id, 'production_id': mo.id,
+            'location_id': mo.location_dest_id.id, 'company_id': mo.company_id.id, 'origin': mo.name})
+        manual.action_validate()
+        event = self.assertApplied(self.post_one('scrap', product=product.default_code, quantity=1,
+                                                 lot=lot.name, order=mo.name), 'stock.scrap')
+        fields_ = ['product_id', 'scrap_qty', 'lot_id', 'location_id', 'production_id', 'origin', 'state']
+        self.assertEqual(event.read(fields_)[0] | {'id': 0}, manual.read(fields_)[0] | {'id': 0})
+        # a cancelled order still refuses
+        cancelled = self.mo_desk.copy()
+        cancelled.action_cancel()
+        self.assertRejected(self.post_one('scrap', product='FURN_7800', quantity=1, order=cancelled.name),
+                            'state_conflict')
