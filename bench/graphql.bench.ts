@@ -5,8 +5,9 @@
  * read_workcenters) in the same run, on a real Odoo 19 served by scripts/odoo-serve.sh; and the
  * number of Odoo calls per request as the page grows (DataLoader batching keeps it flat).
  */
+import type { OdooClient } from "../sidecar/src/contracts/odoo-api.js";
 import { createOdooReader } from "../sidecar/src/api/odoo-reader.js";
-import { createOdooClient, type OdooClient } from "../sidecar/src/odoo/client.js";
+import { createOdooClient } from "../sidecar/src/odoo/client.js";
 import { createApiHarness } from "../test/integration/api-harness.js";
 import { odooAvailable, startOdoo } from "../test/helpers/odoo.js";
 import { median, report, round } from "./lib.js";

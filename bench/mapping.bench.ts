@@ -7,13 +7,14 @@
  * PUBACK until the commit, and the broker sends at most 100 unacknowledged messages: a mapped
  * message's extra latency (the round trip to a worker thread) is what its throughput pays.
  */
+import type { MqttRoute } from "../sidecar/src/contracts/mqtt.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { createEventChecker, createMessageParser } from "../sidecar/src/canonical/parse.js";
 import { createCanonicalRoute } from "../sidecar/src/ingress/mqtt/canonical-route.js";
-import { createMqttIngress, type MqttRoute } from "../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { createMqttIngress } from "../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { canonicalTopic } from "../sidecar/src/ingress/mqtt/topic.js";
 import { createLogger } from "../sidecar/src/logger.js";
 import { createMetrics } from "../sidecar/src/metrics.js";

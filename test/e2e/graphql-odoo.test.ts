@@ -4,11 +4,12 @@
  * through a real sidecar process; a token created in Odoo works, and stops working once revoked.
  * Runs when ODOO_SRC has odoo-bin, else prints SKIPPED (also under PLANT_BRIDGE_REQUIRE_SERVICES).
  */
+import type { OdooClient } from "../../sidecar/src/contracts/odoo-api.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOdooReader } from "../../sidecar/src/api/odoo-reader.js";
-import { createOdooClient, type OdooClient } from "../../sidecar/src/odoo/client.js";
+import { createOdooClient } from "../../sidecar/src/odoo/client.js";
 import { createApiHarness, type ApiHarness } from "../integration/api-harness.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";

@@ -3,10 +3,10 @@
  * `yoga.fetch`, the way graphql-yoga's own tests do, with the principal the HTTP server would
  * have authenticated.
  */
+import type { Principal } from "../../sidecar/src/contracts/http.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Principal } from "../../sidecar/src/api/auth.js";
 import { createGraphqlApi, type GraphqlApi } from "../../sidecar/src/api/graphql.js";
 import type { OdooReader } from "../../sidecar/src/api/odoo-reader.js";
 import type { QueryLimits } from "../../sidecar/src/api/security.js";

@@ -3,9 +3,9 @@
  * only HTTP shows (401, WebSocket, CSRF): trace queries, every mutation, subscriptions over SSE
  * and WebSocket, scopes and sites, revoked tokens, and abusive documents (4xx, never 5xx).
  */
+import type { Principal } from "../../sidecar/src/contracts/http.js";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
-import type { Principal } from "../../sidecar/src/api/auth.js";
 import { chainAuthenticators, createStaticAuthenticator } from "../../sidecar/src/api/auth.js";
 import { startHttpServer, type HttpServer } from "../../sidecar/src/api/http-server.js";
 import { createOdooTokens, type OdooToken } from "../../sidecar/src/api/odoo-tokens.js";

@@ -4,11 +4,11 @@
  * that does not exist (without the password in the answer), and an HTTP server of the test. One
  * failing connector never keeps the others from being answered.
  */
+import type { ConnectorConfig } from "../../sidecar/src/contracts/site-config.js";
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { ConnectorConfig } from "../../sidecar/src/odoo/config-sync.js";
 import {
   createConnectorTester,
   type ConnectorTesterOptions,

@@ -4,6 +4,7 @@
  * parameters only, HTTP POSTs retried with backoff on transient failures and not on permanent
  * ones, and a circuit that opens on a legacy system that stays down.
  */
+import type { OutboundRow } from "../../sidecar/src/contracts/odoo-api.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,7 +23,6 @@ import {
   type SqlConnection,
 } from "../../sidecar/src/ingress/legacy/sql/sql-client.js";
 import { createLogger } from "../../sidecar/src/logger.js";
-import type { OutboundRow } from "../../sidecar/src/odoo/outbound-poller.js";
 import {
   createTestDatabase,
   MARIADB_TEST_URL,

@@ -3,6 +3,8 @@
  * main.ts wires it: canonical and mapping routes in one sequencer, the JSONata worker pool, the
  * aggregator. Each rig has its own random site and topic prefix.
  */
+import type { MqttRoute } from "../../sidecar/src/contracts/mqtt.js";
+import type { MappingConfig, SparkplugBinding } from "../../sidecar/src/contracts/site-config.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,24 +14,16 @@ import { createCanonicalRoute } from "../../sidecar/src/ingress/mqtt/canonical-r
 import {
   createMqttIngress,
   type MqttIngress,
-  type MqttRoute,
 } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { createSparkplugHost, type Birth } from "../../sidecar/src/ingress/sparkplug/host.js";
-import {
-  createSparkplugRoute,
-  type SparkplugBinding,
-} from "../../sidecar/src/ingress/sparkplug/sparkplug-route.js";
+import { createSparkplugRoute } from "../../sidecar/src/ingress/sparkplug/sparkplug-route.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
-import type { MappingConfig } from "../../sidecar/src/odoo/config-sync.js";
 import { createAggregator } from "../../sidecar/src/pipeline/aggregation/aggregator.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import { createIngestor, type Ingestor } from "../../sidecar/src/pipeline/ingestor.js";
 import { createQuarantine } from "../../sidecar/src/pipeline/quarantine.js";
-import {
-  defineMappings,
-  type MappingVersionConfig,
-} from "../../sidecar/src/pipeline/mapping/definition.js";
+import { defineMappings } from "../../sidecar/src/pipeline/mapping/definition.js";
 import {
   createMappingEngine,
   type MappingEngine,
@@ -67,7 +61,7 @@ export interface MappingRig {
   sparkplug: { group: string; births: Birth[]; bindings: SparkplugBinding[] };
   /** Loads mappings as a `get_config` answer would bring them, and resubscribes. */
   configure(
-    mappings: Array<Partial<MappingVersionConfig> & Pick<MappingConfig, "selector" | "expression">>,
+    mappings: Array<Partial<MappingConfig> & Pick<MappingConfig, "selector" | "expression">>,
   ): Promise<void>;
   close(): Promise<void>;
 }
@@ -160,7 +154,7 @@ export async function mappingRig(
     publisher,
     sparkplug,
     async configure(list) {
-      const configs: MappingVersionConfig[] = list.map((m, i) => ({
+      const configs: MappingConfig[] = list.map((m, i) => ({
         id: i + 1,
         name: `mapping ${i + 1}`,
         connector_id: null,

@@ -4,6 +4,8 @@
  * for a mapping each become a coded dead letter, and every valid event published after them is
  * kept; only a store that takes nothing holds input back, and then nothing is dead-lettered for it.
  */
+import type { MessageParser } from "../../sidecar/src/contracts/checkers.js";
+import type { MqttRoute } from "../../sidecar/src/contracts/mqtt.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +15,6 @@ import { createCanonicalRoute } from "../../sidecar/src/ingress/mqtt/canonical-r
 import {
   createMqttIngress,
   type MqttIngress,
-  type MqttRoute,
 } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
 import { createLogger } from "../../sidecar/src/logger.js";
@@ -46,7 +47,7 @@ interface Rig {
 async function rig(
   opts: {
     wrap?: (s: Store) => Store;
-    parse?: ReturnType<typeof createMessageParser>;
+    parse?: MessageParser;
     extraRoutes?: (ingestor: Ingestor) => MqttRoute[];
     maxHoldBackMs?: number;
   } = {},

@@ -3,8 +3,8 @@
  * mappings and shadow comparisons only, cannot preview a mapping of another site, and cannot read
  * the plant-wide raw views (samples of every topic, Sparkplug edge nodes). Over real HTTP.
  */
+import type { Principal } from "../../sidecar/src/contracts/http.js";
 import { startHttpServer, type HttpServer } from "../../sidecar/src/api/http-server.js";
-import type { Principal } from "../../sidecar/src/api/auth.js";
 import { createMappingRoutes } from "../../sidecar/src/api/preview.js";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
 import { createLogger } from "../../sidecar/src/logger.js";

@@ -5,7 +5,7 @@
  * unknown filter fields) and how many calls that took, and refuses a token without its scope
  * before any Odoo call. The real Odoo answers these shapes in test/e2e/graphql-odoo.test.ts.
  */
-import type { Principal } from "../../sidecar/src/api/auth.js";
+import type { Principal } from "../../sidecar/src/contracts/http.js";
 import { createOdooReader } from "../../sidecar/src/api/odoo-reader.js";
 import { PermanentError } from "../../sidecar/src/errors.js";
 import { createApiHarness, type ApiHarness } from "../integration/api-harness.js";

@@ -3,9 +3,10 @@
  * connectors' secrets: it is sealed under a key derived from the Odoo API key, opens with the
  * same key only, and a store copy shows no secret.
  */
+import type { OdooClient } from "../../sidecar/src/contracts/odoo-api.js";
+import type { SiteConfig } from "../../sidecar/src/contracts/site-config.js";
 import { createLogger } from "../../sidecar/src/logger.js";
-import type { OdooClient } from "../../sidecar/src/odoo/client.js";
-import { createConfigSync, type SiteConfig } from "../../sidecar/src/odoo/config-sync.js";
+import { createConfigSync } from "../../sidecar/src/odoo/config-sync.js";
 import { openStore } from "../../sidecar/src/store/index.js";
 import type { Store } from "../../sidecar/src/store/types.js";
 

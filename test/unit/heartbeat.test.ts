@@ -4,14 +4,14 @@
  * `report_connector_tests` (next to the replays, and never failing the beat), and the metric
  * snapshots carry one row per ingress source besides the site's total.
  */
+import type { OdooClient } from "../../sidecar/src/contracts/odoo-api.js";
+import type { ConnectorConfig } from "../../sidecar/src/contracts/site-config.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMessageParser, rejectPayload } from "../../sidecar/src/canonical/parse.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics, type Metrics } from "../../sidecar/src/metrics.js";
-import type { OdooClient } from "../../sidecar/src/odoo/client.js";
-import type { ConnectorConfig } from "../../sidecar/src/odoo/config-sync.js";
 import { createConnectorTester } from "../../sidecar/src/odoo/connector-test.js";
 import { createHeartbeat } from "../../sidecar/src/odoo/heartbeat.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";

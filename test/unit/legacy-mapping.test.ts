@@ -5,6 +5,8 @@
  * a shadow version of the mapping is compared on the same rows and posts nothing, and the rows are
  * recent samples of their connector — both reported to (a recording) Odoo.
  */
+import type { OdooClient } from "../../sidecar/src/contracts/odoo-api.js";
+import type { MappingConfig } from "../../sidecar/src/contracts/site-config.js";
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
@@ -12,8 +14,6 @@ import type { DowntimeEvent, ProductionEvent } from "../../sidecar/src/canonical
 import { createFileDropSource } from "../../sidecar/src/ingress/legacy/file-drop/file-source.js";
 import { createRowMappers } from "../../sidecar/src/ingress/legacy/jsonata-row-mapper.js";
 import { createLogger } from "../../sidecar/src/logger.js";
-import type { OdooClient } from "../../sidecar/src/odoo/client.js";
-import type { MappingConfig } from "../../sidecar/src/odoo/config-sync.js";
 import { createMappingReports } from "../../sidecar/src/pipeline/mapping/odoo-reports.js";
 import { createSampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
 import { createShadowLog } from "../../sidecar/src/pipeline/mapping/shadow.js";

@@ -4,6 +4,7 @@
  * reported as a failed run with a config code; a connector that does not check out fails its
  * runs naming the parameter, never a secret's value.
  */
+import type { LegacySiteConfig } from "../../sidecar/src/contracts/site-config.js";
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
@@ -13,10 +14,7 @@ import {
   describeConnection,
   postgresConnection,
 } from "../../sidecar/src/ingress/legacy/sql/sql-client.js";
-import {
-  createLegacyRunner,
-  type LegacySiteConfig,
-} from "../../sidecar/src/ingress/legacy/legacy-runner.js";
+import { createLegacyRunner } from "../../sidecar/src/ingress/legacy/legacy-runner.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createLocalLocks } from "../../sidecar/src/scheduler/locks.js";
 import { createScheduler, type RunRecord } from "../../sidecar/src/scheduler/scheduler.js";

@@ -4,6 +4,8 @@
  * empty run at most every 10 minutes per schedule), and a reconciliation connector calls
  * `reconcile` — here against a recording Odoo client.
  */
+import type { OdooClient } from "../../sidecar/src/contracts/odoo-api.js";
+import type { SiteConfig } from "../../sidecar/src/contracts/site-config.js";
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../sidecar/src/config.js";
@@ -12,8 +14,6 @@ import {
   createLegacySinksFor,
 } from "../../sidecar/src/ingress/legacy/legacy-service.js";
 import { createLogger } from "../../sidecar/src/logger.js";
-import type { OdooClient } from "../../sidecar/src/odoo/client.js";
-import type { SiteConfig } from "../../sidecar/src/odoo/config-sync.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import type { SandboxPool } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";

@@ -4,10 +4,11 @@
  * HTTP outcome maps onto the error taxonomy (config / permanent / transient), with Odoo's error
  * body kept (name, message, arguments; not the traceback) and the API key never in a message.
  */
+import type { OdooClient } from "../../sidecar/src/contracts/odoo-api.js";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PlantBridgeError } from "../../sidecar/src/errors.js";
-import { createOdooClient, type OdooClient } from "../../sidecar/src/odoo/client.js";
+import { createOdooClient } from "../../sidecar/src/odoo/client.js";
 
 const KEY = "secret-api-key-0123456789";
 

@@ -3,13 +3,10 @@
  * (and announced on the bus); one a sink keeps refusing is retried on the next polls, then, after
  * `maxAttempts`, acknowledged in Odoo as `failed` with the sink's message — and no longer retried.
  */
+import type { OdooClient, OutboundRow } from "../../sidecar/src/contracts/odoo-api.js";
+import type { OutboundSink } from "../../sidecar/src/contracts/outbound.js";
 import { createLogger } from "../../sidecar/src/logger.js";
-import type { OdooClient } from "../../sidecar/src/odoo/client.js";
-import {
-  createOutboundPoller,
-  type OutboundRow,
-  type OutboundSink,
-} from "../../sidecar/src/odoo/outbound-poller.js";
+import { createOutboundPoller } from "../../sidecar/src/odoo/outbound-poller.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 
 const logger = createLogger({ level: "silent" });

@@ -4,12 +4,12 @@
  * answers settle the store, a refused call is bisected to isolate the bad event, transient
  * failures keep everything buffered and in order, configuration failures pause posting.
  */
+import type { OdooClient } from "../../sidecar/src/contracts/odoo-api.js";
 import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
 import { ConfigError, PermanentError, TransientError } from "../../sidecar/src/errors.js";
-import type { OdooClient } from "../../sidecar/src/odoo/client.js";
 import {
   createPostingWorker,
   splitByObject,

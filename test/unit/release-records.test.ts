@@ -5,7 +5,7 @@
  * quantity, location), the work orders with their dates and work centers, the by-products — and
  * an `order_done` when Odoo closes the order.
  */
-import type { OutboundRow } from "../../sidecar/src/odoo/outbound-poller.js";
+import type { OutboundRow } from "../../sidecar/src/contracts/odoo-api.js";
 import { headerOf, linesOf, toCsv, toXml } from "../../sidecar/src/egress/release-records.js";
 
 const release: OutboundRow = {

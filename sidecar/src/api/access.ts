@@ -1,4 +1,5 @@
-import { hasScope, maySite, type Principal } from "./auth.js";
+import type { Principal } from "../contracts/http.js";
+import { hasScope, maySite } from "./auth.js";
 import { forbidden } from "./errors.js";
 
 /** Scopes a token may carry (the same list as the Odoo token model). `admin` implies all. */

@@ -1,13 +1,5 @@
+import type { Principal } from "../contracts/http.js";
 import { createHash, timingSafeEqual } from "node:crypto";
-
-/** Who is calling the API and what they may do. */
-export interface Principal {
-  name: string;
-  /** e.g. `admin`, `read:orders`, `write:events`. `admin` implies every scope. */
-  scopes: string[];
-  /** Sites the token may act on; undefined means every site. */
-  sites?: string[];
-}
 
 export interface Authenticator {
   /** The principal of a bearer token, or undefined when it is unknown, expired or revoked. */

@@ -1,4 +1,4 @@
-import type { Principal } from "./auth.js";
+import type { Principal } from "../contracts/http.js";
 import type { Loaders } from "./loaders.js";
 
 /** What every resolver gets: who is calling, and this request's batching loaders. */

@@ -1,12 +1,12 @@
+import type { EventChecker } from "../contracts/checkers.js";
+import type { Principal } from "../contracts/http.js";
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { createSchema, createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import type { createEventChecker } from "../canonical/parse.js";
 import type { Metrics } from "../metrics.js";
 import type { Bus } from "../pipeline/bus.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
 import type { createReplayer } from "../pipeline/replay.js";
 import type { Store } from "../store/types.js";
-import type { Principal } from "./auth.js";
 import type { ApiContext } from "./context.js";
 import type { Resolvers } from "./generated/graphql.js";
 import { createLiveState } from "./live-state.js";
@@ -33,7 +33,7 @@ export type { ApiContext } from "./context.js";
 export interface GraphqlApiOptions {
   store: Store;
   ingestor: Ingestor;
-  check: ReturnType<typeof createEventChecker>;
+  check: EventChecker;
   replay: ReturnType<typeof createReplayer>;
   bus: Bus;
   defaultSite: string;

@@ -1,28 +1,12 @@
+import type { HttpRoute } from "../contracts/http.js";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { listen } from "../listen.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import { bearerToken, type Authenticator, type Principal } from "./auth.js";
+import { bearerToken, type Authenticator } from "./auth.js";
 import type { GraphqlApi } from "./graphql.js";
 import type { GraphqlWebSocket } from "./ws.js";
-
-/** A route beside /graphql (e.g. a REST endpoint of another feature). */
-export interface HttpRoute {
-  /** Exact path, e.g. `/api/v1/mappings/preview`. */
-  path: string;
-  /** Require a valid bearer token (401 otherwise). @default true */
-  auth?: boolean;
-  handle(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    ctx: {
-      url: URL;
-      principal: Principal | undefined;
-      readBody: () => Promise<Buffer | undefined>;
-    },
-  ): Promise<void>;
-}
 
 export interface HttpServerOptions {
   port: number;

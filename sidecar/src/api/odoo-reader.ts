@@ -1,5 +1,5 @@
+import type { OdooClient } from "../contracts/odoo-api.js";
 import { ConfigError } from "../errors.js";
-import type { OdooClient } from "../odoo/client.js";
 import type {
   Component,
   Downtime,

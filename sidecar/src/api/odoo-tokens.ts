@@ -1,7 +1,8 @@
+import type { Principal } from "../contracts/http.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
 import { createHash } from "node:crypto";
 import type { Logger } from "../logger.js";
-import type { OdooClient } from "../odoo/client.js";
-import type { Authenticator, Principal } from "./auth.js";
+import type { Authenticator } from "./auth.js";
 
 /** A token as `plant_bridge.api.list_api_tokens` lists it (docs/odoo-api.md): never the token. */
 export interface OdooToken {

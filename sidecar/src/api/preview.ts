@@ -9,9 +9,11 @@
  * `POST /api/v1/mappings/preview`, `GET /api/v1/mappings`, `GET /api/v1/mappings/shadow`,
  * `GET /api/v1/samples`, `GET /api/v1/sparkplug/nodes`.
  */
+import type { EventChecker } from "../contracts/checkers.js";
+import type { HttpRoute, Principal } from "../contracts/http.js";
 import type http from "node:http";
 import { z } from "zod";
-import type { createEventChecker, ParsedItem } from "../canonical/parse.js";
+import type { ParsedItem } from "../canonical/parse.js";
 import { createAggregator, type Fields } from "../pipeline/aggregation/aggregator.js";
 import { defineMappings, type MappingDefinition } from "../pipeline/mapping/definition.js";
 import type { MappingEngine } from "../pipeline/mapping/engine.js";
@@ -31,8 +33,7 @@ import {
 } from "../pipeline/mapping/sandbox/protocol.js";
 import type { ShadowLog } from "../pipeline/mapping/shadow.js";
 import type { Store } from "../store/types.js";
-import { hasScope, maySite, type Principal } from "./auth.js";
-import type { HttpRoute } from "./http-server.js";
+import { hasScope, maySite } from "./auth.js";
 
 const MAX_SAMPLES = 100;
 
@@ -97,7 +98,7 @@ export interface PreviewResult {
 
 export interface PreviewOptions {
   pool: SandboxPool;
-  check: ReturnType<typeof createEventChecker>;
+  check: EventChecker;
   defaultSite: string;
   samples?: SampleRing;
   limits?: Partial<EvaluationLimits>;

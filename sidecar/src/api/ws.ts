@@ -1,10 +1,11 @@
+import type { Principal } from "../contracts/http.js";
 import type http from "node:http";
 import type { Duplex } from "node:stream";
 import { GraphQLError, type ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../logger.js";
-import { bearerToken, type Authenticator, type Principal } from "./auth.js";
+import { bearerToken, type Authenticator } from "./auth.js";
 import type { GraphqlApi } from "./graphql.js";
 
 export interface GraphqlWebSocketOptions {

@@ -6,11 +6,12 @@
  * a file outside the folder; a release written again (a retry) replaces its file with the same
  * content.
  */
+import type { OutboundRow } from "../contracts/odoo-api.js";
+import type { OutboundSink } from "../contracts/outbound.js";
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import iconv from "iconv-lite";
-import type { OutboundRow, OutboundSink } from "../odoo/outbound-poller.js";
 import { releaseId, toCsv, toXml } from "./release-records.js";
 
 export interface FileSinkOptions {

@@ -4,6 +4,8 @@
  * release. A 2xx answer is the acknowledgement; 408, 429, 5xx and network failures are transient
  * (retried with backoff); any other status is permanent. Redirects are not followed.
  */
+import type { OutboundRow } from "../contracts/odoo-api.js";
+import type { OutboundSink } from "../contracts/outbound.js";
 import { request } from "undici";
 import {
   checkOutboundUrl,
@@ -11,7 +13,6 @@ import {
   type OutboundPolicy,
 } from "../connectors/outbound-http.js";
 import { ConfigError, PermanentError, TransientError } from "../errors.js";
-import type { OutboundRow, OutboundSink } from "../odoo/outbound-poller.js";
 import { releaseId } from "./release-records.js";
 
 export interface HttpSinkOptions {

@@ -7,6 +7,8 @@
  * sink whose deliveries fail with the reason, so the release is acknowledged `failed` in Odoo
  * with it instead of silently skipping a system.
  */
+import type { OutboundSink } from "../contracts/outbound.js";
+import type { ConnectorConfig } from "../contracts/site-config.js";
 import type { OutboundPolicy } from "../connectors/outbound-http.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
@@ -14,8 +16,6 @@ import { authHeaders, sqlConnection } from "../ingress/legacy/connectors.js";
 import { confineFolder } from "../ingress/legacy/file-drop/folder.js";
 import { openSqlClient, type SqlClient } from "../ingress/legacy/sql/sql-client.js";
 import type { Logger } from "../logger.js";
-import type { ConnectorConfig } from "../odoo/config-sync.js";
-import type { OutboundSink } from "../odoo/outbound-poller.js";
 import { createFileSink } from "./file-sink.js";
 import { createHttpSink } from "./http-sink.js";
 import { withResilience, type ResilienceOptions } from "./resilient-sink.js";

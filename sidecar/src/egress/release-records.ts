@@ -4,8 +4,8 @@
  * text (one line per component) and an XML document (components with their reservations, work
  * orders, by-products).
  */
+import type { OutboundRow } from "../contracts/odoo-api.js";
 import { XMLBuilder } from "fast-xml-parser";
-import type { OutboundRow } from "../odoo/outbound-poller.js";
 
 export interface ReleaseHeader {
   /** The plant-side idempotency key (`order_release:WH/MO/00012:1`). */

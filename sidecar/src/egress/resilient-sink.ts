@@ -6,6 +6,7 @@
  * legacy system that is down is not hammered on every outbound poll; the outbound poller tries
  * the release again on its next polls and reports it `failed` to Odoo after its attempts.
  */
+import type { OutboundSink } from "../contracts/outbound.js";
 import {
   BrokenCircuitError,
   ConsecutiveBreaker,
@@ -17,7 +18,6 @@ import {
 } from "cockatiel";
 import { PlantBridgeError, TransientError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { OutboundSink } from "../odoo/outbound-poller.js";
 
 export interface ResilienceOptions {
   /** Attempts within one delivery. @default 3 */

@@ -5,8 +5,9 @@
  * as first written. Every value travels as a parameter; table and column names are checked
  * identifiers. The key column needs a unique index on the legacy side.
  */
+import type { OutboundRow } from "../contracts/odoo-api.js";
+import type { OutboundSink } from "../contracts/outbound.js";
 import { ConfigError } from "../errors.js";
-import type { OutboundRow, OutboundSink } from "../odoo/outbound-poller.js";
 import { checkIdentifier, type SqlClient } from "../ingress/legacy/sql/sql-client.js";
 import { offsetOf } from "../canonical/time.js";
 import { headerOf, linesOf, type ReleaseHeader, type ReleaseLine } from "./release-records.js";

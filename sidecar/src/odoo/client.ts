@@ -1,3 +1,4 @@
+import type { OdooClient, OdooErrorBody } from "../contracts/odoo-api.js";
 import { Agent, request as undiciRequest, type Dispatcher } from "undici";
 import { ConfigError, PermanentError, PlantBridgeError, TransientError } from "../errors.js";
 
@@ -15,24 +16,6 @@ export interface OdooClientOptions {
   protocol?: "json2" | "jsonrpc";
   /** Shared connection pool. @default a keep-alive Agent */
   dispatcher?: Dispatcher;
-}
-
-/** The body Odoo returns with a JSON-2 error (odoo.http.serialize_exception), kept in the trace. */
-export interface OdooErrorBody {
-  name?: string;
-  message?: string;
-  arguments?: unknown[];
-}
-
-export interface OdooClient {
-  readonly protocol: () => "json2" | "jsonrpc" | undefined;
-  /** Odoo's `server_version_info` (asks `/web/version` once). */
-  version(): Promise<number[]>;
-  /** Whether Odoo answers its health check (`GET /web/health`, no database, no login). */
-  healthy(timeoutMs?: number): Promise<boolean>;
-  /** Calls a public model method with keyword arguments (an `@api.model` method: no ids). */
-  call<T>(model: string, method: string, kwargs?: Record<string, unknown>): Promise<T>;
-  close(): Promise<void>;
 }
 
 /**

@@ -1,59 +1,8 @@
+import type { SiteConfig } from "../contracts/site-config.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/types.js";
-import type { OdooClient } from "./client.js";
 import { seal, unseal } from "./sealed.js";
-
-/** A connector as `get_config` returns it (secrets only reach the connector service account). */
-export interface ConnectorConfig {
-  id: number;
-  name: string;
-  kind:
-    | "mqtt"
-    | "file_drop"
-    | "sql_source"
-    | "http_source"
-    | "sink_file"
-    | "sink_sql"
-    | "sink_http"
-    | "sink_mqtt";
-  active: boolean;
-  params: Record<string, unknown>;
-  secrets: Record<string, unknown>;
-}
-
-export interface MappingConfig {
-  id: number;
-  name: string;
-  connector_id: number | false | null;
-  selector: string;
-  event_type: string;
-  expression: string;
-  key_expression: string | false | null;
-  version: number;
-  state: "draft" | "shadow" | "active" | "archived";
-  aggregation: Record<string, unknown> | null;
-}
-
-export interface ScheduleConfig {
-  id: number;
-  name: string;
-  connector_id: number | false | null;
-  mapping_id: number | false | null;
-  cron: string;
-  timezone: string | false | null;
-  active: boolean;
-}
-
-/** The site's configuration at one revision (docs/odoo-api.md `get_config`). */
-export interface SiteConfig {
-  site: string;
-  revision: number;
-  site_info: { code: string; name: string; timezone: string | false; warehouse: string | false };
-  connectors: ConnectorConfig[];
-  mappings: MappingConfig[];
-  schedules: ScheduleConfig[];
-  sor: Record<string, string>;
-}
 
 export interface ConfigSyncOptions {
   client: OdooClient;

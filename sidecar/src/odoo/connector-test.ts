@@ -13,6 +13,7 @@
  * Parameters are checked with the legacy parsers, so a broken parameter is named as a scheduled
  * run would name it. A message never carries a secret: secret values and URL passwords are masked.
  */
+import type { ConnectorConfig, SiteConfig } from "../contracts/site-config.js";
 import {
   checkOutboundUrl,
   createOutboundDispatcher,
@@ -29,7 +30,6 @@ import { z } from "zod";
 import { authHeaders, fileDropParams, sqlConnection } from "../ingress/legacy/connectors.js";
 import { confineFolder } from "../ingress/legacy/file-drop/folder.js";
 import { describeConnection, openSqlClient, redact } from "../ingress/legacy/sql/sql-client.js";
-import type { ConnectorConfig, SiteConfig } from "./config-sync.js";
 
 /** One pending request of `heartbeat`'s `connector_tests`. */
 export interface ConnectorTestRequest {

@@ -1,12 +1,12 @@
+import type { MessageParser } from "../contracts/checkers.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
 import { hostname } from "node:os";
 import type { Counter } from "prom-client";
-import type { createMessageParser } from "../canonical/parse.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
 import type { Replayer } from "../pipeline/replay.js";
 import type { Store } from "../store/types.js";
-import type { OdooClient } from "./client.js";
 import type { ConnectorTester, ConnectorTestRequest } from "./connector-test.js";
 
 export interface HeartbeatOptions {
@@ -23,7 +23,7 @@ export interface HeartbeatOptions {
   drainLatencies: () => number[];
   odooUp: () => boolean;
   /** Replays queued in Odoo's exception queue re-enter the pipeline here. */
-  parse: ReturnType<typeof createMessageParser>;
+  parse: MessageParser;
   ingestor: Ingestor;
   /**
    * Replays a local dead letter (through its mapping when it came from one). A replay from Odoo

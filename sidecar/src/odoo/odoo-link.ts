@@ -1,5 +1,7 @@
+import type { MessageParser } from "../contracts/checkers.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
+import type { OutboundSink } from "../contracts/outbound.js";
 import type { MqttClient } from "mqtt";
-import type { createMessageParser } from "../canonical/parse.js";
 import type { Config } from "../config.js";
 import { createMqttCommandSink } from "../egress/mqtt-command-sink.js";
 import type { Logger } from "../logger.js";
@@ -8,11 +10,11 @@ import type { Bus } from "../pipeline/bus.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
 import type { Replayer } from "../pipeline/replay.js";
 import type { Store } from "../store/types.js";
-import { createOdooClient, type OdooClient } from "./client.js";
+import { createOdooClient } from "./client.js";
 import { createConfigSync, type ConfigSync } from "./config-sync.js";
 import { createConnectorTester } from "./connector-test.js";
 import { createHeartbeat, type Heartbeat } from "./heartbeat.js";
-import { createOutboundPoller, type OutboundPoller, type OutboundSink } from "./outbound-poller.js";
+import { createOutboundPoller, type OutboundPoller } from "./outbound-poller.js";
 import { createPostingWorker, type PostingWorker } from "./posting-worker.js";
 
 export interface OdooLinkOptions {
@@ -22,7 +24,7 @@ export interface OdooLinkOptions {
   metrics: Metrics;
   logger: Logger;
   bus: Bus;
-  parse: ReturnType<typeof createMessageParser>;
+  parse: MessageParser;
   ingestor: Ingestor;
   /** Replays queued in Odoo's exception queue go through it (mapped messages are mapped again). */
   replay?: Replayer;

@@ -1,23 +1,8 @@
+import type { OutboundRow } from "../contracts/odoo-api.js";
+import type { OutboundSink } from "../contracts/outbound.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
 import type { Logger } from "../logger.js";
 import type { Bus } from "../pipeline/bus.js";
-import type { OdooClient } from "./client.js";
-
-/** A pending outbound row (docs/odoo-api.md `fetch_outbound`). */
-export interface OutboundRow {
-  id: number;
-  type: "order_release" | "order_change" | "order_cancel" | "order_done";
-  order: string;
-  created: string;
-  payload: Record<string, unknown>;
-}
-
-/** Where releases go: the MQTT command topic here; file, SQL and HTTP sinks plug in the same way. */
-export interface OutboundSink {
-  /** Recorded in Odoo with the acknowledgement, e.g. `mqtt:plant-bridge/v1/main/commands`. */
-  name: string;
-  /** Resolves once the plant side has the row (the sink's own acknowledgement). */
-  deliver(row: OutboundRow): Promise<void>;
-}
 
 export interface OutboundPollerOptions {
   client: OdooClient;

@@ -1,3 +1,4 @@
+import type { OdooClient } from "../contracts/odoo-api.js";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
@@ -14,7 +15,6 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Bus } from "../pipeline/bus.js";
 import type { Outcome, OutboxRow, Store } from "../store/types.js";
-import type { OdooClient } from "./client.js";
 
 /** One answer of `plant_bridge.api.post_events` (docs/odoo-api.md). */
 export interface PostResult {

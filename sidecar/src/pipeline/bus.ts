@@ -1,7 +1,7 @@
+import type { SiteConfig } from "../contracts/site-config.js";
 import { EventEmitter } from "node:events";
 import type { Source } from "../canonical/parse.js";
 import type { CanonicalEvent, MachineStatusEvent } from "../canonical/types.js";
-import type { SiteConfig } from "../odoo/config-sync.js";
 
 /** What happened to one input, as seen by subscribers (GraphQL subscriptions, tests). */
 export interface ProcessedEvent {

@@ -1,11 +1,11 @@
-import type { createMessageParser } from "../canonical/parse.js";
+import type { MessageParser } from "../contracts/checkers.js";
 import { PermanentError } from "../errors.js";
 import type { DeadLetter, IngestResult, Store } from "../store/types.js";
 import type { Ingestor } from "./ingestor.js";
 
 export interface ReplayerOptions {
   store: Store;
-  parse: ReturnType<typeof createMessageParser>;
+  parse: MessageParser;
   ingestor: Ingestor;
   /**
    * Runs a dead letter of a mapped message through its mapping again (the mapping may have been

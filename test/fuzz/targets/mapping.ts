@@ -3,14 +3,13 @@
  * mapping engine (JSONata worker pool, sequencer, aggregator) as main.ts wires them, on a real
  * ingestor and SQLite store, with a few mappings of each kind.
  */
+import type { MqttRoute } from "../../../sidecar/src/contracts/mqtt.js";
+import type { MappingConfig } from "../../../sidecar/src/contracts/site-config.js";
 import { decodePayload, encodePayload } from "../../../sidecar/src/ingress/sparkplug/codec.js";
 import { createSparkplugHost } from "../../../sidecar/src/ingress/sparkplug/host.js";
 import { createSparkplugRoute } from "../../../sidecar/src/ingress/sparkplug/sparkplug-route.js";
 import { createAggregator } from "../../../sidecar/src/pipeline/aggregation/aggregator.js";
-import {
-  defineMappings,
-  type MappingVersionConfig,
-} from "../../../sidecar/src/pipeline/mapping/definition.js";
+import { defineMappings } from "../../../sidecar/src/pipeline/mapping/definition.js";
 import { createMappingEngine } from "../../../sidecar/src/pipeline/mapping/engine.js";
 import { createMappingRoute } from "../../../sidecar/src/pipeline/mapping/mapping-route.js";
 import { createSampleRing } from "../../../sidecar/src/pipeline/mapping/samples.js";
@@ -19,7 +18,6 @@ import { createSequencer } from "../../../sidecar/src/pipeline/mapping/sequencer
 import { createShadowLog } from "../../../sidecar/src/pipeline/mapping/shadow.js";
 import { createEventChecker } from "../../../sidecar/src/canonical/parse.js";
 import { PermanentError } from "../../../sidecar/src/errors.js";
-import type { MqttRoute } from "../../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { createQuarantine } from "../../../sidecar/src/pipeline/quarantine.js";
 import { at } from "../../helpers/samples.js";
 import { randomName } from "../../helpers/services.js";
@@ -82,8 +80,8 @@ async function openRig(): Promise<Rig> {
     id: number,
     selector: string,
     expression: string,
-    more: Partial<MappingVersionConfig> = {},
-  ): MappingVersionConfig => ({
+    more: Partial<MappingConfig> = {},
+  ): MappingConfig => ({
     id,
     name: `fuzz ${id}`,
     connector_id: null,

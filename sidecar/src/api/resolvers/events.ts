@@ -1,9 +1,9 @@
-import type { createEventChecker } from "../../canonical/parse.js";
+import type { EventChecker } from "../../contracts/checkers.js";
+import type { Principal } from "../../contracts/http.js";
 import type { EventType } from "../../canonical/schema.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
 import type { createReplayer } from "../../pipeline/replay.js";
 import type { Store } from "../../store/types.js";
-import type { Principal } from "../auth.js";
 import { maySite } from "../auth.js";
 import { requireScope, siteFor } from "../access.js";
 import { badInput, guarded, notFound } from "../errors.js";
@@ -14,7 +14,7 @@ import { canonicalName } from "../names.js";
 export interface EventResolversOptions {
   store: Store;
   ingestor: Ingestor;
-  check: ReturnType<typeof createEventChecker>;
+  check: EventChecker;
   replay: ReturnType<typeof createReplayer>;
   defaultSite: string;
   /** Most events in one submitEvents call. @default 1000 */

@@ -1,8 +1,9 @@
+import type { Principal } from "../../contracts/http.js";
 import type { MachineStatusEvent } from "../../canonical/types.js";
 import type { Metrics } from "../../metrics.js";
 import type { Bus, ProcessedEvent } from "../../pipeline/bus.js";
 import type { Store } from "../../store/types.js";
-import { maySite, type Principal } from "../auth.js";
+import { maySite } from "../auth.js";
 import { boundedStream, type BoundedStream } from "../bounded-stream.js";
 import { requireScope, siteFilter } from "../access.js";
 import type { EventType, OrderReleaseType, Resolvers } from "../generated/graphql.js";

@@ -11,9 +11,10 @@
  * the shadow versions of the mapping (same lineage) run beside the active one: compared through
  * the engine's shadow log (shadow.ts), never posted.
  */
+import type { EventChecker } from "../../contracts/checkers.js";
+import type { MappingConfig } from "../../contracts/site-config.js";
 import { createHash } from "node:crypto";
 import { ConfigError } from "../../errors.js";
-import type { MappingConfig } from "../../odoo/config-sync.js";
 import { defineMappings, type MappingDefinition } from "../../pipeline/mapping/definition.js";
 import {
   assignIds,
@@ -34,7 +35,7 @@ import {
 } from "../../pipeline/mapping/sandbox/protocol.js";
 import { compareShadow, type Produced, type ShadowLog } from "../../pipeline/mapping/shadow.js";
 import type { RowMapperContext } from "./legacy-runner.js";
-import type { EventChecker, RowMapper } from "./rows.js";
+import type { RowMapper } from "./rows.js";
 
 export interface JsonataRowMapperOptions {
   pool: SandboxPool;

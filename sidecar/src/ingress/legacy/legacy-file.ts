@@ -12,11 +12,14 @@
  * ```
  * `site` (of a connector or schedule) defaults to the default site; ids default to positions.
  */
+import type {
+  ConnectorConfig,
+  LegacySiteConfig,
+  ScheduleConfig,
+} from "../../contracts/site-config.js";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigValidationError } from "../../config.js";
-import type { ConnectorConfig, ScheduleConfig } from "../../odoo/config-sync.js";
-import type { LegacySiteConfig } from "./legacy-runner.js";
 
 const KINDS = [
   "file_drop",

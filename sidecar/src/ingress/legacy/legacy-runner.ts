@@ -6,9 +6,15 @@
  * `purpose` is `reconciliation`, sends the legacy totals to Odoo. A schedule that cannot run (bad
  * cron, unknown connector) is reported as a failed run, so it shows in Odoo.
  */
+import type { LegacySiteConfig } from "../../contracts/site-config.js";
+import type { EventChecker } from "../../contracts/checkers.js";
+import type {
+  ConnectorConfig,
+  MappingConfig,
+  ScheduleConfig,
+} from "../../contracts/site-config.js";
 import { createHash } from "node:crypto";
 import type { OutboundPolicy } from "../../connectors/outbound-http.js";
-import type { ConnectorConfig, MappingConfig, ScheduleConfig } from "../../odoo/config-sync.js";
 import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
@@ -26,24 +32,9 @@ import {
   type Reconcile,
   type ReconcileReader,
 } from "./reconcile.js";
-import {
-  createCanonicalRowMapper,
-  guardRowMapper,
-  type EventChecker,
-  type RowMapper,
-} from "./rows.js";
+import { createCanonicalRowMapper, guardRowMapper, type RowMapper } from "./rows.js";
 import { openSqlClient } from "./sql/sql-client.js";
 import { createSqlSource } from "./sql/sql-source.js";
-
-/** What the runner needs of a site's configuration. */
-export interface LegacySiteConfig {
-  site: string;
-  /** The site's time zone (schedules without their own run in it). */
-  timezone: string;
-  connectors: ConnectorConfig[];
-  schedules: ScheduleConfig[];
-  mappings: MappingConfig[];
-}
 
 export interface RowMapperContext {
   connector: ConnectorConfig;

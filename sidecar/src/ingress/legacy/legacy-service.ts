@@ -4,11 +4,12 @@
  * releases, all following the sites' configuration — from Odoo (`configChanged`) and from the
  * local PLANT_BRIDGE_LEGACY file.
  */
+import type { EventChecker } from "../../contracts/checkers.js";
+import type { OdooClient } from "../../contracts/odoo-api.js";
+import type { MappingConfig, SiteConfig } from "../../contracts/site-config.js";
 import type { Config } from "../../config.js";
 import { createLegacySinks, type LegacySinks } from "../../egress/legacy-sinks.js";
 import type { Logger } from "../../logger.js";
-import type { OdooClient } from "../../odoo/client.js";
-import type { MappingConfig, SiteConfig } from "../../odoo/config-sync.js";
 import type { Bus } from "../../pipeline/bus.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
 import { loadMappingFile } from "../../pipeline/mapping/mapping-file.js";
@@ -23,7 +24,6 @@ import { createRowMappers } from "./jsonata-row-mapper.js";
 import { loadLegacyFile } from "./legacy-file.js";
 import { createLegacyRunner, type LegacyRunner } from "./legacy-runner.js";
 import type { ReconcileAnswer } from "./reconcile.js";
-import type { EventChecker } from "./rows.js";
 
 export interface LegacyServiceOptions {
   config: Config;

@@ -4,8 +4,9 @@
  * mapping of the schedule (jsonata-row-mapper.ts) or, with no mapping, the canonical-rows mapper
  * below, for sources whose columns already are canonical fields.
  */
+import type { EventChecker } from "../../contracts/checkers.js";
 import { createHash } from "node:crypto";
-import type { createEventChecker, ParsedItem, Rejection, Source } from "../../canonical/parse.js";
+import type { ParsedItem, Rejection, Source } from "../../canonical/parse.js";
 import { EVENT_TYPES, MAX_ID_LENGTH, type EventType } from "../../canonical/schema.js";
 import { describeError, type RejectionCode } from "../../errors.js";
 import { toIsoTimestamp } from "../../canonical/time.js";
@@ -41,8 +42,6 @@ export interface RowContext {
 
 /** Turns one row into canonical events and rejections (never throws for bad data). */
 export type RowMapper = (row: LegacyRow, ctx: RowContext) => Promise<ParsedItem[]>;
-
-export type EventChecker = ReturnType<typeof createEventChecker>;
 
 export interface CanonicalRowMapperOptions {
   check: EventChecker;

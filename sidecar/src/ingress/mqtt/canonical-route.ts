@@ -1,12 +1,12 @@
-import type { createMessageParser } from "../../canonical/parse.js";
+import type { MessageParser } from "../../contracts/checkers.js";
+import type { MqttRoute } from "../../contracts/mqtt.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
-import type { MqttRoute } from "./mqtt-ingress.js";
 import { canonicalTopic, siteOfCanonicalTopic } from "./topic.js";
 
 export interface CanonicalRouteOptions {
   /** Sites whose `plant-bridge/v1/<site>/events` topic this sidecar owns. */
   sites: string[];
-  parse: ReturnType<typeof createMessageParser>;
+  parse: MessageParser;
   ingestor: Ingestor;
 }
 

@@ -1,21 +1,11 @@
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from "mqtt";
-import type { MessageContext } from "../../canonical/parse.js";
+import type { MqttRoute } from "../../contracts/mqtt.js";
+import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import type { Quarantine } from "../../pipeline/quarantine.js";
 import { topicMatches } from "./topic.js";
 
 type SendPacket = (packet: Packet, cb?: () => void, ...rest: unknown[]) => void;
-
-/** A consumer of some topics: resolves once what it did with the message is durable. */
-export interface MqttRoute {
-  name: string;
-  /** Subscription filters (QoS 1 unless given). */
-  filters: Array<{ filter: string; qos?: 0 | 1 }>;
-  handle(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void>;
-  /** Site, source and origin of a message of this route that fails (its dead letter's). */
-  context?(topic: string): MessageContext;
-}
 
 export interface MqttIngressOptions {
   url: string;

@@ -6,6 +6,8 @@
  * and durable pipeline as JSON topics. A payload that does not decode is an `invalid_protobuf`
  * dead letter; it never stops the others.
  */
+import type { SparkplugBinding } from "../../contracts/site-config.js";
+import type { MqttRoute } from "../../contracts/mqtt.js";
 import { createHash } from "node:crypto";
 import { Counter, type Registry } from "prom-client";
 import type { Rejection } from "../../canonical/parse.js";
@@ -15,17 +17,8 @@ import type { Ingestor } from "../../pipeline/ingestor.js";
 import type { MappingEngine } from "../../pipeline/mapping/engine.js";
 import { messageDigest } from "../../pipeline/mapping/mapper.js";
 import type { Sequencer } from "../../pipeline/mapping/sequencer.js";
-import type { MqttRoute } from "../mqtt/mqtt-ingress.js";
 import { encodePayload } from "./codec.js";
 import { SPARKPLUG_NAMESPACE, type Birth, type SparkplugHost } from "./host.js";
-
-/** A confirmed binding from Odoo: this edge node (or device) is this work center. */
-export interface SparkplugBinding {
-  group: string;
-  edge: string;
-  device: string | null;
-  workcenter: string;
-}
 
 export interface SparkplugRouteOptions {
   host: SparkplugHost;

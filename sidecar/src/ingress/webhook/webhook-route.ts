@@ -1,9 +1,9 @@
+import type { MessageParser } from "../../contracts/checkers.js";
+import type { HttpRoute } from "../../contracts/http.js";
 import type http from "node:http";
-import type { HttpRoute } from "../../api/http-server.js";
 import {
   DEFAULT_LIMITS,
   rejectPayload,
-  type createMessageParser,
   type MessageContext,
   type ParsedItem,
   type ParseLimits,
@@ -22,7 +22,7 @@ export interface WebhookRoutesOptions {
   secret?: string;
   /** One route `POST /webhooks/<site>` per site. */
   sites: string[];
-  parse: ReturnType<typeof createMessageParser>;
+  parse: MessageParser;
   ingestor: Ingestor;
   logger: Logger;
   /** The parser's limits: its largest message is the largest body. @default DEFAULT_LIMITS */

@@ -5,9 +5,9 @@
  * aggregation is wrong still runs, so that every message it selects becomes a `mapping_error`
  * dead letter naming the version (an admin sees it in the exception queue, fixes and replays).
  */
+import type { MappingConfig, SiteConfig } from "../../contracts/site-config.js";
 import jsonata from "jsonata";
 import { EVENT_TYPES, type EventType } from "../../canonical/schema.js";
-import type { MappingConfig, SiteConfig } from "../../odoo/config-sync.js";
 import { parseAggregation, type AggregationSpec } from "../aggregation/spec.js";
 import { compileSelector, isSparkplugPattern, type Selector } from "./selector.js";
 
@@ -50,11 +50,8 @@ export interface MappingProblem {
 /** Largest expression accepted (an expression is configuration, not data). */
 export const MAX_EXPRESSION_CHARS = 64 * 1024;
 
-/** A mapping as `get_config` lists it; `origin_id` names the lineage's first version. */
-export type MappingVersionConfig = MappingConfig & { origin_id?: number | false | null };
-
 export function defineMappings(
-  configs: readonly MappingVersionConfig[],
+  configs: readonly MappingConfig[],
   context: { site: string; origin: "odoo" | "file"; timezone?: string | undefined },
 ): { definitions: MappingDefinition[]; problems: MappingProblem[] } {
   const definitions: MappingDefinition[] = [];

@@ -5,6 +5,7 @@
  * ingestor — the same durable, idempotent pipeline as every other ingress — and what the shadow
  * versions produced is compared with it and never posted.
  */
+import type { EventChecker } from "../../contracts/checkers.js";
 import { Counter, type Registry } from "prom-client";
 import type { ParsedItem } from "../../canonical/parse.js";
 import type { Logger } from "../../logger.js";
@@ -21,7 +22,6 @@ import {
   messageDigest,
   originOf,
   producedItems,
-  type EventChecker,
   type Fields,
   type SourceMessage,
 } from "./mapper.js";

@@ -3,8 +3,9 @@
  * the defaults of what it produced, deterministic idempotency keys, validation, and the dead
  * letters of what went wrong (naming the mapping version that did it).
  */
+import type { EventChecker } from "../../contracts/checkers.js";
 import { createHash } from "node:crypto";
-import type { createEventChecker, ParsedItem, Rejection, Source } from "../../canonical/parse.js";
+import type { ParsedItem, Rejection, Source } from "../../canonical/parse.js";
 import { dateTimeFieldsOf } from "../../canonical/schema.js";
 import { fromEpochMs, isTimeZone, toIsoTimestamp } from "../../canonical/time.js";
 import type { RejectionCode } from "../../errors.js";
@@ -17,8 +18,6 @@ import type {
 } from "./sandbox/protocol.js";
 
 export type Fields = Record<string, unknown>;
-export type EventChecker = ReturnType<typeof createEventChecker>;
-
 /** One message from the plant, as the mapping engine sees it. */
 export interface SourceMessage {
   topic: string;

@@ -14,12 +14,10 @@
  * also binds Sparkplug edge nodes or devices to work centers (`$workcenter`), as confirmed
  * bindings from Odoo do.
  */
+import type { MappingConfig, SparkplugBinding } from "../../contracts/site-config.js";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigValidationError } from "../../config.js";
-import type { SparkplugBinding } from "../../ingress/sparkplug/sparkplug-route.js";
-import type { MappingConfig } from "../../odoo/config-sync.js";
-import type { MappingVersionConfig } from "./definition.js";
 
 const entry = z
   .object({
@@ -80,7 +78,7 @@ export function loadMappingFile(path: string, defaultSite: string): MappingFile 
     if (!eventType) throw fail(`${i}: event_type is required`);
     const site = m.site ?? defaultSite;
     const originId = m.origin_id ?? m.originId;
-    const config: MappingVersionConfig = {
+    const config: MappingConfig = {
       id: m.id ?? i + 1,
       name: m.name ?? `mapping ${i + 1}`,
       connector_id: null,

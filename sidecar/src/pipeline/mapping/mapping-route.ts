@@ -1,7 +1,7 @@
+import type { MqttRoute } from "../../contracts/mqtt.js";
 import type { ParseLimits } from "../../canonical/parse.js";
 import { checkJsonShape, DEFAULT_SHAPE_LIMITS } from "../../canonical/shape.js";
 import { PermanentError } from "../../errors.js";
-import type { MqttRoute } from "../../ingress/mqtt/mqtt-ingress.js";
 import type { MappingEngine } from "./engine.js";
 
 /**

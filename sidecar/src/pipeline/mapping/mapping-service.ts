@@ -4,21 +4,18 @@
  * B host, the MQTT routes of mapped and Sparkplug topics, the REST routes of the Mapping Studio,
  * the configuration from Odoo or the `PLANT_BRIDGE_MAPPINGS` file, and the reports to Odoo.
  */
+import type { EventChecker } from "../../contracts/checkers.js";
+import type { HttpRoute } from "../../contracts/http.js";
+import type { MqttRoute } from "../../contracts/mqtt.js";
+import type { OdooClient } from "../../contracts/odoo-api.js";
+import type { SiteConfig, SparkplugBinding } from "../../contracts/site-config.js";
 import type { MqttClient } from "mqtt";
-import type { createEventChecker } from "../../canonical/parse.js";
 import type { Config } from "../../config.js";
 import { createMappingRoutes } from "../../api/preview.js";
-import type { HttpRoute } from "../../api/http-server.js";
-import type { MqttRoute } from "../../ingress/mqtt/mqtt-ingress.js";
 import { createSparkplugHost } from "../../ingress/sparkplug/host.js";
-import {
-  createSparkplugRoute,
-  type SparkplugBinding,
-} from "../../ingress/sparkplug/sparkplug-route.js";
+import { createSparkplugRoute } from "../../ingress/sparkplug/sparkplug-route.js";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
-import type { OdooClient } from "../../odoo/client.js";
-import type { SiteConfig } from "../../odoo/config-sync.js";
 import type { Store } from "../../store/types.js";
 import { createAggregator } from "../aggregation/aggregator.js";
 import type { Ingestor } from "../ingestor.js";
@@ -37,7 +34,7 @@ export interface MappingServiceOptions {
   config: Config;
   store: Store;
   ingestor: Ingestor;
-  check: ReturnType<typeof createEventChecker>;
+  check: EventChecker;
   logger: Logger;
   metrics: Metrics;
 }
@@ -159,7 +156,7 @@ export async function startMappingService(options: MappingServiceOptions): Promi
     },
     applyConfig(siteConfig) {
       // Confirmed Sparkplug bindings (docs/odoo-api.md `get_config`), for `$workcenter`.
-      const confirmed = (siteConfig as { bindings?: SparkplugBinding[] }).bindings ?? [];
+      const confirmed = siteConfig.bindings ?? [];
       bindingsBySite.set(siteConfig.site, confirmed);
       bindings = [...fileBindings, ...[...bindingsBySite.values()].flat()];
       const { definitions, problems } = defineMappings(messageMappings(siteConfig), {

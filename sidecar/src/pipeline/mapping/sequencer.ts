@@ -6,7 +6,6 @@
  * they are committed, so group commit still merges them. The outbox order (and the order of
  * the held-back PUBACKs) is then the order the broker delivered.
  */
-import type { MqttRoute } from "../../ingress/mqtt/mqtt-ingress.js";
 
 /** What a submission hands back once its items are in the ingestor's queue. */
 export interface Enqueued<R> {
@@ -144,3 +143,4 @@ function isThenable<T>(value: unknown): value is Promise<T> {
     typeof (value as { then?: unknown }).then === "function"
   );
 }
+import type { MqttRoute } from "../../contracts/mqtt.js";
