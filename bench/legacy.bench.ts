@@ -22,7 +22,7 @@ import { createEventChecker } from "../sidecar/src/canonical/parse.js";
 import { createFileDropSource } from "../sidecar/src/ingress/legacy/file-drop/file-source.js";
 import type { PullContext } from "../sidecar/src/ingress/legacy/pull.js";
 import { createCanonicalRowMapper } from "../sidecar/src/ingress/legacy/rows.js";
-import { openSqlClient } from "../sidecar/src/ingress/legacy/sql/sql-client.js";
+import { openSqlClient } from "../sidecar/src/connectors/sql-client.js";
 import { createSqlSource } from "../sidecar/src/ingress/legacy/sql/sql-source.js";
 import { createLogger } from "../sidecar/src/logger.js";
 import { createMetrics } from "../sidecar/src/metrics.js";

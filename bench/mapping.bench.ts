@@ -15,7 +15,7 @@ import mqtt from "mqtt";
 import { createEventChecker, createMessageParser } from "../sidecar/src/canonical/parse.js";
 import { createCanonicalRoute } from "../sidecar/src/ingress/mqtt/canonical-route.js";
 import { createMqttIngress } from "../sidecar/src/ingress/mqtt/mqtt-ingress.js";
-import { canonicalTopic } from "../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../sidecar/src/canonical/topics.js";
 import { createLogger } from "../sidecar/src/logger.js";
 import { createMetrics } from "../sidecar/src/metrics.js";
 import { createAggregator } from "../sidecar/src/pipeline/aggregation/aggregator.js";

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { canonicalTopic } from "../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../sidecar/src/canonical/topics.js";
 import { projectPath } from "../sidecar/src/paths.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
 import { odooAvailable, startOdoo, type OdooServer } from "../test/helpers/odoo.js";

@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
-import { CONNECTOR_PARAMS, CONNECTOR_SECRETS } from "../sidecar/src/ingress/legacy/connectors.js";
+import { CONNECTOR_PARAMS, CONNECTOR_SECRETS } from "../sidecar/src/connectors/params.js";
 import { projectPath } from "../sidecar/src/paths.js";
 
 export const SCHEMA_FILE = "odoo_addon/plant_bridge/data/connector_params.schema.json";

@@ -15,7 +15,7 @@ import {
 import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
 import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
-import { topicMatches } from "./ingress/mqtt/topic.js";
+import { topicMatches } from "./canonical/topics.js";
 import { sparkplugState } from "./ingress/sparkplug/host.js";
 import { createWebhookRoutes } from "./ingress/webhook/webhook-route.js";
 import { createLogger, type Logger } from "./logger.js";

@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { canonicalTopic, commandTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic, commandTopic } from "../../sidecar/src/canonical/topics.js";
 import { startMosquitto, type PrivateBroker } from "../helpers/mosquitto.js";
 import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";
 import { freePort, startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";

@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
 import { openStore } from "../../sidecar/src/store/index.js";
 import { MQTT_TEST_URL, randomName, serviceAvailable } from "../helpers/services.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";

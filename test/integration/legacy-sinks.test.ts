@@ -18,10 +18,7 @@ import { createLegacySinks } from "../../sidecar/src/egress/legacy-sinks.js";
 import { withResilience } from "../../sidecar/src/egress/resilient-sink.js";
 import { createSqlSink } from "../../sidecar/src/egress/sql-sink.js";
 import { PlantBridgeError } from "../../sidecar/src/errors.js";
-import {
-  openSqlClient,
-  type SqlConnection,
-} from "../../sidecar/src/ingress/legacy/sql/sql-client.js";
+import { openSqlClient, type SqlConnection } from "../../sidecar/src/connectors/sql-client.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import {
   createTestDatabase,

@@ -8,10 +8,7 @@ import mysql from "mysql2/promise";
 import pg from "pg";
 import type { ProductionEvent } from "../../sidecar/src/canonical/types.js";
 import { PlantBridgeError } from "../../sidecar/src/errors.js";
-import {
-  openSqlClient,
-  type SqlConnection,
-} from "../../sidecar/src/ingress/legacy/sql/sql-client.js";
+import { openSqlClient, type SqlConnection } from "../../sidecar/src/connectors/sql-client.js";
 import { createSqlSource } from "../../sidecar/src/ingress/legacy/sql/sql-source.js";
 import type { Ingestor } from "../../sidecar/src/pipeline/ingestor.js";
 import {

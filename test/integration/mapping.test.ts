@@ -5,7 +5,7 @@
  * hot reload of subscriptions, and replay through a fixed mapping.
  */
 import { createMessageParser, rejectPayload } from "../../sidecar/src/canonical/parse.js";
-import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
 import { createReplayer } from "../../sidecar/src/pipeline/replay.js";
 import { samples } from "../helpers/samples.js";
 import { MQTT_TEST_URL, serviceAvailable } from "../helpers/services.js";

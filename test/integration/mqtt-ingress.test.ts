@@ -18,7 +18,7 @@ import {
   createMqttIngress,
   type MqttIngress,
 } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
-import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";

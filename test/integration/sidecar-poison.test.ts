@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { loadConfig } from "../../sidecar/src/config.js";
-import { canonicalTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { startSidecar, type Sidecar } from "../../sidecar/src/main.js";
 import { samples } from "../helpers/samples.js";

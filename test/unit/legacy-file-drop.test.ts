@@ -4,6 +4,7 @@
  * while the rest is stored; a file dropped again makes no duplicates; Latin-1 is decoded; files
  * that cannot be read go to the error folder with a reason; nothing escapes the folder.
  */
+import type { FileFormat } from "../../sidecar/src/contracts/connector-params.js";
 import {
   appendFileSync,
   existsSync,
@@ -20,12 +21,7 @@ import {
   createFileDropSource,
   type FileDropOptions,
 } from "../../sidecar/src/ingress/legacy/file-drop/file-source.js";
-import type { FileFormat } from "../../sidecar/src/ingress/legacy/file-drop/formats.js";
-import {
-  confineFolder,
-  listReady,
-  readStable,
-} from "../../sidecar/src/ingress/legacy/file-drop/folder.js";
+import { confineFolder, listReady, readStable } from "../../sidecar/src/connectors/folder.js";
 import type { ProductionEvent } from "../../sidecar/src/canonical/types.js";
 import { legacyHarness, tempDir, type LegacyHarness } from "./legacy-harness.js";
 

@@ -8,12 +8,9 @@ import type { LegacySiteConfig } from "../../sidecar/src/contracts/site-config.j
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
-import { sqlConnection } from "../../sidecar/src/ingress/legacy/connectors.js";
+import { sqlConnection } from "../../sidecar/src/connectors/params.js";
 import { loadLegacyFile } from "../../sidecar/src/ingress/legacy/legacy-file.js";
-import {
-  describeConnection,
-  postgresConnection,
-} from "../../sidecar/src/ingress/legacy/sql/sql-client.js";
+import { describeConnection, postgresConnection } from "../../sidecar/src/connectors/sql-client.js";
 import { createLegacyRunner } from "../../sidecar/src/ingress/legacy/legacy-runner.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createLocalLocks } from "../../sidecar/src/scheduler/locks.js";

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { topicMatches } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { topicMatches } from "../../sidecar/src/canonical/topics.js";
 import { createSampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
 import { compileSelector } from "../../sidecar/src/pipeline/mapping/selector.js";
 

@@ -11,7 +11,7 @@ import {
   startEmbeddedBroker,
   type EmbeddedBroker,
 } from "../../sidecar/src/ingress/mqtt/embedded-broker.js";
-import { canonicalTopic, commandTopic } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic, commandTopic } from "../../sidecar/src/canonical/topics.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { startSimulator, type Simulator } from "../../sidecar/src/sim/simulator.js";
 import { waitFor } from "../helpers/wait.js";

@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence, range } from "../publisher.js";
 import { Cleanup, sleep, type FaultResult } from "../report.js";

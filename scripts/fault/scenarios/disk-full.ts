@@ -4,7 +4,7 @@
  * and hold-back counters rising — and once space is freed everything published arrives once.
  */
 import { join } from "node:path";
-import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence, range } from "../publisher.js";
 import { Cleanup, sleep, type FaultResult } from "../report.js";

@@ -4,7 +4,7 @@
  * canonical topic) that share one PostgreSQL store: each (site, id) must be kept exactly once,
  * and every other copy counted as a duplicate on it.
  */
-import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence } from "../publisher.js";
 import { Cleanup, sleep, type FaultResult } from "../report.js";

@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { startOdoo } from "../../../test/helpers/odoo.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { checkOdoo, downtimePayload, ODOO_SITE, waitForDocuments } from "../odoo.js";

@@ -3,7 +3,7 @@
  * immediate` while a publisher sends, and started again. The sidecar holds input back while it
  * cannot commit; afterwards every event is stored exactly once.
  */
-import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence, range } from "../publisher.js";
 import { Cleanup, sleep, type FaultResult } from "../report.js";

@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import mqtt from "mqtt";
 import { eventId, publishSequence, scrapEvent } from "../publisher.js";

@@ -12,9 +12,9 @@ import type { ConnectorConfig } from "../contracts/site-config.js";
 import type { OutboundPolicy } from "../connectors/outbound-http.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { authHeaders, sqlConnection } from "../ingress/legacy/connectors.js";
-import { confineFolder } from "../ingress/legacy/file-drop/folder.js";
-import { openSqlClient, type SqlClient } from "../ingress/legacy/sql/sql-client.js";
+import { authHeaders, parseParams, sqlConnection, SQL_CONNECTION } from "../connectors/params.js";
+import { confineFolder } from "../connectors/folder.js";
+import { openSqlClient, type SqlClient } from "../connectors/sql-client.js";
 import type { Logger } from "../logger.js";
 import { createFileSink } from "./file-sink.js";
 import { createHttpSink } from "./http-sink.js";
@@ -68,12 +68,7 @@ const fileParams = z
   .strict();
 const sqlParams = z
   .object({
-    driver: z.enum(["postgres", "postgresql", "mysql", "mariadb"]),
-    url: z.string().min(1).optional(),
-    host: z.string().min(1).optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    database: z.string().min(1).optional(),
-    user: z.string().min(1).optional(),
+    ...SQL_CONNECTION,
     table: z.string().min(1),
     mode: z.enum(["upsert", "insert"]).default("upsert"),
     columns: z.partialRecord(z.enum(HEADER_FIELDS), z.string()).optional(),
@@ -111,16 +106,6 @@ export interface LegacySinks {
   close(): Promise<void>;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
-  const parsed = schema.safeParse(value ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new ConfigError(
-    "config",
-    `${what}: ${issue.path.join(".") || "parameters"}: ${issue.message}`,
-  );
-}
-
 export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
   const { logger } = options;
   const bySite = new Map<
@@ -141,7 +126,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
     });
     switch (c.kind) {
       case "sink_file": {
-        const p = parse(fileParams, c.params, `file sink ${c.name}`);
+        const p = parseParams(fileParams, c.params, `file sink ${c.name}`);
         let dir: string;
         try {
           dir = confineFolder(p.path, options.baseDir ?? process.cwd(), options.roots ?? []);
@@ -161,7 +146,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
         );
       }
       case "sink_sql": {
-        const p = parse(sqlParams, c.params, `SQL sink ${c.name}`);
+        const p = parseParams(sqlParams, c.params, `SQL sink ${c.name}`);
         const client = openSqlClient(sqlConnection(p, c.secrets, `SQL sink ${c.name}`));
         clients.push(client);
         return withResilience(
@@ -179,7 +164,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
         );
       }
       case "sink_http": {
-        const p = parse(httpParams, c.params, `HTTP sink ${c.name}`);
+        const p = parseParams(httpParams, c.params, `HTTP sink ${c.name}`);
         return withResilience(
           createHttpSink({
             url: p.url,

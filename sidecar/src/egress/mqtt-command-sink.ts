@@ -1,7 +1,7 @@
 import type { OutboundRow } from "../contracts/odoo-api.js";
 import type { OutboundSink } from "../contracts/outbound.js";
 import type { MqttClient } from "mqtt";
-import { commandTopic } from "../ingress/mqtt/topic.js";
+import { commandTopic } from "../canonical/topics.js";
 
 /**
  * Publishes releases on `plant-bridge/v1/<site>/commands` at QoS 1 (retain off); delivery is

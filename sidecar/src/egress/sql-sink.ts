@@ -8,7 +8,7 @@
 import type { OutboundRow } from "../contracts/odoo-api.js";
 import type { OutboundSink } from "../contracts/outbound.js";
 import { ConfigError } from "../errors.js";
-import { checkIdentifier, type SqlClient } from "../ingress/legacy/sql/sql-client.js";
+import { checkIdentifier, type SqlClient } from "../connectors/sql-client.js";
 import { offsetOf } from "../canonical/time.js";
 import { headerOf, linesOf, type ReleaseHeader, type ReleaseLine } from "./release-records.js";
 

@@ -27,9 +27,15 @@ import { dirname } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { request } from "undici";
 import { z } from "zod";
-import { authHeaders, fileDropParams, sqlConnection } from "../ingress/legacy/connectors.js";
-import { confineFolder } from "../ingress/legacy/file-drop/folder.js";
-import { describeConnection, openSqlClient, redact } from "../ingress/legacy/sql/sql-client.js";
+import {
+  authHeaders,
+  fileDropParams,
+  parseParams,
+  sqlConnection,
+  SQL_CONNECTION,
+} from "../connectors/params.js";
+import { confineFolder } from "../connectors/folder.js";
+import { describeConnection, openSqlClient, redact } from "../connectors/sql-client.js";
 
 /** One pending request of `heartbeat`'s `connector_tests`. */
 export interface ConnectorTestRequest {
@@ -80,14 +86,9 @@ interface Outcome {
 const MAX_MESSAGE = 1000;
 
 // Only what a connection needs: the other parameters are checked when a schedule or sink uses them.
-const sqlParams = z.object({
-  driver: z.enum(["postgres", "postgresql", "mysql", "mariadb"]),
-  url: z.string().min(1).optional(),
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  database: z.string().min(1).optional(),
-  user: z.string().min(1).optional(),
-});
+const sqlParams = z.object(SQL_CONNECTION);
+/** A test's own problems read as plain errors (the answer names the parameter). */
+const plainError = (message: string) => new Error(message);
 const httpParams = z.object({
   url: z.url({ protocol: /^https?$/ }),
   headers: z.record(z.string(), z.string()).default({}),
@@ -104,13 +105,6 @@ const mqttSecrets = z.object({
   password: z.string().optional(),
 });
 const sinkFileParams = z.object({ path: z.string().min(1) });
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
-  const parsed = schema.safeParse(value ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new Error(`${what}: ${issue.path.join(".") || "parameters"}: ${issue.message}`);
-}
 
 export function createConnectorTester(options: ConnectorTesterOptions): ConnectorTester {
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -155,7 +149,7 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
       case "file_drop":
         return probeFolder(fileDropParams(c.params, { baseDir, roots }).dir, false);
       case "sink_file": {
-        const p = parse(sinkFileParams, c.params, `file sink ${c.name}`);
+        const p = parseParams(sinkFileParams, c.params, `file sink ${c.name}`, plainError);
         try {
           return probeFolder(confineFolder(p.path, baseDir, roots), true);
         } catch (err) {
@@ -165,7 +159,9 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
       case "sql_source":
       case "sink_sql": {
         const what = `${c.kind === "sink_sql" ? "SQL sink" : "SQL source"} ${c.name}`;
-        return probeSql(sqlConnection(parse(sqlParams, c.params, what), c.secrets, what));
+        return probeSql(
+          sqlConnection(parseParams(sqlParams, c.params, what, plainError), c.secrets, what),
+        );
       }
       case "http_source":
       case "sink_http":
@@ -180,7 +176,7 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
 
   function probeMqtt(c: ConnectorConfig): Promise<Outcome> {
     const what = `MQTT connector ${c.name}`;
-    const p = parse(mqttParams, c.params, what);
+    const p = parseParams(mqttParams, c.params, what, plainError);
     if (!p.url && !p.host) {
       // No broker of its own: it is the sidecar's broker (releases go to the command topic there).
       const own = options.ownMqtt?.();
@@ -191,7 +187,7 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
           : { ok: false, message: "no url of its own: the sidecar's MQTT connection is down" },
       );
     }
-    const s = parse(mqttSecrets, c.secrets, `${what} secrets`);
+    const s = parseParams(mqttSecrets, c.secrets, `${what} secrets`, plainError);
     const url = new URL(p.url ?? `mqtt://${p.host}:${p.port ?? 1883}`);
     const where = `${url.protocol}//${url.host}`;
     const username =
@@ -299,7 +295,7 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
   async function probeHttp(c: ConnectorConfig): Promise<Outcome> {
     const sink = c.kind === "sink_http";
     const what = `${sink ? "HTTP sink" : "HTTP source"} ${c.name}`;
-    const p = parse(httpParams, c.params, what);
+    const p = parseParams(httpParams, c.params, what, plainError);
     const headers = { ...p.headers, ...authHeaders(c.secrets, what) };
     const url = checkOutboundUrl(new URL(p.url), what, options.outbound);
     const dispatcher = createOutboundDispatcher(options.outbound);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
 import type { CanonicalEvent, MachineState } from "../canonical/types.js";
 import type { Logger } from "../logger.js";
-import { canonicalTopic, commandTopic } from "../ingress/mqtt/topic.js";
+import { canonicalTopic, commandTopic } from "../canonical/topics.js";
 import { createOrderBook } from "./order-book.js";
 
 export interface SimulatorOptions {

@@ -6,7 +6,7 @@ import type { IPublishPacket } from "mqtt";
 import { createMessageParser, type ParsedItem } from "../../../sidecar/src/canonical/parse.js";
 import { createEventValidator } from "../../../sidecar/src/canonical/validate.js";
 import { createCanonicalRoute } from "../../../sidecar/src/ingress/mqtt/canonical-route.js";
-import { canonicalTopic } from "../../../sidecar/src/ingress/mqtt/topic.js";
+import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { randomName } from "../../helpers/services.js";
 import { validEvent, validId, withSite } from "../arbitraries.js";
 import {

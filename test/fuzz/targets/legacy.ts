@@ -4,6 +4,7 @@
  * that cannot be read is one `schema` dead letter (any other exception fails the whole pull), a
  * row that cannot be read is a `schema` dead letter, every other row an event or its rejection.
  */
+import type { FileFormat } from "../../../sidecar/src/contracts/connector-params.js";
 import { createHash } from "node:crypto";
 import { createEventChecker, type ParsedItem } from "../../../sidecar/src/canonical/parse.js";
 import type { EventType } from "../../../sidecar/src/canonical/schema.js";
@@ -11,7 +12,6 @@ import {
   decodeFile,
   FileFormatError,
   readRecords,
-  type FileFormat,
 } from "../../../sidecar/src/ingress/legacy/file-drop/formats.js";
 import {
   createCanonicalRowMapper,

@@ -21,7 +21,7 @@ import type { Ingestor } from "../../pipeline/ingestor.js";
 import { checkTiming } from "../../scheduler/cron.js";
 import type { RunRecord, ScheduledJob, Scheduler } from "../../scheduler/scheduler.js";
 import type { Store } from "../../store/types.js";
-import { fileDropParams, httpSourceParams, sqlSourceParams } from "./connectors.js";
+import { fileDropParams, httpSourceParams, sqlSourceParams } from "../../connectors/params.js";
 import { createFileDropSource } from "./file-drop/file-source.js";
 import { createHttpSource } from "./http/http-source.js";
 import type { LegacySource, PullContext, PullStats } from "./pull.js";
@@ -33,7 +33,7 @@ import {
   type ReconcileReader,
 } from "./reconcile.js";
 import { createCanonicalRowMapper, guardRowMapper, type RowMapper } from "./rows.js";
-import { openSqlClient } from "./sql/sql-client.js";
+import { openSqlClient } from "../../connectors/sql-client.js";
 import { createSqlSource } from "./sql/sql-source.js";
 
 export interface RowMapperContext {

@@ -9,14 +9,15 @@
  * `shift_start`, `shift_end`, `produced`, `scrapped`, and for consumption `product`, `lot`,
  * `consumed`. A row may carry any of the quantities; rows of one key are summed by Odoo.
  */
+import type { FileFormat } from "../../contracts/connector-params.js";
 import { createHash } from "node:crypto";
 import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { decodeFile, readRecords, type FileFormat } from "./file-drop/formats.js";
-import { listReady, moveInto, readStable } from "./file-drop/folder.js";
+import { decodeFile, readRecords } from "./file-drop/formats.js";
+import { listReady, moveInto, readStable } from "../../connectors/folder.js";
 import { emptyStats, type PullStats } from "./pull.js";
 import type { LegacyRow } from "./rows.js";
-import type { SqlClient } from "./sql/sql-client.js";
+import type { SqlClient } from "../../connectors/sql-client.js";
 import { toIsoTimestamp } from "../../canonical/time.js";
 
 export interface ReconcileLine {

@@ -1,7 +1,7 @@
 import type { MessageParser } from "../../contracts/checkers.js";
 import type { MqttRoute } from "../../contracts/mqtt.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
-import { canonicalTopic, siteOfCanonicalTopic } from "./topic.js";
+import { canonicalTopic, siteOfCanonicalTopic } from "../../canonical/topics.js";
 
 export interface CanonicalRouteOptions {
   /** Sites whose `plant-bridge/v1/<site>/events` topic this sidecar owns. */

@@ -3,7 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import type { Quarantine } from "../../pipeline/quarantine.js";
-import { topicMatches } from "./topic.js";
+import { topicMatches } from "../../canonical/topics.js";
 
 type SendPacket = (packet: Packet, cb?: () => void, ...rest: unknown[]) => void;
 

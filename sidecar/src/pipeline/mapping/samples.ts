@@ -10,7 +10,7 @@
  * their `topic` is the row's origin (`file:mes.csv:12`) and they name their connector, which is
  * how the Mapping Studio finds them (Odoo's `plant_bridge.sample.connector_id`).
  */
-import { topicMatches } from "../../ingress/mqtt/topic.js";
+import { topicMatches } from "../../canonical/topics.js";
 import { decodeUtf8 } from "./mapper.js";
 import { compileSelector } from "./selector.js";
 

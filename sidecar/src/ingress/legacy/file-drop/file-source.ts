@@ -9,6 +9,7 @@
  * keys (`file:<checksum>:<line>`, the content's, not the name's), so nothing is posted twice —
  * also when the same file is dropped again later, under any name.
  */
+import type { FileFormat } from "../../../contracts/connector-params.js";
 import { createHash } from "node:crypto";
 import type { ParsedItem } from "../../../canonical/parse.js";
 import type { Store } from "../../../store/types.js";
@@ -21,14 +22,14 @@ import {
   type PullContext,
   type PullStats,
 } from "../pull.js";
+import { decodeFile, FileFormatError, readRecords, type FileRecord } from "./formats.js";
 import {
-  decodeFile,
-  FileFormatError,
-  readRecords,
-  type FileFormat,
-  type FileRecord,
-} from "./formats.js";
-import { listReady, moveInto, readStable, writeReason, type Candidate } from "./folder.js";
+  listReady,
+  moveInto,
+  readStable,
+  writeReason,
+  type Candidate,
+} from "../../../connectors/folder.js";
 
 export interface FileDropOptions {
   connectorId: number;

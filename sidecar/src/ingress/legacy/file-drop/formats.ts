@@ -8,6 +8,12 @@
 import { parse as parseCsv } from "csv-parse";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import iconv from "iconv-lite";
+import type {
+  FileFormat,
+  FixedWidthFormat,
+  CsvFormat,
+  XmlFormat,
+} from "../../../contracts/connector-params.js";
 import type { LegacyRow } from "../rows.js";
 
 export type FileRecord =
@@ -22,40 +28,6 @@ export class FileFormatError extends Error {
     this.name = "FileFormatError";
   }
 }
-
-export interface CsvFormat {
-  format: "csv";
-  delimiter: string;
-  quote: string;
-  /** First record holds the column names (unless `columns` is given). */
-  header: boolean;
-  columns?: string[];
-  /** Lines skipped before the header or the first record (a title, an export banner). */
-  skipLines: number;
-  trim: boolean;
-}
-
-export interface FixedWidthColumn {
-  name: string;
-  /** 1-based position of the first character. */
-  start: number;
-  length: number;
-}
-
-export interface FixedWidthFormat {
-  format: "fixed";
-  columns: FixedWidthColumn[];
-  skipLines: number;
-  trim: boolean;
-}
-
-export interface XmlFormat {
-  format: "xml";
-  /** Dotted path of the repeated record element, e.g. `export.orders.order`. */
-  recordPath: string;
-}
-
-export type FileFormat = CsvFormat | FixedWidthFormat | XmlFormat;
 
 /** Largest single record (CSV) or line (fixed width); beyond it the row is a dead letter. */
 export const MAX_RECORD_CHARS = 1024 * 1024;

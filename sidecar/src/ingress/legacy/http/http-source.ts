@@ -7,6 +7,7 @@
  * is committed with the last page only. Items keep their keys (`<name>:<key field>`), so a page
  * read again after a crash makes duplicates, never doubles. Redirects are not followed.
  */
+import type { HttpPaging } from "../../../contracts/connector-params.js";
 import { createHash } from "node:crypto";
 import secureJson from "secure-json-parse";
 import { request } from "undici";
@@ -26,12 +27,6 @@ import {
   type PullContext,
   type PullStats,
 } from "../pull.js";
-
-export type HttpPaging =
-  | { kind: "none" }
-  | { kind: "page"; param: string; start: number; sizeParam?: string; size?: number }
-  | { kind: "cursor"; param: string; nextPath: string }
-  | { kind: "link"; nextPath: string };
 
 export interface HttpSourceOptions {
   connectorId: number;

@@ -22,7 +22,7 @@ import {
   type PullContext,
   type PullStats,
 } from "../pull.js";
-import type { SqlClient, SqlRow } from "./sql-client.js";
+import type { SqlClient, SqlRow } from "../../../connectors/sql-client.js";
 
 export interface SqlSourceOptions {
   connectorId: number;

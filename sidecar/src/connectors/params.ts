@@ -5,15 +5,14 @@
  * not check out makes its schedule's runs fail with a `config` error that names the parameter —
  * never the value of a secret.
  */
+import type { FileFormat, HttpPaging } from "../contracts/connector-params.js";
 import { join } from "node:path";
 import iconv from "iconv-lite";
 import { z } from "zod";
-import { EVENT_TYPES } from "../../canonical/schema.js";
-import { ConfigError } from "../../errors.js";
-import type { FileFormat } from "./file-drop/formats.js";
-import { confineFolder } from "./file-drop/folder.js";
-import type { HttpPaging } from "./http/http-source.js";
-import type { SqlConnection } from "./sql/sql-client.js";
+import { EVENT_TYPES } from "../canonical/schema.js";
+import { ConfigError } from "../errors.js";
+import { confineFolder } from "./folder.js";
+import type { SqlConnection } from "./sql-client.js";
 
 const purpose = z.enum(["events", "reconciliation"]).default("events");
 const eventType = z.enum(EVENT_TYPES).optional();
@@ -87,7 +86,8 @@ const fileParams = z
   })
   .strict();
 
-const connection = {
+/** How a SQL connector reaches its database (sources, sinks and Test Connection alike). */
+export const SQL_CONNECTION = {
   driver: z.enum(["postgres", "postgresql", "mysql", "mariadb"]),
   url: z.string().min(1).optional(),
   host: z.string().min(1).optional(),
@@ -108,7 +108,7 @@ const secretsSchema = z
 
 const sqlParams = z
   .object({
-    ...connection,
+    ...SQL_CONNECTION,
     query: z
       .string()
       .min(1)
@@ -217,14 +217,20 @@ export type HttpSourceParams = z.output<typeof httpParams> & {
   paging: HttpPaging;
 };
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+/**
+ * Checks connector parameters (or secrets) against their schema; the first problem becomes a
+ * `config` error naming the parameter, never its value.
+ */
+export function parseParams<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  what: string,
+  toError: (message: string) => Error = (message) => new ConfigError("config", message),
+): z.output<T> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  throw new ConfigError(
-    "config",
-    `${what}: ${issue.path.join(".") || "parameters"}: ${issue.message}`,
-  );
+  throw toError(`${what}: ${issue.path.join(".") || "parameters"}: ${issue.message}`);
 }
 
 /** File drop parameters with its folders resolved against `baseDir` and confined to `roots`. */
@@ -232,7 +238,7 @@ export function fileDropParams(
   params: unknown,
   base: { baseDir: string; roots: string[] },
 ): FileDropParams {
-  const p = parse(fileParams, params, "file drop");
+  const p = parseParams(fileParams, params, "file drop");
   const folder = p.path ?? p.directory;
   if (!folder) throw new ConfigError("config", "file drop: path: the folder to read is required");
   const confine = (folder: string) => {
@@ -279,7 +285,7 @@ export function fileDropParams(
 }
 
 export function sqlSourceParams(params: unknown, secrets: unknown): SqlSourceParams {
-  const p = parse(sqlParams, params, "SQL source");
+  const p = parseParams(sqlParams, params, "SQL source");
   if (p.purpose === "events" && (!p.watermarkColumn || !p.keyColumn))
     throw new ConfigError("config", "SQL source: watermarkColumn and keyColumn are required");
   return {
@@ -303,7 +309,7 @@ export function sqlConnection(
   secrets: unknown,
   what: string,
 ): SqlConnection {
-  const s = parse(secretsSchema, secrets, `${what} secrets`);
+  const s = parseParams(secretsSchema, secrets, `${what} secrets`);
   const driver = p.driver === "postgres" || p.driver === "postgresql" ? "postgres" : "mysql";
   const url = s.url ?? p.url;
   if (p.url && /\/\/[^/@]*:[^/@]*@/.test(p.url))
@@ -324,13 +330,13 @@ export function sqlConnection(
 }
 
 export function httpSourceParams(params: unknown, secrets: unknown): HttpSourceParams {
-  const p = parse(httpParams, params, "HTTP source");
+  const p = parseParams(httpParams, params, "HTTP source");
   return { ...p, authHeaders: authHeaders(secrets, "HTTP source") };
 }
 
 /** Authorization headers from secrets: `bearer`, `username` + `password` (basic), `headers`. */
 export function authHeaders(secrets: unknown, what: string): Record<string, string> {
-  const s = parse(secretsSchema, secrets, `${what} secrets`);
+  const s = parseParams(secretsSchema, secrets, `${what} secrets`);
   const headers: Record<string, string> = { ...(s.headers ?? {}) };
   if (s.bearer) headers.authorization = `Bearer ${s.bearer}`;
   else if (s.username !== undefined)

@@ -7,7 +7,7 @@
  */
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { ConfigError, TransientError } from "../../../errors.js";
+import { ConfigError, TransientError } from "../errors.js";
 
 export type SqlDriver = "postgres" | "mysql";
 

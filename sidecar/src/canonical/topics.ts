@@ -1,6 +1,7 @@
 /**
- * MQTT topic filters: `+` matches one level, `#` the rest (MQTT 3.1.1 §4.7). Topics starting
- * with `$` are not matched by a filter starting with a wildcard.
+ * The MQTT topics of the external contract (ARCHITECTURE.md), and topic filters: `+` matches one
+ * level, `#` the rest (MQTT 3.1.1 §4.7). Topics starting with `$` are not matched by a filter
+ * starting with a wildcard.
  */
 export function topicMatches(filter: string, topic: string): boolean {
   if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
