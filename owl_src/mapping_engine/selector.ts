@@ -1,38 +1,30 @@
 /**
- * What a mapping expression sees of where a message came from, named like the sidecar's
- * (sidecar/src/pipeline/mapping/mapper.ts): named segments of a topic pattern
- * (`plant/{site}/{line}/{machine}/status` → `$line`, `$machine`, also in `$params`), `$topic`,
- * `$levels`; `$file` / `$line` for a file source `name.csv:12`.
+ * What a mapping expression sees of where a sample came from, matched by the sidecar's own
+ * selector code (sidecar/src/mapping-core/selector.ts): named segments of a topic pattern
+ * (`plant/{site}/{line}/{machine}/status` → `$line`, `$machine`, also in `$params`; `{rest#}` as
+ * the last level takes the remaining levels), `$topic`, `$levels`; `$file` / `$line` for a file
+ * source `name.csv:12`.
  */
+import { compileSelector } from "../../sidecar/src/mapping-core/selector.js";
 
+/** The named segments of a topic its selector matches; null when it does not match. */
 export function topicBindings(selector: string, topic: string): Record<string, string> | null {
-  const pattern = selector.split("/");
-  const levels = topic.split("/");
-  const bindings: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const part = pattern[i]!;
-    if (part === "#") return bindings;
-    const level = levels[i];
-    if (level === undefined) return null;
-    const named = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(part);
-    if (named) bindings[named[1]!] = level;
-    else if (part !== "+" && part !== level) return null;
+  try {
+    return compileSelector(selector).match(topic) ?? null;
+  } catch {
+    return null;
   }
-  return levels.length === pattern.length ? bindings : null;
 }
 
+/** The named segments of a source and what else a sample of it binds (`$file`, `$line`). */
 export function sourceBindings(
   selector: string,
   source: string,
-): { params: Record<string, string> } & Record<string, unknown> {
+): { params: Record<string, string>; extra: Record<string, unknown> } {
   if (selector.includes("/") || selector.includes("{")) {
-    return {
-      params: topicBindings(selector, source) ?? {},
-      topic: source,
-      levels: source.split("/"),
-    };
+    return { params: topicBindings(selector, source) ?? {}, extra: {} };
   }
   const file = /^(.*):(\d+)$/.exec(source);
-  if (file) return { params: {}, topic: source, file: file[1], line: Number(file[2]) };
-  return { params: {}, topic: source };
+  if (file) return { params: {}, extra: { file: file[1], line: Number(file[2]) } };
+  return { params: {}, extra: {} };
 }

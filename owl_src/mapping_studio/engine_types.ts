@@ -24,6 +24,8 @@ export interface PreviewRequest {
   payload: string;
   /** ISO time of reception, the default of `occurredAt`. */
   receivedAt: string;
+  /** The site's time zone: local times without offset are read in it, as the sidecar does. */
+  timezone?: string;
 }
 
 export interface Validation {
@@ -56,7 +58,7 @@ export interface PreviewResult {
   /** Every event is valid (false on an error or an invalid event). */
   ok: boolean;
   error?: PreviewError;
-  /** The expression's raw result. */
+  /** The items the expression produced (before defaults and keys). */
   output?: unknown;
   events: PreviewEvent[];
   /** Derived keys are not the sidecar's (no Web Crypto on this page: plain http on a LAN name). */

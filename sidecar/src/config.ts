@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
+import { DEFAULT_EVALUATION_LIMITS } from "./mapping-core/contract.js";
 
 /**
  * Sidecar configuration: the environment, over an optional JSON file named by
@@ -105,7 +106,7 @@ const schema = z
       Math.max(1, Math.min(4, availableParallelism() - 1)),
       64,
     ),
-    PLANT_BRIDGE_MAPPING_TIMEOUT_MS: positiveInt(250, 60_000),
+    PLANT_BRIDGE_MAPPING_TIMEOUT_MS: positiveInt(DEFAULT_EVALUATION_LIMITS.timeoutMs, 60_000),
     PLANT_BRIDGE_SPARKPLUG_GROUPS: z
       .string()
       .regex(

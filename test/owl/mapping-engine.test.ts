@@ -42,11 +42,13 @@ describe("selector", () => {
     });
     expect(topicBindings("plant/{site}/status", "plant/main/other")).toBeNull();
     expect(topicBindings("plant/{site}/status", "plant/main/status/x")).toBeNull();
+    expect(topicBindings("plant/{site}/{rest#}", "plant/main/l1/m1/status")).toEqual({
+      site: "main",
+      rest: "l1/m1/status",
+    });
     expect(sourceBindings("*.csv", "mes_2026.csv:12")).toEqual({
       params: {},
-      topic: "mes_2026.csv:12",
-      file: "mes_2026.csv",
-      line: 12,
+      extra: { file: "mes_2026.csv", line: 12 },
     });
   });
 });
@@ -103,7 +105,7 @@ describe("mapping engine", () => {
     expect((await run({ expression: "[1]" })).error).toMatchObject({
       code: "mapping_error",
       where: "output",
-      message: "item 0 of the output is a number, not an object",
+      message: "output failed: item 0 of the output is a number, not an object",
     });
     const other = await run({
       expression: '{"workcenter": "a", "status": "idle", "site": "north"}',

@@ -241,7 +241,7 @@ describe("Mapping Studio", () => {
     await type(editor, '{"workcenter": $machine, "status": ');
     await typed();
     expect(text(target.querySelector(".o_pb_error"))).toMatch(
-      /^mapping_error\s*Expected "}" before end of expression \(at character 35\)/,
+      /^mapping_error\s*expression does not compile: Expected "}" before end of expression \(at character 35\)/,
     );
 
     await type(

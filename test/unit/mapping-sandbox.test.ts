@@ -2,15 +2,15 @@
  * The JSONata sandbox with real worker threads: hostile expressions and payloads come back as
  * `mapping_error` (or `schema`) with their stage, and never stall the other evaluations.
  */
+import {
+  DEFAULT_EVALUATION_LIMITS,
+  type EvaluationOutcome,
+} from "../../sidecar/src/mapping-core/contract.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import {
   createSandboxPool,
   type SandboxPool,
 } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
-import {
-  DEFAULT_EVALUATION_LIMITS,
-  type EvaluationOutcome,
-} from "../../sidecar/src/pipeline/mapping/sandbox/protocol.js";
 
 const TYPICAL = `{"type": "machine_status", "workcenter": $machine,
   "status": $lookup({"RUN": "running", "STOP": "down"}, state), "occurredAt": $fromMillis(ts)}`;

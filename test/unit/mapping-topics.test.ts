@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { topicMatches } from "../../sidecar/src/canonical/topics.js";
 import { createSampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
-import { compileSelector } from "../../sidecar/src/pipeline/mapping/selector.js";
+import { compileSelector } from "../../sidecar/src/mapping-core/selector.js";
 
 describe("mapping selectors", () => {
   it("exposes named segments and subscribes with + and #", () => {

@@ -9,6 +9,8 @@
  * `POST /api/v1/mappings/preview`, `GET /api/v1/mappings`, `GET /api/v1/mappings/shadow`,
  * `GET /api/v1/samples`, `GET /api/v1/sparkplug/nodes`.
  */
+import { assignIds } from "../mapping-core/events.js";
+import { DEFAULT_EVALUATION_LIMITS, type EvaluationLimits } from "../mapping-core/contract.js";
 import type { EventChecker } from "../contracts/checkers.js";
 import type { HttpRoute, Principal } from "../contracts/http.js";
 import type http from "node:http";
@@ -18,7 +20,6 @@ import { createAggregator, type Fields } from "../pipeline/aggregation/aggregato
 import { defineMappings, type MappingDefinition } from "../pipeline/mapping/definition.js";
 import type { MappingEngine } from "../pipeline/mapping/engine.js";
 import {
-  assignIds,
   checkEvents,
   evaluationJob,
   messageDigest,
@@ -27,10 +28,6 @@ import {
 } from "../pipeline/mapping/mapper.js";
 import type { SampleRing } from "../pipeline/mapping/samples.js";
 import type { SandboxPool } from "../pipeline/mapping/sandbox/pool.js";
-import {
-  DEFAULT_EVALUATION_LIMITS,
-  type EvaluationLimits,
-} from "../pipeline/mapping/sandbox/protocol.js";
 import type { ShadowLog } from "../pipeline/mapping/shadow.js";
 import type { Store } from "../store/types.js";
 import { hasScope, maySite } from "./auth.js";

@@ -1,16 +1,9 @@
 import { createHash } from "node:crypto";
 import secureJson from "secure-json-parse";
 import type { RejectionCode } from "../errors.js";
-import {
-  checkJsonShape,
-  checkValueShape,
-  DEFAULT_SHAPE_LIMITS,
-  type ShapeLimits,
-} from "./shape.js";
-import { dateTimeFieldsOf } from "./schema.js";
-import { fromEpochMs } from "./time.js";
+import { createCandidateCheck } from "./check.js";
+import { checkJsonShape, DEFAULT_SHAPE_LIMITS, type ShapeLimits } from "./shape.js";
 import type { CanonicalEvent } from "./types.js";
-import { createEventValidator, type Validation } from "./validate.js";
 
 /** Where an input came from; the same words are used in the trace and in metrics labels. */
 export type Source =
@@ -134,45 +127,14 @@ export function createMessageParser(limits: ParseLimits = DEFAULT_LIMITS) {
  * without `site` takes the channel's; a different one is `unauthorized`) and the v1 schemas.
  */
 export function createEventChecker() {
-  const validate = createEventValidator();
+  const checkCandidate = createCandidateCheck();
   return function check(candidate: unknown, ctx: MessageContext): ParsedItem {
-    // Values that did not come through the text scan (GraphQL inputs, mapping outputs, rows):
-    // checked before anything walks them recursively (the schema, JSON.stringify).
-    const shape = checkValueShape(candidate);
-    if (shape) return rejectOpaque(ctx, candidate, shape.code, shape.message);
-    if (candidate !== null && typeof candidate === "object" && !Array.isArray(candidate)) {
-      let obj = candidate as Record<string, unknown>;
-      // Epoch milliseconds in any date-time field become ISO-8601 (not only occurredAt).
-      for (const field of dateTimeFieldsOf(obj.type)) {
-        if (typeof obj[field] !== "number") continue;
-        const iso = fromEpochMs(obj[field]);
-        if (iso !== obj[field]) obj = { ...obj, [field]: iso };
-      }
-      candidate = obj;
-      if (obj.site === undefined) {
-        candidate = { ...obj, site: ctx.site };
-      } else if (obj.site !== ctx.site) {
-        return rejectValue(ctx, candidate, {
-          ok: false,
-          code: "unauthorized",
-          message: `event for site ${describeValue(obj.site)} received on a channel of site ${ctx.site}`,
-          path: "/site",
-        });
-      }
-    }
-    const result = validate(candidate);
-    return result.ok ? { kind: "event", event: result.event } : rejectValue(ctx, candidate, result);
+    const result = checkCandidate(candidate, ctx.site);
+    if (result.ok) return { kind: "event", event: result.event };
+    return result.opaque
+      ? rejectOpaque(ctx, result.candidate, result.code, result.message)
+      : rejectValue(ctx, result.candidate, result.code, result.message);
   };
-}
-
-/** A short, safe rendering of any parsed value for a message (never calls the value's methods). */
-function describeValue(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value.slice(0, 64)) : `a ${kindOf(value)}`;
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return "null";
-  return Array.isArray(value) ? "array" : typeof value;
 }
 
 /** A rejection of a value too complex to write out: its id and a note stand for the payload. */
@@ -197,12 +159,13 @@ function rejectOpaque(
 function rejectValue(
   ctx: MessageContext,
   candidate: unknown,
-  result: Exclude<Validation, { ok: true }>,
+  code: RejectionCode,
+  message: string,
 ): ParsedItem {
   const text = JSON.stringify(candidate) ?? String(candidate);
   const id = (candidate as { id?: unknown } | null)?.id;
   const eventId = typeof id === "string" && id.length > 0 ? id.slice(0, 200) : undefined;
-  const item = rejectText(ctx, text, result.code, result.message);
+  const item = rejectText(ctx, text, code, message);
   if (eventId !== undefined) item.rejection.eventId = eventId;
   return item;
 }

@@ -11,28 +11,27 @@
  * the shadow versions of the mapping (same lineage) run beside the active one: compared through
  * the engine's shadow log (shadow.ts), never posted.
  */
+import { assignIds, type Fields } from "../../mapping-core/events.js";
+import {
+  DEFAULT_EVALUATION_LIMITS,
+  type EvaluationLimits,
+  type EvaluationOutcome,
+} from "../../mapping-core/contract.js";
 import type { EventChecker } from "../../contracts/checkers.js";
 import type { MappingConfig } from "../../contracts/site-config.js";
 import { createHash } from "node:crypto";
 import { ConfigError } from "../../errors.js";
 import { defineMappings, type MappingDefinition } from "../../pipeline/mapping/definition.js";
 import {
-  assignIds,
   checkEvents,
   evaluationJob,
   mappingRejection,
   originOf,
   producedItems,
-  type Fields,
   type SourceMessage,
 } from "../../pipeline/mapping/mapper.js";
 import type { SampleRing } from "../../pipeline/mapping/samples.js";
 import type { SandboxPool } from "../../pipeline/mapping/sandbox/pool.js";
-import {
-  DEFAULT_EVALUATION_LIMITS,
-  type EvaluationLimits,
-  type EvaluationOutcome,
-} from "../../pipeline/mapping/sandbox/protocol.js";
 import { compareShadow, type Produced, type ShadowLog } from "../../pipeline/mapping/shadow.js";
 import type { RowMapperContext } from "./legacy-runner.js";
 import type { RowMapper } from "./rows.js";

@@ -5,9 +5,9 @@
  * Stopped `stopsBeforeSuspension` times within `suspendForMs`, it is suspended that long: its
  * messages become `mapping_error` dead letters at once, replayable once the mapping is fixed.
  */
+import type { EvaluationOutcome } from "../../mapping-core/contract.js";
 import type { Logger } from "../../logger.js";
 import { versionLabel, type MappingDefinition } from "./definition.js";
-import type { EvaluationOutcome } from "./sandbox/protocol.js";
 
 export interface BreakerOptions {
   logger: Logger;

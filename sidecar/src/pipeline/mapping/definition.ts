@@ -9,7 +9,7 @@ import type { MappingConfig, SiteConfig } from "../../contracts/site-config.js";
 import jsonata from "jsonata";
 import { EVENT_TYPES, type EventType } from "../../canonical/schema.js";
 import { parseAggregation, type AggregationSpec } from "../aggregation/spec.js";
-import { compileSelector, isSparkplugPattern, type Selector } from "./selector.js";
+import { compileSelector, isSparkplugPattern, type Selector } from "../../mapping-core/selector.js";
 
 export interface MappingDefinition {
   /**

@@ -5,6 +5,12 @@
  * ingestor — the same durable, idempotent pipeline as every other ingress — and what the shadow
  * versions produced is compared with it and never posted.
  */
+import { assignIds, type Fields } from "../../mapping-core/events.js";
+import {
+  DEFAULT_EVALUATION_LIMITS,
+  type EvaluationLimits,
+  type EvaluationOutcome,
+} from "../../mapping-core/contract.js";
 import type { EventChecker } from "../../contracts/checkers.js";
 import { Counter, type Registry } from "prom-client";
 import type { ParsedItem } from "../../canonical/parse.js";
@@ -15,23 +21,16 @@ import { createBreaker } from "./breaker.js";
 import type { Ingestor } from "../ingestor.js";
 import { versionLabel, type MappingDefinition, type MappingProblem } from "./definition.js";
 import {
-  assignIds,
   checkEvents,
   evaluationJob,
   mappingRejection,
   messageDigest,
   originOf,
   producedItems,
-  type Fields,
   type SourceMessage,
 } from "./mapper.js";
 import type { SampleRing } from "./samples.js";
 import type { SandboxPool } from "./sandbox/pool.js";
-import {
-  DEFAULT_EVALUATION_LIMITS,
-  type EvaluationLimits,
-  type EvaluationOutcome,
-} from "./sandbox/protocol.js";
 import type { Sequencer } from "./sequencer.js";
 import { compareShadow, type Produced as ShadowProduced, type ShadowLog } from "./shadow.js";
 

@@ -3,21 +3,20 @@
  * the defaults of what it produced, deterministic idempotency keys, validation, and the dead
  * letters of what went wrong (naming the mapping version that did it).
  */
-import type { EventChecker } from "../../contracts/checkers.js";
-import { createHash } from "node:crypto";
-import type { ParsedItem, Rejection, Source } from "../../canonical/parse.js";
-import { dateTimeFieldsOf } from "../../canonical/schema.js";
-import { fromEpochMs, isTimeZone, toIsoTimestamp } from "../../canonical/time.js";
-import type { RejectionCode } from "../../errors.js";
-import { versionLabel, type MappingDefinition } from "./definition.js";
 import type {
   EvaluationInput,
   EvaluationJob,
   EvaluationLimits,
   EvaluationOutcome,
-} from "./sandbox/protocol.js";
+} from "../../mapping-core/contract.js";
+import type { EventChecker } from "../../contracts/checkers.js";
+import { createHash } from "node:crypto";
+import type { ParsedItem, Rejection, Source } from "../../canonical/parse.js";
+import { expressionBindings } from "../../mapping-core/bindings.js";
+import { withDefaults, type Fields } from "../../mapping-core/events.js";
+import type { RejectionCode } from "../../errors.js";
+import { versionLabel, type MappingDefinition } from "./definition.js";
 
-export type Fields = Record<string, unknown>;
 /** One message from the plant, as the mapping engine sees it. */
 export interface SourceMessage {
   topic: string;
@@ -39,26 +38,19 @@ export interface SourceMessage {
   bindings?: Fields;
 }
 
-/** Variables every expression sees; named topic segments are also bound by name. */
-const RESERVED = new Set(["topic", "levels", "params", "receivedAt", "mapping", "event", "index"]);
-
 export function evaluationJob(
   definition: MappingDefinition,
   message: SourceMessage,
   params: Record<string, string>,
   limits: EvaluationLimits,
 ): EvaluationJob {
-  const bindings: Fields = {};
-  for (const [name, value] of Object.entries(params))
-    if (!RESERVED.has(name)) bindings[name] = value;
-  Object.assign(bindings, {
+  const bindings = expressionBindings({
     topic: message.topic,
-    levels: message.topic.split("/"),
     params,
-    site: params.site ?? definition.site,
+    site: definition.site,
     receivedAt: new Date(message.receivedAt).toISOString(),
     mapping: { id: definition.id, name: definition.name, version: definition.version },
-    ...message.bindings,
+    ...(message.bindings && { extra: message.bindings }),
   });
   return {
     expression: definition.expression,
@@ -87,47 +79,13 @@ export function producedItems(
   message: SourceMessage,
 ): Fields[] {
   const items = JSON.parse(outcome.output) as Fields[];
-  const zone = definition.timezone ?? message.bindings?.timezone;
-  const timezone = typeof zone === "string" && isTimeZone(zone) ? zone : undefined;
-  return items.map((item) => {
-    const event: Fields = { ...item };
-    event.type ??= definition.eventType;
-    event.site ??= definition.site;
-    // What is not a timestamp is left as it is, for the schema to refuse.
-    for (const field of dateTimeFieldsOf(event.type)) {
-      const value = event[field];
-      if (value === undefined) continue;
-      event[field] = timezone ? toIsoTimestamp(value, timezone) : fromEpochMs(value);
-    }
-    event.occurredAt ??= new Date(message.receivedAt).toISOString();
-    return event;
-  });
-}
-
-/**
- * Ids of produced events: the one the expression set, else the key expression's, else derived
- * from the message: `<mapping ref>-<digest>`, `-<n>` when the message gave several events.
- * The mapping's reference (not its version) is part of it, so two mappings of one topic do not
- * collide, and a new version of a mapping does not post a redelivered message again.
- */
-export function assignIds(
-  definition: MappingDefinition,
-  events: Fields[],
-  keys: Array<string | null> | undefined,
-  digest: string,
-): void {
-  const several = events.length > 1;
-  const fromKeys = keys?.map((k) => k ?? undefined);
-  // Keys from a key expression that repeat within one message get the item's index.
-  const repeated = new Set(
-    (fromKeys ?? []).filter((k, i, all) => k !== undefined && all.indexOf(k) !== i),
-  );
-  events.forEach((event, i) => {
-    if (typeof event.id === "string" && event.id.length > 0) return;
-    const key = fromKeys?.[i];
-    if (key !== undefined) event.id = repeated.has(key) ? `${key}-${i}` : key;
-    else event.id = `${definition.ref}-${digest.slice(0, 32)}${several ? `-${i}` : ""}`;
-  });
+  const defaults = {
+    eventType: definition.eventType,
+    site: definition.site,
+    receivedAt: new Date(message.receivedAt).toISOString(),
+    timezone: definition.timezone ?? message.bindings?.timezone,
+  };
+  return items.map((item) => withDefaults(item, defaults).event);
 }
 
 /** Where an event came from in the trace: the topic (or the selector) and the mapping version. */

@@ -12,7 +12,7 @@
  */
 import { topicMatches } from "../../canonical/topics.js";
 import { decodeUtf8 } from "./mapper.js";
-import { compileSelector } from "./selector.js";
+import { compileSelector } from "../../mapping-core/selector.js";
 
 export interface Sample {
   /** The MQTT topic, or a legacy row's origin (`file:<name>:<line>`, `sql:<table>:<key>`). */

@@ -560,21 +560,97 @@ import { registry as registry2 } from "@web/core/registry";
 import { Layout as Layout2 } from "@web/search/layout";
 import { standardActionServiceProps as standardActionServiceProps2 } from "@web/webclient/actions/action_service";
 
+// sidecar/src/errors.ts
+var PlantBridgeError = class extends Error {
+  code;
+  kind;
+  detail;
+  constructor(code, message, options) {
+    super(message, options.cause === void 0 ? void 0 : { cause: options.cause });
+    this.name = "PlantBridgeError";
+    this.code = code;
+    this.kind = options.kind;
+    this.detail = options.detail;
+  }
+  get retryable() {
+    return this.kind === "transient" || this.kind === "unexpected";
+  }
+};
+var PermanentError = class extends PlantBridgeError {
+  constructor(code, message, options = {}) {
+    super(code, message, { ...options, kind: "permanent" });
+    this.name = "PermanentError";
+  }
+};
+
+// sidecar/src/mapping-core/selector.ts
+var NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+var MAX_PATTERN = 1024;
+function compileSelector(pattern) {
+  const bad = (why) => new PermanentError("schema", `selector ${JSON.stringify(pattern.slice(0, 80))}: ${why}`);
+  if (typeof pattern !== "string" || pattern.length === 0) throw bad("empty");
+  if (pattern.length > MAX_PATTERN) throw bad(`longer than ${MAX_PATTERN} characters`);
+  if (pattern.includes("\0")) throw bad("holds U+0000");
+  const levels = pattern.split("/");
+  const names = [];
+  const steps = [];
+  levels.forEach((level, i) => {
+    const last = i === levels.length - 1;
+    const named = /^\{(.*)\}$/.exec(level);
+    if (named) {
+      const rest = named[1].endsWith("#");
+      const name = rest ? named[1].slice(0, -1) : named[1];
+      if (!NAME.test(name)) throw bad(`{${named[1]}} is not a name (letters, digits, _)`);
+      if (names.includes(name)) throw bad(`{${name}} appears twice`);
+      if (rest && !last) throw bad(`{${name}#} must be the last level`);
+      names.push(name);
+      steps.push({ kind: rest ? "rest" : "one", name });
+    } else if (level === "+") {
+      steps.push({ kind: "one" });
+    } else if (level === "#") {
+      if (!last) throw bad("# must be the last level");
+      steps.push({ kind: "rest" });
+    } else {
+      if (/[+#{}]/.test(level))
+        throw bad(`level ${JSON.stringify(level)} mixes text and wildcards`);
+      steps.push({ kind: "text", text: level });
+    }
+  });
+  const filter = steps.map((s) => s.kind === "text" ? s.text : s.kind === "one" ? "+" : "#").join("/");
+  return {
+    pattern,
+    filter,
+    names,
+    match(topic) {
+      if (topic.startsWith("$") && steps[0]?.kind !== "text") return void 0;
+      const parts = topic.split("/");
+      const params = {};
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i];
+        if (step.kind === "rest") {
+          if (step.name) params[step.name] = parts.slice(i).join("/");
+          return params;
+        }
+        const part = parts[i];
+        if (part === void 0) return void 0;
+        if (step.kind === "text") {
+          if (part !== step.text) return void 0;
+        } else if (step.name) {
+          params[step.name] = part;
+        }
+      }
+      return parts.length === steps.length ? params : void 0;
+    }
+  };
+}
+
 // owl_src/mapping_engine/selector.ts
 function topicBindings(selector, topic) {
-  const pattern = selector.split("/");
-  const levels = topic.split("/");
-  const bindings = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const part = pattern[i];
-    if (part === "#") return bindings;
-    const level = levels[i];
-    if (level === void 0) return null;
-    const named = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(part);
-    if (named) bindings[named[1]] = level;
-    else if (part !== "+" && part !== level) return null;
+  try {
+    return compileSelector(selector).match(topic) ?? null;
+  } catch {
+    return null;
   }
-  return levels.length === pattern.length ? bindings : null;
 }
 
 // owl_src/mapping_studio/mapping_studio.ts

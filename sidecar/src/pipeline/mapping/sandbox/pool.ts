@@ -12,6 +12,7 @@
  * replacement. Jobs travel in batches (one message per batch each way), so the cost of crossing
  * threads is shared by all messages that arrive together.
  */
+import type { EvaluationJob, EvaluationOutcome } from "../../../mapping-core/contract.js";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
@@ -22,8 +23,6 @@ import {
   PROGRESS_SLOTS,
   type BatchRequest,
   type BatchResult,
-  type EvaluationJob,
-  type EvaluationOutcome,
 } from "./protocol.js";
 
 export interface SandboxPoolOptions {

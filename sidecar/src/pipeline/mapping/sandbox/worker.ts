@@ -4,7 +4,7 @@
  * progress array, so the pool's watchdog can tell which job a stuck or dead worker was running.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createEvaluator } from "./evaluate.js";
+import { createEvaluator } from "../../../mapping-core/evaluate.js";
 import { PROGRESS_JOB, PROGRESS_SINCE, type BatchRequest, type BatchResult } from "./protocol.js";
 
 const port = parentPort;

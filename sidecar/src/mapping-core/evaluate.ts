@@ -1,5 +1,7 @@
 /**
- * One JSONata evaluation with its limits, as the workers run it (sandbox/worker.ts).
+ * One JSONata evaluation with its limits, as the sidecar's sandbox workers run it
+ * (pipeline/mapping/sandbox/worker.ts) and as the Mapping Studio's preview runs it in the browser
+ * (owl_src/mapping_engine): no Node.js module here.
  *
  * JSONata has no access to the process: it navigates only own properties of its input and
  * builds null-prototype objects, and the only functions it can call are its built-ins and what
@@ -10,14 +12,14 @@
  * single native step that never returns (a catastrophic regular expression) is what the pool's
  * watchdog is for: it terminates the worker.
  */
-import jsonata from "jsonata";
-import secureJson from "secure-json-parse";
 import type {
   EvaluationJob,
   EvaluationLimits,
   EvaluationOutcome,
   EvaluationStage,
-} from "./protocol.js";
+} from "./contract.js";
+import jsonata from "jsonata";
+import secureJson from "secure-json-parse";
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const CACHE_SIZE = 256;
@@ -65,7 +67,7 @@ export function createEvaluator(): Evaluator {
         stage = "output";
         const items = checkOutput(result, job.limits);
         const output = JSON.stringify(items);
-        const bytes = Buffer.byteLength(output, "utf8");
+        const bytes = utf8Length(output);
         if (bytes > job.limits.maxOutputBytes) {
           throw new OutputError(
             `output of ${bytes} bytes exceeds the limit of ${job.limits.maxOutputBytes}`,
@@ -177,6 +179,24 @@ function failure(stage: EvaluationStage, err: unknown): EvaluationOutcome {
     ...(jsonataCode !== undefined && { jsonataCode }),
     ...(typeof e?.position === "number" && { position: e.position }),
   };
+}
+
+/** Bytes of a string as UTF-8 (what Buffer.byteLength says), without Node's Buffer. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function describe(value: unknown): string {

@@ -4,7 +4,7 @@
  * `$line`, `$machine` (and all together as `$params`). A named segment matches one level like
  * `+`; `{rest#}` as the last level matches the remaining levels like `#` (joined with `/`).
  */
-import { PermanentError } from "../../errors.js";
+import { PermanentError } from "../errors.js";
 
 export interface Selector {
   /** The pattern as configured. */
