@@ -8,7 +8,7 @@
 import type { OdooClient } from "../sidecar/src/contracts/odoo-api.js";
 import { createOdooReader } from "../sidecar/src/api/odoo-reader.js";
 import { createOdooClient } from "../sidecar/src/odoo/client.js";
-import { createApiHarness } from "../test/integration/api-harness.js";
+import { createApiHarness } from "../test/helpers/api-harness.js";
 import { odooAvailable, startOdoo } from "../test/helpers/odoo.js";
 import { median, report, round } from "./lib.js";
 

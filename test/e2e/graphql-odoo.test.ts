@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOdooReader } from "../../sidecar/src/api/odoo-reader.js";
 import { createOdooClient } from "../../sidecar/src/odoo/client.js";
-import { createApiHarness, type ApiHarness } from "../integration/api-harness.js";
+import { createApiHarness, type ApiHarness } from "../helpers/api-harness.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";
 

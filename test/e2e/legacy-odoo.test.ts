@@ -12,7 +12,7 @@ import pg from "pg";
 import { odooAvailable, startOdoo, type OdooServer } from "../helpers/odoo.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import { createTestDatabase, randomName, serviceAvailable } from "../helpers/services.js";
-import { tempDir } from "../unit/legacy-harness.js";
+import { tempDir } from "../helpers/legacy-harness.js";
 import { waitFor as waitUntil } from "../helpers/wait.js";
 
 const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000) =>

@@ -11,7 +11,7 @@ import { openStore } from "../../sidecar/src/store/index.js";
 import type { MessageRow } from "../../sidecar/src/store/types.js";
 import { MQTT_TEST_URL, randomName, serviceAvailable } from "../helpers/services.js";
 import { startSidecarProcess } from "../helpers/sidecar-process.js";
-import { mappingRig, waitFor } from "./mapping-rig.js";
+import { mappingRig, waitFor } from "../helpers/mapping-rig.js";
 
 const up = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
 const TOKEN = "aggregation-test-admin-token-0123";

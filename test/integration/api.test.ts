@@ -16,7 +16,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { samples } from "../helpers/samples.js";
 import { waitFor } from "../helpers/wait.js";
-import { ADMIN, createApiHarness, type ApiHarness } from "./api-harness.js";
+import { ADMIN, createApiHarness, type ApiHarness } from "../helpers/api-harness.js";
 
 const logger = createLogger({ level: "silent" });
 const READER: Principal = { name: "bi", scopes: ["read:orders", "read:messages"] };

@@ -14,7 +14,7 @@ import {
   type ConnectorTesterOptions,
 } from "../../sidecar/src/odoo/connector-test.js";
 import { MQTT_TEST_URL, POSTGRES_ADMIN_URL, serviceAvailable } from "../helpers/services.js";
-import { tempDir } from "../unit/legacy-harness.js";
+import { tempDir } from "../helpers/legacy-harness.js";
 
 const mqttUp = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
 const pgUp = await serviceAvailable("PostgreSQL", "127.0.0.1", 5432);

@@ -18,7 +18,7 @@ import {
   serviceAvailable,
 } from "../helpers/services.js";
 import { startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
-import { tempDir } from "../unit/legacy-harness.js";
+import { tempDir } from "../helpers/legacy-harness.js";
 import { waitFor } from "../helpers/wait.js";
 
 const pgUp = await serviceAvailable("PostgreSQL", "127.0.0.1", 5432);

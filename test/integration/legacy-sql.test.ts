@@ -17,7 +17,7 @@ import {
   randomName,
   serviceAvailable,
 } from "../helpers/services.js";
-import { legacyHarness, type LegacyHarness } from "../unit/legacy-harness.js";
+import { legacyHarness, type LegacyHarness } from "../helpers/legacy-harness.js";
 
 const pgUp = await serviceAvailable("PostgreSQL", "127.0.0.1", 5432);
 const myUp = await serviceAvailable("MariaDB", "127.0.0.1", 3306);

@@ -9,7 +9,7 @@ import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
 import { createReplayer } from "../../sidecar/src/pipeline/replay.js";
 import { samples } from "../helpers/samples.js";
 import { MQTT_TEST_URL, serviceAvailable } from "../helpers/services.js";
-import { mappingRig, waitFor, type MappingRig } from "./mapping-rig.js";
+import { mappingRig, waitFor, type MappingRig } from "../helpers/mapping-rig.js";
 
 const mosquittoUp = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
 

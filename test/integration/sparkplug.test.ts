@@ -9,7 +9,7 @@ import { decodePayload, encodePayload } from "../../sidecar/src/ingress/sparkplu
 import type { MessageRow } from "../../sidecar/src/store/types.js";
 import { MQTT_TEST_URL, randomName, serviceAvailable } from "../helpers/services.js";
 import { startEdgeNode, type EdgeNode } from "../helpers/sparkplug-edge.js";
-import { mappingRig, waitFor, type MappingRig } from "./mapping-rig.js";
+import { mappingRig, waitFor, type MappingRig } from "../helpers/mapping-rig.js";
 
 const up = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
 

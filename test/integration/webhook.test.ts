@@ -20,7 +20,7 @@ import type { Ingestor } from "../../sidecar/src/pipeline/ingestor.js";
 import { createQuarantine } from "../../sidecar/src/pipeline/quarantine.js";
 import { samples } from "../helpers/samples.js";
 import { randomName } from "../helpers/services.js";
-import { createApiHarness, type ApiHarness } from "./api-harness.js";
+import { createApiHarness, type ApiHarness } from "../helpers/api-harness.js";
 
 const logger = createLogger({ level: "silent" });
 const SECRET = "whsec-0123456789abcdef0123456789abcdef";

@@ -6,7 +6,7 @@
 import { createOdooReader } from "../../sidecar/src/api/odoo-reader.js";
 import { oeeOf } from "../../sidecar/src/api/resolvers/manufacturing.js";
 import { TtlCache } from "../../sidecar/src/api/ttl-cache.js";
-import { createApiHarness, type ApiHarness } from "../integration/api-harness.js";
+import { createApiHarness, type ApiHarness } from "../helpers/api-harness.js";
 
 function stubOdoo(orderCount: number) {
   const calls: Array<{ method: string; kwargs: Record<string, unknown> }> = [];

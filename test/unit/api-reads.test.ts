@@ -8,7 +8,7 @@
 import type { Principal } from "../../sidecar/src/contracts/http.js";
 import { createOdooReader } from "../../sidecar/src/api/odoo-reader.js";
 import { PermanentError } from "../../sidecar/src/errors.js";
-import { createApiHarness, type ApiHarness } from "../integration/api-harness.js";
+import { createApiHarness, type ApiHarness } from "../helpers/api-harness.js";
 
 type Kwargs = Record<string, unknown>;
 

@@ -12,7 +12,7 @@ import {
   isSpecifiedScalarType,
 } from "graphql";
 import { loadSchema } from "../../sidecar/src/api/schema.js";
-import { createApiHarness, type ApiHarness } from "../integration/api-harness.js";
+import { createApiHarness, type ApiHarness } from "../helpers/api-harness.js";
 
 /** Every schema element without a description, as `Type`, `Type.field`, `Type.field(arg)`. */
 function undescribed(): string[] {

@@ -23,7 +23,7 @@ import {
 } from "../../sidecar/src/ingress/legacy/file-drop/file-source.js";
 import { confineFolder, listReady, readStable } from "../../sidecar/src/connectors/folder.js";
 import type { ProductionEvent } from "../../sidecar/src/canonical/types.js";
-import { legacyHarness, tempDir, type LegacyHarness } from "./legacy-harness.js";
+import { legacyHarness, tempDir, type LegacyHarness } from "../helpers/legacy-harness.js";
 
 const CSV: FileFormat = {
   format: "csv",

@@ -10,7 +10,7 @@ import {
   createHttpSource,
   type HttpSourceOptions,
 } from "../../sidecar/src/ingress/legacy/http/http-source.js";
-import { legacyHarness, type LegacyHarness } from "./legacy-harness.js";
+import { legacyHarness, type LegacyHarness } from "../helpers/legacy-harness.js";
 
 interface Item {
   id: number;

@@ -21,7 +21,7 @@ import {
   createSandboxPool,
   type SandboxPool,
 } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
-import { legacyHarness, tempDir, type LegacyHarness } from "./legacy-harness.js";
+import { legacyHarness, tempDir, type LegacyHarness } from "../helpers/legacy-harness.js";
 
 let pool: SandboxPool;
 let h: LegacyHarness;

@@ -15,7 +15,7 @@ import { createLegacyRunner } from "../../sidecar/src/ingress/legacy/legacy-runn
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createLocalLocks } from "../../sidecar/src/scheduler/locks.js";
 import { createScheduler, type RunRecord } from "../../sidecar/src/scheduler/scheduler.js";
-import { legacyHarness, tempDir, type LegacyHarness } from "./legacy-harness.js";
+import { legacyHarness, tempDir, type LegacyHarness } from "../helpers/legacy-harness.js";
 
 const logger = createLogger({ level: "silent" });
 let h: LegacyHarness;

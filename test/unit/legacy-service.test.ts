@@ -9,15 +9,12 @@ import type { SiteConfig } from "../../sidecar/src/contracts/site-config.js";
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../sidecar/src/config.js";
-import {
-  createLegacyService,
-  createLegacySinksFor,
-} from "../../sidecar/src/ingress/legacy/legacy-service.js";
+import { createLegacyService, createLegacySinksFor } from "../../sidecar/src/app/legacy.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import type { SandboxPool } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
-import { legacyHarness, tempDir, type LegacyHarness } from "./legacy-harness.js";
+import { legacyHarness, tempDir, type LegacyHarness } from "../helpers/legacy-harness.js";
 
 const logger = createLogger({ level: "silent" });
 let h: LegacyHarness;
@@ -166,7 +163,7 @@ describe("legacy service", () => {
     ]);
     expect(runs[0]).toMatchObject({ sidecar: "edge-1", skipped: 0, key: expect.any(String) });
     expect(String(runs[2]!.message)).toMatch(/reconciliation #7: 1 difference/);
-    await service.stop();
+    await service.close();
     await sinks.close();
   });
 });

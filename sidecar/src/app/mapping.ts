@@ -1,45 +1,58 @@
 /**
- * The low-code mapping feature as the composition root wires it: the JSONata sandbox (one pool
+ * The low-code mapping feature, wired (main.ts and the integration rigs build it here): the JSONata sandbox (one pool
  * for plant traffic, a small one for previews), the engine with its aggregation, the Sparkplug
  * B host, the MQTT routes of mapped and Sparkplug topics, the REST routes of the Mapping Studio,
  * the configuration from Odoo or the `PLANT_BRIDGE_MAPPINGS` file, and the reports to Odoo.
  */
-import type { EventChecker } from "../../contracts/checkers.js";
-import type { HttpRoute } from "../../contracts/http.js";
-import type { MqttRoute } from "../../contracts/mqtt.js";
-import type { OdooClient } from "../../contracts/odoo-api.js";
-import type { SiteConfig, SparkplugBinding } from "../../contracts/site-config.js";
+import type { EventChecker } from "../contracts/checkers.js";
+import type { HttpRoute } from "../contracts/http.js";
+import type { MqttRoute } from "../contracts/mqtt.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
+import type { SiteConfig, SparkplugBinding } from "../contracts/site-config.js";
 import type { MqttClient } from "mqtt";
-import type { Config } from "../../config.js";
-import { createMappingRoutes } from "../../api/preview.js";
-import { createSparkplugHost } from "../../ingress/sparkplug/host.js";
-import { createSparkplugRoute } from "../../ingress/sparkplug/sparkplug-route.js";
-import type { Logger } from "../../logger.js";
-import type { Metrics } from "../../metrics.js";
-import type { Store } from "../../store/types.js";
-import { createAggregator } from "../aggregation/aggregator.js";
-import type { Ingestor } from "../ingestor.js";
-import type { ReplayerOptions } from "../replay.js";
-import { defineMappings, messageMappings } from "./definition.js";
-import { createMappingEngine, type MappingEngine } from "./engine.js";
-import { loadMappingFile } from "./mapping-file.js";
-import { createMappingRoute } from "./mapping-route.js";
-import { createMappingReports, type MappingReports } from "./odoo-reports.js";
-import { createSampleRing, type SampleRing } from "./samples.js";
-import { createSandboxPool, type SandboxPool } from "./sandbox/pool.js";
-import { createSequencer, type Sequencer } from "./sequencer.js";
-import { createShadowLog, type ShadowLog } from "./shadow.js";
+import type { Config } from "../config.js";
+import { createMappingRoutes } from "../api/preview.js";
+import { createSparkplugHost, type Birth } from "../ingress/sparkplug/host.js";
+import { createSparkplugRoute } from "../ingress/sparkplug/sparkplug-route.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Store } from "../store/types.js";
+import { createAggregator } from "../pipeline/aggregation/aggregator.js";
+import type { Ingestor } from "../pipeline/ingestor.js";
+import type { ReplayerOptions } from "../pipeline/replay.js";
+import { defineMappings, messageMappings } from "../pipeline/mapping/definition.js";
+import { createMappingEngine, type MappingEngine } from "../pipeline/mapping/engine.js";
+import { loadMappingFile } from "../pipeline/mapping/mapping-file.js";
+import { createMappingRoute } from "../pipeline/mapping/mapping-route.js";
+import { createMappingReports, type MappingReports } from "../pipeline/mapping/odoo-reports.js";
+import { createSampleRing, type SampleRing } from "../pipeline/mapping/samples.js";
+import { createSandboxPool, type SandboxPool } from "../pipeline/mapping/sandbox/pool.js";
+import { createSequencer, type Sequencer } from "../pipeline/mapping/sequencer.js";
+import { createShadowLog, type ShadowLog } from "../pipeline/mapping/shadow.js";
 
-export interface MappingServiceOptions {
-  config: Config;
+export interface MappingOptions {
+  config: Pick<Config, "site" | "mapping" | "maxMessageBytes">;
   store: Store;
   ingestor: Ingestor;
   check: EventChecker;
   logger: Logger;
   metrics: Metrics;
+  /** Also told of each Sparkplug birth (beside the report to Odoo). */
+  onBirth?: (birth: Birth) => void;
+  /** Shorter periods and a clock for tests. @default the production values */
+  tuning?: {
+    /** Aggregation windows are closed every this often. */
+    tickMs?: number;
+    now?: () => number;
+    /** A Sparkplug node is asked for a rebirth at most this often. */
+    rebirthIntervalMs?: number;
+    /** Samples of one topic are kept at most this often. */
+    sampleIntervalMs?: number;
+    hardTimeoutMs?: number;
+  };
 }
 
-export interface MappingService {
+export interface MappingFeature {
   engine: MappingEngine;
   /** The JSONata sandbox of plant traffic (legacy rows are mapped in it too). */
   pool: SandboxPool;
@@ -63,14 +76,17 @@ export interface MappingService {
   close(): Promise<void>;
 }
 
-export async function startMappingService(options: MappingServiceOptions): Promise<MappingService> {
+export async function startMapping(options: MappingOptions): Promise<MappingFeature> {
   const { config, store, ingestor, check, logger, metrics } = options;
+  const tuning = options.tuning ?? {};
   const cleanups: Array<() => Promise<void>> = [];
   const sequencer = createSequencer();
   const shadow = createShadowLog({ registry: metrics.registry });
-  const samples = createSampleRing();
+  const samples = createSampleRing(
+    tuning.sampleIntervalMs === undefined ? {} : { minIntervalMs: tuning.sampleIntervalMs },
+  );
   const limits = { timeoutMs: config.mapping.timeoutMs };
-  const hardTimeoutMs = Math.max(1000, config.mapping.timeoutMs * 4);
+  const hardTimeoutMs = tuning.hardTimeoutMs ?? Math.max(1000, config.mapping.timeoutMs * 4);
   const pool = createSandboxPool({ logger, workers: config.mapping.workers, hardTimeoutMs });
   // A separate, small pool for previews: an admin's expression never delays plant traffic.
   const previewPool = createSandboxPool({ logger, workers: 1, hardTimeoutMs });
@@ -89,6 +105,8 @@ export async function startMappingService(options: MappingServiceOptions): Promi
     logger,
     registry: metrics.registry,
     limits,
+    ...(tuning.tickMs !== undefined && { tickMs: tuning.tickMs }),
+    ...(tuning.now && { now: tuning.now }),
   });
   await engine.start();
   cleanups.push(async () => {
@@ -110,7 +128,9 @@ export async function startMappingService(options: MappingServiceOptions): Promi
   let client: () => MqttClient | undefined = () => undefined;
   let reports: MappingReports | undefined;
 
-  const sparkplug = createSparkplugHost();
+  const sparkplug = createSparkplugHost(
+    tuning.rebirthIntervalMs === undefined ? {} : { rebirthIntervalMs: tuning.rebirthIntervalMs },
+  );
   const routes: MqttRoute[] = [
     ...(config.mapping.sparkplugGroups.length
       ? [
@@ -124,7 +144,10 @@ export async function startMappingService(options: MappingServiceOptions): Promi
             groups: config.mapping.sparkplugGroups,
             publish: (topic, payload) => client()?.publish(topic, Buffer.from(payload), { qos: 0 }),
             bindings: () => bindings,
-            onBirth: (birth) => reports?.birth(birth),
+            onBirth: (birth) => {
+              reports?.birth(birth);
+              options.onBirth?.(birth);
+            },
             registry: metrics.registry,
             maxMessageBytes: config.maxMessageBytes,
           }),

@@ -4,26 +4,26 @@
  * releases, all following the sites' configuration — from Odoo (`configChanged`) and from the
  * local PLANT_BRIDGE_LEGACY file.
  */
-import type { EventChecker } from "../../contracts/checkers.js";
-import type { OdooClient } from "../../contracts/odoo-api.js";
-import type { MappingConfig, SiteConfig } from "../../contracts/site-config.js";
-import type { Config } from "../../config.js";
-import { createLegacySinks, type LegacySinks } from "../../egress/legacy-sinks.js";
-import type { Logger } from "../../logger.js";
-import type { Bus } from "../../pipeline/bus.js";
-import type { Ingestor } from "../../pipeline/ingestor.js";
-import { loadMappingFile } from "../../pipeline/mapping/mapping-file.js";
-import type { SampleRing } from "../../pipeline/mapping/samples.js";
-import type { SandboxPool } from "../../pipeline/mapping/sandbox/pool.js";
-import type { ShadowLog } from "../../pipeline/mapping/shadow.js";
-import { createLocalLocks, createPgAdvisoryLocks } from "../../scheduler/locks.js";
-import { createRunReporter, type RunReporter } from "../../scheduler/run-reporter.js";
-import { createScheduler, type RunRecord, type Scheduler } from "../../scheduler/scheduler.js";
-import type { Store } from "../../store/types.js";
-import { createRowMappers } from "./jsonata-row-mapper.js";
-import { loadLegacyFile } from "./legacy-file.js";
-import { createLegacyRunner, type LegacyRunner } from "./legacy-runner.js";
-import type { ReconcileAnswer } from "./reconcile.js";
+import type { EventChecker } from "../contracts/checkers.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
+import type { MappingConfig, SiteConfig } from "../contracts/site-config.js";
+import type { Config } from "../config.js";
+import { createLegacySinks, type LegacySinks } from "../egress/legacy-sinks.js";
+import type { Logger } from "../logger.js";
+import type { Bus } from "../pipeline/bus.js";
+import type { Ingestor } from "../pipeline/ingestor.js";
+import { loadMappingFile } from "../pipeline/mapping/mapping-file.js";
+import type { SampleRing } from "../pipeline/mapping/samples.js";
+import type { SandboxPool } from "../pipeline/mapping/sandbox/pool.js";
+import type { ShadowLog } from "../pipeline/mapping/shadow.js";
+import { createLocalLocks, createPgAdvisoryLocks } from "../scheduler/locks.js";
+import { createRunReporter, type RunReporter } from "../scheduler/run-reporter.js";
+import { createScheduler, type RunRecord, type Scheduler } from "../scheduler/scheduler.js";
+import type { Store } from "../store/types.js";
+import { createRowMappers } from "../ingress/legacy/jsonata-row-mapper.js";
+import { loadLegacyFile } from "../ingress/legacy/legacy-file.js";
+import { createLegacyRunner, type LegacyRunner } from "../ingress/legacy/legacy-runner.js";
+import type { ReconcileAnswer } from "../ingress/legacy/reconcile.js";
 
 export interface LegacyServiceOptions {
   config: Config;
@@ -50,7 +50,7 @@ export interface LegacyService {
   reporter: RunReporter;
   /** Loads the PLANT_BRIDGE_LEGACY file and starts reporting. */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Empty runs (nothing read, nothing failed) reported per schedule at most this often. */
@@ -189,10 +189,28 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
         await options.sinks.update(site, siteConfig.connectors, siteConfig.timezone);
       }
     },
-    async stop() {
+    async close() {
       options.bus.off("configChanged", onConfig);
       await runner.stop();
       await reporter.stop();
     },
   };
+}
+
+/** Builds the legacy feature with the mapping feature's sandbox, samples and shadow log, and starts it. */
+export async function startLegacy(
+  options: Omit<LegacyServiceOptions, "pool" | "samples" | "shadow"> & {
+    mapping: { pool: SandboxPool; samples: SampleRing; shadow: ShadowLog };
+  },
+): Promise<LegacyService> {
+  const { mapping, ...rest } = options;
+  // Mapped rows are samples and run their mapping's shadow versions, like messages.
+  const legacy = createLegacyService({
+    ...rest,
+    pool: mapping.pool,
+    samples: mapping.samples,
+    shadow: mapping.shadow,
+  });
+  await legacy.start();
+  return legacy;
 }

@@ -10,12 +10,12 @@ import type { Bus } from "../pipeline/bus.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
 import type { Replayer } from "../pipeline/replay.js";
 import type { Store } from "../store/types.js";
-import { createOdooClient } from "./client.js";
-import { createConfigSync, type ConfigSync } from "./config-sync.js";
-import { createConnectorTester } from "./connector-test.js";
-import { createHeartbeat, type Heartbeat } from "./heartbeat.js";
-import { createOutboundPoller, type OutboundPoller } from "./outbound-poller.js";
-import { createPostingWorker, type PostingWorker } from "./posting-worker.js";
+import { createOdooClient } from "../odoo/client.js";
+import { createConfigSync, type ConfigSync } from "../odoo/config-sync.js";
+import { createConnectorTester } from "../odoo/connector-test.js";
+import { createHeartbeat, type Heartbeat } from "../odoo/heartbeat.js";
+import { createOutboundPoller, type OutboundPoller } from "../odoo/outbound-poller.js";
+import { createPostingWorker, type PostingWorker } from "../odoo/posting-worker.js";
 
 export interface OdooLinkOptions {
   config: Config & { odoo: NonNullable<Config["odoo"]> };
@@ -44,7 +44,7 @@ export interface OdooLink {
   configLoaded(): boolean;
   odooUp(): boolean;
   start(): void;
-  stop(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Everything that talks to Odoo, per site: posting, config sync, releases, heartbeats. */
@@ -146,10 +146,18 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
       worker.start();
       for (const p of parts) p.start();
     },
-    async stop() {
+    async close() {
       for (const p of parts) await p.stop();
       await worker.stop();
       await client.close();
     },
   };
+}
+
+/** The Odoo link when Odoo is configured (PLANT_BRIDGE_ODOO_URL), else undefined. */
+export function createOdooLinkIfConfigured(
+  options: Omit<OdooLinkOptions, "config"> & { config: Config },
+): OdooLink | undefined {
+  const { odoo } = options.config;
+  return odoo ? createOdooLink({ ...options, config: { ...options.config, odoo } }) : undefined;
 }

@@ -7,7 +7,7 @@
  */
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../../logger.js";
-import type { SampleRing } from "./samples.js";
+import type { SampleRing } from "../../pipeline/mapping/samples.js";
 
 export interface TopicSamplerOptions {
   url: string;

@@ -1,0 +1,151 @@
+/**
+ * The MQTT feature, wired: the embedded broker when no PLANT_BRIDGE_MQTT_URL is set, the intake
+ * of the canonical route and the mapping feature's routes (one sequencer, so submissions keep
+ * arrival order), its quarantine, the subscriptions that follow the mappings configured in Odoo,
+ * and the sampler of extra topics for the Mapping Studio.
+ */
+import type { MessageParser } from "../contracts/checkers.js";
+import type { MqttRoute } from "../contracts/mqtt.js";
+import type { SiteConfig } from "../contracts/site-config.js";
+import type { Config } from "../config.js";
+import { topicMatches } from "../canonical/topics.js";
+import { createCanonicalRoute } from "../ingress/mqtt/canonical-route.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../ingress/mqtt/embedded-broker.js";
+import { createMqttIngress, type MqttIngress } from "../ingress/mqtt/mqtt-ingress.js";
+import { startTopicSampler } from "../ingress/mqtt/sampler.js";
+import { sparkplugState } from "../ingress/sparkplug/host.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { Bus } from "../pipeline/bus.js";
+import type { Ingestor } from "../pipeline/ingestor.js";
+import { inSequence } from "../pipeline/mapping/sequencer.js";
+import { createQuarantine, type Quarantine } from "../pipeline/quarantine.js";
+import type { MappingFeature } from "./mapping.js";
+import type { Closable } from "./shutdown.js";
+
+export type MqttConfig = Pick<
+  Config,
+  "mqtt" | "name" | "site" | "sites" | "maxMessageBytes" | "mapping"
+>;
+
+/** The configured MQTT credentials, for every client of the configured (or embedded) broker. */
+export function mqttCredentials(config: Pick<Config, "mqtt">): {
+  username?: string;
+  password?: string;
+} {
+  return {
+    ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
+    ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+  };
+}
+
+export interface MqttFeature extends Closable {
+  /** The broker's URL (the embedded one's when none is configured). */
+  url: string;
+  broker?: EmbeddedBroker;
+  /** aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry. */
+  protocolVersion: 4 | 5;
+  ingress: MqttIngress;
+  /** One message's failure is its own dead letter; only a failing store holds input back. */
+  quarantine: Quarantine;
+  routes: MqttRoute[];
+}
+
+export interface MqttOptions {
+  config: MqttConfig;
+  logger: Logger;
+  metrics: Metrics;
+  bus: Bus;
+  ingestor: Ingestor;
+  parse: MessageParser;
+  mapping: MappingFeature;
+  /** Shorter periods for tests. */
+  tuning?: { reconnectPeriodMs?: number };
+}
+
+export async function startMqtt(options: MqttOptions): Promise<MqttFeature> {
+  const { config, logger, metrics, ingestor, mapping } = options;
+  const closing: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const fn of closing.splice(0).reverse())
+      await fn().catch((err: unknown) => logger.warn({ err }, "MQTT shutdown step failed"));
+  };
+  try {
+    let broker: EmbeddedBroker | undefined;
+    let url = config.mqtt.url;
+    if (!url) {
+      broker = await startEmbeddedBroker({
+        port: config.mqtt.embeddedPort,
+        host: config.mqtt.embeddedHost,
+        // the largest message plus room for its topic and properties
+        maxPacketBytes: config.maxMessageBytes + 64 * 1024,
+        // only the sidecar's own ingress takes its client id and publishes commands
+        sidecarClientIds: [`plant-bridge-${config.name}`],
+        sites: config.sites,
+        logger,
+        ...mqttCredentials(config),
+      });
+      closing.push(() => broker!.close());
+      url = broker.url;
+    }
+    const protocolVersion = broker ? 4 : 5;
+    const routes = [
+      inSequence(
+        createCanonicalRoute({ sites: config.sites, parse: options.parse, ingestor }),
+        mapping.sequencer,
+      ),
+      ...mapping.routes,
+    ];
+    const quarantine = createQuarantine({ ingestor, logger });
+    const ingress = createMqttIngress({
+      url,
+      clientId: `plant-bridge-${config.name}`,
+      quarantine: { settle: quarantine, site: config.site },
+      metrics,
+      protocolVersion,
+      routes,
+      logger,
+      ...(options.tuning?.reconnectPeriodMs !== undefined && {
+        reconnectPeriodMs: options.tuning.reconnectPeriodMs,
+      }),
+      ...(broker ? broker.sidecarCredentials : mqttCredentials(config)),
+      ...(config.mapping.sparkplugHostId !== undefined && {
+        presence: sparkplugState(config.mapping.sparkplugHostId, Date.now()),
+      }),
+    });
+    mapping.attach(() => ingress.client);
+    closing.push(async () => {
+      await ingress.close();
+      await ingestor.flush();
+    });
+    // Mappings configured in Odoo apply without a restart; subscriptions follow them.
+    const onConfig = (siteConfig: SiteConfig) => {
+      mapping.applyConfig(siteConfig);
+      ingress
+        .setRoutes(routes)
+        .catch((err: unknown) =>
+          logger.error({ err }, "could not subscribe to the mappings' topics"),
+        );
+    };
+    options.bus.on("configChanged", onConfig);
+    closing.push(async () => void options.bus.off("configChanged", onConfig));
+    if (config.mapping.sampleTopics.length) {
+      const sampler = startTopicSampler({
+        url,
+        clientId: `plant-bridge-${config.name}-samples`,
+        filters: config.mapping.sampleTopics,
+        samples: mapping.samples,
+        logger,
+        protocolVersion,
+        isRouted: (topic) =>
+          routes.some((r) => r.filters.some((f) => topicMatches(f.filter, topic))),
+        ...mqttCredentials(config),
+      });
+      closing.push(() => sampler.close());
+    }
+    return { url, ...(broker && { broker }), protocolVersion, ingress, quarantine, routes, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
