@@ -14,7 +14,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { createEventChecker, createMessageParser } from "../sidecar/src/canonical/parse.js";
 import { createCanonicalRoute } from "../sidecar/src/ingress/mqtt/canonical-route.js";
-import { createMqttIngress } from "../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { startMqttIngress } from "../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { canonicalTopic } from "../sidecar/src/canonical/topics.js";
 import { createLogger } from "../sidecar/src/logger.js";
 import { createMetrics } from "../sidecar/src/metrics.js";
@@ -24,7 +24,7 @@ import { createIngestor } from "../sidecar/src/pipeline/ingestor.js";
 import { defineMappings } from "../sidecar/src/pipeline/mapping/definition.js";
 import { createMappingEngine } from "../sidecar/src/pipeline/mapping/engine.js";
 import { createMappingRoute } from "../sidecar/src/pipeline/mapping/mapping-route.js";
-import { createSandboxPool } from "../sidecar/src/pipeline/mapping/sandbox/pool.js";
+import { startSandboxPool } from "../sidecar/src/pipeline/mapping/sandbox/pool.js";
 import { createSequencer, inSequence } from "../sidecar/src/pipeline/mapping/sequencer.js";
 import { createShadowLog } from "../sidecar/src/pipeline/mapping/shadow.js";
 import { openStore } from "../sidecar/src/store/index.js";
@@ -68,7 +68,7 @@ async function rate(kind: "canonical" | "mapped"): Promise<number> {
     logger,
     bus: new Bus(),
   });
-  const pool = createSandboxPool({ logger, workers: WORKERS });
+  const pool = startSandboxPool({ logger, workers: WORKERS });
   const sequencer = createSequencer();
   const engine = createMappingEngine({
     ingestor,
@@ -111,7 +111,7 @@ async function rate(kind: "canonical" | "mapped"): Promise<number> {
       if (++count === N) resolveDone();
     },
   });
-  const ingress = createMqttIngress({
+  const ingress = startMqttIngress({
     url: URL,
     clientId: `bench-map-${site}`,
     routes: [

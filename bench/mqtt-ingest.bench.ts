@@ -9,7 +9,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { createMessageParser } from "../sidecar/src/canonical/parse.js";
 import { createCanonicalRoute } from "../sidecar/src/ingress/mqtt/canonical-route.js";
-import { createMqttIngress } from "../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { startMqttIngress } from "../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { canonicalTopic } from "../sidecar/src/canonical/topics.js";
 import { createLogger } from "../sidecar/src/logger.js";
 import { createMetrics } from "../sidecar/src/metrics.js";
@@ -89,7 +89,7 @@ async function bridgeRate(storeKind: "sqlite"): Promise<number> {
       if (++count === N) resolveDone();
     },
   };
-  const ingress = createMqttIngress({
+  const ingress = startMqttIngress({
     url: URL,
     clientId: `bench-pb-${site}`,
     routes: [counting],

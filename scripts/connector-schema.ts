@@ -1,6 +1,6 @@
 /**
  * Writes the JSON Schema of the legacy connectors' parameters for the Odoo addon, from the zod
- * schemas the sidecar checks them with (sidecar/src/ingress/legacy/connectors.ts): Odoo's typed
+ * schemas the sidecar checks them with (sidecar/src/connectors/params.ts): Odoo's typed
  * connector forms validate with the same rules, from this one source.
  *
  *   npm run schema:connectors           write odoo_addon/plant_bridge/data/connector_params.schema.json

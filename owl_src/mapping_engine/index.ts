@@ -3,6 +3,6 @@
  * Mapping Studio calls loadBundle() then takes the engine from the "plant_bridge" registry.
  */
 import { registry } from "@web/core/registry";
-import { createMappingEngine } from "./preview.js";
+import { createPreviewEngine } from "./preview.js";
 
-registry.category("plant_bridge").add("mapping_engine", createMappingEngine());
+registry.category("plant_bridge").add("mapping_engine", createPreviewEngine());

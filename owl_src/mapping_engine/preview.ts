@@ -54,7 +54,7 @@ async function digest(topic: string, payload: string): Promise<{ hex: string; ex
   return { hex: (h >>> 0).toString(16).padStart(8, "0").repeat(4), exact: false };
 }
 
-export function createMappingEngine(): MappingEngine {
+export function createPreviewEngine(): MappingEngine {
   const evaluator = createEvaluator();
   const checkCandidate = createCandidateCheck();
 

@@ -3,6 +3,7 @@
  * the same feature modules main.ts starts (app/mapping.ts, app/mqtt.ts). Each rig has its own
  * random site and topic prefix.
  */
+import type { Birth } from "../../sidecar/src/contracts/sparkplug.js";
 import type { MqttRoute } from "../../sidecar/src/contracts/mqtt.js";
 import type { MappingConfig, SparkplugBinding } from "../../sidecar/src/contracts/site-config.js";
 import { mkdtempSync } from "node:fs";
@@ -17,7 +18,6 @@ import {
   DEFAULT_LIMITS,
 } from "../../sidecar/src/canonical/parse.js";
 import type { MqttIngress } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
-import type { Birth } from "../../sidecar/src/ingress/sparkplug/host.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { DEFAULT_EVALUATION_LIMITS } from "../../sidecar/src/mapping-core/contract.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";

@@ -14,10 +14,7 @@ import {
   startEmbeddedBroker,
   type EmbeddedBroker,
 } from "../../sidecar/src/ingress/mqtt/embedded-broker.js";
-import {
-  createMqttIngress,
-  type MqttIngress,
-} from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { startMqttIngress, type MqttIngress } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
@@ -56,7 +53,7 @@ async function rig(
     logger,
     bus: new Bus(),
   });
-  const ingress = createMqttIngress({
+  const ingress = startMqttIngress({
     url,
     clientId: randomName("pb-ingress"),
     protocolVersion: opts.protocolVersion,
@@ -246,7 +243,7 @@ function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5
     const site = randomName("site");
     const clientId = randomName("pb-session");
     const start = async (store: Store) => {
-      const ingress = createMqttIngress({
+      const ingress = startMqttIngress({
         url: MQTT_TEST_URL,
         clientId,
         protocolVersion: 5,

@@ -12,10 +12,7 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { createMessageParser } from "../../sidecar/src/canonical/parse.js";
 import { createCanonicalRoute } from "../../sidecar/src/ingress/mqtt/canonical-route.js";
-import {
-  createMqttIngress,
-  type MqttIngress,
-} from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
+import { startMqttIngress, type MqttIngress } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
 import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics, type Metrics } from "../../sidecar/src/metrics.js";
@@ -59,7 +56,7 @@ async function rig(
   const metrics = createMetrics({ defaultMetrics: false });
   const ingestor = createIngestor({ store, metrics, logger, bus: new Bus() });
   const parse = opts.parse ?? createMessageParser();
-  const ingress = createMqttIngress({
+  const ingress = startMqttIngress({
     url: MQTT_TEST_URL,
     clientId: randomName("pb-poison"),
     routes: [

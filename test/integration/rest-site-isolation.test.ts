@@ -5,7 +5,7 @@
  */
 import type { Principal } from "../../sidecar/src/contracts/http.js";
 import { startHttpServer, type HttpServer } from "../../sidecar/src/api/http-server.js";
-import { createMappingRoutes } from "../../sidecar/src/api/preview.js";
+import { createMappingRoutes } from "../../sidecar/src/api/mapping-studio-routes.js";
 import { createEventChecker } from "../../sidecar/src/canonical/parse.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";

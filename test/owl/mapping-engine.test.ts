@@ -2,12 +2,12 @@
  * @jest-environment jsdom
  *
  * The Mapping Studio's engine against the sidecar's rules (sidecar/src/pipeline/mapping/mapper.ts
- * and sandbox/evaluate.ts): variables, defaults, keys, limits and the canonical codes.
+ * and mapping-core/): variables, defaults, keys, limits and the canonical codes.
  */
 import { beforeAll, describe, expect, test } from "@jest/globals";
 import { webcrypto } from "node:crypto";
 import { TextEncoder } from "node:util";
-import { createMappingEngine } from "../../owl_src/mapping_engine/preview.js";
+import { createPreviewEngine } from "../../owl_src/mapping_engine/preview.js";
 import { sourceBindings, topicBindings } from "../../owl_src/mapping_engine/selector.js";
 import type { PreviewRequest } from "../../owl_src/mapping_studio/engine_types.js";
 
@@ -16,7 +16,7 @@ beforeAll(() => {
   if (!globalThis.crypto?.subtle) Object.defineProperty(globalThis, "crypto", { value: webcrypto });
 });
 
-const engine = createMappingEngine();
+const engine = createPreviewEngine();
 const RECEIVED = "2026-11-26T08:00:00.000Z";
 
 function run(over: Partial<PreviewRequest>) {

@@ -17,8 +17,8 @@ import {
   messageDigest,
   producedItems,
 } from "../../sidecar/src/pipeline/mapping/mapper.js";
-import { createSandboxPool } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
-import { createMappingEngine } from "../../owl_src/mapping_engine/preview.js";
+import { startSandboxPool } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
+import { createPreviewEngine } from "../../owl_src/mapping_engine/preview.js";
 
 interface Case {
   name: string;
@@ -146,10 +146,10 @@ type Comparable =
   | { ok: true; events: Array<{ event: unknown; code: string | null }> }
   | { ok: false; code: string; stage: string; message: string };
 
-const pool = createSandboxPool({ logger: createLogger({ level: "silent" }), workers: 1 });
+const pool = startSandboxPool({ logger: createLogger({ level: "silent" }), workers: 1 });
 afterAll(() => pool.close());
 const check = createEventChecker();
-const studio = createMappingEngine();
+const studio = createPreviewEngine();
 
 function config(c: Case): MappingConfig {
   return {

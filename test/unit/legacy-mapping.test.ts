@@ -14,11 +14,11 @@ import type { DowntimeEvent, ProductionEvent } from "../../sidecar/src/canonical
 import { createFileDropSource } from "../../sidecar/src/ingress/legacy/file-drop/file-source.js";
 import { createRowMappers } from "../../sidecar/src/ingress/legacy/jsonata-row-mapper.js";
 import { createLogger } from "../../sidecar/src/logger.js";
-import { createMappingReports } from "../../sidecar/src/pipeline/mapping/odoo-reports.js";
+import { createMappingReports } from "../../sidecar/src/odoo/mapping-reports.js";
 import { createSampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
 import { createShadowLog } from "../../sidecar/src/pipeline/mapping/shadow.js";
 import {
-  createSandboxPool,
+  startSandboxPool,
   type SandboxPool,
 } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
 import { legacyHarness, tempDir, type LegacyHarness } from "../helpers/legacy-harness.js";
@@ -26,7 +26,7 @@ import { legacyHarness, tempDir, type LegacyHarness } from "../helpers/legacy-ha
 let pool: SandboxPool;
 let h: LegacyHarness;
 beforeAll(() => {
-  pool = createSandboxPool({ logger: createLogger({ level: "silent" }), workers: 1 });
+  pool = startSandboxPool({ logger: createLogger({ level: "silent" }), workers: 1 });
 });
 afterAll(() => pool.close());
 beforeEach(async () => {

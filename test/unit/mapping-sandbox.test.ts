@@ -8,7 +8,7 @@ import {
 } from "../../sidecar/src/mapping-core/contract.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import {
-  createSandboxPool,
+  startSandboxPool,
   type SandboxPool,
 } from "../../sidecar/src/pipeline/mapping/sandbox/pool.js";
 
@@ -19,7 +19,7 @@ const PAYLOAD = JSON.stringify({ state: "RUN", ts: 1764144000000 });
 let pool: SandboxPool;
 const kills: string[] = [];
 beforeAll(() => {
-  pool = createSandboxPool({
+  pool = startSandboxPool({
     logger: createLogger({ level: "silent" }),
     workers: 2,
     hardTimeoutMs: 3000,

@@ -21,8 +21,8 @@ import { createRunReporter, type RunReporter } from "../scheduler/run-reporter.j
 import { createScheduler, type RunRecord, type Scheduler } from "../scheduler/scheduler.js";
 import type { Store } from "../store/types.js";
 import { createRowMappers } from "../ingress/legacy/jsonata-row-mapper.js";
-import { loadLegacyFile } from "../ingress/legacy/legacy-file.js";
-import { createLegacyRunner, type LegacyRunner } from "../ingress/legacy/legacy-runner.js";
+import { loadLegacyFile } from "../ingress/legacy/file.js";
+import { createLegacyRunner, type LegacyRunner } from "../ingress/legacy/runner.js";
 import type { ReconcileAnswer } from "../ingress/legacy/reconcile.js";
 
 export interface LegacyServiceOptions {

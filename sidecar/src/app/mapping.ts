@@ -4,6 +4,7 @@
  * B host, the MQTT routes of mapped and Sparkplug topics, the REST routes of the Mapping Studio,
  * the configuration from Odoo or the `PLANT_BRIDGE_MAPPINGS` file, and the reports to Odoo.
  */
+import type { Birth } from "../contracts/sparkplug.js";
 import type { EventChecker } from "../contracts/checkers.js";
 import type { HttpRoute } from "../contracts/http.js";
 import type { MqttRoute } from "../contracts/mqtt.js";
@@ -11,8 +12,8 @@ import type { OdooClient } from "../contracts/odoo-api.js";
 import type { SiteConfig, SparkplugBinding } from "../contracts/site-config.js";
 import type { MqttClient } from "mqtt";
 import type { Config } from "../config.js";
-import { createMappingRoutes } from "../api/preview.js";
-import { createSparkplugHost, type Birth } from "../ingress/sparkplug/host.js";
+import { createMappingRoutes } from "../api/mapping-studio-routes.js";
+import { createSparkplugHost } from "../ingress/sparkplug/host.js";
 import { createSparkplugRoute } from "../ingress/sparkplug/sparkplug-route.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -24,9 +25,9 @@ import { defineMappings, messageMappings } from "../pipeline/mapping/definition.
 import { createMappingEngine, type MappingEngine } from "../pipeline/mapping/engine.js";
 import { loadMappingFile } from "../pipeline/mapping/mapping-file.js";
 import { createMappingRoute } from "../pipeline/mapping/mapping-route.js";
-import { createMappingReports, type MappingReports } from "../pipeline/mapping/odoo-reports.js";
+import { createMappingReports, type MappingReports } from "../odoo/mapping-reports.js";
 import { createSampleRing, type SampleRing } from "../pipeline/mapping/samples.js";
-import { createSandboxPool, type SandboxPool } from "../pipeline/mapping/sandbox/pool.js";
+import { startSandboxPool, type SandboxPool } from "../pipeline/mapping/sandbox/pool.js";
 import { createSequencer, type Sequencer } from "../pipeline/mapping/sequencer.js";
 import { createShadowLog, type ShadowLog } from "../pipeline/mapping/shadow.js";
 
@@ -87,9 +88,9 @@ export async function startMapping(options: MappingOptions): Promise<MappingFeat
   );
   const limits = { timeoutMs: config.mapping.timeoutMs };
   const hardTimeoutMs = tuning.hardTimeoutMs ?? Math.max(1000, config.mapping.timeoutMs * 4);
-  const pool = createSandboxPool({ logger, workers: config.mapping.workers, hardTimeoutMs });
+  const pool = startSandboxPool({ logger, workers: config.mapping.workers, hardTimeoutMs });
   // A separate, small pool for previews: an admin's expression never delays plant traffic.
-  const previewPool = createSandboxPool({ logger, workers: 1, hardTimeoutMs });
+  const previewPool = startSandboxPool({ logger, workers: 1, hardTimeoutMs });
   cleanups.push(
     () => pool.close(),
     () => previewPool.close(),

@@ -11,7 +11,7 @@ import type { Config } from "../config.js";
 import { topicMatches } from "../canonical/topics.js";
 import { createCanonicalRoute } from "../ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../ingress/mqtt/embedded-broker.js";
-import { createMqttIngress, type MqttIngress } from "../ingress/mqtt/mqtt-ingress.js";
+import { startMqttIngress, type MqttIngress } from "../ingress/mqtt/mqtt-ingress.js";
 import { startTopicSampler } from "../ingress/mqtt/sampler.js";
 import { sparkplugState } from "../ingress/sparkplug/host.js";
 import type { Logger } from "../logger.js";
@@ -97,7 +97,7 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature> {
       ...mapping.routes,
     ];
     const quarantine = createQuarantine({ ingestor, logger });
-    const ingress = createMqttIngress({
+    const ingress = startMqttIngress({
       url,
       clientId: `plant-bridge-${config.name}`,
       quarantine: { settle: quarantine, site: config.site },

@@ -5,7 +5,7 @@
  * (mapping-core/evaluate.ts). Plain data only (structured clone between threads).
  */
 
-/** Limits of one evaluation (sandbox/evaluate.ts). */
+/** Limits of one evaluation (evaluate.ts). */
 export interface EvaluationLimits {
   /** JSONata's own guardrail: the evaluation stops with D1012 after this. @default 250 */
   timeoutMs: number;

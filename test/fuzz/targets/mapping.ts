@@ -13,7 +13,7 @@ import { defineMappings } from "../../../sidecar/src/pipeline/mapping/definition
 import { createMappingEngine } from "../../../sidecar/src/pipeline/mapping/engine.js";
 import { createMappingRoute } from "../../../sidecar/src/pipeline/mapping/mapping-route.js";
 import { createSampleRing } from "../../../sidecar/src/pipeline/mapping/samples.js";
-import { createSandboxPool } from "../../../sidecar/src/pipeline/mapping/sandbox/pool.js";
+import { startSandboxPool } from "../../../sidecar/src/pipeline/mapping/sandbox/pool.js";
 import { createSequencer } from "../../../sidecar/src/pipeline/mapping/sequencer.js";
 import { createShadowLog } from "../../../sidecar/src/pipeline/mapping/shadow.js";
 import { createEventChecker } from "../../../sidecar/src/canonical/parse.js";
@@ -63,7 +63,7 @@ async function openRig(): Promise<Rig> {
   const site = randomName("fz");
   const prefix = randomName("fzm");
   const group = randomName("fzg");
-  const pool = createSandboxPool({ logger, workers: 1 });
+  const pool = startSandboxPool({ logger, workers: 1 });
   const sequencer = createSequencer();
   const engine = createMappingEngine({
     ingestor: fz.ingestor,

@@ -33,7 +33,7 @@ import {
 import type { SampleRing } from "../../pipeline/mapping/samples.js";
 import type { SandboxPool } from "../../pipeline/mapping/sandbox/pool.js";
 import { compareShadow, type Produced, type ShadowLog } from "../../pipeline/mapping/shadow.js";
-import type { RowMapperContext } from "./legacy-runner.js";
+import type { RowMapperContext } from "./runner.js";
 import type { RowMapper } from "./rows.js";
 
 export interface JsonataRowMapperOptions {

@@ -55,7 +55,7 @@ export interface MqttIngress {
  * Subscribes at QoS 1 on a persistent session and acknowledges each message (PUBACK) only after
  * its route has made it durable, in arrival order, with commits of consecutive messages grouped.
  */
-export function createMqttIngress(options: MqttIngressOptions): MqttIngress {
+export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
   const { logger } = options;
   const protocolVersion = options.protocolVersion ?? 5;
   let routes = options.routes;

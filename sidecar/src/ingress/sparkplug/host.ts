@@ -13,6 +13,7 @@
  * - `is_historical` metrics (the node's store-and-forward after an outage) are passed on with
  *   their own timestamps, in arrival order.
  */
+import type { Birth } from "../../contracts/sparkplug.js";
 import {
   decodePayload,
   type DataTypeName,
@@ -76,15 +77,6 @@ export interface SparkplugInput {
   metrics: SparkplugMetric[];
   /** The metrics by name (the last one of a name wins), for `values."Machine/State"`. */
   values: Record<string, MetricValue>;
-}
-
-/** A birth certificate: what the host proposes as a machine ↔ work center binding. */
-export interface Birth {
-  group: string;
-  edge: string;
-  device: string | null;
-  metrics: Array<{ name: string; datatype: DataTypeName | null }>;
-  at: number;
 }
 
 export type HostOutcome =

@@ -6,6 +6,7 @@
  * and durable pipeline as JSON topics. A payload that does not decode is an `invalid_protobuf`
  * dead letter; it never stops the others.
  */
+import type { Birth } from "../../contracts/sparkplug.js";
 import type { SparkplugBinding } from "../../contracts/site-config.js";
 import type { MqttRoute } from "../../contracts/mqtt.js";
 import { createHash } from "node:crypto";
@@ -18,7 +19,7 @@ import type { MappingEngine } from "../../pipeline/mapping/engine.js";
 import { messageDigest } from "../../pipeline/mapping/mapper.js";
 import type { Sequencer } from "../../pipeline/mapping/sequencer.js";
 import { encodePayload } from "./codec.js";
-import { SPARKPLUG_NAMESPACE, type Birth, type SparkplugHost } from "./host.js";
+import { SPARKPLUG_NAMESPACE, type SparkplugHost } from "./host.js";
 
 export interface SparkplugRouteOptions {
   host: SparkplugHost;

@@ -37,13 +37,13 @@ export function readClaim(headers: IncomingHttpHeaders): SignatureClaim | { prob
 }
 
 /** An HMAC over `<timestamp>.` to which the body is fed as it streams in. */
-export function startSignature(secret: string, timestamp: string): Hmac {
+export function signatureHmac(secret: string, timestamp: string): Hmac {
   return createHmac("sha256", secret).update(`${timestamp}.`);
 }
 
 /** `sha256=<hex>` for a body: what a sender puts in X-Plant-Bridge-Signature. */
 export function sign(secret: string, timestamp: string | number, body: string | Buffer): string {
-  const hmac = startSignature(secret, String(timestamp)).update(body);
+  const hmac = signatureHmac(secret, String(timestamp)).update(body);
   return `sha256=${hmac.digest("hex")}`;
 }
 

@@ -15,7 +15,7 @@ import type { Ingestor } from "../../pipeline/ingestor.js";
 import type { Quarantine } from "../../pipeline/quarantine.js";
 import type { IngestResult } from "../../store/types.js";
 import { safeEqual } from "../../safe-equal.js";
-import { createReplayGuard, readClaim, startSignature } from "./signature.js";
+import { createReplayGuard, readClaim, signatureHmac } from "./signature.js";
 
 export interface WebhookRoutesOptions {
   /** The shared secret (PLANT_BRIDGE_WEBHOOK_SECRET); undefined: no routes, the paths answer 404. */
@@ -99,7 +99,7 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): HttpRoute[] 
     const claim = readClaim(req.headers);
     // The HMAC follows the body as it streams in: a too large body is authenticated too, while
     // no more than `maxBody` bytes of it are ever held.
-    const hmac = "digest" in claim ? startSignature(secret!, claim.timestamp) : undefined;
+    const hmac = "digest" in claim ? signatureHmac(secret!, claim.timestamp) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {

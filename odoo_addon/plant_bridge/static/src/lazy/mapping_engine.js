@@ -13986,7 +13986,7 @@ async function digest(topic, payload) {
   for (const b of bytes) h = Math.imul(h ^ b, 16777619);
   return { hex: (h >>> 0).toString(16).padStart(8, "0").repeat(4), exact: false };
 }
-function createMappingEngine() {
+function createPreviewEngine() {
   const evaluator = createEvaluator();
   const checkCandidate = createCandidateCheck();
   function validateFor(site, event) {
@@ -14059,4 +14059,4 @@ function createMappingEngine() {
 }
 
 // owl_src/mapping_engine/index.ts
-registry.category("plant_bridge").add("mapping_engine", createMappingEngine());
+registry.category("plant_bridge").add("mapping_engine", createPreviewEngine());

@@ -69,7 +69,7 @@ interface Slot {
   dead: boolean;
 }
 
-export function createSandboxPool(options: SandboxPoolOptions): SandboxPool {
+export function startSandboxPool(options: SandboxPoolOptions): SandboxPool {
   const { logger } = options;
   const size = Math.max(1, options.workers ?? 1);
   const hardTimeoutMs = options.hardTimeoutMs ?? 1000;

@@ -8,11 +8,11 @@
  * Births are kept until Odoo has them; comparisons and samples are best effort (the next report
  * brings newer ones).
  */
-import type { OdooClient } from "../../contracts/odoo-api.js";
-import type { Birth } from "../../ingress/sparkplug/host.js";
-import type { Logger } from "../../logger.js";
-import type { SampleRing } from "./samples.js";
-import type { ShadowLog } from "./shadow.js";
+import type { Birth } from "../contracts/sparkplug.js";
+import type { OdooClient } from "../contracts/odoo-api.js";
+import type { Logger } from "../logger.js";
+import type { SampleRing } from "../pipeline/mapping/samples.js";
+import type { ShadowLog } from "../pipeline/mapping/shadow.js";
 
 export interface MappingReportsOptions {
   client: OdooClient;
