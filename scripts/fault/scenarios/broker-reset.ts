@@ -7,16 +7,14 @@
  *
  * Expect every event stored exactly once (redeliveries recognised by the inbox).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { faultProxy } from "../proxy.js";
 import { publishSequence, range } from "../publisher.js";
-import { Cleanup, sleep, type FaultResult } from "../report.js";
-import { privateMosquitto } from "../services.js";
-import { metric, startFaultSidecar, waitForPending } from "../sidecar.js";
+import { sleep, type FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { metric, waitForPending } from "../sidecar.js";
 
 export interface BrokerResetOptions {
   events: number;
@@ -31,23 +29,19 @@ export function brokerResetDefaults(scale: number): BrokerResetOptions {
 
 export async function brokerReset(opts: BrokerResetOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = "fault";
-  const dir = mkdtempSync(join(tmpdir(), "pb-fault-reset-"));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const setup = faultSetup();
+  const { cleanup, site } = setup;
+  const dir = setup.tempDir("reset");
   try {
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
+    const broker = await setup.broker();
     const proxy = await faultProxy(Number(new URL(broker.url).port));
     cleanup.add(() => proxy.close());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: `mqtt://127.0.0.1:${proxy.port}`,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-reset",
-      PLANT_BRIDGE_STORE: join(dir, "store.db"),
-    };
-    const sidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const env = setup.sidecarEnv({
+      name: "fault-reset",
+      mqttUrl: `mqtt://127.0.0.1:${proxy.port}`,
+      store: join(dir, "store.db"),
+    });
+    const sidecar = await setup.sidecar(env);
     let publishing = true;
     const pubDone = publishSequence({
       url: broker.url,

@@ -6,15 +6,14 @@
  * what it saved before (autosave_interval, default 1800 s): the count of missing events is what
  * this scenario measures.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence, range } from "../publisher.js";
-import { Cleanup, sleep, type FaultResult } from "../report.js";
-import { privateMosquitto } from "../services.js";
-import { readyz, startFaultSidecar, waitForPending } from "../sidecar.js";
+import { sleep, type FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { readyz, waitForPending } from "../sidecar.js";
 
 export interface BrokerRestartOptions {
   signal: "SIGTERM" | "SIGKILL";
@@ -49,21 +48,17 @@ export function brokerRestartDefaults(
 
 export async function brokerRestart(opts: BrokerRestartOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = "fault";
-  const dir = mkdtempSync(join(tmpdir(), "pb-fault-broker-"));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const setup = faultSetup();
+  const { cleanup, site } = setup;
+  const dir = setup.tempDir("broker");
   try {
-    const broker = await privateMosquitto(opts.brokerConfig);
-    cleanup.add(() => broker.destroy());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: broker.url,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-broker",
-      PLANT_BRIDGE_STORE: join(dir, "store.db"),
-    };
-    const sidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const broker = await setup.broker(opts.brokerConfig);
+    const env = setup.sidecarEnv({
+      name: "fault-broker",
+      mqttUrl: broker.url,
+      store: join(dir, "store.db"),
+    });
+    const sidecar = await setup.sidecar(env);
     let stop = false;
     const publishers = ["pub1", "pub2"].map((source) =>
       publishSequence({

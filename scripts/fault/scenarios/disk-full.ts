@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence, range } from "../publisher.js";
-import { Cleanup, sleep, type FaultResult } from "../report.js";
-import { mountTmpfs, privateMosquitto } from "../services.js";
-import { metric, pending, readyz, startFaultSidecar, waitForPending } from "../sidecar.js";
+import { sleep, type FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { mountTmpfs } from "../services.js";
+import { metric, pending, readyz, waitForPending } from "../sidecar.js";
 
 export interface DiskFullOptions {
   /** Events published while the disk is full. */
@@ -26,21 +27,18 @@ export function diskFullDefaults(scale: number): DiskFullOptions {
 
 export async function diskFull(opts: DiskFullOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = "fault";
+  const setup = faultSetup();
+  const { cleanup, site } = setup;
   try {
     const fs = await mountTmpfs(opts.tmpfsMiB); // throws without root: the caller reports it
     cleanup.add(() => fs.unmount());
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: broker.url,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-disk",
-      PLANT_BRIDGE_STORE: join(fs.dir, "store.db"),
-    };
-    const sidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const broker = await setup.broker();
+    const env = setup.sidecarEnv({
+      name: "fault-disk",
+      mqttUrl: broker.url,
+      store: join(fs.dir, "store.db"),
+    });
+    const sidecar = await setup.sidecar(env);
     const fillerBytes = await fs.fill();
     const filledAt = Date.now();
     const failures0 = await metric(sidecar, "plant_bridge_store_failures_total");

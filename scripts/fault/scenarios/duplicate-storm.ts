@@ -7,9 +7,9 @@
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence } from "../publisher.js";
-import { Cleanup, sleep, type FaultResult } from "../report.js";
-import { privateMosquitto, privatePostgres } from "../services.js";
-import { metric, startFaultSidecar, type FaultSidecar } from "../sidecar.js";
+import { sleep, type FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { metric, type FaultSidecar } from "../sidecar.js";
 
 export interface DuplicateStormOptions {
   events: number;
@@ -24,24 +24,18 @@ export function duplicateStormDefaults(scale: number): DuplicateStormOptions {
 
 export async function duplicateStorm(opts: DuplicateStormOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = "fault";
+  const setup = faultSetup();
+  const { cleanup, site } = setup;
   try {
-    const pg = await privatePostgres();
-    cleanup.add(() => pg.destroy());
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
+    const pg = await setup.postgres();
+    const broker = await setup.broker();
     const sidecars: FaultSidecar[] = [];
     for (let i = 0; i < opts.sidecars; i++) {
       // one after the other: the first creates the schema
-      const s = await startFaultSidecar({
-        PLANT_BRIDGE_MQTT_URL: broker.url,
-        PLANT_BRIDGE_SITE: site,
-        PLANT_BRIDGE_NAME: `fault-storm-${i + 1}`,
-        PLANT_BRIDGE_STORE: pg.url,
-      });
+      const s = await setup.sidecar(
+        setup.sidecarEnv({ name: `fault-storm-${i + 1}`, mqttUrl: broker.url, store: pg.url }),
+      );
       sidecars.push(s);
-      cleanup.add(() => s.kill("SIGKILL").then(() => undefined));
     }
     const received0 = await Promise.all(
       sidecars.map((s) => metric(s, "plant_bridge_events_received_total")),

@@ -7,8 +7,6 @@
  * Expect, counted in Odoo itself: every event's document exactly once (the repeated batch is
  * answered as duplicates by the trace's unique (site, key)), nothing rejected.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { startOdoo } from "../../../test/helpers/odoo.js";
@@ -16,9 +14,9 @@ import { checkStore, expectedIds } from "../checker.js";
 import { checkOdoo, downtimePayload, ODOO_SITE, waitForDocuments } from "../odoo.js";
 import { faultProxy } from "../proxy.js";
 import { publishSequence, range } from "../publisher.js";
-import { Cleanup, type FaultResult } from "../report.js";
-import { privateMosquitto } from "../services.js";
-import { metric, startFaultSidecar } from "../sidecar.js";
+import type { FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { metric } from "../sidecar.js";
 
 export interface OdooLostResponsesOptions {
   events: number;
@@ -34,13 +32,11 @@ export function odooLostResponsesDefaults(scale: number): OdooLostResponsesOptio
 
 export async function odooLostResponses(opts: OdooLostResponsesOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = ODOO_SITE;
-  const dir = mkdtempSync(join(tmpdir(), "pb-fault-lost-"));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const setup = faultSetup(ODOO_SITE);
+  const { cleanup, site } = setup;
+  const dir = setup.tempDir("lost");
   try {
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
+    const broker = await setup.broker();
     const odoo = await startOdoo();
     cleanup.add(() => odoo.destroy());
     let posts = 0;
@@ -50,17 +46,17 @@ export async function odooLostResponses(opts: OdooLostResponsesOptions): Promise
         ++posts % opts.cutEvery === 0,
     });
     cleanup.add(() => proxy.close());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: broker.url,
-      PLANT_BRIDGE_ODOO_URL: `http://127.0.0.1:${proxy.port}`,
-      PLANT_BRIDGE_ODOO_DB: odoo.db,
-      PLANT_BRIDGE_ODOO_API_KEY: odoo.apiKey,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-odoo-lost",
-      PLANT_BRIDGE_STORE: join(dir, "store.db"),
-    };
-    const sidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const env = setup.sidecarEnv({
+      name: "fault-odoo-lost",
+      mqttUrl: broker.url,
+      store: join(dir, "store.db"),
+      extra: {
+        PLANT_BRIDGE_ODOO_URL: `http://127.0.0.1:${proxy.port}`,
+        PLANT_BRIDGE_ODOO_DB: odoo.db,
+        PLANT_BRIDGE_ODOO_API_KEY: odoo.apiKey,
+      },
+    });
+    const sidecar = await setup.sidecar(env);
     const from = Date.now();
     const pub = await publishSequence({
       url: broker.url,

@@ -16,17 +16,15 @@
  *
  * Expect, counted in Odoo itself: every event's document exactly once, nothing rejected.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { startOdoo } from "../../../test/helpers/odoo.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { checkOdoo, downtimePayload, middleRate, ODOO_SITE, waitForDocuments } from "../odoo.js";
 import { publishSequence, range } from "../publisher.js";
-import { Cleanup, sleep, type FaultResult } from "../report.js";
-import { privateMosquitto } from "../services.js";
-import { startFaultSidecar, waitForPending, type FaultSidecar } from "../sidecar.js";
+import { sleep, type FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { waitForPending, type FaultSidecar } from "../sidecar.js";
 
 export interface OdooOutageOptions {
   steady: number;
@@ -47,26 +45,24 @@ export function odooOutageDefaults(scale: number): OdooOutageOptions {
 
 export async function odooOutage(opts: OdooOutageOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = ODOO_SITE;
-  const dir = mkdtempSync(join(tmpdir(), "pb-fault-odoo-"));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const setup = faultSetup(ODOO_SITE);
+  const { cleanup, site } = setup;
+  const dir = setup.tempDir("odoo");
   try {
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
+    const broker = await setup.broker();
     const odoo = await startOdoo();
     cleanup.add(() => odoo.destroy());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: broker.url,
-      PLANT_BRIDGE_ODOO_URL: odoo.url,
-      PLANT_BRIDGE_ODOO_DB: odoo.db,
-      PLANT_BRIDGE_ODOO_API_KEY: odoo.apiKey,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-odoo-outage",
-      PLANT_BRIDGE_STORE: join(dir, "store.db"),
-    };
-    let sidecar: FaultSidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const env = setup.sidecarEnv({
+      name: "fault-odoo-outage",
+      mqttUrl: broker.url,
+      store: join(dir, "store.db"),
+      extra: {
+        PLANT_BRIDGE_ODOO_URL: odoo.url,
+        PLANT_BRIDGE_ODOO_DB: odoo.db,
+        PLANT_BRIDGE_ODOO_API_KEY: odoo.apiKey,
+      },
+    });
+    let sidecar: FaultSidecar = await setup.sidecar(env);
     let peak = 0;
     const topic = canonicalTopic(site);
 
@@ -107,7 +103,7 @@ export async function odooOutage(opts: OdooOutageOptions): Promise<FaultResult> 
       peak = Math.max(peak, sidecar.peakRssMiB());
       const killedAt = Date.now();
       await sidecar.kill("SIGKILL");
-      sidecar = await startFaultSidecar(env);
+      sidecar = await setup.sidecar(env);
       killToReady.push(Date.now() - killedAt);
     }
     const outagePub = await publishing;

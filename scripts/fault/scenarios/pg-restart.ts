@@ -6,9 +6,9 @@
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence, range } from "../publisher.js";
-import { Cleanup, sleep, type FaultResult } from "../report.js";
-import { privateMosquitto, privatePostgres } from "../services.js";
-import { metric, readyz, startFaultSidecar, waitForPending } from "../sidecar.js";
+import { sleep, type FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { metric, readyz, waitForPending } from "../sidecar.js";
 
 export interface PgRestartOptions {
   /** Most events; the publisher stops `gapMs` after PostgreSQL is back. */
@@ -25,21 +25,17 @@ export function pgRestartDefaults(scale: number): PgRestartOptions {
 
 export async function pgRestart(opts: PgRestartOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = "fault";
+  const setup = faultSetup();
+  const { cleanup, site } = setup;
   try {
-    const pg = await privatePostgres();
-    cleanup.add(() => pg.destroy());
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: broker.url,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-pg",
-      PLANT_BRIDGE_STORE: pg.url,
-    };
-    const sidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const pg = await setup.postgres();
+    const broker = await setup.broker();
+    const env = setup.sidecarEnv({
+      name: "fault-pg",
+      mqttUrl: broker.url,
+      store: pg.url,
+    });
+    const sidecar = await setup.sidecar(env);
     let stop = false;
     const publishing = publishSequence({
       url: broker.url,

@@ -8,16 +8,14 @@
  * at once, same broker): how much the poison's bytes slow the transport itself (publisher,
  * broker, loopback) — what the sidecar cannot be faster than.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import mqtt from "mqtt";
 import { eventId, publishSequence, scrapEvent } from "../publisher.js";
-import { Cleanup, type FaultResult } from "../report.js";
-import { privateMosquitto } from "../services.js";
-import { startFaultSidecar, waitForPending, type FaultSidecar } from "../sidecar.js";
+import type { FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { waitForPending, type FaultSidecar } from "../sidecar.js";
 
 export interface PoisonOptions {
   /** Good events per run (one run without poison, one with). */
@@ -168,22 +166,22 @@ async function measure(
 
 export async function poisonMix(opts: PoisonOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = "fault";
-  const dir = mkdtempSync(join(tmpdir(), "pb-fault-poison-"));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const setup = faultSetup();
+  const { cleanup, site } = setup;
+  const dir = setup.tempDir("poison");
   try {
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: broker.url,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-poison",
-      PLANT_BRIDGE_STORE: join(dir, "store.db"),
-      ...(opts.maxMessageBytes && { PLANT_BRIDGE_MAX_MESSAGE_BYTES: String(opts.maxMessageBytes) }),
-    };
-    const sidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const broker = await setup.broker();
+    const env = setup.sidecarEnv({
+      name: "fault-poison",
+      mqttUrl: broker.url,
+      store: join(dir, "store.db"),
+      extra: {
+        ...(opts.maxMessageBytes && {
+          PLANT_BRIDGE_MAX_MESSAGE_BYTES: String(opts.maxMessageBytes),
+        }),
+      },
+    });
+    const sidecar = await setup.sidecar(env);
     // warm-up, not measured: the first messages pay for JIT and page cache
     const warm = Math.min(1000, opts.events);
     await measure(sidecar, broker.url, site, "warm", { ...opts, events: warm }, false, 0);

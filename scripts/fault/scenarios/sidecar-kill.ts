@@ -3,15 +3,13 @@
  * the canonical topic of a private Mosquitto; each time it starts again on the same SQLite file.
  * Expect every event stored exactly once.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { checkStore, expectedIds } from "../checker.js";
 import { publishSequence, range } from "../publisher.js";
-import { Cleanup, type FaultResult } from "../report.js";
-import { privateMosquitto } from "../services.js";
-import { startFaultSidecar, waitForPending, type FaultSidecar } from "../sidecar.js";
+import type { FaultResult } from "../report.js";
+import { faultSetup } from "../setup.js";
+import { waitForPending, type FaultSidecar } from "../sidecar.js";
 
 export interface SidecarKillOptions {
   /** Most events sent; the publisher stops once the last restarted sidecar is ready. */
@@ -29,21 +27,17 @@ export function sidecarKillDefaults(scale: number): SidecarKillOptions {
 
 export async function sidecarKill(opts: SidecarKillOptions): Promise<FaultResult> {
   const started = Date.now();
-  const cleanup = new Cleanup();
-  const site = "fault";
-  const dir = mkdtempSync(join(tmpdir(), "pb-fault-kill-"));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+  const setup = faultSetup();
+  const { cleanup, site } = setup;
+  const dir = setup.tempDir("kill");
   try {
-    const broker = await privateMosquitto();
-    cleanup.add(() => broker.destroy());
-    const env = {
-      PLANT_BRIDGE_MQTT_URL: broker.url,
-      PLANT_BRIDGE_SITE: site,
-      PLANT_BRIDGE_NAME: "fault-kill",
-      PLANT_BRIDGE_STORE: join(dir, "store.db"),
-    };
-    let sidecar: FaultSidecar = await startFaultSidecar(env);
-    cleanup.add(() => sidecar.kill("SIGKILL").then(() => undefined));
+    const broker = await setup.broker();
+    const env = setup.sidecarEnv({
+      name: "fault-kill",
+      mqttUrl: broker.url,
+      store: join(dir, "store.db"),
+    });
+    let sidecar: FaultSidecar = await setup.sidecar(env);
     let peak = 0;
     let stop = false;
     const publishing = publishSequence({
@@ -65,7 +59,7 @@ export async function sidecarKill(opts: SidecarKillOptions): Promise<FaultResult
       peak = Math.max(peak, sidecar.peakRssMiB());
       const killedAt = Date.now();
       exitCodes.push(await sidecar.kill("SIGKILL"));
-      sidecar = await startFaultSidecar(env);
+      sidecar = await setup.sidecar(env);
       restarts.push(Date.now() - killedAt);
     }
     // a little load on the last sidecar too, then the publisher stops
