@@ -52,17 +52,37 @@ const LINE_FIELDS = [
   "reserved",
 ] as const;
 const retries = {
-  attempts: z.number().int().min(1).max(20).default(3),
-  backoffMs: z.number().int().min(0).max(600_000).default(500),
+  attempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(3)
+    .describe("Deliveries tried before the release is reported failed (transient failures only)."),
+  backoffMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(500)
+    .describe("First wait between attempts, in milliseconds (doubled each time, with jitter)."),
 };
 const fileParams = z
   .object({
-    path: z.string().min(1),
-    format: z.enum(["csv", "xml"]).default("csv"),
-    encoding: z.string().default("utf-8"),
-    delimiter: z.string().min(1).max(4).default(";"),
-    header: z.boolean().default(true),
-    prefix: z.string().max(50).default(""),
+    path: z.string().min(1).describe("Folder the release files are written to."),
+    format: z
+      .enum(["csv", "xml"])
+      .default("csv")
+      .describe("CSV (one line per component) or XML (the whole release)."),
+    encoding: z.string().default("utf-8").describe("Encoding of the files, e.g. utf-8, latin1."),
+    delimiter: z
+      .string()
+      .min(1)
+      .max(4)
+      .default(";")
+      .describe("CSV field separator, e.g. ; or \\t for a tab."),
+    header: z.boolean().default(true).describe("The first CSV line names the columns."),
+    prefix: z.string().max(50).default("").describe("Put before each file name, e.g. REL_."),
     ...retries,
   })
   .strict();
@@ -74,23 +94,53 @@ const sqlParams = z
     port: z.number().int().min(1).max(65535).optional(),
     database: z.string().min(1).optional(),
     user: z.string().min(1).optional(),
-    table: z.string().min(1),
-    mode: z.enum(["upsert", "insert"]).default("upsert"),
+    table: z
+      .string()
+      .min(1)
+      .describe("Table of the releases (its key column needs a unique index for upsert)."),
+    mode: z
+      .enum(["upsert", "insert"])
+      .default("upsert")
+      .describe("upsert: a change or cancel updates the release's row; insert: one row each."),
     columns: z.partialRecord(z.enum(HEADER_FIELDS), z.string()).optional(),
-    linesTable: z.string().min(1).optional(),
+    linesTable: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Table of the components, one row per line (empty: none)."),
     lineColumns: z.partialRecord(z.enum(LINE_FIELDS), z.string()).optional(),
-    timestamps: z.enum(["iso", "local", "utc"]).optional(),
+    timestamps: z
+      .enum(["iso", "local", "utc"])
+      .optional()
+      .describe("Dates as ISO text with offset, local time of the site, or UTC."),
     ...retries,
   })
   .strict();
 const httpParams = z
   .object({
-    url: z.url({ protocol: /^https?$/ }),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .describe("Endpoint each release is POSTed to (http:// or https://)."),
     headers: z.record(z.string(), z.string()).default({}),
-    timeoutSeconds: z.number().min(1).max(600).default(30),
+    timeoutSeconds: z
+      .number()
+      .min(1)
+      .max(600)
+      .default(30)
+      .describe("A delivery without an answer after this long is retried."),
     ...retries,
   })
   .strict();
+
+/**
+ * The parameters of each legacy sink kind, as the sidecar checks them: with the sources', the
+ * source of the JSON Schema Odoo's typed connector forms validate with (`npm run schema:connectors`).
+ */
+export const SINK_PARAMS = {
+  sink_file: fileParams,
+  sink_sql: sqlParams,
+  sink_http: httpParams,
+} as const;
 
 export interface LegacySinksOptions {
   logger: Logger;
