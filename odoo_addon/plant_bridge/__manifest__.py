@@ -21,6 +21,7 @@ canonical plant events, a message trace with an exception queue, and outbound re
         'data/ir_cron_data.xml',
         'wizard/plant_bridge_message_discard_views.xml',
         'wizard/plant_bridge_sidecar_connect_views.xml',
+        'wizard/plant_bridge_site_onboard_views.xml',
         'views/plant_bridge_api_token_views.xml',
         'views/plant_bridge_site_views.xml',
         'views/plant_bridge_connector_views.xml',

@@ -169,6 +169,13 @@ export class Dashboard extends Component {
     });
   }
 
+  /** The *New Plant* wizard; it ends in *Connect a Sidecar* for the new site. */
+  newPlant() {
+    return this.action.doAction("plant_bridge.action_plant_bridge_site_onboard", {
+      onClose: () => void this.refresh(),
+    });
+  }
+
   selectedRows(): SnapshotRow[] {
     const group = this.state.summaries.find((s) => s.key === this.state.selected);
     // The overview sums the site totals only: per-source rows (a `connector`) repeat part of them.

@@ -296,6 +296,16 @@ describe("Dashboard", () => {
     const denied = createOrm((call) => (call.method === "call:has_access" ? false : handler(call)));
     mounted = await mountScreen(Dashboard, { services: { orm: denied, action: createAction() } });
     expect(mounted.target.querySelector(".o_pb_connect_sidecar")).toBeNull();
+    expect(mounted.target.querySelector(".o_pb_new_plant")).toBeNull();
+  });
+
+  test("New Plant opens the onboarding wizard (managers)", async () => {
+    const { target, action } = await mountDashboard();
+    await click(target.querySelector(".o_pb_new_plant"));
+    expect(action.actions[0]).toEqual({
+      action: "plant_bridge.action_plant_bridge_site_onboard",
+      options: { onClose: expect.any(Function) },
+    });
   });
 
   test("drill-down: a failure figure opens the exception queue of its site, a chart point the trace of its interval", async () => {

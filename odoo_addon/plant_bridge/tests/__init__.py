@@ -31,3 +31,4 @@ from . import test_quality_holds
 from . import test_differential_lots
 from . import test_differential_time
 from . import test_audit
+from . import test_site_onboard

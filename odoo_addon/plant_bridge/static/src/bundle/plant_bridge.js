@@ -420,6 +420,12 @@ var Dashboard = class extends Component2 {
       onClose: () => void this.refresh()
     });
   }
+  /** The *New Plant* wizard; it ends in *Connect a Sidecar* for the new site. */
+  newPlant() {
+    return this.action.doAction("plant_bridge.action_plant_bridge_site_onboard", {
+      onClose: () => void this.refresh()
+    });
+  }
   selectedRows() {
     const group = this.state.summaries.find((s) => s.key === this.state.selected);
     if (!group) return this.rows.filter((r) => !r.connector);
