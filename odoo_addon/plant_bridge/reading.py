@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 
 from odoo.exceptions import UserError
-from odoo.tools import html2plaintext
+from odoo.tools import float_round, html2plaintext
 
 from .posting import utc_iso
 
@@ -245,22 +245,45 @@ def read_workcenters(env, site, names):
 
 
 def read_oee(env, site, names, date_from, date_to):
+    """Odoo's OEE figures of each work center over [from, to), computed as `mrp.workcenter`
+    computes its own over the last month (`_compute_oee`, `_compute_blocked_time`,
+    `_compute_productive_time`, `_compute_performance`) with that period instead:
+
+    - the time logs (`mrp.workcenter.productivity`) that started in the period and are closed,
+      by their `duration` (minutes; downtime counted in the work center's working hours) - the
+      OEE report (its Date filter is on the start) summed per effectiveness category;
+    - `oee` = productive / all those minutes, in percent rounded to 2 digits (0 when nothing
+      productive); `productive_time` / `blocked_time` (everything not productive) in hours;
+    - `performance` = expected / actual duration of the work orders done that started in the
+      period, in whole percent as the work center's Performance field shows it.
+    """
     start, end = parse_time(env, date_from, 'from'), parse_time(env, date_to, 'to')
     if end <= start:
         raise UserError(env._("'to' must be after 'from'."))
     workcenters = env['mrp.workcenter'].search(workcenter_domain(site, names))
-    logs = env['mrp.workcenter.productivity'].search([
-        ('workcenter_id', 'in', workcenters.ids), ('date_start', '<', end),
-        '|', ('date_end', '=', False), ('date_end', '>', start)])
-    now = datetime.now()
     minutes = {wc.id: dict.fromkeys(LOSS_TYPES, 0.0) for wc in workcenters}
-    for log in logs:
-        stop = min(log.date_end or now, end)
-        overlap = (stop - max(log.date_start, start)).total_seconds() / 60.0
-        if overlap > 0 and log.loss_type in LOSS_TYPES:
-            minutes[log.workcenter_id.id][log.loss_type] += overlap
-    return [{'key': workcenter_key(wc), 'from': utc_iso(start), 'to': utc_iso(end),
-             'minutes': {k: round(v, 2) for k, v in minutes[wc.id].items()}} for wc in workcenters]
+    for workcenter, loss_type, duration in env['mrp.workcenter.productivity']._read_group(
+            [('workcenter_id', 'in', workcenters.ids), ('date_start', '>=', start), ('date_start', '<', end),
+             ('date_end', '!=', False)], ['workcenter_id', 'loss_type'], ['duration:sum']):
+        minutes[workcenter.id][loss_type or 'availability'] += duration
+    work_orders = {workcenter.id: (expected, actual) for workcenter, expected, actual in env['mrp.workorder']._read_group(
+        [('workcenter_id', 'in', workcenters.ids), ('date_start', '>=', start), ('date_start', '<', end),
+         ('state', '=', 'done')], ['workcenter_id'], ['duration_expected:sum', 'duration:sum'])}
+    rows = []
+    for wc in workcenters:
+        by_type = minutes[wc.id]
+        productive, total = by_type['productive'], sum(by_type.values())
+        expected, actual = work_orders.get(wc.id, (0.0, 0.0))
+        rows.append({
+            'key': workcenter_key(wc), 'from': utc_iso(start), 'to': utc_iso(end),
+            'minutes': {k: round(v, 2) for k, v in by_type.items()},
+            'oee': float_round(productive * 100.0 / total, precision_digits=2) if productive else 0.0,
+            'productive_time': float_round(productive / 60.0, precision_digits=2),
+            'blocked_time': float_round((total - productive) / 60.0, precision_digits=2),
+            'performance': int(100 * expected / actual) if actual else 0,
+            'work_orders': {'expected': expected, 'actual': actual},
+        })
+    return rows
 
 
 # ---------------------------------------------------------------------------- lots

@@ -341,8 +341,10 @@ class PlantBridgeApi(models.AbstractModel):
 
     @api.model
     def read_oee(self, site, names, date_from, date_to):
-        """Minutes logged per loss type (productive, performance, quality, availability) of each
-        work center between `date_from` and `date_to`, open intervals counted up to now."""
+        """Odoo's OEE figures of each work center for the period [`date_from`, `date_to`): its
+        OEE, Performance, productive and blocked time and the OEE report's minutes per loss type
+        (productive, performance, quality, availability), as Odoo computes them for the last
+        month (`reading.read_oee`)."""
         env, site = self._read_env(site)
         return reading.read_oee(env, site, reading.check_names(self.env, names), date_from, date_to)
 

@@ -32,3 +32,4 @@ from . import test_differential_lots
 from . import test_differential_time
 from . import test_audit
 from . import test_site_onboard
+from . import test_differential_oee

@@ -705,7 +705,7 @@ export type WorkCenter = {
   equipment: Array<Scalars["String"]["output"]>;
   /** OEE target (%) set in Odoo. */
   oeeTarget: Maybe<Scalars["Float"]["output"]>;
-  /** Overall equipment effectiveness over a period (at most 366 days), from Odoo's time logs. */
+  /** Overall equipment effectiveness over a period (at most 366 days): Odoo's own OEE figures for that period (see `Oee`). */
   oee: Oee;
 };
 
@@ -735,32 +735,48 @@ export type Downtime = {
 };
 
 /**
- * OEE = availability × performance × quality = productive time / logged time, from the work
- * center's time logs (wall-clock minutes clipped to the period; open intervals count up to now).
- * Ratios are null when nothing was logged.
+ * Odoo's OEE of a work center over a period, computed as Odoo computes the work center's OEE,
+ * Productive Time, Blocked Time and Performance for the last month (`mrp.workcenter`), with this
+ * period instead, from its time logs (`mrp.workcenter.productivity`): the logs that **started in
+ * the period and are closed**, counted whole by their duration (minutes; downtime in the work
+ * center's working hours) — the OEE report filtered on its Date shows the same minutes per
+ * category. Open intervals count once they end. OEE = productive / all those minutes =
+ * availability × performance × quality. Scrap does not enter Odoo's OEE: a quality loss is time
+ * logged with a quality reason (e.g. `Process Defect`). Ratios (0 to 1) are null when nothing was
+ * logged (or no work order was done, for `workOrderPerformance`).
  */
 export type Oee = {
   __typename?: "Oee";
-  /** Start of the period, as asked. */
+  /** Start of the period (inclusive), as asked. */
   from: Scalars["DateTime"]["output"];
-  /** End of the period, as asked. */
+  /** End of the period (exclusive), as asked. */
   to: Scalars["DateTime"]["output"];
-  /** Minutes logged as productive within the period. */
+  /** Minutes of the productive time logs started in the period. */
   productiveMinutes: Scalars["Float"]["output"];
-  /** Minutes logged as performance losses within the period. */
+  /** Minutes of performance losses (reduced speed: work order time beyond the expected duration). */
   performanceLossMinutes: Scalars["Float"]["output"];
-  /** Minutes logged as quality losses within the period. */
+  /** Minutes of quality losses (time logged with a quality reason). */
   qualityLossMinutes: Scalars["Float"]["output"];
-  /** Minutes logged as availability losses within the period. */
+  /** Minutes of availability losses (downtime, blocks). */
   availabilityLossMinutes: Scalars["Float"]["output"];
+  /** Productive hours, as Odoo's Productive Time (2 digits). */
+  productiveHours: Scalars["Float"]["output"];
+  /** Hours of all losses, as Odoo's Blocked Time (2 digits). */
+  blockedHours: Scalars["Float"]["output"];
   /** (logged - availability losses) / logged */
   availability: Maybe<Scalars["Float"]["output"]>;
   /** (running - performance losses) / running, running = logged - availability losses */
   performance: Maybe<Scalars["Float"]["output"]>;
   /** productive / (running - performance losses) */
   quality: Maybe<Scalars["Float"]["output"]>;
-  /** productive / logged = availability × performance × quality, 0 to 1. */
+  /** Odoo's OEE: productive / logged = availability × performance × quality (Odoo's percent / 100). */
   oee: Maybe<Scalars["Float"]["output"]>;
+  /** Expected minutes of the work orders done that started in the period. */
+  workOrderExpectedMinutes: Scalars["Float"]["output"];
+  /** Actual minutes of those work orders. */
+  workOrderMinutes: Scalars["Float"]["output"];
+  /** Expected / actual minutes of those work orders: Odoo's work center Performance (shown there as a whole percent, truncated). */
+  workOrderPerformance: Maybe<Scalars["Float"]["output"]>;
 };
 
 /** State of a manufacturing order (Odoo's `mrp.production.state`). */
@@ -2012,10 +2028,15 @@ export type OeeResolvers<
   performanceLossMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
   qualityLossMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
   availabilityLossMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  productiveHours?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  blockedHours?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
   availability?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
   performance?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
   quality?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
   oee?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
+  workOrderExpectedMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  workOrderMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  workOrderPerformance?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
 };
 
 export type OrderQuantitiesResolvers<
