@@ -46,6 +46,19 @@ const COLORS = {
   lag: "#EA6175",
 };
 
+/** One work center's OEE in the window: Odoo's own figures (`plant_bridge.site.read_oee`). */
+export interface OeeRow {
+  key: string;
+  site: string;
+  /** Odoo's OEE in percent (productive / all closed time logs started in the window). */
+  oee: number;
+  productive_time: number;
+  blocked_time: number;
+  /** Odoo's Performance (expected / actual work order minutes), whole percent. */
+  performance: number;
+  minutes: Record<"productive" | "performance" | "quality" | "availability", number>;
+}
+
 interface SidecarView {
   id: number;
   name: string;
@@ -81,6 +94,7 @@ export class Dashboard extends Component {
     buckets: [] as Bucket[],
     sidecars: [] as SidecarView[],
     revision: 0,
+    oee: [] as OeeRow[],
   });
   rows: SnapshotRow[] = [];
   timer: ReturnType<typeof setInterval> | undefined;
@@ -114,7 +128,7 @@ export class Dashboard extends Component {
     try {
       const now = Date.now();
       const since = toServerDatetime(now - this.windowMs);
-      const [rows, sidecars, revisions] = await Promise.all([
+      const [rows, sidecars, revisions, oee] = await Promise.all([
         this.orm.searchRead<SnapshotRow>(
           "plant_bridge.metric.snapshot",
           [["at", ">=", since]],
@@ -131,7 +145,15 @@ export class Dashboard extends Component {
           order: "id desc",
           limit: 1,
         }),
+        this.orm
+          .call<OeeRow[]>("plant_bridge.site", "read_oee", [
+            new Date(now - this.windowMs).toISOString(),
+            new Date(now).toISOString(),
+          ])
+          .catch(() => [] as OeeRow[]),
       ]);
+      // work centers that logged time in the window (Odoo's OEE counts closed time logs only)
+      this.state.oee = oee.filter((r) => Object.values(r.minutes).some((m) => m > 0));
       this.rows = rows;
       this.state.truncated = rows.length >= SNAPSHOT_LIMIT;
       this.state.revision = revisions[0]?.id ?? 0;

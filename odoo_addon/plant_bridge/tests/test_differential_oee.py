@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from odoo.tests import freeze_time, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
 
 from .differential import EVENTS, MANUAL, DifferentialCase, snapshot, time_snapshot
 from .test_differential_time import DESK, T0, iso
@@ -128,3 +128,18 @@ class TestDifferentialOee(DifferentialCase):
         self.assertEqual(row['minutes']['quality'], 15.0)
         self.assertEqual(row['minutes']['availability'], logs.filtered(lambda l: l.loss_type == 'availability').duration)
         self.assertEqual((row['minutes']['productive'], row['oee'], row['performance']), (0.0, 0.0, 0))
+
+    def test_dashboard_oee_is_the_read_api_oee(self):
+        """The Dashboard's OEE (a Plant Bridge user's `plant_bridge.site.read_oee`) answers the same
+        figures as the connector's read API for the same period."""
+        __, (event_wc, __) = self.shift()
+        user = new_test_user(self.env, login='pb_oee_viewer', groups='plant_bridge.group_user')
+        period = (iso(T0), iso(T0 + timedelta(days=1)))
+        Site = self.env['plant_bridge.site'].with_user(user)
+        self.assertEqual(Site.read_oee(*period), [])  # only the sites the user is allowed on
+        user.plant_bridge_site_ids = self.site
+        rows = Site.read_oee(*period)
+        [row] = [r for r in rows if r['key'] == event_wc.name]
+        [api_row] = self.api.read_oee('main', [event_wc.name], *period)
+        self.assertEqual(row, dict(api_row, site='main'))
+        self.assertGreater(row['oee'], 0.0)

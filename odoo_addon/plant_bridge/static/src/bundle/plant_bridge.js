@@ -341,7 +341,8 @@ var Dashboard = class extends Component2 {
     summaries: [],
     buckets: [],
     sidecars: [],
-    revision: 0
+    revision: 0,
+    oee: []
   });
   rows = [];
   timer;
@@ -370,7 +371,7 @@ var Dashboard = class extends Component2 {
     try {
       const now = Date.now();
       const since = toServerDatetime(now - this.windowMs);
-      const [rows, sidecars, revisions] = await Promise.all([
+      const [rows, sidecars, revisions, oee] = await Promise.all([
         this.orm.searchRead(
           "plant_bridge.metric.snapshot",
           [["at", ">=", since]],
@@ -386,8 +387,13 @@ var Dashboard = class extends Component2 {
         this.orm.searchRead("plant_bridge.config.revision", [], ["id"], {
           order: "id desc",
           limit: 1
-        })
+        }),
+        this.orm.call("plant_bridge.site", "read_oee", [
+          new Date(now - this.windowMs).toISOString(),
+          new Date(now).toISOString()
+        ]).catch(() => [])
       ]);
+      this.state.oee = oee.filter((r) => Object.values(r.minutes).some((m) => m > 0));
       this.rows = rows;
       this.state.truncated = rows.length >= SNAPSHOT_LIMIT;
       this.state.revision = revisions[0]?.id ?? 0;
