@@ -98,6 +98,7 @@ const schema = z
     PLANT_BRIDGE_POST_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(200),
     PLANT_BRIDGE_POST_CONCURRENCY: positiveInt(3, 8),
     PLANT_BRIDGE_CONFIG_POLL_SECONDS: positiveInt(30, 86_400),
+    PLANT_BRIDGE_TOKEN_LIST_MAX_AGE_SECONDS: positiveInt(300, 86_400),
     PLANT_BRIDGE_OUTBOUND_POLL_SECONDS: positiveInt(5, 86_400),
     PLANT_BRIDGE_HEARTBEAT_SECONDS: positiveInt(15, 86_400),
     PLANT_BRIDGE_MAPPINGS: optional(z.string().min(1)),
@@ -166,6 +167,8 @@ export interface Config {
     /** Posting calls to Odoo at once (a batch split by business object). */
     concurrency: number;
     configPollMs: number;
+    /** How long the API token list pulled from Odoo is trusted while Odoo is unreachable. */
+    tokenListMaxAgeMs: number;
     outboundPollMs: number;
     heartbeatMs: number;
   };
@@ -270,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lingerMs: c.PLANT_BRIDGE_POST_LINGER_MS,
       concurrency: c.PLANT_BRIDGE_POST_CONCURRENCY,
       configPollMs: c.PLANT_BRIDGE_CONFIG_POLL_SECONDS * 1000,
+      tokenListMaxAgeMs: c.PLANT_BRIDGE_TOKEN_LIST_MAX_AGE_SECONDS * 1000,
       outboundPollMs: c.PLANT_BRIDGE_OUTBOUND_POLL_SECONDS * 1000,
       heartbeatMs: c.PLANT_BRIDGE_HEARTBEAT_SECONDS * 1000,
     },

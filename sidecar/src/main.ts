@@ -271,6 +271,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         client: odoo.client,
         logger,
         intervalMs: config.sync.configPollMs,
+        maxAgeMs: config.sync.tokenListMaxAgeMs,
       });
       cleanups.push(() => tokens!.stop());
     }
