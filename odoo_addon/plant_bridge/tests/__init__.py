@@ -33,3 +33,4 @@ from . import test_differential_time
 from . import test_audit
 from . import test_site_onboard
 from . import test_differential_oee
+from . import test_site_scoping
