@@ -13,6 +13,7 @@ const SECRETS = new Set([
   "PLANT_BRIDGE_ADMIN_TOKEN",
   "PLANT_BRIDGE_MQTT_PASSWORD",
   "PLANT_BRIDGE_WEBHOOK_SECRET",
+  "PLANT_BRIDGE_WEBHOOK_SECRETS",
 ]);
 
 // 0 asks the OS for a free port (tests, several sidecars on one host).
@@ -63,6 +64,15 @@ const schema = z
     PLANT_BRIDGE_ADMIN_TOKEN: optional(z.string().min(16, "a token of at least 16 characters")),
     PLANT_BRIDGE_WEBHOOK_SECRET: optional(
       z.string().min(32, "a shared secret of at least 32 characters").max(1024),
+    ),
+    PLANT_BRIDGE_WEBHOOK_SECRETS: optional(
+      z
+        .string()
+        .max(65_536)
+        .regex(
+          /^\s*[A-Za-z0-9_.-]{1,64}(\/[A-Za-z0-9_.-]{1,64})?=[^,\s]{32,1024}\s*(,\s*[A-Za-z0-9_.-]{1,64}(\/[A-Za-z0-9_.-]{1,64})?=[^,\s]{32,1024}\s*)*$/,
+          "a comma-separated list of <site>=<secret> or <site>/<source>=<secret> (secrets of at least 32 characters, without commas or spaces)",
+        ),
     ),
     PLANT_BRIDGE_WEBHOOK_TOLERANCE_SECONDS: positiveInt(300, 86_400),
     PLANT_BRIDGE_LOG_LEVEL: z
@@ -187,7 +197,13 @@ export interface Config {
   sites: string[];
   adminToken?: string;
   /** Signed HTTP webhooks (README "Signed webhooks"); no secret: no webhook routes. */
-  webhook: { secret?: string; toleranceSeconds: number };
+  webhook: {
+    /** The default secret of every site without one of its own. */
+    secret?: string;
+    /** Secrets by `<site>` or `<site>/<source>` (PLANT_BRIDGE_WEBHOOK_SECRETS). */
+    secrets?: Record<string, string>;
+    toleranceSeconds: number;
+  };
   logLevel: Raw["PLANT_BRIDGE_LOG_LEVEL"];
   maxMessageBytes: number;
   name: string;
@@ -312,6 +328,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.PLANT_BRIDGE_MQTT_PASSWORD) config.mqtt.password = c.PLANT_BRIDGE_MQTT_PASSWORD;
   if (c.PLANT_BRIDGE_ADMIN_TOKEN) config.adminToken = c.PLANT_BRIDGE_ADMIN_TOKEN;
   if (c.PLANT_BRIDGE_WEBHOOK_SECRET) config.webhook.secret = c.PLANT_BRIDGE_WEBHOOK_SECRET;
+  if (c.PLANT_BRIDGE_WEBHOOK_SECRETS)
+    config.webhook.secrets = Object.fromEntries(
+      c.PLANT_BRIDGE_WEBHOOK_SECRETS.split(",").map((entry) => {
+        const [key, secret] = entry.trim().split(/=(.*)/s);
+        return [key!, secret!];
+      }),
+    );
   return config;
 }
 
@@ -328,7 +351,12 @@ export function describeConfig(config: Config): Record<string, unknown> {
     adminToken: config.adminToken ? "[redacted]" : "unset",
     webhook: {
       ...config.webhook,
-      secret: config.webhook.secret ? "[redacted]" : "unset: no webhook routes",
+      secret: config.webhook.secret ? "[redacted]" : "unset",
+      ...(config.webhook.secrets && {
+        secrets: Object.fromEntries(
+          Object.keys(config.webhook.secrets).map((k) => [k, "[redacted]"]),
+        ),
+      }),
     },
     store: config.store.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:[redacted]@"),
   };

@@ -315,6 +315,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           logger,
           limits,
           secret: config.webhook.secret,
+          ...(config.webhook.secrets && { secrets: config.webhook.secrets }),
           quarantine,
           toleranceSeconds: config.webhook.toleranceSeconds,
         }),

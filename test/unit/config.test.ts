@@ -105,6 +105,19 @@ describe("configuration", () => {
     }
   });
 
+  it("reads one webhook secret per site or source, and never echoes them", () => {
+    const a = "site-a-secret-0123456789abcdef012345";
+    const mes = "mes-source-secret-0123456789abcdef01";
+    const c = loadConfig({ PLANT_BRIDGE_WEBHOOK_SECRETS: `main=${a}, main/mes=${mes}` });
+    expect(c.webhook).toEqual({ secrets: { main: a, "main/mes": mes }, toleranceSeconds: 300 });
+    const logged = JSON.stringify(describeConfig(c));
+    expect(logged).not.toContain(a);
+    expect(logged).not.toContain(mes);
+    const p = problems({ PLANT_BRIDGE_WEBHOOK_SECRETS: "main=too-short-secret" });
+    expect(p[0]).toMatch(/^PLANT_BRIDGE_WEBHOOK_SECRETS: /);
+    expect(p.join()).not.toContain("too-short-secret");
+  });
+
   it("reads a config file whose settings the environment overrides", () => {
     const dir = mkdtempSync(join(tmpdir(), "pb-config-"));
     const file = join(dir, "plant-bridge.json");
