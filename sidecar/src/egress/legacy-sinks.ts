@@ -11,7 +11,7 @@ import type { OutboundPolicy } from "../connectors/outbound-http.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { authHeaders, sqlConnection } from "../ingress/legacy/connectors.js";
-import { confineFolder } from "../ingress/legacy/file-drop/folder.js";
+import { confineFolder, requireRoots } from "../ingress/legacy/file-drop/folder.js";
 import { openSqlClient, type SqlClient } from "../ingress/legacy/sql/sql-client.js";
 import type { Logger } from "../logger.js";
 import type { ConnectorConfig } from "../odoo/config-sync.js";
@@ -155,8 +155,17 @@ export interface LegacySinksOptions {
 }
 
 export interface LegacySinks {
-  /** Rebuilds a site's sinks from its connectors (and time zone, for naive SQL timestamps). */
-  update(site: string, connectors: ConnectorConfig[], timezone: string): Promise<void>;
+  /**
+   * Rebuilds a site's sinks from its connectors (and time zone, for naive SQL timestamps).
+   * `origin` "odoo": configured in Odoo, so file sinks need PLANT_BRIDGE_LEGACY_ROOTS
+   * (`roots_required`); "file": the local PLANT_BRIDGE_LEGACY file. @default "file"
+   */
+  update(
+    site: string,
+    connectors: ConnectorConfig[],
+    timezone: string,
+    origin?: "odoo" | "file",
+  ): Promise<void>;
   sinks(site: string): OutboundSink[];
   close(): Promise<void>;
 }
@@ -182,6 +191,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
     c: ConnectorConfig,
     timezone: string,
     clients: SqlClient[],
+    origin: "odoo" | "file",
   ): OutboundSink | undefined {
     const resilience = (p: { attempts: number; backoffMs: number }): ResilienceOptions => ({
       ...options.resilience,
@@ -191,6 +201,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
     });
     switch (c.kind) {
       case "sink_file": {
+        if (origin === "odoo") requireRoots(options.roots ?? [], `file sink ${c.name}`);
         const p = parse(fileParams, c.params, `file sink ${c.name}`);
         let dir: string;
         try {
@@ -246,25 +257,26 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
   }
 
   return {
-    async update(site, connectors, timezone) {
+    async update(site, connectors, timezone, origin = "file") {
       const relevant = connectors.filter(
         (c) => c.active && c.kind.startsWith("sink_") && c.kind !== "sink_mqtt",
       );
-      const fingerprint = JSON.stringify([timezone, relevant]);
+      const fingerprint = JSON.stringify([timezone, origin, relevant]);
       const old = bySite.get(site);
       if (old?.fingerprint === fingerprint) return;
       const clients: SqlClient[] = [];
       const sinks: OutboundSink[] = [];
       for (const c of relevant) {
         try {
-          const sink = build(c, timezone, clients);
+          const sink = build(c, timezone, clients, origin);
           if (sink) sinks.push(sink);
         } catch (err) {
           const message = (err as Error).message;
+          const code = err instanceof ConfigError ? err.code : "config";
           logger.warn({ site, connector: c.name, problem: message }, "legacy sink cannot be used");
           sinks.push({
             name: `${c.kind}:${c.name}`,
-            deliver: () => Promise.reject(new ConfigError("config", message)),
+            deliver: () => Promise.reject(new ConfigError(code, message)),
           });
         }
       }

@@ -27,7 +27,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { request } from "undici";
 import { z } from "zod";
 import { authHeaders, fileDropParams, sqlConnection } from "../ingress/legacy/connectors.js";
-import { confineFolder } from "../ingress/legacy/file-drop/folder.js";
+import { confineFolder, requireRoots } from "../ingress/legacy/file-drop/folder.js";
 import { describeConnection, openSqlClient, redact } from "../ingress/legacy/sql/sql-client.js";
 import type { ConnectorConfig, SiteConfig } from "./config-sync.js";
 
@@ -153,8 +153,11 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
       case "sink_mqtt":
         return probeMqtt(c);
       case "file_drop":
+        // Test Connection is asked from Odoo: its folders need roots like the connector's runs
+        requireRoots(roots, `file drop ${c.name}`);
         return probeFolder(fileDropParams(c.params, { baseDir, roots }).dir, false);
       case "sink_file": {
+        requireRoots(roots, `file sink ${c.name}`);
         const p = parse(sinkFileParams, c.params, `file sink ${c.name}`);
         try {
           return probeFolder(confineFolder(p.path, baseDir, roots), true);

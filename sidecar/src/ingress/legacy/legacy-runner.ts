@@ -17,6 +17,7 @@ import type { RunRecord, ScheduledJob, Scheduler } from "../../scheduler/schedul
 import type { Store } from "../../store/types.js";
 import { fileDropParams, httpSourceParams, sqlSourceParams } from "./connectors.js";
 import { createFileDropSource } from "./file-drop/file-source.js";
+import { requireRoots } from "./file-drop/folder.js";
 import { createHttpSource } from "./http/http-source.js";
 import type { LegacySource, PullContext, PullStats } from "./pull.js";
 import {
@@ -135,7 +136,12 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
     });
   }
 
-  function build(site: LegacySiteConfig, connector: ConnectorConfig, fingerprint: string): Built {
+  function build(
+    site: LegacySiteConfig,
+    connector: ConnectorConfig,
+    fingerprint: string,
+    scope: string,
+  ): Built {
     const purpose = (connector.params as { purpose?: unknown }).purpose;
     const reconciliation = purpose === "reconciliation";
     let source: LegacySource | undefined;
@@ -143,6 +149,8 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
     let eventType: string | undefined;
     switch (connector.kind) {
       case "file_drop": {
+        if (scope.startsWith("odoo:"))
+          requireRoots(options.roots ?? [], `file drop ${connector.name}`);
         const p = fileDropParams(connector.params, {
           baseDir: options.baseDir ?? process.cwd(),
           roots: options.roots ?? [],
@@ -298,7 +306,7 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
         if (!b || b.fingerprint !== fingerprint) {
           await b?.close().catch(() => undefined);
           built.delete(id);
-          b = build(site, connector, fingerprint);
+          b = build(site, connector, fingerprint, scope);
           built.set(id, b);
         }
         return b.run({

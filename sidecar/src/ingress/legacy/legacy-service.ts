@@ -166,7 +166,7 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
       )
       .catch((err: unknown) => logger.error({ err }, "legacy schedules not applied"));
     void options.sinks
-      .update(siteConfig.site, siteConfig.connectors ?? [], timezone)
+      .update(siteConfig.site, siteConfig.connectors ?? [], timezone, "odoo")
       .catch((err: unknown) => logger.error({ err }, "legacy sinks not applied"));
   };
   options.bus.on("configChanged", onConfig);
