@@ -59,6 +59,14 @@ export interface OeeRow {
   minutes: Record<"productive" | "performance" | "quality" | "availability", number>;
 }
 
+/** The last scheduled verification of the audit trail (`plant_bridge.audit.audit_status`). */
+export interface AuditStatus {
+  ok: boolean | null;
+  checked_at: string | false;
+  broken_seq: number | false;
+  reason: string | false;
+}
+
 interface SidecarView {
   id: number;
   name: string;
@@ -95,6 +103,8 @@ export class Dashboard extends Component {
     sidecars: [] as SidecarView[],
     revision: 0,
     oee: [] as OeeRow[],
+    /** Set when the daily verification found the audit trail broken (managers only). */
+    auditBroken: null as AuditStatus | null,
   });
   rows: SnapshotRow[] = [];
   timer: ReturnType<typeof setInterval> | undefined;
@@ -103,7 +113,12 @@ export class Dashboard extends Component {
     this.orm = useService("orm");
     this.action = useService("action");
     onWillStart(async () => {
-      await Promise.all([loadBundle("web.chartjs_lib"), this.load(), this.loadRights()]);
+      await Promise.all([
+        loadBundle("web.chartjs_lib"),
+        this.load(),
+        this.loadRights(),
+        this.loadAudit(),
+      ]);
     });
     onMounted(() => this.schedule());
     onWillUnmount(() => clearInterval(this.timer));
@@ -182,6 +197,14 @@ export class Dashboard extends Component {
     this.state.canConnect = await this.orm
       .call<boolean>("plant_bridge.sidecar.connect", "has_access", [[], "create"])
       .catch(() => false);
+  }
+
+  /** The audit trail's last verification; only managers may read it (others get no flag). */
+  async loadAudit() {
+    const status = await this.orm
+      .call<AuditStatus>("plant_bridge.audit", "audit_status", [])
+      .catch(() => null);
+    this.state.auditBroken = status && status.ok === false ? status : null;
   }
 
   /** The *Connect a Sidecar* wizard; the new sidecar shows up here at its first heartbeat. */

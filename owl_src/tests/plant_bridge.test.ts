@@ -366,6 +366,7 @@ async function openAction(tag: string, context: Record<string, unknown> = {}) {
 describe("@plant_bridge", () => {
   test("Dashboard: figures per site from the snapshots, three charts, sidecar health", async () => {
     onRpc("plant_bridge.sidecar.connect", "has_access", () => true);
+    onRpc("plant_bridge.audit", "audit_status", () => ({ ok: true, broken_seq: false }));
     await openAction("plant_bridge.dashboard");
     expect(".o_pb_connect_sidecar").toHaveCount(1);
     expect(".o_plant_bridge_dashboard .o_pb_group").toHaveCount(1);
@@ -373,6 +374,18 @@ describe("@plant_bridge", () => {
     expect(".o_pb_group .o_pb_outbox").toHaveText(/^1\s*outbox/);
     expect(".o_pb_chart canvas").toHaveCount(3);
     expect(queryAllTexts(".o_pb_sidecar td:nth-child(3)")).toEqual(["Up"]);
+    expect(".o_pb_audit_broken").toHaveCount(0);
+  });
+
+  test("Dashboard: flags an audit trail the daily verification found broken", async () => {
+    onRpc("plant_bridge.audit", "audit_status", () => ({
+      ok: false,
+      checked_at: "2026-12-03 03:00:00",
+      broken_seq: 7,
+      reason: "its content does not match its hash (altered)",
+    }));
+    await openAction("plant_bridge.dashboard");
+    expect(".o_pb_audit_broken").toHaveText(/broken at row #7/);
   });
 
   test("Mapping Studio: the preview follows the expression as it is typed", async () => {

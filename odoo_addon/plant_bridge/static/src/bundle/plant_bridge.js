@@ -342,7 +342,9 @@ var Dashboard = class extends Component2 {
     buckets: [],
     sidecars: [],
     revision: 0,
-    oee: []
+    oee: [],
+    /** Set when the daily verification found the audit trail broken (managers only). */
+    auditBroken: null
   });
   rows = [];
   timer;
@@ -350,7 +352,12 @@ var Dashboard = class extends Component2 {
     this.orm = useService("orm");
     this.action = useService("action");
     onWillStart(async () => {
-      await Promise.all([loadBundle("web.chartjs_lib"), this.load(), this.loadRights()]);
+      await Promise.all([
+        loadBundle("web.chartjs_lib"),
+        this.load(),
+        this.loadRights(),
+        this.loadAudit()
+      ]);
     });
     onMounted2(() => this.schedule());
     onWillUnmount2(() => clearInterval(this.timer));
@@ -419,6 +426,11 @@ var Dashboard = class extends Component2 {
   /** Whether the user may run *Connect a Sidecar* (the Plant Bridge managers). */
   async loadRights() {
     this.state.canConnect = await this.orm.call("plant_bridge.sidecar.connect", "has_access", [[], "create"]).catch(() => false);
+  }
+  /** The audit trail's last verification; only managers may read it (others get no flag). */
+  async loadAudit() {
+    const status = await this.orm.call("plant_bridge.audit", "audit_status", []).catch(() => null);
+    this.state.auditBroken = status && status.ok === false ? status : null;
   }
   /** The *Connect a Sidecar* wizard; the new sidecar shows up here at its first heartbeat. */
   connectSidecar() {
