@@ -27,3 +27,10 @@ class MrpWorkcenter(models.Model):
                                                     ondelete='set null')
     plant_bridge_equipment_ids = fields.One2many('maintenance.equipment', 'plant_bridge_workcenter_id',
                                                  string='Equipment')
+
+    def unblock(self):
+        res = super().unblock()
+        if not self.env.context.get('plant_bridge_no_change'):
+            # unblocked in Odoo's screens: the plant's finishes waiting for it apply now
+            self.env['plant_bridge.message']._release_waiting_finishes(workcenters=self)
+        return res

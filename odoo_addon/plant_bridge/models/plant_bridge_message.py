@@ -2,6 +2,7 @@ import json
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.fields import Domain
 from odoo.exceptions import ConcurrencyError, UserError
 from odoo.tools import SQL
 
@@ -247,6 +248,40 @@ class PlantBridgeMessage(models.Model):
                 continue
             self.search([('production_id', '=', production.id), ('state', '=', 'deferred'),
                          ('error_code', '=', PARKED)], order='id')._post_again()
+
+    #: deferrals of a work order finish that wait for something Odoo sees happen (a start, an unblock)
+    WAITING_FOR_WORK = ('workorder_not_started', 'workcenter_blocked')
+
+    @api.model
+    def _release_waiting_finishes(self, productions=None, workcenters=None):
+        """Post again the work order finishes deferred on these orders or work centers
+        (`workorder_not_started`, `workcenter_blocked`) whose work order has started meanwhile and
+        whose work center is not blocked. Called after a batch and by Odoo's own Start / Unblock;
+        the events posted again release nothing themselves (no chain of posts within posts)."""
+        if self.env.context.get('plant_bridge_releasing') or not (productions or workcenters):
+            return []
+        where = [('state', '=', 'deferred'), ('error_code', 'in', self.WAITING_FOR_WORK)]
+        scope = []
+        if productions:
+            scope.append([('production_id', 'in', productions.ids)])
+        if workcenters:
+            scope.append([('workcenter_id', 'in', workcenters.ids)])
+        waiting = self.sudo().search(Domain.AND([where, Domain.OR(scope)]), order='id')
+        ready = waiting.filtered(lambda message: message._finish_can_apply())
+        return ready.with_context(plant_bridge_releasing=True)._post_again()
+
+    def _finish_can_apply(self):
+        """The work order this deferred finish names has started, on a work center not blocked
+        (or it is gone / closed: posting it again settles it with its own outcome)."""
+        self.ensure_one()
+        try:
+            operation = self._get_event().get('operation')
+        except UserError:
+            return False
+        workorder = self.production_id.workorder_ids.filtered(lambda wo: wo.name == operation)[:1]
+        if not workorder or workorder.state in ('done', 'cancel'):
+            return True
+        return workorder.state == 'progress' and workorder.workcenter_id.working_state != 'blocked'
 
     def _post_again(self):
         """Post these (deferred) events again as one batch, oldest first."""

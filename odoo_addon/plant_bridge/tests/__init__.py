@@ -34,3 +34,4 @@ from . import test_audit
 from . import test_site_onboard
 from . import test_differential_oee
 from . import test_site_scoping
+from . import test_labor
