@@ -44,6 +44,7 @@ export const EVENT_TYPES: [string, () => string][] = [
   ["scrap", () => _t("Scrap")],
   ["downtime", () => _t("Downtime")],
   ["workorder_status", () => _t("Work Order Status")],
+  ["labor", () => _t("Labor")],
   ["machine_status", () => _t("Machine Status")],
   ["quality", () => _t("Quality")],
   ["maintenance", () => _t("Maintenance")],

@@ -99,6 +99,19 @@ describe("mutations", () => {
       { type: "workorder_status", status: "started" },
     ],
     [
+      "reportLabor",
+      "LaborInput",
+      {
+        order: "WH/MO/00001",
+        operation: "Manual Assembly",
+        operator: "B-0001",
+        kind: "setup",
+        start: "2026-11-26T08:00:00Z",
+        end: "2026-11-26T08:15:00Z",
+      },
+      { type: "labor", operator: "B-0001", kind: "setup", end: "2026-11-26T08:15:00.000Z" },
+    ],
+    [
       "reportMachineStatus",
       "MachineStatusInput",
       { workCenter: "Drill 1", status: "down", counters: { good: 3 } },

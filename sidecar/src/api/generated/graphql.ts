@@ -51,6 +51,8 @@ export type Mutation = {
   reportDowntime: SubmitResult;
   /** Starts, pauses or finishes a work order (`workorder_status`). */
   reportWorkOrderStatus: SubmitResult;
+  /** An operator clocks on / off a work order, for its setup or its run (`labor`). */
+  reportLabor: SubmitResult;
   /** Reports the state of a machine (`machine_status`). */
   reportMachineStatus: SubmitResult;
   /** Reports a quality result, optionally holding the order or lot (`quality`). */
@@ -116,6 +118,15 @@ export type MutationReportDowntimeArgs = {
  */
 export type MutationReportWorkOrderStatusArgs = {
   input: WorkOrderStatusInput;
+};
+
+/**
+ * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
+ * idempotent by (site, id) and durable in the sidecar's outbox before the answer; the sidecar then
+ * posts them to Odoo. Scope `write:events` (dead-letter actions: `admin`).
+ */
+export type MutationReportLaborArgs = {
+  input: LaborInput;
 };
 
 /**
@@ -335,6 +346,44 @@ export type WorkOrderStatusInput = {
   quantity?: InputMaybe<Scalars["Float"]["input"]>;
   /** Unit of `quantity` as Odoo names it; Odoo converts it to the order's unit (`bad_uom` when it cannot). */
   uom?: InputMaybe<Scalars["String"]["input"]>;
+  /** Who pressed the button: a plant badge or an Odoo login; their own timer starts / pauses (`unknown_operator` when Odoo knows no such person). */
+  operator?: InputMaybe<Scalars["String"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
+  attributes?: InputMaybe<Scalars["JSON"]["input"]>;
+};
+
+/** What an operator does on a work order. */
+export type LaborKind =
+  /** Setting the machine up (Odoo's "Setup and Adjustments" loss). */
+  | "setup"
+  /** Running the work order (its productive time). */
+  | "run";
+
+/** A clock-on or clock-off at `occurredAt` (when no `start` / `end` is given). */
+export type LaborAction = "clock_on" | "clock_off";
+
+/** A `labor` event: an operator clocked on (`start`) and / or off (`end`) a work order; or `action` at `occurredAt`. */
+export type LaborInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
+  id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
+  site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
+  occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Manufacturing order name. */
+  order: Scalars["String"]["input"];
+  /** Operation name of the work order on that order. */
+  operation: Scalars["String"]["input"];
+  /** A plant badge or an Odoo login (`unknown_operator` when Odoo knows no such person). */
+  operator: Scalars["String"]["input"];
+  /** Setup or run. */
+  kind: LaborKind;
+  /** Clock-on time. */
+  start?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Clock-off time (after start). */
+  end?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Without start / end: clock on or off at `occurredAt`. */
+  action?: InputMaybe<LaborAction>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
@@ -1340,7 +1389,7 @@ export type MessageState =
   /** Odoo rejected it permanently: settled, and kept as a dead letter for replay. */
   | "dead";
 
-/** The eight canonical event types (canonical events v1, `type`). */
+/** The canonical event types (canonical events v1 and its additions, `type`). */
 export type EventType =
   /** Quantity produced on a manufacturing order. */
   | "production"
@@ -1352,6 +1401,8 @@ export type EventType =
   | "downtime"
   /** A work order started, paused or finished. */
   | "workorder_status"
+  /** An operator clocked on / off a work order (setup or run). */
+  | "labor"
   /** Live state of a machine / work center. */
   | "machine_status"
   /** A quality test result, possibly holding a lot or an order. */
@@ -1608,6 +1659,9 @@ export type ResolversTypes = {
   DowntimeInput: DowntimeInput;
   WorkOrderAction: WorkOrderAction;
   WorkOrderStatusInput: WorkOrderStatusInput;
+  LaborKind: LaborKind;
+  LaborAction: LaborAction;
+  LaborInput: LaborInput;
   MachineStatusInput: MachineStatusInput;
   QualityInput: QualityInput;
   MaintenanceInput: MaintenanceInput;
@@ -1699,6 +1753,7 @@ export type ResolversParentTypes = {
   ScrapInput: ScrapInput;
   DowntimeInput: DowntimeInput;
   WorkOrderStatusInput: WorkOrderStatusInput;
+  LaborInput: LaborInput;
   MachineStatusInput: MachineStatusInput;
   QualityInput: QualityInput;
   MaintenanceInput: MaintenanceInput;
@@ -1796,6 +1851,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationReportWorkOrderStatusArgs, "input">
+  >;
+  reportLabor?: Resolver<
+    ResolversTypes["SubmitResult"],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReportLaborArgs, "input">
   >;
   reportMachineStatus?: Resolver<
     ResolversTypes["SubmitResult"],

@@ -625,6 +625,7 @@ var EVENT_TYPES = [
   ["scrap", () => _t("Scrap")],
   ["downtime", () => _t("Downtime")],
   ["workorder_status", () => _t("Work Order Status")],
+  ["labor", () => _t("Labor")],
   ["machine_status", () => _t("Machine Status")],
   ["quality", () => _t("Quality")],
   ["maintenance", () => _t("Maintenance")]
@@ -1083,6 +1084,14 @@ function suggestedFix(code) {
         action: listOf("maintenance.equipment", _t("Equipment")),
         label: _t("Open Equipment")
       };
+    case "unknown_operator":
+      return {
+        text: _t(
+          "No user of the site's company has this badge or login: give the person that Plant Badge (or an employee that Badge ID), then retry."
+        ),
+        action: "plant_bridge.action_plant_bridge_operators",
+        label: _t("Open Operators")
+      };
     case "unknown_operation":
       return {
         text: _t(
@@ -1462,6 +1471,7 @@ var EVENT_TITLES = {
   scrap: () => _t("Scrap"),
   downtime: () => _t("Downtime"),
   workorder_status: () => _t("Work order status"),
+  labor: () => _t("Labor (operator time)"),
   machine_status: () => _t("Machine status"),
   quality: () => _t("Quality result"),
   maintenance: () => _t("Maintenance request")
@@ -1472,6 +1482,7 @@ var EVENT_ICONS = {
   scrap: "fa-trash",
   downtime: "fa-pause-circle",
   workorder_status: "fa-play-circle",
+  labor: "fa-user-circle",
   machine_status: "fa-cogs",
   quality: "fa-flask",
   maintenance: "fa-wrench"
