@@ -167,9 +167,10 @@ it("runs released operations through down / up cycles with a reason, and scraps:
     quantity: 60,
     tracking: "none",
     operations: [
-      { name: "Manual Assembly", workcenter: "Assembly 2", state: "ready" },
-      { name: "Elsewhere", workcenter: "Drill 1", state: "ready" },
-      { name: "Done already", workcenter: "Assembly 2", state: "done" },
+      // the first operation is the operators' (order-book.ts): the machine runs the others
+      { name: "Elsewhere", workcenter: "Drill 1", state: "ready", sequence: 1 },
+      { name: "Manual Assembly", workcenter: "Assembly 2", state: "ready", sequence: 2 },
+      { name: "Done already", workcenter: "Assembly 2", state: "done", sequence: 3 },
     ],
   });
   const stream = await waitFor("the order finished", async () => {
@@ -179,9 +180,10 @@ it("runs released operations through down / up cycles with a reason, and scraps:
       : undefined;
   });
   for (const event of stream) expect(validate(event)).toMatchObject({ ok: true });
+  // the machine's statuses (the operators' finish of their own operation carries their badge)
   const job = stream.filter(
     (e): e is Extract<CanonicalEvent, { type: "workorder_status" }> =>
-      e.type === "workorder_status",
+      e.type === "workorder_status" && e.operator === undefined,
   );
   expect(new Set(job.map((e) => `${e.order} ${e.operation}`))).toEqual(
     new Set(["WH/MO/00060 Manual Assembly"]),
@@ -219,4 +221,37 @@ it("runs released operations through down / up cycles with a reason, and scraps:
   const finish = machine.findIndex((e) => e.type === "production" && e.finish);
   expect(finished).toBeLessThan(finish);
   expect(stream.find((e) => e.type === "scrap")).toMatchObject({ reason: "simulated defect" });
+});
+
+it("has operators set up, run and finish a released order's work order: valid labor events", async () => {
+  simulator = await startSimulator({
+    mqttUrl: broker.url,
+    site: "main",
+    machines: ["Assembly 1"],
+    rate: 400,
+    logger,
+  });
+  await release({
+    type: "order_release",
+    order: "WH/MO/00061",
+    quantity: 2,
+    tracking: "none",
+    operations: [{ name: "Manual Assembly", workcenter: "Assembly 1", sequence: 1 }],
+  });
+  const finished = await waitFor("the work order's finish", async () =>
+    seen.find((e) => e.type === "workorder_status" && e.order === "WH/MO/00061"),
+  );
+  const people = seen.filter(
+    (e) => (e.type === "labor" || e.type === "workorder_status") && e.order === "WH/MO/00061",
+  );
+  const validate = createEventValidator();
+  for (const event of people) expect(validate(event)).toMatchObject({ ok: true });
+  // the machine on that work center does not run the operators' operation: no timer without them
+  expect(people.map((e) => [e.type, "operator" in e && e.operator])).toEqual([
+    ["labor", "B-0001"],
+    ["labor", "B-0001"],
+    ["labor", "B-0002"],
+    ["workorder_status", "B-0001"],
+  ]);
+  expect(finished).toMatchObject({ operation: "Manual Assembly", status: "finished" });
 });

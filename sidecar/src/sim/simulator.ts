@@ -98,7 +98,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     if (command && typeof command === "object" && orders.follow(command)) {
       const key = String(command.order);
-      workOrders.follow(command, orders.get(key)?.reportAs ?? key);
+      const order = orders.get(key);
+      workOrders.follow(command, order?.reportAs ?? key, order?.operation);
       options.logger.debug(
         {
           type: command.type,

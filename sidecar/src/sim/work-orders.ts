@@ -20,9 +20,11 @@ export interface WorkOrderBook {
   /**
    * Takes a command from Odoo: a release's (or change's) operations on the simulated machines
    * become their jobs under `reportAs` (the key the order book reports the order under); a
-   * cancellation or closing drops the order's jobs.
+   * cancellation or closing drops the order's jobs. `people` names the operation the operators
+   * work themselves (order-book.ts: setup, run, finish with `labor` and their badges): no machine
+   * runs that one, so no work order has two timers for one person's work.
    */
-  follow(command: Record<string, unknown>, reportAs: string): void;
+  follow(command: Record<string, unknown>, reportAs: string, people?: string): void;
   /** The machine runs: its job starts (or starts again); [] when it has none or it runs. */
   run(machine: string, envelope: NewEnvelope): CanonicalEvent[];
   /** The machine stops (down, setup): its running job pauses. */
@@ -55,7 +57,7 @@ export function createWorkOrderBook(machines: readonly string[]): WorkOrderBook 
   }
 
   return {
-    follow(command, reportAs) {
+    follow(command, reportAs, people) {
       if (command.type === "order_cancel" || command.type === "order_done") {
         drop(reportAs);
         return;
@@ -66,6 +68,7 @@ export function createWorkOrderBook(machines: readonly string[]): WorkOrderBook 
         const { name, workcenter, state } = (op ?? {}) as Record<string, unknown>;
         const list = typeof workcenter === "string" ? jobs.get(workcenter) : undefined;
         if (!list || typeof name !== "string" || state === "done" || state === "cancel") continue;
+        if (name === people) continue;
         if (!list.some((j) => j.order === reportAs && j.operation === name))
           list.push({ order: reportAs, operation: name, running: false });
       }
