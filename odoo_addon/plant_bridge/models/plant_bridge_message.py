@@ -351,14 +351,25 @@ class PlantBridgeMessage(models.Model):
                                  label=label, user=self.env.user.name,
                                  status=result['status'], code=result.get('code', '')))
 
+    def action_discard(self, reason):
+        """Discard these open messages with `reason`, all or none (one chunk of a bulk discard:
+        the Exception Queue sends a long selection in chunks, each its own transaction, the way
+        it retries, so an interruption keeps the chunks done and leaves the rest open)."""
+        self._discard(reason)
+        return True
+
     def _discard(self, reason):
         if not self.env.user.has_group('plant_bridge.group_manager'):
             raise UserError(_("Only Plant Bridge managers can discard messages."))
+        reason = (reason or '').strip()
+        if not reason:
+            raise UserError(_("Say why the messages are discarded."))
+        if self.filtered(lambda m: m.state not in ('rejected', 'deferred')):
+            raise UserError(_("Only rejected or deferred messages can be discarded."))
+        self.sudo().write({'state': 'discarded', 'discard_reason': reason})
+        self.env['plant_bridge.audit']._log('message.discard', self, lambda message: {
+            'key': message.key, 'reason': reason})
         for message in self:
-            if message.state not in ('rejected', 'deferred'):
-                raise UserError(_("Only rejected or deferred messages can be discarded."))
-            message.sudo().write({'state': 'discarded', 'discard_reason': reason})
-            self.env['plant_bridge.audit']._log('message.discard', message, {'key': message.key, 'reason': reason})
             message.message_post(body=_("Discarded by %(user)s: %(reason)s",
                                         user=self.env.user.name, reason=reason))
         # the order's movements parked behind a discarded rejection go on

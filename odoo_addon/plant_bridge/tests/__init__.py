@@ -35,3 +35,4 @@ from . import test_site_onboard
 from . import test_differential_oee
 from . import test_site_scoping
 from . import test_labor
+from . import test_at_a_glance

@@ -150,3 +150,20 @@ class TestSiteOnboard(PlantBridgeCase):
         with self.assertRaisesRegex(Exception, 'tpl'):
             form.save().action_next()
         self.assertEqual(self.env['plant_bridge.site'].search_count([('code', '=', 'tpl')]), 1)
+
+    def test_the_new_plant_is_shown_once_its_sidecar_dialog_closes(self):
+        """The Sites list behind the dialogs does not reload by itself: closing *Connect a Sidecar*
+        (Done, or Later without connecting) opens the new plant."""
+        form = self.wizard(name='Reims Plant', warehouse_id=self.warehouse)
+        action = form.save().action_create()
+        site = self.env['plant_bridge.site'].search([('code', '=', 'reims-plant')])
+        connect = self.env['plant_bridge.sidecar.connect'].with_user(self.manager).with_context(
+            action['context']).create({})
+        self.assertEqual(connect.onboarded_site_id, site)
+        opened = connect.action_later()
+        self.assertEqual((opened['res_model'], opened['res_id'], opened['view_mode']),
+                         ('plant_bridge.site', site.id, 'form'))
+        # outside New Plant, closing the dialog only closes it
+        plain = self.env['plant_bridge.sidecar.connect'].with_user(self.manager).with_context(
+            active_model='plant_bridge.site', active_ids=site.ids).create({})
+        self.assertEqual(plain.action_later(), {'type': 'ir.actions.act_window_close'})

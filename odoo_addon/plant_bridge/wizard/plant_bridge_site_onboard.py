@@ -182,7 +182,10 @@ class PlantBridgeSiteOnboard(models.TransientModel):
             'secrets_given': sorted(f'{line.connector_name}.{line.key}' for line in self.secret_line_ids
                                     if line.value),
         })
-        return site.action_connect_sidecar()
+        action = site.action_connect_sidecar()
+        # closing the next dialog opens the new plant: the list behind it does not reload
+        action['context']['plant_bridge_onboarded_site_id'] = site.id
+        return action
 
     def _create_site(self):
         warehouse = self.warehouse_id

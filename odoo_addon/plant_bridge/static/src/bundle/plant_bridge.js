@@ -1209,6 +1209,8 @@ var ExceptionQueue = class extends Component4 {
   notification;
   state = useState3({
     siteId: 0,
+    workcenterId: 0,
+    lotId: 0,
     groups: [],
     groupKey: "",
     messages: [],
@@ -1227,6 +1229,8 @@ var ExceptionQueue = class extends Component4 {
     this.notification = useService("notification");
     const ctx = this.props.action?.context;
     this.state.siteId = Number(ctx?.plant_bridge_site_id) || 0;
+    this.state.workcenterId = Number(ctx?.plant_bridge_workcenter_id) || 0;
+    this.state.lotId = Number(ctx?.plant_bridge_lot_id) || 0;
     onWillStart3(() => this.load());
   }
   // ------------------------------------------------------------------ loading
@@ -1235,6 +1239,8 @@ var ExceptionQueue = class extends Component4 {
   baseDomain() {
     const domain = [["state", "in", ["rejected", "deferred"]]];
     if (this.state.siteId) domain.push(["site_id", "=", this.state.siteId]);
+    if (this.state.workcenterId) domain.push(["workcenter_id", "=", this.state.workcenterId]);
+    if (this.state.lotId) domain.push(["lot_id", "=", this.state.lotId]);
     return domain;
   }
   get group() {
@@ -1309,6 +1315,8 @@ var ExceptionQueue = class extends Component4 {
   }
   async clearSiteFilter() {
     this.state.siteId = 0;
+    this.state.workcenterId = 0;
+    this.state.lotId = 0;
     await this.load();
   }
   toggle(id) {
@@ -1432,13 +1440,48 @@ var ExceptionQueue = class extends Component4 {
     await this.load();
   }
   async discard(ids = this.state.selected.length ? [...this.state.selected] : this.focused ? [this.focused.id] : []) {
-    if (!ids.length) return;
+    if (!ids.length || this.state.busy) return;
     const wizard = await this.orm.call(
       "plant_bridge.message",
       "action_open_discard_wizard",
       [ids]
     );
-    await this.action.doAction(wizard, { onClose: () => this.load() });
+    await this.action.doAction(wizard, {
+      additionalContext: { plant_bridge_discard_in_chunks: true },
+      onClose: (infos) => infos?.discard_reason ? this.discardInChunks(infos.message_ids || ids, infos.discard_reason) : this.load()
+    });
+  }
+  /** Discards `ids` with `reason` in chunks (a transaction each) with a progress bar, as
+   * `retry` does: an interruption keeps the chunks done; a failing chunk is tried id by id. */
+  async discardInChunks(ids, reason) {
+    if (!ids.length || this.state.busy) return;
+    this.state.busy = true;
+    this.state.progress = { done: 0, total: ids.length, failed: 0, discarding: true };
+    let refused = 0;
+    try {
+      for (let i = 0; i < ids.length; i += RETRY_CHUNK) {
+        const chunk = ids.slice(i, i + RETRY_CHUNK);
+        try {
+          await this.orm.call("plant_bridge.message", "action_discard", [chunk, reason]);
+        } catch {
+          for (const id of chunk) {
+            await this.orm.call("plant_bridge.message", "action_discard", [[id], reason]).catch(() => {
+              this.state.progress.failed++;
+              refused++;
+            });
+          }
+        }
+        this.state.progress.done += chunk.length;
+      }
+      const parts = [_t("%s discarded", ids.length - refused)];
+      if (refused) parts.push(_t("%s refused by Odoo", refused));
+      this.notification.add(parts.join(" · "), { type: refused ? "warning" : "success" });
+      this.state.selected = [];
+    } finally {
+      this.state.busy = false;
+      this.state.progress = null;
+      await this.load();
+    }
   }
   // ------------------------------------------------------------------ links and helpers
   open(model, value) {
