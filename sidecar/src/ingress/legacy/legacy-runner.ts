@@ -12,6 +12,7 @@ import type { ConnectorConfig, MappingConfig, ScheduleConfig } from "../../odoo/
 import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
+import type { SampleRing } from "../../pipeline/mapping/samples.js";
 import { checkTiming } from "../../scheduler/cron.js";
 import type { RunRecord, ScheduledJob, Scheduler } from "../../scheduler/scheduler.js";
 import type { Store } from "../../store/types.js";
@@ -80,6 +81,12 @@ export interface LegacyRunnerOptions {
   onProblem?: (record: RunRecord) => void;
   /** Test hook: pause this long after rows are read, before they are committed. */
   pauseAfterReadMs?: number;
+  /**
+   * Where rows read without a mapping are kept as samples of their connector (a mapped row is
+   * kept by its mapping's mapper), so the Mapping Studio shows a connector's rows before its
+   * first mapping exists.
+   */
+  samples?: SampleRing;
 }
 
 export interface LegacyRunner {
@@ -224,10 +231,14 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
       default:
         throw new ConfigError("config", `connector kind ${connector.kind} is not a source`);
     }
-    const canonical = createCanonicalRowMapper({
-      check: options.check,
-      ...(eventType && { eventType: eventType as never }),
-    });
+    const canonical = sampledRows(
+      createCanonicalRowMapper({
+        check: options.check,
+        ...(eventType && { eventType: eventType as never }),
+      }),
+      connector,
+      options.samples,
+    );
     return {
       fingerprint,
       run: (ctx) =>
@@ -346,6 +357,31 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
       for (const b of built.values()) await b.close().catch(() => undefined);
       built.clear();
     },
+  };
+}
+
+/** Keeps each row as a sample of its connector, then maps it. */
+function sampledRows(
+  mapper: RowMapper,
+  connector: ConnectorConfig,
+  samples: SampleRing | undefined,
+): RowMapper {
+  if (!samples) return mapper;
+  return (row, ctx) => {
+    if (ctx.source === "file" || ctx.source === "sql" || ctx.source === "http") {
+      const payload = Buffer.from(
+        JSON.stringify(row, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      );
+      samples.record(ctx.origin, payload, ctx.receivedAt, {
+        row: {
+          source: ctx.source,
+          site: ctx.site,
+          connectorId: connector.id,
+          connector: connector.name,
+        },
+      });
+    }
+    return mapper(row, ctx);
   };
 }
 

@@ -138,6 +138,7 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
     mapper: (site, mapping, context) =>
       (fileMappings.has(mapping) ? fileMappers : odooMappers)(site, mapping, context),
     onProblem: record,
+    ...(options.samples && { samples: options.samples }),
     ...(config.legacy.pauseAfterReadMs > 0 && { pauseAfterReadMs: config.legacy.pauseAfterReadMs }),
     ...(odoo && {
       reconcile: (site, request) =>
