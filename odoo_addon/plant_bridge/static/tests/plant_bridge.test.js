@@ -151,6 +151,26 @@ var Mapping = class extends models.Model {
     }
   ];
 };
+var Binding = class extends models.Model {
+  _name = "plant_bridge.binding";
+  site_id = fields.Many2one({ relation: "plant_bridge.site" });
+  source = fields.Char();
+  group_id = fields.Char();
+  edge_node = fields.Char();
+  device = fields.Char();
+  metrics = fields.Text();
+  _records = [
+    {
+      id: 1,
+      site_id: 1,
+      source: "plant1/edge-1/press-1",
+      group_id: "plant1",
+      edge_node: "edge-1",
+      device: "press-1",
+      metrics: '[{"name": "Machine/State", "datatype": "String"}]'
+    }
+  ];
+};
 var Sample = class extends models.Model {
   _name = "plant_bridge.sample";
   site_id = fields.Many2one({ relation: "plant_bridge.site" });
@@ -312,6 +332,7 @@ var Replay = class extends models.Model {
 };
 defineModels([
   Site,
+  Binding,
   Sidecar,
   ConfigRevision,
   Snapshot,
@@ -376,6 +397,18 @@ describe("@plant_bridge", () => {
     await typed();
     expect(".o_pb_output .o_pb_event_json").toHaveText(/"workcenter": "PRESS-1"/);
     expect(".o_pb_valid").toHaveCount(1);
+  });
+  test("Mapping Studio: the sample's columns and a device's metrics complete what is typed", async () => {
+    await openAction("plant_bridge.mapping_studio");
+    await contains(".o_pb_expression").edit('{"workcenter": $machine, "status": sta', {
+      confirm: false
+    });
+    expect(queryAllTexts(".o_pb_completion")).toEqual(["state"]);
+    await contains(".o_pb_completion").click();
+    expect(".o_pb_expression").toHaveValue('{"workcenter": $machine, "status": state');
+    await contains(".o_pb_device").select("1");
+    await contains(".o_pb_expression").edit("values.mach", { confirm: false });
+    expect(queryAllTexts(".o_pb_completion")).toEqual(["Machine/State"]);
   });
   test("Mapping Studio: New Mapping creates a draft of the connector and opens it", async () => {
     onRpc("plant_bridge.mapping", "create", ({ args }) => {

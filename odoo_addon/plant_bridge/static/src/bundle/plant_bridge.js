@@ -578,7 +578,7 @@ function round(value) {
 registry.category("actions").add("plant_bridge.dashboard", Dashboard);
 
 // owl_src/mapping_studio/mapping_studio.ts
-import { Component as Component3, onWillStart as onWillStart2, onWillUnmount as onWillUnmount3, useState as useState2 } from "@odoo/owl";
+import { Component as Component3, onWillStart as onWillStart2, onWillUnmount as onWillUnmount3, useRef as useRef2, useState as useState2 } from "@odoo/owl";
 import { loadBundle as loadBundle2 } from "@web/core/assets";
 import { registry as registry2 } from "@web/core/registry";
 import { Layout as Layout2 } from "@web/search/layout";
@@ -599,6 +599,77 @@ function topicBindings(selector, topic) {
     else if (part !== "+" && part !== level) return null;
   }
   return levels.length === pattern.length ? bindings : null;
+}
+
+// owl_src/mapping_studio/completion.ts
+var MAX_COMPLETIONS = 40;
+function jsonataName(name) {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `\`${name.replace(/`/g, "")}\``;
+}
+function parse(payload) {
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return void 0;
+  }
+}
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+function sparkplugMetrics(value) {
+  if (!Array.isArray(value.metrics) || !isObject(value.values)) return void 0;
+  return value.metrics.map((m) => isObject(m) && typeof m.name === "string" ? m.name : void 0).filter((n) => !!n);
+}
+function payloadCompletions(payloads) {
+  const out = /* @__PURE__ */ new Map();
+  for (const payload of payloads) {
+    const value = parse(payload);
+    if (!isObject(value)) continue;
+    const metrics = sparkplugMetrics(value);
+    if (metrics) {
+      for (const name of metrics) out.set(`m:${name}`, metricCompletion(name));
+      continue;
+    }
+    for (const name of Object.keys(value))
+      if (!out.has(`c:${name}`))
+        out.set(`c:${name}`, { label: name, insert: jsonataName(name), kind: "column" });
+  }
+  return [...out.values()];
+}
+function metricCompletion(name) {
+  return { label: name, insert: `values.${jsonataName(name)}`, kind: "metric" };
+}
+function birthMetrics(metrics) {
+  const list = metrics ? parse(metrics) : void 0;
+  if (!Array.isArray(list)) return [];
+  return list.map((m) => isObject(m) && typeof m.name === "string" ? m.name : void 0).filter((n) => !!n);
+}
+function variableCompletions(bindings) {
+  return Object.keys(bindings ?? {}).filter((name) => name !== "params" && name !== "mapping").map((name) => ({ label: `$${name}`, insert: `$${name}`, kind: "variable" }));
+}
+function prefixAt(text, caret) {
+  const before = text.slice(0, caret);
+  return /(?:`[^`\n]*|\$[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.exec(before)?.[0] ?? "";
+}
+function filterCompletions(all, prefix) {
+  const unique = [...new Map(all.map((c) => [c.insert, c])).values()];
+  if (!prefix) return unique.slice(0, MAX_COMPLETIONS);
+  const variable = prefix.startsWith("$");
+  const needle = prefix.replace(/^[`$]/, "").toLowerCase();
+  const candidates = unique.filter((c) => c.kind === "variable" === variable);
+  const name = (c) => c.label.replace(/^\$/, "").toLowerCase();
+  const starts = candidates.filter((c) => name(c).startsWith(needle));
+  const contains = candidates.filter((c) => !starts.includes(c) && name(c).includes(needle));
+  return [...starts, ...contains].filter((c) => c.insert !== prefix).slice(0, MAX_COMPLETIONS);
+}
+function applyCompletion(text, caret, completion) {
+  const prefix = prefixAt(text, caret);
+  const start = caret - prefix.length;
+  const insert = completion.kind === "metric" && text.slice(0, start).endsWith("values.") ? completion.insert.slice("values.".length) : completion.insert;
+  return {
+    text: text.slice(0, start) + insert + text.slice(caret),
+    caret: start + insert.length
+  };
 }
 
 // owl_src/mapping_studio/mapping_studio.ts
@@ -631,6 +702,11 @@ var EVENT_TYPES = [
   ["maintenance", () => _t("Maintenance")]
 ];
 var STARTER_EXPRESSION = "$";
+var BINDING_FIELDS = ["source", "group_id", "edge_node", "device", "metrics"];
+function sparkplugTopicOf(binding, topic) {
+  const [ns, group, , edge, device] = topic.split("/");
+  return ns === "spBv1.0" && group === binding.group_id && edge === binding.edge_node && (device ?? "") === (binding.device || "");
+}
 function exampleSource(selector, site) {
   if (!selector.includes("/")) return `${selector.replace(/\*/g, "sample")}:1`;
   return selector.split("/").map((part) => {
@@ -668,8 +744,14 @@ var MappingStudio = class extends Component3 {
     busy: false,
     tab: "output",
     /** The "New mapping" form, open or not, and what the admin typed in it. */
-    draft: null
+    draft: null,
+    /** Sparkplug devices of the connector's site, and the one picked (0: none). */
+    bindings: [],
+    bindingId: 0,
+    /** The word typed before the caret in the expression (what completion completes). */
+    prefix: ""
   });
+  editor = useRef2("expression");
   seq = 0;
   /** The reception time given to samples that have none, fixed so that comparisons hold. */
   openedAt = Date.now();
@@ -715,7 +797,8 @@ var MappingStudio = class extends Component3 {
       this.state.samples = [];
       return this.selectMapping(0);
     }
-    const [mappings, samples] = await Promise.all([
+    const connector = this.state.connectors.find((c) => c.id === connectorId);
+    const [mappings, samples, bindings] = await Promise.all([
       this.orm.searchRead(
         "plant_bridge.mapping",
         [["connector_id", "=", connectorId]],
@@ -727,10 +810,19 @@ var MappingStudio = class extends Component3 {
         this.sampleDomain(connectorId),
         ["source", "payload", "at"],
         { order: "at desc, id desc", limit: SAMPLE_LIMIT }
-      )
+      ),
+      // Sparkplug devices come over an MQTT connector: those its site's sidecars saw born
+      connector?.kind === "mqtt" && connector.site_id ? this.orm.searchRead(
+        "plant_bridge.binding",
+        [["site_id", "=", connector.site_id[0]]],
+        BINDING_FIELDS,
+        { order: "source" }
+      ) : []
     ]);
     this.state.mappings = mappings;
     this.state.samples = samples;
+    this.state.bindings = bindings;
+    if (!bindings.some((b) => b.id === this.state.bindingId)) this.state.bindingId = 0;
     const keep = mappings.find((m) => m.id === mappingId) ?? this.defaultMapping(mappings);
     await this.selectMapping(keep?.id ?? 0);
   }
@@ -754,6 +846,7 @@ var MappingStudio = class extends Component3 {
   }
   async selectMapping(mappingId) {
     this.state.mappingId = mappingId;
+    this.state.prefix = "";
     const mapping = this.mapping;
     this.state.expression = mapping?.expression ?? "";
     this.state.keyExpression = mapping?.key_expression || "";
@@ -788,7 +881,8 @@ var MappingStudio = class extends Component3 {
   get samples() {
     const mapping = this.mapping;
     const topicSelector = !!mapping && mapping.selector.includes("/");
-    const list = this.state.samples.filter((s) => !topicSelector || topicBindings(mapping.selector, s.source) !== null).map((s) => ({
+    const binding = this.binding;
+    const list = this.state.samples.filter((s) => !topicSelector || topicBindings(mapping.selector, s.source) !== null).filter((s) => !binding || sparkplugTopicOf(binding, s.source)).map((s) => ({
       key: `sample:${s.id}`,
       label: s.source,
       source: s.source,
@@ -817,6 +911,26 @@ var MappingStudio = class extends Component3 {
       };
     }
     return this.samples.find((s) => s.key === this.state.sampleKey);
+  }
+  get binding() {
+    return this.state.bindings.find((b) => b.id === this.state.bindingId);
+  }
+  /**
+   * Everything completion offers: the picked device's metrics (its birth certificate), the
+   * columns of the chosen sample then of the connector's other samples, the variables.
+   */
+  get allCompletions() {
+    const chosen = this.sample?.payload;
+    const payloads = this.samples.map((s) => s.payload);
+    return [
+      ...birthMetrics(this.binding?.metrics ?? false).map(metricCompletion),
+      ...payloadCompletions(chosen ? [chosen, ...payloads] : payloads),
+      ...variableCompletions(this.state.preview?.bindings)
+    ];
+  }
+  /** What completion offers for the word being typed (everything when none is). */
+  get completions() {
+    return filterCompletions(this.allCompletions, this.state.prefix);
   }
   get versions() {
     const mapping = this.mapping;
@@ -870,8 +984,30 @@ var MappingStudio = class extends Component3 {
     this.timer = setTimeout(() => void this.evaluate(), PREVIEW_DELAY_MS);
   }
   onExpressionInput(ev) {
-    this.state.expression = ev.target.value;
+    const editor = ev.target;
+    this.state.expression = editor.value;
+    this.state.prefix = prefixAt(editor.value, editor.selectionStart ?? editor.value.length);
     this.schedulePreview();
+  }
+  /** Inserts a completion in place of the word being typed, and goes on typing after it. */
+  complete(completion) {
+    const editor = this.editor.el;
+    const caret = editor?.selectionStart ?? this.state.expression.length;
+    const next = applyCompletion(this.state.expression, caret, completion);
+    this.state.expression = next.text;
+    this.state.prefix = "";
+    if (editor) {
+      editor.value = next.text;
+      editor.focus();
+      editor.setSelectionRange(next.caret, next.caret);
+    }
+    this.schedulePreview();
+  }
+  async chooseBinding(ev) {
+    this.state.bindingId = Number(ev.target.value);
+    const first = this.samples.find((s) => s.key.startsWith("sample:"));
+    if (first) this.state.sampleKey = first.key;
+    await this.evaluateAll();
   }
   onKeyExpressionInput(ev) {
     this.state.keyExpression = ev.target.value;
@@ -886,8 +1022,20 @@ var MappingStudio = class extends Component3 {
     this.state.pastedSource = ev.target.value;
     this.schedulePreview();
   }
-  /** Ctrl+Enter in the editor evaluates at once. */
+  /** Ctrl+Enter in the editor evaluates at once; Tab takes the first completion, Escape none. */
   onEditorKeydown(ev) {
+    if (ev.target === this.editor.el && this.state.prefix) {
+      const [first] = this.completions;
+      if (ev.key === "Tab" && first && !ev.shiftKey) {
+        ev.preventDefault();
+        return this.complete(first);
+      }
+      if (ev.key === "Escape") {
+        ev.preventDefault();
+        this.state.prefix = "";
+        return;
+      }
+    }
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
       clearTimeout(this.timer);
