@@ -84,7 +84,13 @@ export function variableCompletions(bindings: Record<string, unknown> | undefine
 /** The word being typed just before the caret: a name, a `$variable` or a backquoted name. */
 export function prefixAt(text: string, caret: number): string {
   const before = text.slice(0, caret);
-  return /(?:`[^`\n]*|\$[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.exec(before)?.[0] ?? "";
+  // inside a backquoted name only when a backquote is still open (`A B`, "x": y is not)
+  const quotes = before.split("`").length - 1;
+  if (quotes % 2 === 1) {
+    const open = before.slice(before.lastIndexOf("`"));
+    return open.includes("\n") ? "" : open;
+  }
+  return /(?:\$[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.exec(before)?.[0] ?? "";
 }
 
 /**

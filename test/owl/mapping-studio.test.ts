@@ -486,7 +486,10 @@ describe("Mapping Studio", () => {
     expect(editor.value).toBe(
       '{"order": AUFTRAG, "quantity": $number(MENGE), "occurredAt": `BUCHUNGS ZEIT`',
     );
-    await type(editor, `${editor.value}}`);
+    // after a backquoted name, the next word completes as any other
+    await type(editor, `${editor.value}, "note": me`);
+    expect(all(target, ".o_pb_completion").map((c) => text(c))).toEqual(["MENGE"]);
+    await type(editor, editor.value.replace(/, "note": me$/, "}"));
     await typed();
     expect(events(target)[0]).toMatchObject({
       type: "production",

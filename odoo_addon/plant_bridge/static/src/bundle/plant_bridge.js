@@ -649,7 +649,12 @@ function variableCompletions(bindings) {
 }
 function prefixAt(text, caret) {
   const before = text.slice(0, caret);
-  return /(?:`[^`\n]*|\$[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.exec(before)?.[0] ?? "";
+  const quotes = before.split("`").length - 1;
+  if (quotes % 2 === 1) {
+    const open = before.slice(before.lastIndexOf("`"));
+    return open.includes("\n") ? "" : open;
+  }
+  return /(?:\$[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.exec(before)?.[0] ?? "";
 }
 function filterCompletions(all, prefix) {
   const unique = [...new Map(all.map((c) => [c.insert, c])).values()];
