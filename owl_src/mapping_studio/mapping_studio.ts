@@ -379,14 +379,25 @@ export class MappingStudio extends Component {
    * columns of the chosen sample then of the connector's other samples, the variables.
    */
   get allCompletions(): Completion[] {
-    const chosen = this.sample?.payload;
-    const payloads = this.samples.map((s) => s.payload);
     return [
       ...birthMetrics(this.binding?.metrics ?? false).map(metricCompletion),
-      ...payloadCompletions(chosen ? [chosen, ...payloads] : payloads),
+      ...this.sampleColumns(),
       ...variableCompletions(this.state.preview?.bindings),
     ];
   }
+
+  /** Columns of the samples, parsed once per set of samples (not at every keystroke). */
+  private sampleColumns(): Completion[] {
+    const chosen = this.sample?.payload;
+    const payloads = this.samples.map((s) => s.payload);
+    const list = chosen ? [chosen, ...payloads] : payloads;
+    const key = `${this.state.sampleKey}\0${this.samples.map((s) => s.key).join(",")}\0${chosen?.length ?? 0}`;
+    if (this.columnsCache?.key !== key || this.state.sampleKey === "paste")
+      this.columnsCache = { key, value: payloadCompletions(list) };
+    return this.columnsCache.value;
+  }
+
+  private columnsCache: { key: string; value: Completion[] } | undefined;
 
   /** What completion offers for the word being typed (everything when none is). */
   get completions(): Completion[] {
