@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
 
@@ -29,6 +29,17 @@ const code = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, "a site code: letters, digits, _ . - (at most 64)");
 const httpUrl = z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
+const readableFile = z.string().refine(
+  (path) => {
+    try {
+      accessSync(path, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "a readable PEM file" },
+);
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
@@ -47,6 +58,10 @@ const schema = z
     ),
     PLANT_BRIDGE_MQTT_USERNAME: optional(z.string().max(256)),
     PLANT_BRIDGE_MQTT_PASSWORD: optional(z.string().max(1024)),
+    PLANT_BRIDGE_MQTT_PROTOCOL: z.enum(["auto", "5", "3.1.1"]).default("auto"),
+    PLANT_BRIDGE_MQTT_CA: optional(readableFile),
+    PLANT_BRIDGE_MQTT_CERT: optional(readableFile),
+    PLANT_BRIDGE_MQTT_KEY: optional(readableFile),
     PLANT_BRIDGE_MQTT_PORT: port(1883),
     PLANT_BRIDGE_MQTT_HOST: z.string().min(1).default("127.0.0.1"),
     PLANT_BRIDGE_STORE: z.string().min(1).default("./data/plant-bridge.db"),
@@ -138,6 +153,23 @@ const schema = z
     PLANT_BRIDGE_HTTP_ALLOW_LOOPBACK: bool(false),
   })
   .superRefine((c, ctx) => {
+    if ((c.PLANT_BRIDGE_MQTT_CERT === undefined) !== (c.PLANT_BRIDGE_MQTT_KEY === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: [
+          c.PLANT_BRIDGE_MQTT_CERT === undefined
+            ? "PLANT_BRIDGE_MQTT_CERT"
+            : "PLANT_BRIDGE_MQTT_KEY",
+        ],
+        message: "a client certificate needs both PLANT_BRIDGE_MQTT_CERT and PLANT_BRIDGE_MQTT_KEY",
+      });
+    const tls = c.PLANT_BRIDGE_MQTT_CA ?? c.PLANT_BRIDGE_MQTT_CERT ?? c.PLANT_BRIDGE_MQTT_KEY;
+    if (tls !== undefined && !/^(mqtts|wss|ssl):/.test(c.PLANT_BRIDGE_MQTT_URL ?? ""))
+      ctx.addIssue({
+        code: "custom",
+        path: ["PLANT_BRIDGE_MQTT_URL"],
+        message: "PLANT_BRIDGE_MQTT_CA/CERT/KEY need an mqtts:// or wss:// broker URL",
+      });
     const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
     if (odoo.some((v) => v !== undefined) && odoo.some((v) => v === undefined)) {
       for (const key of [
@@ -186,6 +218,10 @@ export interface Config {
     url?: string;
     username?: string;
     password?: string;
+    /** MQTT version to an external broker: "auto" tries 5, then 3.1.1 if the broker refuses. */
+    protocol: "auto" | 4 | 5;
+    /** PEM files (paths) for TLS to an external broker: a private CA, a client certificate. */
+    tls?: { ca?: string; cert?: string; key?: string };
     embeddedPort: number;
     embeddedHost: string;
   };
@@ -267,7 +303,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   const extra = c.PLANT_BRIDGE_SITES?.split(",") ?? [];
   const config: Config = {
-    mqtt: { embeddedPort: c.PLANT_BRIDGE_MQTT_PORT, embeddedHost: c.PLANT_BRIDGE_MQTT_HOST },
+    mqtt: {
+      embeddedPort: c.PLANT_BRIDGE_MQTT_PORT,
+      embeddedHost: c.PLANT_BRIDGE_MQTT_HOST,
+      protocol: { auto: "auto" as const, "5": 5 as const, "3.1.1": 4 as const }[
+        c.PLANT_BRIDGE_MQTT_PROTOCOL
+      ],
+    },
     store: c.PLANT_BRIDGE_STORE,
     http: {
       port: c.PLANT_BRIDGE_HTTP_PORT,
@@ -324,6 +366,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     };
   }
   if (c.PLANT_BRIDGE_MQTT_URL) config.mqtt.url = c.PLANT_BRIDGE_MQTT_URL;
+  const tls = {
+    ...(c.PLANT_BRIDGE_MQTT_CA && { ca: c.PLANT_BRIDGE_MQTT_CA }),
+    ...(c.PLANT_BRIDGE_MQTT_CERT && { cert: c.PLANT_BRIDGE_MQTT_CERT }),
+    ...(c.PLANT_BRIDGE_MQTT_KEY && { key: c.PLANT_BRIDGE_MQTT_KEY }),
+  };
+  if (Object.keys(tls).length) config.mqtt.tls = tls;
   if (c.PLANT_BRIDGE_MQTT_USERNAME) config.mqtt.username = c.PLANT_BRIDGE_MQTT_USERNAME;
   if (c.PLANT_BRIDGE_MQTT_PASSWORD) config.mqtt.password = c.PLANT_BRIDGE_MQTT_PASSWORD;
   if (c.PLANT_BRIDGE_ADMIN_TOKEN) config.adminToken = c.PLANT_BRIDGE_ADMIN_TOKEN;

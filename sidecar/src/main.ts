@@ -14,7 +14,7 @@ import {
 } from "./ingress/legacy/legacy-service.js";
 import { createCanonicalRoute } from "./ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./ingress/mqtt/embedded-broker.js";
-import { createMqttIngress, type MqttIngress } from "./ingress/mqtt/mqtt-ingress.js";
+import { createMqttIngress, type MqttIngress, type MqttTls } from "./ingress/mqtt/mqtt-ingress.js";
 import { topicMatches } from "./ingress/mqtt/topic.js";
 import { sparkplugState } from "./ingress/sparkplug/host.js";
 import { createWebhookRoutes } from "./ingress/webhook/webhook-route.js";
@@ -127,8 +127,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       clientId: `plant-bridge-${config.name}`,
       quarantine: { settle: quarantine, site: config.site },
       metrics,
-      // aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry.
-      protocolVersion: broker ? 4 : 5,
+      // aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry, or 3.1.1
+      // when they refuse it (README "Against a real broker").
+      protocolVersion: broker ? 4 : config.mqtt.protocol,
+      ...(!broker && config.mqtt.tls && { tls: readMqttTls(config.mqtt.tls) }),
       routes,
       logger,
       ...(broker
@@ -155,21 +157,6 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           logger.error({ err }, "could not subscribe to the mappings' topics"),
         );
     });
-    if (config.mapping.sampleTopics.length) {
-      const sampler = startTopicSampler({
-        url: mqttUrl,
-        clientId: `plant-bridge-${config.name}-samples`,
-        filters: config.mapping.sampleTopics,
-        samples: mapping.samples,
-        logger,
-        protocolVersion: broker ? 4 : 5,
-        isRouted: (topic) =>
-          routes.some((r) => r.filters.some((f) => topicMatches(f.filter, topic))),
-        ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
-        ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
-      });
-      cleanups.push(() => sampler.close());
-    }
 
     const refreshMetrics = async () => {
       const stats = await store.stats();
@@ -322,7 +309,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ],
       ready: () => {
         const reasons: string[] = [];
-        if (!mqttIngress.isConnected()) reasons.push("MQTT not connected");
+        if (!mqttIngress.isConnected()) {
+          const why = mqttIngress.lastError();
+          reasons.push(why ? `MQTT not connected: ${why}` : "MQTT not connected");
+        }
         const storeHealth = ingestor.health();
         if (!storeHealth.ok)
           reasons.push(
@@ -336,6 +326,23 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     cleanups.push(() => http.close());
 
     await mqttIngress.ready();
+    // After the ingress connected: the sampler speaks the MQTT version it settled on.
+    if (config.mapping.sampleTopics.length) {
+      const sampler = startTopicSampler({
+        url: mqttUrl,
+        clientId: `plant-bridge-${config.name}-samples`,
+        filters: config.mapping.sampleTopics,
+        samples: mapping.samples,
+        logger,
+        protocolVersion: mqttIngress.protocolVersion(),
+        ...(!broker && config.mqtt.tls && { tls: readMqttTls(config.mqtt.tls) }),
+        isRouted: (topic) =>
+          routes.some((r) => r.filters.some((f) => topicMatches(f.filter, topic))),
+        ...(config.mqtt.username !== undefined && { username: config.mqtt.username }),
+        ...(config.mqtt.password !== undefined && { password: config.mqtt.password }),
+      });
+      cleanups.push(() => sampler.close());
+    }
     odoo?.start();
     tokens?.start();
 
@@ -390,4 +397,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 function machineNames(count: number): string[] {
   const demo = ["Assembly 1", "Drill 1", "Assembly 2"];
   return Array.from({ length: count }, (_, i) => demo[i] ?? `Machine ${i + 1}`);
+}
+
+/** Reads the broker TLS files named in the configuration (checked readable at start). */
+function readMqttTls(tls: NonNullable<Config["mqtt"]["tls"]>): MqttTls {
+  return {
+    ...(tls.ca && { ca: readFileSync(tls.ca) }),
+    ...(tls.cert && { cert: readFileSync(tls.cert) }),
+    ...(tls.key && { key: readFileSync(tls.key) }),
+  };
 }

@@ -44,6 +44,7 @@ import { createSequencer, inSequence } from "../../sidecar/src/pipeline/mapping/
 import { createShadowLog, type ShadowLog } from "../../sidecar/src/pipeline/mapping/shadow.js";
 import { openStore } from "../../sidecar/src/store/index.js";
 import type { Store } from "../../sidecar/src/store/types.js";
+import { dropSession } from "../helpers/brokers.js";
 import { randomName } from "../helpers/services.js";
 
 export { waitFor } from "../helpers/wait.js";
@@ -131,10 +132,11 @@ export async function mappingRig(
     }),
     createMappingRoute({ engine }),
   ];
+  const ingressId = randomName("pb-ingress");
   const ingress = createMqttIngress({
     url,
-    clientId: randomName("pb-ingress"),
-    protocolVersion: 5,
+    clientId: ingressId,
+    protocolVersion: "auto",
     routes,
     logger,
     reconnectPeriodMs: 200,
@@ -144,7 +146,7 @@ export async function mappingRig(
   await ingress.ready();
   const publisher = await mqtt.connectAsync(url, {
     clientId: randomName("pb-pub"),
-    protocolVersion: 5,
+    protocolVersion: ingress.protocolVersion(),
   });
   return {
     site,
@@ -182,6 +184,7 @@ export async function mappingRig(
     async close() {
       await publisher.endAsync();
       await ingress.close();
+      await dropSession(url, ingressId, ingress.protocolVersion());
       await engine.close();
       await ingestor.flush();
       await pool.close();

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { topicMatches } from "../../sidecar/src/ingress/mqtt/topic.js";
+import { restoreDottedTopic, topicMatches } from "../../sidecar/src/ingress/mqtt/topic.js";
 import { createSampleRing, rowColumns } from "../../sidecar/src/pipeline/mapping/samples.js";
 import { compileSelector } from "../../sidecar/src/pipeline/mapping/selector.js";
 
@@ -122,5 +122,20 @@ describe("recent samples", () => {
     });
     ring.record("sql:prod_log:3", Buffer.from("not json"), at, { row });
     expect(rowColumns(ring.list({ connector: 7 }))).toEqual(["id", "mo", "booked_at", "qty"]);
+  });
+});
+
+describe("topics a broker delivered with their dots turned into slashes (RabbitMQ 3.x)", () => {
+  const filters = ["plant-bridge/v1/main/events", "spBv1.0/+/#", "acme.v2/line1/+"];
+  it("restores the dots of a filter's literal leading levels", () => {
+    expect(restoreDottedTopic(filters, "spBv1/0/g1/NDATA/e1")).toBe("spBv1.0/g1/NDATA/e1");
+    expect(restoreDottedTopic(filters, "acme/v2/line1/press")).toBe("acme.v2/line1/press");
+  });
+  it("leaves other topics as delivered", () => {
+    expect(restoreDottedTopic(filters, "plant-bridge/v1/main/events")).toBe(
+      "plant-bridge/v1/main/events",
+    );
+    expect(restoreDottedTopic(filters, "acme/v2/line2/press")).toBe("acme/v2/line2/press");
+    expect(restoreDottedTopic(filters, "spBv1/1/g1/NDATA/e1")).toBe("spBv1/1/g1/NDATA/e1");
   });
 });
