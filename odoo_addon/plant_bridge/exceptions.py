@@ -10,11 +10,14 @@ REJECTION_CODES = (
     'unknown_workcenter', 'unknown_operation', 'unknown_equipment', 'ambiguous_equipment',
     'bad_quantity', 'bad_uom',
     'state_conflict', 'quality_hold', 'unauthorized', 'not_system_of_record', 'unexpected',
-    'period_locked', 'bad_loss', 'unknown_location',
+    'period_locked', 'bad_loss', 'unknown_location', 'unknown_operator',
 )
 #: `parked_behind_rejection`: an earlier stock-moving event of the order was rejected and is
-#: not settled yet; `quality_hold`: a finish waiting for the order's (or its lot's) hold to be lifted
-DEFERRAL_CODES = ('order_not_ready', 'waiting_for_earlier', 'parked_behind_rejection', 'quality_hold')
+#: not settled yet; `quality_hold`: a finish waiting for the order's (or its lot's) hold to be lifted;
+#: `workorder_not_started` / `workcenter_blocked`: a work order finish waiting for its start, or for
+#: its work center to be unblocked (Odoo's Done button is not offered before either)
+DEFERRAL_CODES = ('order_not_ready', 'waiting_for_earlier', 'parked_behind_rejection', 'quality_hold',
+                  'workorder_not_started', 'workcenter_blocked')
 
 
 class EventRejected(Exception):

@@ -35,7 +35,8 @@ SOURCES = {code for code, _label in MESSAGE_SOURCES} - {'other'}
 LINK_FIELDS = ('production_id', 'workcenter_id', 'lot_id', 'product_id')
 SETTLED = ('applied', 'discarded')
 #: the system-of-record domain an event type reports (a quality event with `hold` is 'quality_hold')
-SOR_DOMAIN_OF = {'consumption': 'consumption', 'production': 'confirmation', 'workorder_status': 'confirmation'}
+SOR_DOMAIN_OF = {'consumption': 'consumption', 'production': 'confirmation', 'workorder_status': 'confirmation',
+                 'labor': 'confirmation'}
 SOR_LABELS = dict(SOR_DOMAINS)
 #: events that move an order's stock: one rejected holds the order's later ones (parked)
 STOCK_MOVING = ('production', 'consumption', 'scrap')
@@ -44,8 +45,9 @@ STOCK_MOVING = ('production', 'consumption', 'scrap')
 NOT_HOLDING = ('not_system_of_record', 'unauthorized', 'bad_quantity')
 PARKED = 'parked_behind_rejection'
 #: deferrals that do not make the object's later events in the batch wait (`waiting_for_earlier`):
-#: parked events hold only stock-moving ones, and a finish under a quality hold holds nothing else
-NOT_BLOCKING_DEFERRALS = (PARKED, 'quality_hold')
+#: parked events hold only stock-moving ones, and a finish under a quality hold holds nothing else;
+#: a work order finish waiting for its start must not hold back the start behind it
+NOT_BLOCKING_DEFERRALS = (PARKED, 'quality_hold', 'workorder_not_started', 'workcenter_blocked')
 
 
 class PostingBatch:
@@ -136,7 +138,20 @@ class PostingBatch:
             # the rows of this batch are written: post what waited behind what settled here (that
             # batch's own releases find nothing left parked, or a new rejection, and stop)
             self.env['plant_bridge.message']._release_parked(self.env['mrp.production'].browse(released))
+        self._release_waiting_finishes(items)
         return results
+
+    def _release_waiting_finishes(self, items):
+        """Work order finishes waiting for a start or an unblock that this batch applied are posted
+        again (plant_bridge.message._release_waiting_finishes checks which can apply now)."""
+        applied = [item for item in items if item.outcome and item.outcome[0] == 'applied']
+        if not applied:
+            return
+        productions = self.env['mrp.production'].browse({
+            item.links['production_id'] for item in applied if item.links.get('production_id')})
+        workcenters = self.env['mrp.workcenter'].browse({
+            item.links['workcenter_id'] for item in applied if item.links.get('workcenter_id')})
+        self.env['plant_bridge.message']._release_waiting_finishes(productions.exists(), workcenters.exists())
 
     # ------------------------------------------------------------------ parking
     # A rejected stock movement of an order (a bad lot, a unit Odoo does not know...) must not let

@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 
 from odoo.exceptions import UserError
-from odoo.tools import html2plaintext
+from odoo.tools import float_round, html2plaintext
 
 from .posting import utc_iso
 
@@ -194,9 +194,38 @@ def read_order_details(env, site, names):
     return details
 
 
+# ---------------------------------------------------------------------------- site scope
+def shares_company_stock(env, site):
+    """True when no site of the company is on another warehouse: stock and work centers cannot
+    tell such sites apart, so they all see the company's."""
+    return not env['plant_bridge.site'].with_context(active_test=False).search_count([
+        ('company_id', '=', site.company_id.id), ('warehouse_id', '!=', site.warehouse_id.id)], limit=1)
+
+
+def site_workcenter_ids(env, site):
+    """Work centers of the site when its company has plants on other warehouses: those bound to a
+    Sparkplug node of a site on its warehouse, and those the warehouse's orders and the bills of
+    materials it may produce route through. None: the whole company's (see `shares_company_stock`)."""
+    if shares_company_stock(env, site):
+        return None
+    warehouse = site.warehouse_id
+    bound = env['plant_bridge.binding'].search(
+        [('site_id.warehouse_id', '=', warehouse.id), ('workcenter_id', '!=', False)]).workcenter_id
+    worked = env['mrp.workorder'].search(
+        [('production_id.picking_type_id.warehouse_id', '=', warehouse.id)]).workcenter_id
+    # a bill of materials without an operation type may be produced in any warehouse
+    routed = env['mrp.routing.workcenter'].search([
+        ('bom_id.company_id', 'in', (site.company_id.id, False)),
+        '|', ('bom_id.picking_type_id', '=', False), ('bom_id.picking_type_id.warehouse_id', '=', warehouse.id)])
+    routed = routed.workcenter_id
+    return (bound | worked | routed).ids
+
+
 # ---------------------------------------------------------------------------- work centers
-def workcenter_domain(site, names=None):
+def workcenter_domain(env, site, names=None):
     domain = [('company_id', 'in', (site.company_id.id, False))]
+    if (scope := site_workcenter_ids(env, site)) is not None:
+        domain.append(('id', 'in', scope))
     if names is not None:
         domain += ['|', ('code', 'in', names), ('name', 'in', names)]
     return domain
@@ -215,7 +244,7 @@ def downtime_vals(log):
 
 
 def read_workcenters(env, site, names):
-    workcenters = env['mrp.workcenter'].search(workcenter_domain(site, names), order='sequence, id')
+    workcenters = env['mrp.workcenter'].search(workcenter_domain(env, site, names), order='sequence, id')
     open_logs = env['mrp.workcenter.productivity'].search(
         [('workcenter_id', 'in', workcenters.ids), ('date_end', '=', False),
          ('loss_type', '!=', 'productive')], order='date_start desc')
@@ -245,28 +274,58 @@ def read_workcenters(env, site, names):
 
 
 def read_oee(env, site, names, date_from, date_to):
+    """Odoo's OEE figures of each work center over [from, to), computed as `mrp.workcenter`
+    computes its own over the last month (`_compute_oee`, `_compute_blocked_time`,
+    `_compute_productive_time`, `_compute_performance`) with that period instead:
+
+    - the time logs (`mrp.workcenter.productivity`) that started in the period and are closed,
+      by their `duration` (minutes; downtime counted in the work center's working hours) - the
+      OEE report (its Date filter is on the start) summed per effectiveness category;
+    - `oee` = productive / all those minutes, in percent rounded to 2 digits (0 when nothing
+      productive); `productive_time` / `blocked_time` (everything not productive) in hours;
+    - `performance` = expected / actual duration of the work orders done that started in the
+      period, in whole percent as the work center's Performance field shows it.
+    """
     start, end = parse_time(env, date_from, 'from'), parse_time(env, date_to, 'to')
     if end <= start:
         raise UserError(env._("'to' must be after 'from'."))
-    workcenters = env['mrp.workcenter'].search(workcenter_domain(site, names))
-    logs = env['mrp.workcenter.productivity'].search([
-        ('workcenter_id', 'in', workcenters.ids), ('date_start', '<', end),
-        '|', ('date_end', '=', False), ('date_end', '>', start)])
-    now = datetime.now()
+    workcenters = env['mrp.workcenter'].search(workcenter_domain(env, site, names))
     minutes = {wc.id: dict.fromkeys(LOSS_TYPES, 0.0) for wc in workcenters}
-    for log in logs:
-        stop = min(log.date_end or now, end)
-        overlap = (stop - max(log.date_start, start)).total_seconds() / 60.0
-        if overlap > 0 and log.loss_type in LOSS_TYPES:
-            minutes[log.workcenter_id.id][log.loss_type] += overlap
-    return [{'key': workcenter_key(wc), 'from': utc_iso(start), 'to': utc_iso(end),
-             'minutes': {k: round(v, 2) for k, v in minutes[wc.id].items()}} for wc in workcenters]
+    for workcenter, loss_type, duration in env['mrp.workcenter.productivity']._read_group(
+            [('workcenter_id', 'in', workcenters.ids), ('date_start', '>=', start), ('date_start', '<', end),
+             ('date_end', '!=', False)], ['workcenter_id', 'loss_type'], ['duration:sum']):
+        minutes[workcenter.id][loss_type or 'availability'] += duration
+    work_orders = {workcenter.id: (expected, actual) for workcenter, expected, actual in env['mrp.workorder']._read_group(
+        [('workcenter_id', 'in', workcenters.ids), ('date_start', '>=', start), ('date_start', '<', end),
+         ('state', '=', 'done')], ['workcenter_id'], ['duration_expected:sum', 'duration:sum'])}
+    rows = []
+    for wc in workcenters:
+        by_type = minutes[wc.id]
+        productive, total = by_type['productive'], sum(by_type.values())
+        expected, actual = work_orders.get(wc.id, (0.0, 0.0))
+        rows.append({
+            'key': workcenter_key(wc), 'from': utc_iso(start), 'to': utc_iso(end),
+            'minutes': {k: round(v, 2) for k, v in by_type.items()},
+            'oee': float_round(productive * 100.0 / total, precision_digits=2) if productive else 0.0,
+            'productive_time': float_round(productive / 60.0, precision_digits=2),
+            'blocked_time': float_round((total - productive) / 60.0, precision_digits=2),
+            'performance': int(100 * expected / actual) if actual else 0,
+            'work_orders': {'expected': expected, 'actual': actual},
+        })
+    return rows
 
 
 # ---------------------------------------------------------------------------- lots
 def read_lots(env, site, names):
-    lots = env['stock.lot'].search([('name', 'in', names), ('company_id', 'in', (site.company_id.id, False))],
-                                   order='name, id')
+    domain = [('name', 'in', names), ('company_id', 'in', (site.company_id.id, False))]
+    if not shares_company_stock(env, site):
+        # lots that moved through the site's warehouse (received, produced, consumed, shipped)
+        warehouse = site.warehouse_id.id
+        moved = env['stock.move.line'].search([
+            ('lot_id.name', 'in', names),
+            '|', ('location_id.warehouse_id', '=', warehouse), ('location_dest_id.warehouse_id', '=', warehouse)])
+        domain.append(('id', 'in', moved.lot_id.ids))
+    lots = env['stock.lot'].search(domain, order='name, id')
     MoveLine = env['stock.move.line']
     done_lines = MoveLine.search([('lot_id', 'in', lots.ids), ('state', '=', 'done')])
     producing = env['mrp.production'].search([('lot_producing_ids', 'in', lots.ids)])
@@ -364,6 +423,9 @@ def maintenance_vals(request):
 def read_maintenance_requests(env, site, filter_, limit, after):
     filter_ = check_filter(env, filter_, ('workcenter', 'equipment', 'open'))
     domain = [('company_id', 'in', (site.company_id.id, False))]
+    if (scope := site_workcenter_ids(env, site)) is not None:
+        domain += ['|', ('plant_bridge_workcenter_id', 'in', scope),
+                   ('equipment_id.plant_bridge_workcenter_id', 'in', scope)]
     if (workcenter := filter_.get('workcenter')) is not None:
         domain += ['|', ('plant_bridge_workcenter_id.code', '=', workcenter),
                    ('plant_bridge_workcenter_id.name', '=', workcenter)]

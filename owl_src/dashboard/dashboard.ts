@@ -46,6 +46,27 @@ const COLORS = {
   lag: "#EA6175",
 };
 
+/** One work center's OEE in the window: Odoo's own figures (`plant_bridge.site.read_oee`). */
+export interface OeeRow {
+  key: string;
+  site: string;
+  /** Odoo's OEE in percent (productive / all closed time logs started in the window). */
+  oee: number;
+  productive_time: number;
+  blocked_time: number;
+  /** Odoo's Performance (expected / actual work order minutes), whole percent. */
+  performance: number;
+  minutes: Record<"productive" | "performance" | "quality" | "availability", number>;
+}
+
+/** The last scheduled verification of the audit trail (`plant_bridge.audit.audit_status`). */
+export interface AuditStatus {
+  ok: boolean | null;
+  checked_at: string | false;
+  broken_seq: number | false;
+  reason: string | false;
+}
+
 interface SidecarView {
   id: number;
   name: string;
@@ -81,6 +102,9 @@ export class Dashboard extends Component {
     buckets: [] as Bucket[],
     sidecars: [] as SidecarView[],
     revision: 0,
+    oee: [] as OeeRow[],
+    /** Set when the daily verification found the audit trail broken (managers only). */
+    auditBroken: null as AuditStatus | null,
   });
   rows: SnapshotRow[] = [];
   timer: ReturnType<typeof setInterval> | undefined;
@@ -89,7 +113,12 @@ export class Dashboard extends Component {
     this.orm = useService("orm");
     this.action = useService("action");
     onWillStart(async () => {
-      await Promise.all([loadBundle("web.chartjs_lib"), this.load(), this.loadRights()]);
+      await Promise.all([
+        loadBundle("web.chartjs_lib"),
+        this.load(),
+        this.loadRights(),
+        this.loadAudit(),
+      ]);
     });
     onMounted(() => this.schedule());
     onWillUnmount(() => clearInterval(this.timer));
@@ -114,7 +143,7 @@ export class Dashboard extends Component {
     try {
       const now = Date.now();
       const since = toServerDatetime(now - this.windowMs);
-      const [rows, sidecars, revisions] = await Promise.all([
+      const [rows, sidecars, revisions, oee] = await Promise.all([
         this.orm.searchRead<SnapshotRow>(
           "plant_bridge.metric.snapshot",
           [["at", ">=", since]],
@@ -131,7 +160,15 @@ export class Dashboard extends Component {
           order: "id desc",
           limit: 1,
         }),
+        this.orm
+          .call<OeeRow[]>("plant_bridge.site", "read_oee", [
+            new Date(now - this.windowMs).toISOString(),
+            new Date(now).toISOString(),
+          ])
+          .catch(() => [] as OeeRow[]),
       ]);
+      // work centers that logged time in the window (Odoo's OEE counts closed time logs only)
+      this.state.oee = oee.filter((r) => Object.values(r.minutes).some((m) => m > 0));
       this.rows = rows;
       this.state.truncated = rows.length >= SNAPSHOT_LIMIT;
       this.state.revision = revisions[0]?.id ?? 0;
@@ -162,9 +199,24 @@ export class Dashboard extends Component {
       .catch(() => false);
   }
 
+  /** The audit trail's last verification; only managers may read it (others get no flag). */
+  async loadAudit() {
+    const status = await this.orm
+      .call<AuditStatus>("plant_bridge.audit", "audit_status", [])
+      .catch(() => null);
+    this.state.auditBroken = status && status.ok === false ? status : null;
+  }
+
   /** The *Connect a Sidecar* wizard; the new sidecar shows up here at its first heartbeat. */
   connectSidecar() {
     return this.action.doAction("plant_bridge.action_plant_bridge_sidecar_connect", {
+      onClose: () => void this.refresh(),
+    });
+  }
+
+  /** The *New Plant* wizard; it ends in *Connect a Sidecar* for the new site. */
+  newPlant() {
+    return this.action.doAction("plant_bridge.action_plant_bridge_site_onboard", {
       onClose: () => void this.refresh(),
     });
   }

@@ -100,6 +100,8 @@ export class ExceptionQueue extends Component {
   notification!: NotificationService;
   state = useState({
     siteId: 0,
+    workcenterId: 0,
+    lotId: 0,
     groups: [] as FailureGroup[],
     groupKey: "",
     messages: [] as MessageRow[],
@@ -109,7 +111,7 @@ export class ExceptionQueue extends Component {
     payload: "",
     originalPayload: "",
     largePayload: false,
-    progress: null as null | { done: number; total: number; failed: number },
+    progress: null as null | { done: number; total: number; failed: number; discarding?: boolean },
     busy: false,
   });
 
@@ -119,6 +121,8 @@ export class ExceptionQueue extends Component {
     this.notification = useService("notification");
     const ctx = (this.props as { action?: { context?: Record<string, unknown> } }).action?.context;
     this.state.siteId = Number(ctx?.plant_bridge_site_id) || 0;
+    this.state.workcenterId = Number(ctx?.plant_bridge_workcenter_id) || 0;
+    this.state.lotId = Number(ctx?.plant_bridge_lot_id) || 0;
     onWillStart(() => this.load());
   }
 
@@ -129,6 +133,8 @@ export class ExceptionQueue extends Component {
   baseDomain(): Domain {
     const domain: Domain = [["state", "in", ["rejected", "deferred"]]];
     if (this.state.siteId) domain.push(["site_id", "=", this.state.siteId]);
+    if (this.state.workcenterId) domain.push(["workcenter_id", "=", this.state.workcenterId]);
+    if (this.state.lotId) domain.push(["lot_id", "=", this.state.lotId]);
     return domain;
   }
 
@@ -213,6 +219,8 @@ export class ExceptionQueue extends Component {
 
   async clearSiteFilter() {
     this.state.siteId = 0;
+    this.state.workcenterId = 0;
+    this.state.lotId = 0;
     await this.load();
   }
 
@@ -367,13 +375,55 @@ export class ExceptionQueue extends Component {
         ? [this.focused.id]
         : [],
   ) {
-    if (!ids.length) return;
+    if (!ids.length || this.state.busy) return;
     const wizard = await this.orm.call<Record<string, unknown>>(
       "plant_bridge.message",
       "action_open_discard_wizard",
       [ids],
     );
-    await this.action.doAction(wizard, { onClose: () => this.load() });
+    // the wizard asks for the reason; the discarding itself goes in chunks, here
+    await this.action.doAction(wizard, {
+      additionalContext: { plant_bridge_discard_in_chunks: true },
+      onClose: (infos?: { discard_reason?: string; message_ids?: number[] }) =>
+        infos?.discard_reason
+          ? this.discardInChunks(infos.message_ids || ids, infos.discard_reason)
+          : this.load(),
+    });
+  }
+
+  /** Discards `ids` with `reason` in chunks (a transaction each) with a progress bar, as
+   * `retry` does: an interruption keeps the chunks done; a failing chunk is tried id by id. */
+  async discardInChunks(ids: number[], reason: string) {
+    if (!ids.length || this.state.busy) return;
+    this.state.busy = true;
+    this.state.progress = { done: 0, total: ids.length, failed: 0, discarding: true };
+    let refused = 0;
+    try {
+      for (let i = 0; i < ids.length; i += RETRY_CHUNK) {
+        const chunk = ids.slice(i, i + RETRY_CHUNK);
+        try {
+          await this.orm.call("plant_bridge.message", "action_discard", [chunk, reason]);
+        } catch {
+          for (const id of chunk) {
+            await this.orm
+              .call("plant_bridge.message", "action_discard", [[id], reason])
+              .catch(() => {
+                this.state.progress!.failed++;
+                refused++;
+              });
+          }
+        }
+        this.state.progress!.done += chunk.length;
+      }
+      const parts = [_t("%s discarded", ids.length - refused)];
+      if (refused) parts.push(_t("%s refused by Odoo", refused));
+      this.notification.add(parts.join(" · "), { type: refused ? "warning" : "success" });
+      this.state.selected = [];
+    } finally {
+      this.state.busy = false;
+      this.state.progress = null;
+      await this.load();
+    }
   }
 
   // ------------------------------------------------------------------ links and helpers

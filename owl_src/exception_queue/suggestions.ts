@@ -69,6 +69,14 @@ export function suggestedFix(code: string | false): SuggestedFix | undefined {
         action: listOf("maintenance.equipment", _t("Equipment")),
         label: _t("Open Equipment"),
       };
+    case "unknown_operator":
+      return {
+        text: _t(
+          "No user of the site's company has this badge or login: give the person that Plant Badge (or an employee that Badge ID), then retry.",
+        ),
+        action: "plant_bridge.action_plant_bridge_operators",
+        label: _t("Open Operators"),
+      };
     case "unknown_operation":
       return {
         text: _t(

@@ -1,4 +1,4 @@
-import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { Component, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
 import { loadBundle } from "@web/core/assets";
 import { registry } from "@web/core/registry";
 import { Layout } from "@web/search/layout";
@@ -15,6 +15,16 @@ import {
   type ORM,
 } from "../core/services.js";
 import { topicBindings } from "../mapping_engine/selector.js";
+import {
+  applyCompletion,
+  birthMetrics,
+  filterCompletions,
+  metricCompletion,
+  payloadCompletions,
+  prefixAt,
+  variableCompletions,
+  type Completion,
+} from "./completion.js";
 import type { MappingEngine, PreviewResult } from "./engine_types.js";
 
 export const ENGINE_BUNDLE = "plant_bridge.mapping_engine";
@@ -44,6 +54,7 @@ export const EVENT_TYPES: [string, () => string][] = [
   ["scrap", () => _t("Scrap")],
   ["downtime", () => _t("Downtime")],
   ["workorder_status", () => _t("Work Order Status")],
+  ["labor", () => _t("Labor")],
   ["machine_status", () => _t("Machine Status")],
   ["quality", () => _t("Quality")],
   ["maintenance", () => _t("Maintenance")],
@@ -66,6 +77,29 @@ export interface MappingRow {
   state: "draft" | "shadow" | "active" | "archived";
   origin_id: Many2one;
   replaced_id: Many2one;
+}
+
+/** A Sparkplug B edge node or device seen by a sidecar (its birth certificate's metrics). */
+export interface BindingRow {
+  id: number;
+  source: string;
+  group_id: string;
+  edge_node: string;
+  device: string | false;
+  metrics: string | false;
+}
+
+export const BINDING_FIELDS = ["source", "group_id", "edge_node", "device", "metrics"];
+
+/** Whether a Sparkplug topic (`spBv1.0/<group>/<type>/<edge>[/<device>]`) is the binding's. */
+export function sparkplugTopicOf(binding: BindingRow, topic: string): boolean {
+  const [ns, group, , edge, device] = topic.split("/");
+  return (
+    ns === "spBv1.0" &&
+    group === binding.group_id &&
+    edge === binding.edge_node &&
+    (device ?? "") === (binding.device || "")
+  );
 }
 
 export interface SampleRow {
@@ -139,7 +173,13 @@ export class MappingStudio extends Component {
     tab: "output" as "output" | "compare",
     /** The "New mapping" form, open or not, and what the admin typed in it. */
     draft: null as { name: string; selector: string; eventType: string } | null,
+    /** Sparkplug devices of the connector's site, and the one picked (0: none). */
+    bindings: [] as BindingRow[],
+    bindingId: 0,
+    /** The word typed before the caret in the expression (what completion completes). */
+    prefix: "",
   });
+  editor = useRef<HTMLTextAreaElement>("expression");
   private seq = 0;
   /** The reception time given to samples that have none, fixed so that comparisons hold. */
   private openedAt = Date.now();
@@ -189,7 +229,8 @@ export class MappingStudio extends Component {
       this.state.samples = [];
       return this.selectMapping(0);
     }
-    const [mappings, samples] = await Promise.all([
+    const connector = this.state.connectors.find((c) => c.id === connectorId);
+    const [mappings, samples, bindings] = await Promise.all([
       this.orm.searchRead<MappingRow>(
         "plant_bridge.mapping",
         [["connector_id", "=", connectorId]],
@@ -202,9 +243,20 @@ export class MappingStudio extends Component {
         ["source", "payload", "at"],
         { order: "at desc, id desc", limit: SAMPLE_LIMIT },
       ),
+      // Sparkplug devices come over an MQTT connector: those its site's sidecars saw born
+      connector?.kind === "mqtt" && connector.site_id
+        ? this.orm.searchRead<BindingRow>(
+            "plant_bridge.binding",
+            [["site_id", "=", connector.site_id[0]]],
+            BINDING_FIELDS,
+            { order: "source" },
+          )
+        : [],
     ]);
     this.state.mappings = mappings;
     this.state.samples = samples;
+    this.state.bindings = bindings;
+    if (!bindings.some((b) => b.id === this.state.bindingId)) this.state.bindingId = 0;
     const keep = mappings.find((m) => m.id === mappingId) ?? this.defaultMapping(mappings);
     await this.selectMapping(keep?.id ?? 0);
   }
@@ -235,6 +287,7 @@ export class MappingStudio extends Component {
 
   async selectMapping(mappingId: number) {
     this.state.mappingId = mappingId;
+    this.state.prefix = "";
     const mapping = this.mapping;
     this.state.expression = mapping?.expression ?? "";
     this.state.keyExpression = mapping?.key_expression || "";
@@ -281,8 +334,10 @@ export class MappingStudio extends Component {
   get samples(): Sample[] {
     const mapping = this.mapping;
     const topicSelector = !!mapping && mapping.selector.includes("/");
+    const binding = this.binding;
     const list: Sample[] = this.state.samples
       .filter((s) => !topicSelector || topicBindings(mapping!.selector, s.source) !== null)
+      .filter((s) => !binding || sparkplugTopicOf(binding, s.source))
       .map((s) => ({
         key: `sample:${s.id}`,
         label: s.source,
@@ -313,6 +368,40 @@ export class MappingStudio extends Component {
       };
     }
     return this.samples.find((s) => s.key === this.state.sampleKey);
+  }
+
+  get binding(): BindingRow | undefined {
+    return this.state.bindings.find((b) => b.id === this.state.bindingId);
+  }
+
+  /**
+   * Everything completion offers: the picked device's metrics (its birth certificate), the
+   * columns of the chosen sample then of the connector's other samples, the variables.
+   */
+  get allCompletions(): Completion[] {
+    return [
+      ...birthMetrics(this.binding?.metrics ?? false).map(metricCompletion),
+      ...this.sampleColumns(),
+      ...variableCompletions(this.state.preview?.bindings),
+    ];
+  }
+
+  /** Columns of the samples, parsed once per set of samples (not at every keystroke). */
+  private sampleColumns(): Completion[] {
+    const chosen = this.sample?.payload;
+    const payloads = this.samples.map((s) => s.payload);
+    const list = chosen ? [chosen, ...payloads] : payloads;
+    const key = `${this.state.sampleKey}\0${this.samples.map((s) => s.key).join(",")}\0${chosen?.length ?? 0}`;
+    if (this.columnsCache?.key !== key || this.state.sampleKey === "paste")
+      this.columnsCache = { key, value: payloadCompletions(list) };
+    return this.columnsCache.value;
+  }
+
+  private columnsCache: { key: string; value: Completion[] } | undefined;
+
+  /** What completion offers for the word being typed (everything when none is). */
+  get completions(): Completion[] {
+    return filterCompletions(this.allCompletions, this.state.prefix);
   }
 
   get versions(): MappingRow[] {
@@ -382,8 +471,32 @@ export class MappingStudio extends Component {
   }
 
   onExpressionInput(ev: Event) {
-    this.state.expression = (ev.target as HTMLTextAreaElement).value;
+    const editor = ev.target as HTMLTextAreaElement;
+    this.state.expression = editor.value;
+    this.state.prefix = prefixAt(editor.value, editor.selectionStart ?? editor.value.length);
     this.schedulePreview();
+  }
+
+  /** Inserts a completion in place of the word being typed, and goes on typing after it. */
+  complete(completion: Completion) {
+    const editor = this.editor.el;
+    const caret = editor?.selectionStart ?? this.state.expression.length;
+    const next = applyCompletion(this.state.expression, caret, completion);
+    this.state.expression = next.text;
+    this.state.prefix = "";
+    if (editor) {
+      editor.value = next.text;
+      editor.focus();
+      editor.setSelectionRange(next.caret, next.caret);
+    }
+    this.schedulePreview();
+  }
+
+  async chooseBinding(ev: Event) {
+    this.state.bindingId = Number((ev.target as HTMLSelectElement).value);
+    const first = this.samples.find((s) => s.key.startsWith("sample:"));
+    if (first) this.state.sampleKey = first.key;
+    await this.evaluateAll();
   }
 
   onKeyExpressionInput(ev: Event) {
@@ -402,8 +515,20 @@ export class MappingStudio extends Component {
     this.schedulePreview();
   }
 
-  /** Ctrl+Enter in the editor evaluates at once. */
+  /** Ctrl+Enter in the editor evaluates at once; Tab takes the first completion, Escape none. */
   onEditorKeydown(ev: KeyboardEvent) {
+    if (ev.target === this.editor.el && this.state.prefix) {
+      const [first] = this.completions;
+      if (ev.key === "Tab" && first && !ev.shiftKey) {
+        ev.preventDefault();
+        return this.complete(first);
+      }
+      if (ev.key === "Escape") {
+        ev.preventDefault();
+        this.state.prefix = "";
+        return;
+      }
+    }
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
       clearTimeout(this.timer);

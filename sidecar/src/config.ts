@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
 import { DEFAULT_EVALUATION_LIMITS } from "./mapping-core/contract.js";
@@ -14,6 +14,7 @@ const SECRETS = new Set([
   "PLANT_BRIDGE_ADMIN_TOKEN",
   "PLANT_BRIDGE_MQTT_PASSWORD",
   "PLANT_BRIDGE_WEBHOOK_SECRET",
+  "PLANT_BRIDGE_WEBHOOK_SECRETS",
 ]);
 
 // 0 asks the OS for a free port (tests, several sidecars on one host).
@@ -29,6 +30,17 @@ const code = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, "a site code: letters, digits, _ . - (at most 64)");
 const httpUrl = z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
+const readableFile = z.string().refine(
+  (path) => {
+    try {
+      accessSync(path, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "a readable PEM file" },
+);
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
@@ -47,6 +59,10 @@ const schema = z
     ),
     PLANT_BRIDGE_MQTT_USERNAME: optional(z.string().max(256)),
     PLANT_BRIDGE_MQTT_PASSWORD: optional(z.string().max(1024)),
+    PLANT_BRIDGE_MQTT_PROTOCOL: z.enum(["auto", "5", "3.1.1"]).default("auto"),
+    PLANT_BRIDGE_MQTT_CA: optional(readableFile),
+    PLANT_BRIDGE_MQTT_CERT: optional(readableFile),
+    PLANT_BRIDGE_MQTT_KEY: optional(readableFile),
     PLANT_BRIDGE_MQTT_PORT: port(1883),
     PLANT_BRIDGE_MQTT_HOST: z.string().min(1).default("127.0.0.1"),
     PLANT_BRIDGE_STORE: z.string().min(1).default("./data/plant-bridge.db"),
@@ -64,6 +80,15 @@ const schema = z
     PLANT_BRIDGE_ADMIN_TOKEN: optional(z.string().min(16, "a token of at least 16 characters")),
     PLANT_BRIDGE_WEBHOOK_SECRET: optional(
       z.string().min(32, "a shared secret of at least 32 characters").max(1024),
+    ),
+    PLANT_BRIDGE_WEBHOOK_SECRETS: optional(
+      z
+        .string()
+        .max(65_536)
+        .regex(
+          /^\s*[A-Za-z0-9_.-]{1,64}(\/[A-Za-z0-9_.-]{1,64})?=[^,\s]{32,1024}\s*(,\s*[A-Za-z0-9_.-]{1,64}(\/[A-Za-z0-9_.-]{1,64})?=[^,\s]{32,1024}\s*)*$/,
+          "a comma-separated list of <site>=<secret> or <site>/<source>=<secret> (secrets of at least 32 characters, without commas or spaces)",
+        ),
     ),
     PLANT_BRIDGE_WEBHOOK_TOLERANCE_SECONDS: positiveInt(300, 86_400),
     PLANT_BRIDGE_LOG_LEVEL: z
@@ -99,6 +124,7 @@ const schema = z
     PLANT_BRIDGE_POST_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(200),
     PLANT_BRIDGE_POST_CONCURRENCY: positiveInt(3, 8),
     PLANT_BRIDGE_CONFIG_POLL_SECONDS: positiveInt(30, 86_400),
+    PLANT_BRIDGE_TOKEN_LIST_MAX_AGE_SECONDS: positiveInt(300, 86_400),
     PLANT_BRIDGE_OUTBOUND_POLL_SECONDS: positiveInt(5, 86_400),
     PLANT_BRIDGE_HEARTBEAT_SECONDS: positiveInt(15, 86_400),
     PLANT_BRIDGE_MAPPINGS: optional(z.string().min(1)),
@@ -128,6 +154,23 @@ const schema = z
     PLANT_BRIDGE_HTTP_ALLOW_LOOPBACK: bool(false),
   })
   .superRefine((c, ctx) => {
+    if ((c.PLANT_BRIDGE_MQTT_CERT === undefined) !== (c.PLANT_BRIDGE_MQTT_KEY === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: [
+          c.PLANT_BRIDGE_MQTT_CERT === undefined
+            ? "PLANT_BRIDGE_MQTT_CERT"
+            : "PLANT_BRIDGE_MQTT_KEY",
+        ],
+        message: "a client certificate needs both PLANT_BRIDGE_MQTT_CERT and PLANT_BRIDGE_MQTT_KEY",
+      });
+    const tls = c.PLANT_BRIDGE_MQTT_CA ?? c.PLANT_BRIDGE_MQTT_CERT ?? c.PLANT_BRIDGE_MQTT_KEY;
+    if (tls !== undefined && !/^(mqtts|wss|ssl):/.test(c.PLANT_BRIDGE_MQTT_URL ?? ""))
+      ctx.addIssue({
+        code: "custom",
+        path: ["PLANT_BRIDGE_MQTT_URL"],
+        message: "PLANT_BRIDGE_MQTT_CA/CERT/KEY need an mqtts:// or wss:// broker URL",
+      });
     const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
     if (odoo.some((v) => v !== undefined) && odoo.some((v) => v === undefined)) {
       for (const key of [
@@ -167,6 +210,8 @@ export interface Config {
     /** Posting calls to Odoo at once (a batch split by business object). */
     concurrency: number;
     configPollMs: number;
+    /** How long the API token list pulled from Odoo is trusted while Odoo is unreachable. */
+    tokenListMaxAgeMs: number;
     outboundPollMs: number;
     heartbeatMs: number;
   };
@@ -174,6 +219,10 @@ export interface Config {
     url?: string;
     username?: string;
     password?: string;
+    /** MQTT version to an external broker: "auto" tries 5, then 3.1.1 if the broker refuses. */
+    protocol: "auto" | 4 | 5;
+    /** PEM files (paths) for TLS to an external broker: a private CA, a client certificate. */
+    tls?: { ca?: string; cert?: string; key?: string };
     embeddedPort: number;
     embeddedHost: string;
   };
@@ -185,7 +234,13 @@ export interface Config {
   sites: string[];
   adminToken?: string;
   /** Signed HTTP webhooks (README "Signed webhooks"); no secret: no webhook routes. */
-  webhook: { secret?: string; toleranceSeconds: number };
+  webhook: {
+    /** The default secret of every site without one of its own. */
+    secret?: string;
+    /** Secrets by `<site>` or `<site>/<source>` (PLANT_BRIDGE_WEBHOOK_SECRETS). */
+    secrets?: Record<string, string>;
+    toleranceSeconds: number;
+  };
   logLevel: Raw["PLANT_BRIDGE_LOG_LEVEL"];
   maxMessageBytes: number;
   name: string;
@@ -249,7 +304,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   const extra = c.PLANT_BRIDGE_SITES?.split(",") ?? [];
   const config: Config = {
-    mqtt: { embeddedPort: c.PLANT_BRIDGE_MQTT_PORT, embeddedHost: c.PLANT_BRIDGE_MQTT_HOST },
+    mqtt: {
+      embeddedPort: c.PLANT_BRIDGE_MQTT_PORT,
+      embeddedHost: c.PLANT_BRIDGE_MQTT_HOST,
+      protocol: { auto: "auto" as const, "5": 5 as const, "3.1.1": 4 as const }[
+        c.PLANT_BRIDGE_MQTT_PROTOCOL
+      ],
+    },
     store: c.PLANT_BRIDGE_STORE,
     http: {
       port: c.PLANT_BRIDGE_HTTP_PORT,
@@ -271,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lingerMs: c.PLANT_BRIDGE_POST_LINGER_MS,
       concurrency: c.PLANT_BRIDGE_POST_CONCURRENCY,
       configPollMs: c.PLANT_BRIDGE_CONFIG_POLL_SECONDS * 1000,
+      tokenListMaxAgeMs: c.PLANT_BRIDGE_TOKEN_LIST_MAX_AGE_SECONDS * 1000,
       outboundPollMs: c.PLANT_BRIDGE_OUTBOUND_POLL_SECONDS * 1000,
       heartbeatMs: c.PLANT_BRIDGE_HEARTBEAT_SECONDS * 1000,
     },
@@ -305,10 +367,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     };
   }
   if (c.PLANT_BRIDGE_MQTT_URL) config.mqtt.url = c.PLANT_BRIDGE_MQTT_URL;
+  const tls = {
+    ...(c.PLANT_BRIDGE_MQTT_CA && { ca: c.PLANT_BRIDGE_MQTT_CA }),
+    ...(c.PLANT_BRIDGE_MQTT_CERT && { cert: c.PLANT_BRIDGE_MQTT_CERT }),
+    ...(c.PLANT_BRIDGE_MQTT_KEY && { key: c.PLANT_BRIDGE_MQTT_KEY }),
+  };
+  if (Object.keys(tls).length) config.mqtt.tls = tls;
   if (c.PLANT_BRIDGE_MQTT_USERNAME) config.mqtt.username = c.PLANT_BRIDGE_MQTT_USERNAME;
   if (c.PLANT_BRIDGE_MQTT_PASSWORD) config.mqtt.password = c.PLANT_BRIDGE_MQTT_PASSWORD;
   if (c.PLANT_BRIDGE_ADMIN_TOKEN) config.adminToken = c.PLANT_BRIDGE_ADMIN_TOKEN;
   if (c.PLANT_BRIDGE_WEBHOOK_SECRET) config.webhook.secret = c.PLANT_BRIDGE_WEBHOOK_SECRET;
+  if (c.PLANT_BRIDGE_WEBHOOK_SECRETS)
+    config.webhook.secrets = Object.fromEntries(
+      c.PLANT_BRIDGE_WEBHOOK_SECRETS.split(",").map((entry) => {
+        const [key, secret] = entry.trim().split(/=(.*)/s);
+        return [key!, secret!];
+      }),
+    );
   return config;
 }
 
@@ -325,7 +400,12 @@ export function describeConfig(config: Config): Record<string, unknown> {
     adminToken: config.adminToken ? "[redacted]" : "unset",
     webhook: {
       ...config.webhook,
-      secret: config.webhook.secret ? "[redacted]" : "unset: no webhook routes",
+      secret: config.webhook.secret ? "[redacted]" : "unset",
+      ...(config.webhook.secrets && {
+        secrets: Object.fromEntries(
+          Object.keys(config.webhook.secrets).map((k) => [k, "[redacted]"]),
+        ),
+      }),
     },
     store: config.store.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:[redacted]@"),
   };

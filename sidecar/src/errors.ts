@@ -22,6 +22,8 @@ export const REJECTION_CODES = [
   "ambiguous_equipment",
   /** A `location` (scrap) that is no internal location of the site's warehouse. */
   "unknown_location",
+  /** An `operator` (badge or login) that is no user of the site's company. */
+  "unknown_operator",
   "bad_quantity",
   /** A `uom` Odoo has no active unit of that name for, or one that does not measure the same thing. */
   "bad_uom",

@@ -96,12 +96,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         replay,
         quarantine: mqtt.quarantine,
         ...(odoo && { odoo }),
-        mqttConnected: () => mqtt.ingress.isConnected(),
+        mqtt: mqtt.ingress,
         refreshMetrics: housekeeping.refreshMetrics,
         routes: mapping.httpRoutes,
       }),
     );
-    await mqtt.ingress.ready();
+    await mqtt.ready();
     odoo?.start();
     http.tokens?.start();
     const simulator = options.simulate

@@ -192,6 +192,69 @@ const ADMIN_TOKEN = "e2e-admin-token-0123456789";
     expect(drill.workingState).toBe(wcs.find((w) => w.name === "Drill 1")!.working_state);
   });
 
+  it("oee(from, to) over Odoo's own period (the last month) answers the work center's OEE figures", async () => {
+    const losses = await odoo.admin<Array<{ id: number; loss_type: string }>>(
+      "mrp.workcenter.productivity.loss",
+      "search_read",
+      { domain: [], fields: ["loss_type"] },
+    );
+    const loss = (type: string) => losses.find((l) => l.loss_type === type)!.id;
+    const [wc] = await odoo.admin<Array<{ id: number }>>("mrp.workcenter", "search_read", {
+      domain: [["name", "=", "Assembly 2"]],
+      fields: ["id"],
+    });
+    const ago = (hours: number) =>
+      new Date(Date.now() - hours * 3_600_000).toISOString().slice(0, 19).replace("T", " ");
+    // entered by hand in Odoo: 3 h productive, a 40-minute failure, 25 minutes of defects
+    await odoo.admin("mrp.workcenter.productivity", "create", {
+      vals_list: [
+        [50, 47, "productive"],
+        [47, 46 + 1 / 3, "availability"],
+        [30, 30 - 25 / 60, "quality"],
+      ].map(([from, to, type]) => ({
+        workcenter_id: wc!.id,
+        loss_id: loss(type as string),
+        date_start: ago(from as number),
+        date_end: ago(to as number),
+      })),
+    });
+    const to = new Date();
+    const from = new Date(to);
+    from.setUTCMonth(from.getUTCMonth() - 1);
+    const r = await h.gql(
+      `query($from: DateTime!, $to: DateTime!) { workCenter(key: "Assembly 2") {
+        oee(from: $from, to: $to) {
+          oee productiveHours blockedHours workOrderExpectedMinutes workOrderMinutes
+          productiveMinutes availabilityLossMinutes qualityLossMinutes
+        } } }`,
+      { from: from.toISOString(), to: to.toISOString() },
+    );
+    expect(r.errors).toBeUndefined();
+    const [fields] = await odoo.admin<
+      Array<{ oee: number; performance: number; productive_time: number; blocked_time: number }>
+    >("mrp.workcenter", "read", {
+      ids: [wc!.id],
+      fields: ["oee", "performance", "productive_time", "blocked_time"],
+    });
+    const oee = r.data.workCenter.oee;
+    expect(oee.productiveMinutes).toBeGreaterThanOrEqual(180);
+    expect(oee.qualityLossMinutes).toBeGreaterThanOrEqual(25);
+    expect({
+      oee: Math.round(oee.oee * 10_000) / 100,
+      productive_time: oee.productiveHours,
+      blocked_time: oee.blockedHours,
+      // Odoo's Performance field: int(100 * expected / actual), 0 without work orders done
+      performance: oee.workOrderMinutes
+        ? Math.trunc((100 * oee.workOrderExpectedMinutes) / oee.workOrderMinutes)
+        : 0,
+    }).toEqual({
+      oee: fields!.oee,
+      productive_time: fields!.productive_time,
+      blocked_time: fields!.blocked_time,
+      performance: fields!.performance,
+    });
+  });
+
   it("filters orders and maintenance requests by work center, in the field Odoo reads", async () => {
     const wos = await odoo.admin<
       Array<{ production_id: [number, string]; workcenter_id: [number, string] }>

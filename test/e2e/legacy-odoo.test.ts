@@ -151,6 +151,8 @@ async function newConfirmedMo(
       PLANT_BRIDGE_OUTBOUND_POLL_SECONDS: "1",
       PLANT_BRIDGE_HEARTBEAT_SECONDS: "2",
       PLANT_BRIDGE_SPARKPLUG_GROUPS: "none",
+      // the file connectors are configured in Odoo: their folders must be inside the roots
+      PLANT_BRIDGE_LEGACY_ROOTS: `${outDir},${totalsDir}`,
     });
   }, 900_000);
 

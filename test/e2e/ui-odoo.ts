@@ -165,7 +165,11 @@ export async function openBrowser(url: string): Promise<UiBrowser> {
   await page.goto(`${url}/web/login`);
   await page.fill("input[name=login]", "admin");
   await page.fill("input[name=password]", "admin");
-  await Promise.all([page.waitForURL(/\/odoo/), page.click("button[type=submit]")]);
+  // a fresh database builds its asset bundles on this first load: slow on a busy machine
+  await Promise.all([
+    page.waitForURL(/\/odoo/, { waitUntil: "domcontentloaded", timeout: 120_000 }),
+    page.click("button[type=submit]"),
+  ]);
   return { context, page, errors, close: () => context.close() };
 }
 

@@ -29,6 +29,7 @@ import type { SandboxPool } from "../../sidecar/src/pipeline/mapping/sandbox/poo
 import type { ShadowLog } from "../../sidecar/src/pipeline/mapping/shadow.js";
 import { openStore } from "../../sidecar/src/store/index.js";
 import type { Store } from "../../sidecar/src/store/types.js";
+import { dropSession } from "./brokers.js";
 import { randomName } from "./services.js";
 
 export { waitFor } from "./wait.js";
@@ -76,7 +77,7 @@ export async function mappingRig(
     site,
     sites: [site],
     maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes,
-    mqtt: { url, embeddedPort: 0, embeddedHost: "127.0.0.1" },
+    mqtt: { url, protocol: "auto" as const, embeddedPort: 0, embeddedHost: "127.0.0.1" },
     mapping: {
       workers: 2,
       timeoutMs: DEFAULT_EVALUATION_LIMITS.timeoutMs,
@@ -118,7 +119,7 @@ export async function mappingRig(
   await ingress.ready();
   const publisher = await mqtt.connectAsync(url, {
     clientId: randomName("pb-pub"),
-    protocolVersion: 5,
+    protocolVersion: ingress.protocolVersion(),
   });
   return {
     site,
@@ -161,6 +162,7 @@ export async function mappingRig(
     async close() {
       await publisher.endAsync();
       await mqttFeature.close();
+      await dropSession(url, `plant-bridge-${config.name}`, ingress.protocolVersion());
       await mapping.close();
       await store.close();
     },

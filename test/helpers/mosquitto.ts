@@ -3,9 +3,9 @@
  * so end-to-end suites neither see nor disturb other traffic on the machine's broker.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chownSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { freePort } from "./sidecar-process.js";
 import { tcpReachable } from "./services.js";
 
@@ -15,10 +15,23 @@ export interface PrivateBroker {
   stop(): Promise<void>;
 }
 
-export async function startMosquitto(): Promise<PrivateBroker> {
+/** PEM files for a TLS listener that requires a client certificate signed by `cafile`. */
+export interface MosquittoTls {
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+}
+
+export async function startMosquitto(options: { tls?: MosquittoTls } = {}): Promise<PrivateBroker> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "pb-mosquitto-"));
   giveToMosquittoUser(dir);
+  // Copies in its own folder: it may not traverse the folder the test made them in.
+  const tls = options.tls && {
+    cafile: copyFor(options.tls.cafile, dir),
+    certfile: copyFor(options.tls.certfile, dir),
+    keyfile: copyFor(options.tls.keyfile, dir),
+  };
   const conf = join(dir, "mosquitto.conf");
   // Sized as the README tells operators: a sidecar outage must not overflow the session queue.
   writeFileSync(
@@ -31,6 +44,15 @@ export async function startMosquitto(): Promise<PrivateBroker> {
       "max_queued_messages 1000000",
       "max_inflight_messages 100",
       `log_dest file ${dir}/mosquitto.log`,
+      ...(tls
+        ? [
+            `cafile ${tls.cafile}`,
+            `certfile ${tls.certfile}`,
+            `keyfile ${tls.keyfile}`,
+            "require_certificate true",
+            "tls_version tlsv1.2",
+          ]
+        : []),
       "",
     ].join("\n"),
   );
@@ -40,7 +62,7 @@ export async function startMosquitto(): Promise<PrivateBroker> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     port,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -51,15 +73,22 @@ export async function startMosquitto(): Promise<PrivateBroker> {
   };
 }
 
+function copyFor(file: string, dir: string): string {
+  const to = join(dir, basename(file));
+  copyFileSync(file, to);
+  giveToMosquittoUser(to);
+  return to;
+}
+
 /**
  * Started as root (as under CI), Mosquitto drops to the `mosquitto` user: in a root-only temp dir
  * it can write neither its log nor its persistence file, and saves nothing on the way out.
  */
-function giveToMosquittoUser(dir: string): void {
+function giveToMosquittoUser(path: string): void {
   if (process.getuid?.() !== 0) return;
   try {
     const id = (flag: string) => Number(execFileSync("id", [flag, "mosquitto"]).toString().trim());
-    chownSync(dir, id("-u"), id("-g"));
+    chownSync(path, id("-u"), id("-g"));
   } catch {
     // no mosquitto user: it keeps running as root and can write here
   }

@@ -49,6 +49,18 @@ export const samples = {
     operation: "Assembly",
     status: "started",
   },
+  labor: {
+    id: "l1",
+    type: "labor",
+    site: "main",
+    occurredAt: at,
+    order: "WH/MO/00001",
+    operation: "Assembly",
+    operator: "B-0001",
+    kind: "setup",
+    start: "2026-11-26T07:30:00Z",
+    end: "2026-11-26T07:45:00Z",
+  },
   machine_status: {
     id: "m1",
     type: "machine_status",

@@ -28,6 +28,8 @@ export async function freePort(): Promise<number> {
 export async function startSidecarProcess(
   env: Record<string, string>,
   args: string[] = ["start"],
+  /** "ready": /readyz answers 200; "listening": the HTTP API answers /healthz (not ready yet). */
+  until: "ready" | "listening" = "ready",
 ): Promise<SidecarProcess> {
   const httpPort = Number(env.PLANT_BRIDGE_HTTP_PORT ?? (await freePort()));
   const child = spawn(
@@ -64,7 +66,9 @@ export async function startSidecarProcess(
   for (;;) {
     if (child.exitCode !== null) throw new Error(`sidecar exited with ${child.exitCode}:\n${out}`);
     try {
-      const r = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+      const r = await fetch(
+        `http://127.0.0.1:${httpPort}/${until === "ready" ? "readyz" : "healthz"}`,
+      );
       if (r.status === 200) return proc;
     } catch {
       // not listening yet

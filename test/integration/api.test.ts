@@ -99,6 +99,19 @@ describe("mutations", () => {
       { type: "workorder_status", status: "started" },
     ],
     [
+      "reportLabor",
+      "LaborInput",
+      {
+        order: "WH/MO/00001",
+        operation: "Manual Assembly",
+        operator: "B-0001",
+        kind: "setup",
+        start: "2026-11-26T08:00:00Z",
+        end: "2026-11-26T08:15:00Z",
+      },
+      { type: "labor", operator: "B-0001", kind: "setup", end: "2026-11-26T08:15:00.000Z" },
+    ],
+    [
       "reportMachineStatus",
       "MachineStatusInput",
       { workCenter: "Drill 1", status: "down", counters: { good: 3 } },
@@ -651,8 +664,12 @@ describe("over HTTP and WebSocket, with tokens managed in Odoo", () => {
   let listed: OdooToken[];
   let http: HttpServer;
   let tokens: ReturnType<typeof createOdooTokens>;
+  let odooDown: boolean;
+  let skewMs: number;
 
   beforeEach(async () => {
+    odooDown = false;
+    skewMs = 0;
     listed = [
       {
         name: "MES screen",
@@ -663,8 +680,15 @@ describe("over HTTP and WebSocket, with tokens managed in Odoo", () => {
       },
     ];
     tokens = createOdooTokens({
-      client: { call: async <T>() => structuredClone(listed) as T },
+      client: {
+        call: async <T>() => {
+          if (odooDown)
+            throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+          return structuredClone(listed) as T;
+        },
+      },
       logger,
+      now: () => Date.now() + skewMs,
     });
     await tokens.refresh();
     const auth = chainAuthenticators(
@@ -720,6 +744,27 @@ describe("over HTTP and WebSocket, with tokens managed in Odoo", () => {
     expect((await post(MES_TOKEN, q)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 200));
     expect((await post(MES_TOKEN, q)).status).toBe(401);
+  });
+
+  it("refuses Odoo's tokens once the list is older than its maximum age, and trusts them again after a pull", async () => {
+    const q = `mutation { reportScrap(input: { id: "t-3", product: "P", quantity: 1 }) { status } }`;
+    expect((await post(MES_TOKEN, q)).status).toBe(200);
+    odooDown = true;
+    await expect(tokens.refresh()).rejects.toThrow("ECONNREFUSED");
+    skewMs = 4 * 60_000; // Odoo unreachable for 4 minutes: the list is still trusted
+    expect((await post(MES_TOKEN, q)).status).toBe(200);
+    skewMs = 5 * 60_000 + 1_000; // beyond the 5-minute default
+    const stale = await post(MES_TOKEN, q);
+    expect(stale.status).toBe(401);
+    expect(stale.body.errors?.[0]?.extensions).toEqual({
+      code: "UNAUTHENTICATED",
+      reason: "token_list_stale",
+    });
+    // the environment's admin token does not depend on Odoo
+    expect((await post(ADMIN_TOKEN, q)).status).toBe(200);
+    odooDown = false;
+    await tokens.refresh();
+    expect((await post(MES_TOKEN, q)).status).toBe(200);
   });
 
   it("streams over WebSocket with the token in connectionParams, and ends when it is revoked", async () => {

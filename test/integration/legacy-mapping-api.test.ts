@@ -3,7 +3,8 @@
  * SQLite, Odoo offline; mappings from PLANT_BRIDGE_MAPPINGS, a file drop and its schedule from
  * PLANT_BRIDGE_LEGACY): a CSV dropped for a mapping with a shadow version posts only what the
  * active version maps, the shadow comparisons are served by `GET /api/v1/mappings/shadow`, and
- * the rows are recent samples of their connector in `GET /api/v1/samples`.
+ * the rows are recent samples of their connector in `GET /api/v1/samples` and, with their
+ * columns, in `GET /api/v1/samples/rows` (rows of a connector without a mapping too).
  */
 import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ const TOKEN = "legacy-mapping-api-token-0123456789";
 const EXPRESSION = `{"order": AUFTRAG, "quantity": $number(MENGE), "occurredAt": ZEIT}`;
 let sidecar: Sidecar;
 let inbox: string;
+let raw: string;
 
 async function get(path: string, token = TOKEN) {
   const res = await fetch(`${sidecar.http.url}${path}`, {
@@ -29,6 +31,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "pb-legacy-mapping-api-"));
   inbox = join(dir, "in");
   mkdirSync(inbox);
+  raw = join(dir, "raw");
+  mkdirSync(raw);
   writeFileSync(
     join(dir, "mappings.json"),
     JSON.stringify([
@@ -62,9 +66,18 @@ beforeAll(async () => {
           kind: "file_drop",
           params: { path: inbox, pattern: "*.csv", delimiter: ";", stableSeconds: 0 },
         },
+        {
+          id: 6,
+          name: "Quality export",
+          kind: "file_drop",
+          params: { path: raw, pattern: "*.csv", delimiter: ";", stableSeconds: 0 },
+        },
       ],
       // the test runs it by hand
-      schedules: [{ id: 1, name: "MES export", connector: 4, mapping: 1, cron: "0 0 1 1 *" }],
+      schedules: [
+        { id: 1, name: "MES export", connector: 4, mapping: 1, cron: "0 0 1 1 *" },
+        { id: 2, name: "Quality export", connector: 6, cron: "0 0 1 1 *" },
+      ],
     }),
   );
   sidecar = await startSidecar({
@@ -127,31 +140,55 @@ describe("legacy rows through a mapping with a shadow version", () => {
       { mappingId: 2, site: "main", version: 2, compared: 2, equal: 1, different: 1, errors: 0 },
     ]);
 
-    // a connector is sampled like a busy topic (at most every 200 ms); the rows of one chunk are
-    // read at one time: its first row
+    // a connector keeps its last rows, every row of a file read at once
     const byConnector = await get("/api/v1/samples?connector=4");
-    expect(byConnector.body.samples).toEqual([
+    expect(byConnector.body.samples).toHaveLength(2);
+    expect(byConnector.body.samples[0]).toEqual(
       expect.objectContaining({
-        topic: "file:mes.csv:2",
+        topic: "file:mes.csv:3",
         source: "file",
         connectorId: 4,
         connector: "MES export",
         site: "main",
         encoding: "utf8",
       }),
-    ]);
-    expect(JSON.parse(byConnector.body.samples[0].payload)).toEqual({
+    );
+    expect(JSON.parse(byConnector.body.samples[1].payload)).toEqual({
       AUFTRAG: "WH/MO/00001",
       MENGE: "2.5",
       ZEIT: "2026-11-26T08:00:00Z",
     });
     expect(byConnector.body.topics).toEqual([
-      expect.objectContaining({ topic: "legacy:main:4", samples: 1, connectorId: 4 }),
+      expect.objectContaining({ topic: "legacy:main:4", samples: 2, connectorId: 4 }),
     ]);
     // the mapping's selector finds them too; another connector or glob does not
-    expect((await get("/api/v1/samples?selector=*.csv")).body.samples).toHaveLength(1);
+    expect((await get("/api/v1/samples?selector=*.csv")).body.samples).toHaveLength(2);
     expect((await get("/api/v1/samples?selector=*.xml")).body.samples).toHaveLength(0);
     expect((await get("/api/v1/samples?connector=5")).body.samples).toHaveLength(0);
     expect((await get("/api/v1/samples?connector=4", "")).status).toBe(401);
+
+    // the Mapping Studio's view of a connector: its last rows and the columns they have
+    const rows = await get("/api/v1/samples/rows?connector=4");
+    expect(rows.status).toBe(200);
+    expect(rows.body.rows.map((r: { topic: string }) => r.topic)).toEqual([
+      "file:mes.csv:3",
+      "file:mes.csv:2",
+    ]);
+    expect(rows.body.columns).toEqual(["AUFTRAG", "MENGE", "ZEIT"]);
+    expect((await get("/api/v1/samples/rows")).status).toBe(400);
+  });
+
+  it("keeps the rows of a connector without a mapping yet, for its first mapping", async () => {
+    writeFileSync(join(raw, "raw.csv"), "LOS;GUT;AUSSCHUSS\nL-1;10;1\nL-2;12;0\nL-3;9;2\n");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(raw, "raw.csv"), old, old);
+    await sidecar.legacy.scheduler.trigger("file:main/schedule/2");
+    const rows = await get("/api/v1/samples/rows?connector=6");
+    expect(rows.body.rows.map((r: { topic: string }) => r.topic)).toEqual([
+      "file:raw.csv:4",
+      "file:raw.csv:3",
+      "file:raw.csv:2",
+    ]);
+    expect(rows.body.columns).toEqual(["LOS", "GUT", "AUSSCHUSS"]);
   });
 });

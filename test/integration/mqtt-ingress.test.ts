@@ -15,19 +15,21 @@ import {
   type EmbeddedBroker,
 } from "../../sidecar/src/ingress/mqtt/embedded-broker.js";
 import { startMqttIngress, type MqttIngress } from "../../sidecar/src/ingress/mqtt/mqtt-ingress.js";
-import { canonicalTopic } from "../../sidecar/src/canonical/topics.js";
+import { canonicalTopic, commandTopic } from "../../sidecar/src/canonical/topics.js";
+import { createMqttCommandSink } from "../../sidecar/src/egress/mqtt-command-sink.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { createMetrics } from "../../sidecar/src/metrics.js";
 import { Bus } from "../../sidecar/src/pipeline/bus.js";
 import { createIngestor } from "../../sidecar/src/pipeline/ingestor.js";
 import { openStore } from "../../sidecar/src/store/index.js";
 import type { Store } from "../../sidecar/src/store/types.js";
-import { MQTT_TEST_URL, randomName, serviceAvailable } from "../helpers/services.js";
+import { availableBrokers, dropSession, startBroker, type TestBroker } from "../helpers/brokers.js";
+import { randomName } from "../helpers/services.js";
 import { samples } from "../helpers/samples.js";
 import { waitFor } from "../helpers/wait.js";
 
 const logger = createLogger({ level: "silent" });
-const mosquittoUp = await serviceAvailable("Mosquitto", "127.0.0.1", 1883);
+const brokers = await availableBrokers();
 
 interface Rig {
   store: Store;
@@ -41,7 +43,7 @@ interface Rig {
 /** A store, an ingress on a random site, and a publisher: all on a real broker. */
 async function rig(
   url: string,
-  opts: { protocolVersion: 4 | 5; wrap?: (s: Store) => Store },
+  opts: { protocolVersion: 4 | 5 | "auto"; wrap?: (s: Store) => Store },
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "pb-mqtt-"));
   const real = await openStore(join(dir, "store.db"));
@@ -53,9 +55,10 @@ async function rig(
     logger,
     bus: new Bus(),
   });
+  const ingressId = randomName("pb-ingress");
   const ingress = startMqttIngress({
     url,
-    clientId: randomName("pb-ingress"),
+    clientId: ingressId,
     protocolVersion: opts.protocolVersion,
     routes: [createCanonicalRoute({ sites: [site], parse: createMessageParser(), ingestor })],
     logger,
@@ -64,7 +67,7 @@ async function rig(
   await ingress.ready();
   const publisher = await mqtt.connectAsync(url, {
     clientId: randomName("pb-pub"),
-    protocolVersion: opts.protocolVersion,
+    protocolVersion: ingress.protocolVersion(),
   });
   return {
     store: real,
@@ -75,12 +78,13 @@ async function rig(
     async close() {
       await publisher.endAsync();
       await ingress.close();
+      await dropSession(url, ingressId, ingress.protocolVersion());
       await real.close();
     },
   };
 }
 
-function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5) {
+function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5 | "auto") {
   describe(`MQTT ingress on ${name}`, () => {
     let r: Rig;
     beforeEach(async () => {
@@ -168,15 +172,36 @@ function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5
   });
 }
 
-(mosquittoUp ? describe : describe.skip)("with the local Mosquitto", () => {
-  ingressSuite("Mosquitto (MQTT 5)", () => MQTT_TEST_URL, 5);
+describe.each(brokers)("on %s", (name) => {
+  let broker: TestBroker;
+  let url = "";
+  let version: 4 | 5 = 5;
+  beforeAll(async () => {
+    broker = await startBroker(name);
+    url = broker.url;
+    version = broker.protocolVersion;
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+  ingressSuite(name, () => url, "auto");
+
+  it("settles on the broker's MQTT version by itself (auto)", async () => {
+    const r = await rig(url, { protocolVersion: "auto" });
+    try {
+      expect(r.ingress.protocolVersion()).toBe(version);
+      expect(r.ingress.isConnected()).toBe(true);
+    } finally {
+      await r.close();
+    }
+  });
 
   it("sends its PUBACK to the broker only after the event is committed", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let committed = false;
-    const r = await rig(MQTT_TEST_URL, {
-      protocolVersion: 5,
+    const r = await rig(url, {
+      protocolVersion: version,
       wrap: (s) => ({
         ...s,
         kind: s.kind,
@@ -210,8 +235,8 @@ function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5
 
   it("does not acknowledge when the store fails, and gets the message again", async () => {
     let failures = 1;
-    const r = await rig(MQTT_TEST_URL, {
-      protocolVersion: 5,
+    const r = await rig(url, {
+      protocolVersion: version,
       wrap: (s) => ({
         ...s,
         kind: s.kind,
@@ -244,9 +269,9 @@ function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5
     const clientId = randomName("pb-session");
     const start = async (store: Store) => {
       const ingress = startMqttIngress({
-        url: MQTT_TEST_URL,
+        url: url,
         clientId,
-        protocolVersion: 5,
+        protocolVersion: version,
         routes: [
           createCanonicalRoute({
             sites: [site],
@@ -267,7 +292,10 @@ function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5
     const store = await openStore(join(dir, "s.db"));
     const first = await start(store);
     await first.close();
-    const pub = await mqtt.connectAsync(MQTT_TEST_URL, { clientId: randomName("pb-pub") });
+    const pub = await mqtt.connectAsync(url, {
+      clientId: randomName("pb-pub"),
+      protocolVersion: version,
+    });
     for (let i = 0; i < 20; i++)
       await pub.publishAsync(
         canonicalTopic(site),
@@ -283,6 +311,76 @@ function ingressSuite(name: string, getUrl: () => string, protocolVersion: 4 | 5
     expect(rows).toHaveLength(20);
     await second.close();
     await store.close();
+  });
+
+  it("publishes a release on the site's command topic, where the machine receives it", async () => {
+    const r = await rig(url, { protocolVersion: "auto" });
+    const machine = await mqtt.connectAsync(url, {
+      clientId: randomName("pb-machine"),
+      protocolVersion: version,
+    });
+    try {
+      const received = new Promise<{ topic: string; body: unknown }>((resolve) =>
+        machine.on("message", (topic, m) => resolve({ topic, body: JSON.parse(m.toString()) })),
+      );
+      await machine.subscribeAsync(commandTopic(r.site), { qos: 1 });
+      const sink = createMqttCommandSink(() => r.ingress.client, r.site);
+      await sink.deliver({
+        id: 7,
+        type: "order_release",
+        order: "WH/MO/00007",
+        created: "2026-01-01T00:00:00Z",
+        payload: { order: "WH/MO/00007", quantity: 5 },
+      });
+      expect(await received).toEqual({
+        topic: commandTopic(r.site),
+        body: { order: "WH/MO/00007", quantity: 5, type: "order_release" },
+      });
+    } finally {
+      await machine.endAsync();
+      await r.close();
+    }
+  });
+
+  it("stores a retained event once, also when a later subscription gets it again", async () => {
+    const r = await rig(url, { protocolVersion: "auto" });
+    const event = { ...samples.scrap, site: r.site, id: `retained-${r.site}` };
+    await r.publisher.publishAsync(r.topic, JSON.stringify(event), { qos: 1, retain: true });
+    await waitFor("the retained event", async () =>
+      (await r.store.listMessages({ site: r.site })).length ? true : undefined,
+    );
+    // A restarted sidecar with a new session (a new client id) subscribes again: the broker
+    // hands it the retained copy, which the store counts as a duplicate of the same event id.
+    const again = startMqttIngress({
+      url,
+      clientId: randomName("pb-ingress"),
+      protocolVersion: "auto",
+      routes: [
+        createCanonicalRoute({
+          sites: [r.site],
+          parse: createMessageParser(),
+          ingestor: createIngestor({
+            store: r.store,
+            metrics: createMetrics({ defaultMetrics: false }),
+            logger,
+            bus: new Bus(),
+          }),
+        }),
+      ],
+      logger,
+    });
+    try {
+      await again.ready();
+      const rows = await waitFor("the retained copy counted", async () => {
+        const m = await r.store.listMessages({ site: r.site });
+        return m[0]?.duplicates === 1 ? m : undefined;
+      });
+      expect(rows.map((m) => [m.eventId, m.duplicates])).toEqual([[event.id, 1]]);
+    } finally {
+      await r.publisher.publishAsync(r.topic, "", { qos: 1, retain: true }); // clear it
+      await again.close();
+      await r.close();
+    }
   });
 });
 

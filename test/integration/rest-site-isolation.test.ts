@@ -1,7 +1,8 @@
 /**
  * The Mapping Studio's REST routes honour a token's sites: a token of site `north` sees north's
  * mappings and shadow comparisons only, cannot preview a mapping of another site, and cannot read
- * the plant-wide raw views (samples of every topic, Sparkplug edge nodes). Over real HTTP.
+ * the plant-wide raw views (samples of every topic, Sparkplug edge nodes); a connector's rows are
+ * served to the tokens of the rows' site. Over real HTTP.
  */
 import type { Principal } from "../../sidecar/src/contracts/http.js";
 import { startHttpServer, type HttpServer } from "../../sidecar/src/api/http-server.js";
@@ -45,9 +46,17 @@ beforeAll(async () => {
     ],
     list: () => [comparison("north"), comparison("south")],
   } as unknown as ShadowLog;
+  const row = (site: string, line: number) => ({
+    topic: `file:${site}.csv:${line}`,
+    site,
+    connectorId: 4,
+    encoding: "utf8",
+    payload: JSON.stringify({ [`${site}_secret`]: line }),
+  });
   const samples = {
     topics: () => ["acme/south/press"],
-    list: () => [{ topic: "acme/south/press" }],
+    list: (o: { connector?: number } = {}) =>
+      o.connector === 4 ? [row("south", 3), row("north", 2)] : [{ topic: "acme/south/press" }],
   } as unknown as SampleRing;
   http = await startHttpServer({
     port: 0,
@@ -111,5 +120,16 @@ describe("REST routes and a token's sites", () => {
       });
     expect((await preview("south")).status).toBe(403);
     expect((await preview()).status).toBe(403); // the default site is south
+  });
+
+  it("a site's token reads a connector's rows of its own site only", async () => {
+    const north = await call("north", "/api/v1/samples/rows?connector=4");
+    expect(north.status).toBe(200);
+    expect(north.body.rows!.map((r) => (r as { topic: string }).topic)).toEqual([
+      "file:north.csv:2",
+    ]);
+    expect(north.body.columns).toEqual(["north_secret"]);
+    const all = await call("everything", "/api/v1/samples/rows?connector=4");
+    expect(all.body.columns).toEqual(["south_secret", "north_secret"]);
   });
 });

@@ -8,6 +8,7 @@ import { createMessageParser, DEFAULT_LIMITS } from "../../sidecar/src/canonical
 import {
   SIGNATURE_HEADER,
   sign,
+  SOURCE_HEADER,
   TIMESTAMP_HEADER,
 } from "../../sidecar/src/ingress/webhook/signature.js";
 import {
@@ -36,12 +37,14 @@ describe("signed webhooks", () => {
   let http: HttpServer;
   let site: string;
 
+  /** `options` may be a function: it then sees the new test's `site`. */
   async function start(
-    options: Partial<WebhookRoutesOptions> = {},
+    options: Partial<WebhookRoutesOptions> | (() => Partial<WebhookRoutesOptions>) = {},
     wrap?: (i: Ingestor) => Ingestor,
   ) {
     h = await createApiHarness();
     site = randomName("site");
+    const extra = typeof options === "function" ? options() : options;
     http = await startHttpServer({
       port: 0,
       api: h.api,
@@ -58,7 +61,7 @@ describe("signed webhooks", () => {
         logger,
         limits,
         unverifiedKeptBytes: 512,
-        ...options,
+        ...extra,
       }),
     });
   }
@@ -377,6 +380,53 @@ describe("signed webhooks", () => {
     const body = JSON.stringify(event("elsewhere"));
     expect((await post(body, signed(body), "/webhooks/not-a-site")).status).toBe(404);
     expect(await deadLetters()).toEqual([]);
+  });
+
+  it("gives each site, and optionally each source, its own secret: a sender of one site cannot post for another", async () => {
+    const SECRET_B = "whsec-site-b-0123456789abcdef0123456789";
+    const SECRET_MES = "whsec-mes-source-0123456789abcdef01234";
+    const siteB = randomName("site");
+    await start(() => ({
+      secret: undefined,
+      sites: [site, siteB],
+      secrets: { [site]: SECRET, [siteB]: SECRET_B, [`${site}/mes`]: SECRET_MES },
+    }));
+    const signedWith = (secret: string, body: string, source?: string) => {
+      const ts = nowSeconds();
+      return {
+        [TIMESTAMP_HEADER]: String(ts),
+        [SIGNATURE_HEADER]: sign(secret, ts, body),
+        ...(source && { [SOURCE_HEADER]: source }),
+      };
+    };
+    const forB = JSON.stringify({ ...samples.scrap, site: siteB, id: "b-1" });
+    // site A's sender signs for site B: refused, kept as a `signature` dead letter of site B
+    const crossed = await post(forB, signedWith(SECRET, forB), `/webhooks/${siteB}`);
+    expect(crossed.status).toBe(401);
+    expect(crossed.results).toMatchObject([{ code: "signature" }]);
+    expect((await h.store.listDeadLetters({ site: siteB, limit: 10 })).map((d) => d.code)).toEqual([
+      "signature",
+    ]);
+    expect((await post(forB, signedWith(SECRET_B, forB), `/webhooks/${siteB}`)).status).toBe(202);
+    expect((await h.store.listMessages({ site: siteB, limit: 10 })).map((m) => m.eventId)).toEqual([
+      "b-1",
+    ]);
+    // a source with a secret of its own signs with it, not with the site's
+    const fromMes = JSON.stringify(event("mes-1"));
+    expect((await post(fromMes, signedWith(SECRET, fromMes, "mes"))).status).toBe(401);
+    expect((await post(fromMes, signedWith(SECRET_MES, fromMes, "mes"))).status).toBe(202);
+    expect((await post(fromMes, signedWith(SECRET_MES, fromMes))).status).toBe(401);
+    expect((await messages()).map((m) => m.eventId)).toEqual(["mes-1"]);
+  });
+
+  it("keeps the single secret as the default of sites without their own", async () => {
+    const SECRET_B = "whsec-site-b-0123456789abcdef0123456789";
+    const siteB = randomName("site");
+    await start(() => ({ sites: [site, siteB], secrets: { [siteB]: SECRET_B } }));
+    const body = JSON.stringify(event("default-1"));
+    expect((await post(body)).status).toBe(202);
+    const forB = JSON.stringify({ ...samples.scrap, site: siteB, id: "b-2" });
+    expect((await post(forB, signed(forB), `/webhooks/${siteB}`)).status).toBe(401);
   });
 
   it("has no route without a secret: 404, nothing stored", async () => {

@@ -143,6 +143,8 @@ function handler(call: Call): unknown {
       return [{ id: 12 }];
     case "plant_bridge.sidecar.connect.call:has_access":
       return true;
+    case "plant_bridge.site.call:read_oee":
+      return OEE_ROWS;
     default:
       throw new Error(`unexpected ORM call ${call.model}.${call.method}`);
   }
@@ -179,6 +181,27 @@ describe("metrics", () => {
     expect(buckets[0]!.end - buckets[0]!.start).toBe(10 * MIN);
   });
 });
+
+const OEE_ROWS = [
+  {
+    key: "Assembly 1",
+    site: "main",
+    oee: 62.5,
+    productive_time: 5,
+    blocked_time: 3,
+    performance: 75,
+    minutes: { productive: 300, performance: 60, quality: 30, availability: 90 },
+  },
+  {
+    key: "Drill 1",
+    site: "main",
+    oee: 0,
+    productive_time: 0,
+    blocked_time: 0,
+    performance: 0,
+    minutes: { productive: 0, performance: 0, quality: 0, availability: 0 },
+  },
+];
 
 describe("Dashboard", () => {
   let mounted: Mounted<Dashboard> | undefined;
@@ -280,6 +303,18 @@ describe("Dashboard", () => {
     expect(sum("Rejected")).toBe(10);
   });
 
+  test("shows Odoo's OEE of the work centers that logged time in the window", async () => {
+    const { orm, target } = await mountDashboard();
+    const [call] = orm.of("call:read_oee", "plant_bridge.site");
+    const [[from, to]] = call!.args as [[string, string]];
+    expect(Date.parse(to) - Date.parse(from)).toBe(60 * MIN);
+    expect(Math.abs(Date.parse(to) - Date.now())).toBeLessThan(60_000);
+    const rows = all(target, ".o_pb_oee_row");
+    expect(rows.map((r) => text(r.querySelector("td")))).toEqual(["Assembly 1"]);
+    expect(text(rows[0]!.querySelector(".o_pb_oee_value"))).toBe("63%");
+    expect(text(rows[0])).toContain("75%");
+  });
+
   test("Connect a Sidecar opens the wizard, for those who may run it", async () => {
     const { target, action, orm } = await mountDashboard();
     expect(orm.of("call:has_access", "plant_bridge.sidecar.connect")[0]!.args).toEqual([
@@ -296,6 +331,16 @@ describe("Dashboard", () => {
     const denied = createOrm((call) => (call.method === "call:has_access" ? false : handler(call)));
     mounted = await mountScreen(Dashboard, { services: { orm: denied, action: createAction() } });
     expect(mounted.target.querySelector(".o_pb_connect_sidecar")).toBeNull();
+    expect(mounted.target.querySelector(".o_pb_new_plant")).toBeNull();
+  });
+
+  test("New Plant opens the onboarding wizard (managers)", async () => {
+    const { target, action } = await mountDashboard();
+    await click(target.querySelector(".o_pb_new_plant"));
+    expect(action.actions[0]).toEqual({
+      action: "plant_bridge.action_plant_bridge_site_onboard",
+      options: { onClose: expect.any(Function) },
+    });
   });
 
   test("drill-down: a failure figure opens the exception queue of its site, a chart point the trace of its interval", async () => {

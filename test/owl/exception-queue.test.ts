@@ -107,6 +107,14 @@ function createBackend(
         await options.gate?.(args[0] as number[]);
         for (const id of args[0] as number[]) replay(id);
         return true;
+      case "plant_bridge.message.call:action_discard": {
+        await options.gate?.(args[0] as number[]);
+        const ids = args[0] as number[];
+        if (ids.some((id) => options.refuse?.includes(id)))
+          throw new Error("Only rejected or deferred messages can be discarded");
+        for (const id of ids) find(id).state = "discarded";
+        return true;
+      }
       case "plant_bridge.message.call:action_replay_edited":
         for (const id of args[0] as number[]) replay(id);
         return true;
@@ -387,6 +395,60 @@ describe("Exception Queue", () => {
     const loads = orm.of("formattedReadGroup").length;
     await (opened.options!.onClose as () => Promise<void>)();
     expect(orm.of("formattedReadGroup").length).toBe(loads + 1);
+  });
+
+  test("bulk discard: the wizard's reason, then chunks with a progress bar; refusals counted", async () => {
+    const many = Array.from({ length: RETRY_CHUNK + 5 }, (_, i) => message(100 + i));
+    let release!: () => void;
+    const lastChunk = new Promise<void>((resolve) => (release = resolve));
+    const { target, orm, action, notification } = await mountQueue(many, {
+      refuse: [101],
+      gate: (ids) => (ids.length === 5 ? lastChunk : Promise.resolve()),
+    });
+    await click(target.querySelector(".o_pb_select_all"));
+    await click(target.querySelector(".o_pb_discard_selected"));
+    const opened = action.actions[0]!;
+    expect(opened.options!.additionalContext).toEqual({ plant_bridge_discard_in_chunks: true });
+    const ids = many.map((m) => m.id);
+    const closing = (opened.options!.onClose as (infos: unknown) => Promise<void>)({
+      discard_reason: "Commissioning test data",
+      message_ids: ids,
+    });
+    await settle();
+    expect(text(target.querySelector(".o_pb_progress"))).toBe(
+      `Discarding ${RETRY_CHUNK} / ${many.length}`,
+    );
+    release();
+    await closing;
+    await settle();
+    const calls = orm.of("call:action_discard").map((c) => c.args[0] as [number[], string]);
+    expect(calls.map(([chunk]) => chunk.length)).toEqual([
+      RETRY_CHUNK,
+      ...Array(RETRY_CHUNK).fill(1),
+      5,
+    ]);
+    expect(new Set(calls.map(([, reason]) => reason))).toEqual(
+      new Set(["Commissioning test data"]),
+    );
+    expect(notification.notifications.at(-1)).toEqual({
+      message: `${many.length - 1} discarded · 1 refused by Odoo`,
+      type: "warning",
+    });
+    expect(target.querySelector(".o_pb_progress")).toBeNull();
+  });
+
+  test("a work center or lot filter from the context restricts the queue", async () => {
+    const { orm } = await mountQueue(QUEUE, { context: { plant_bridge_workcenter_id: 5 } });
+    expect(orm.of("formattedReadGroup")[0]!.args[0]).toEqual([
+      ["state", "in", ["rejected", "deferred"]],
+      ["workcenter_id", "=", 5],
+    ]);
+    mounted?.destroy();
+    const lot = await mountQueue(QUEUE, { context: { plant_bridge_lot_id: 9 } });
+    expect(lot.orm.of("formattedReadGroup")[0]!.args[0]).toEqual([
+      ["state", "in", ["rejected", "deferred"]],
+      ["lot_id", "=", 9],
+    ]);
   });
 
   test("an empty queue says so", async () => {

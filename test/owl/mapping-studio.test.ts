@@ -11,6 +11,7 @@ import {
   MappingStudio,
   PREVIEW_DELAY_MS,
   exampleSource,
+  type BindingRow,
   type MappingRow,
 } from "../../owl_src/mapping_studio/mapping_studio.js";
 import {
@@ -53,21 +54,32 @@ const SAMPLES = [
   { id: 6, source: "other/topic", payload: '{"x":1}', at: "2026-11-26 07:59:00" },
 ];
 
+interface Source {
+  connectors?: { id: number; name: string; site_id: [number, string]; kind: string }[];
+  samples?: typeof SAMPLES;
+  bindings?: BindingRow[];
+}
+
 /** A small in-memory plant_bridge.mapping: versions, states, roll back, like the model does. */
-function createBackend(mappings: MappingRow[]) {
+function createBackend(mappings: MappingRow[], source: Source = {}) {
   let nextId = 100;
+  const connectors = source.connectors ?? [
+    { id: 3, name: "Plant broker", site_id: [1, "Main Plant"], kind: "mqtt" },
+  ];
   const rows = mappings.map((m) => ({ ...m }));
   return (call: Call): unknown => {
     const [args, kwargs] = call.args as [unknown[], Record<string, unknown>];
     switch (`${call.model}.${call.method}`) {
       case "plant_bridge.connector.searchRead":
-        return [{ id: 3, name: "Plant broker", site_id: [1, "Main Plant"], kind: "mqtt" }];
+        return connectors;
+      case "plant_bridge.binding.searchRead":
+        return source.bindings ?? [];
       case "plant_bridge.site.searchRead":
         return [{ id: 1, code: "main" }];
       case "plant_bridge.mapping.searchRead":
         return rows.map((m) => ({ ...m }));
       case "plant_bridge.sample.searchRead":
-        return SAMPLES;
+        return source.samples ?? SAMPLES;
       case "plant_bridge.mapping.write": {
         const [ids, values] = call.args as [number[], Partial<MappingRow>];
         for (const m of rows.filter((r) => ids.includes(r.id)))
@@ -81,7 +93,7 @@ function createBackend(mappings: MappingRow[]) {
           ...(values as unknown as MappingRow),
           id: nextId++,
           site_id: site as MappingRow["site_id"],
-          connector_id: values.connector_id === 3 ? [3, "Plant broker"] : false,
+          connector_id: [values.connector_id, "connector"],
           key_expression: false,
           sample_payload: false,
           version: 1,
@@ -148,8 +160,8 @@ describe("Mapping Studio", () => {
   let mounted: Mounted<MappingStudio> | undefined;
   afterEach(() => mounted?.destroy());
 
-  async function mountStudio(mappings = [ACTIVE]) {
-    const orm = createOrm(createBackend(mappings));
+  async function mountStudio(mappings = [ACTIVE], source: Source = {}) {
+    const orm = createOrm(createBackend(mappings, source));
     const action = createAction();
     const notification = createNotification();
     mounted = await mountScreen(MappingStudio, { services: { orm, action, notification } });
@@ -416,5 +428,160 @@ describe("Mapping Studio", () => {
     await click(target.querySelector(".o_pb_cancel_new"));
     expect(target.querySelector(".o_pb_new_form")).toBeNull();
     expect(target.querySelector<HTMLButtonElement>(".o_pb_new_mapping")!.disabled).toBe(false);
+  });
+
+  test("a file connector without a mapping: its last rows and their columns, then a mapping written with column completion", async () => {
+    const file = {
+      id: 4,
+      name: "Line 2 export",
+      site_id: [1, "Main Plant"] as [number, string],
+      kind: "file_drop",
+    };
+    const rows = [3, 2].map((line) => ({
+      id: 40 + line,
+      source: `mes.csv:${line}`,
+      payload: JSON.stringify({
+        AUFTRAG: `WH/MO/0000${line}`,
+        MENGE: `${line}.5`,
+        "BUCHUNGS ZEIT": "2026-11-26 08:00:00",
+      }),
+      at: "2026-11-26 08:00:00",
+    }));
+    const { target, orm } = await mountStudio([], { connectors: [file], samples: rows });
+    // no binding asked for a file connector
+    expect(orm.of("searchRead", "plant_bridge.binding")).toHaveLength(0);
+    expect(all(target, ".o_pb_connector_row")).toHaveLength(2);
+    expect(all(target, ".o_pb_column").map((c) => text(c))).toEqual([
+      "AUFTRAG",
+      "MENGE",
+      "BUCHUNGS ZEIT",
+    ]);
+
+    await click(target.querySelector(".o_pb_new_mapping"));
+    await type(target.querySelector(".o_pb_new_name"), "Production log");
+    await type(target.querySelector(".o_pb_new_selector"), "*.csv");
+    const select = target.querySelector<HTMLSelectElement>(".o_pb_new_event_type")!;
+    select.value = "production";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    await settle();
+    await click(target.querySelector(".o_pb_create"));
+    // the connector's newest row is the sample
+    expect(all(target, ".o_pb_sample").map((b) => b.dataset.key)).toEqual([
+      "sample:43",
+      "sample:42",
+      "paste",
+    ]);
+    const editor = target.querySelector<HTMLTextAreaElement>(".o_pb_expression")!;
+    await type(editor, '{"order": auf');
+    expect(all(target, ".o_pb_completion").map((c) => text(c))).toEqual(["AUFTRAG"]);
+    expect(all(target, ".o_pb_completion.btn-primary")).toHaveLength(1);
+    editor.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Tab", bubbles: true, cancelable: true }),
+    );
+    await settle();
+    expect(editor.value).toBe('{"order": AUFTRAG');
+    await type(editor, `${editor.value}, "quantity": $number(MENGE), "occurredAt": BU`);
+    await click(target.querySelector(".o_pb_completion"));
+    // a column that is not a name is backquoted
+    expect(editor.value).toBe(
+      '{"order": AUFTRAG, "quantity": $number(MENGE), "occurredAt": `BUCHUNGS ZEIT`',
+    );
+    // after a backquoted name, the next word completes as any other
+    await type(editor, `${editor.value}, "note": me`);
+    expect(all(target, ".o_pb_completion").map((c) => text(c))).toEqual(["MENGE"]);
+    await type(editor, editor.value.replace(/, "note": me$/, "}"));
+    await typed();
+    expect(events(target)[0]).toMatchObject({
+      type: "production",
+      order: "WH/MO/00003",
+      quantity: 3.5,
+    });
+    // variables complete after $: those of a file row
+    await type(editor, "$fi");
+    expect(all(target, ".o_pb_completion").map((c) => text(c))).toEqual(["$file"]);
+  });
+
+  test("Sparkplug: pick a device, its samples and its birth certificate's metrics for completion", async () => {
+    const press: BindingRow = {
+      id: 7,
+      source: "plant1/edge-1/press-1",
+      group_id: "plant1",
+      edge_node: "edge-1",
+      device: "press-1",
+      metrics: JSON.stringify([
+        { name: "Machine/State", datatype: "String" },
+        { name: "Counters/Good", datatype: "Int64" },
+      ]),
+    };
+    const oven: BindingRow = {
+      ...press,
+      id: 8,
+      source: "plant1/edge-1/oven-1",
+      device: "oven-1",
+      metrics: "[]",
+    };
+    const decoded = (device: string, state: string) =>
+      JSON.stringify({
+        group: "plant1",
+        edge: "edge-1",
+        device,
+        messageType: "DDATA",
+        metrics: [{ name: "Machine/State", value: state }],
+        values: { "Machine/State": state },
+      });
+    const samples = [
+      {
+        id: 1,
+        source: "spBv1.0/plant1/DDATA/edge-1/oven-1",
+        payload: decoded("oven-1", "HEAT"),
+        at: "2026-11-26 08:01:00",
+      },
+      {
+        id: 2,
+        source: "spBv1.0/plant1/DDATA/edge-1/press-1",
+        payload: decoded("press-1", "RUN"),
+        at: "2026-11-26 08:00:00",
+      },
+    ];
+    const sparkplug: MappingRow = {
+      ...ACTIVE,
+      selector: "spBv1.0/plant1/DDATA/edge-1/{machine}",
+      expression: '{"workcenter": $machine, "status": "running"}',
+      sample_payload: false,
+    };
+    const { target, orm } = await mountStudio([sparkplug], { samples, bindings: [press, oven] });
+    expect(orm.of("searchRead", "plant_bridge.binding")[0]!.args[0]).toEqual([["site_id", "=", 1]]);
+    expect(all(target, ".o_pb_device option").map((o) => text(o))).toEqual([
+      "Any device",
+      "plant1/edge-1/press-1",
+      "plant1/edge-1/oven-1",
+    ]);
+    expect(all(target, ".o_pb_sample").map((b) => b.dataset.key)).toEqual([
+      "sample:1",
+      "sample:2",
+      "paste",
+    ]);
+
+    const device = target.querySelector<HTMLSelectElement>(".o_pb_device")!;
+    device.value = "7";
+    device.dispatchEvent(new Event("change", { bubbles: true }));
+    await settle();
+    // the device's own messages only, the newest chosen
+    expect(all(target, ".o_pb_sample").map((b) => b.dataset.key)).toEqual(["sample:2", "paste"]);
+    const editor = target.querySelector<HTMLTextAreaElement>(".o_pb_expression")!;
+    await type(editor, "values.coun");
+    // from the birth certificate: Counters/Good although no message carried it yet
+    expect(all(target, ".o_pb_completion").map((c) => text(c))).toEqual(["Counters/Good"]);
+    await type(editor, '{"workcenter": $machine, "status": $lowercase(values.mach');
+    editor.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Tab", bubbles: true, cancelable: true }),
+    );
+    await settle();
+    expect(editor.value).toBe(
+      '{"workcenter": $machine, "status": $lowercase(values.`Machine/State`',
+    );
+    await type(editor, `${editor.value}) = "run" ? "running" : "idle"}`);
+    await typed();
+    expect(events(target)[0]).toMatchObject({ workcenter: "press-1", status: "running" });
   });
 });

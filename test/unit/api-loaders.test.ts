@@ -224,7 +224,7 @@ describe("Odoo reads behind GraphQL", () => {
 });
 
 describe("OEE", () => {
-  it("is availability × performance × quality = productive / logged", () => {
+  it("is Odoo's OEE, split into availability × performance × quality", () => {
     const from = new Date("2026-01-01T00:00:00Z");
     const to = new Date("2026-01-01T08:00:00Z");
     const oee = oeeOf(
@@ -233,6 +233,11 @@ describe("OEE", () => {
         from: "",
         to: "",
         minutes: { productive: 300, performance: 60, quality: 30, availability: 90 },
+        oee: 62.5,
+        productive_time: 5,
+        blocked_time: 3,
+        performance: 85,
+        work_orders: { expected: 255, actual: 300 },
       },
       from,
       to,
@@ -242,6 +247,9 @@ describe("OEE", () => {
       performance: 0.8462,
       quality: 0.9091,
       oee: 0.625,
+      productiveHours: 5,
+      blockedHours: 3,
+      workOrderPerformance: 0.85,
     });
     expect(oee.availability! * oee.performance! * oee.quality!).toBeCloseTo(0.625, 3);
     expect(oeeOf(null, from, to)).toMatchObject({

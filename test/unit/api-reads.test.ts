@@ -212,6 +212,11 @@ function stubOdoo(components = 2) {
         from: kw.date_from,
         to: kw.date_to,
         minutes: { productive: 300, performance: 60, quality: 30, availability: 90 },
+        oee: 62.5,
+        productive_time: 5,
+        blocked_time: 3,
+        performance: 75,
+        work_orders: { expected: 240, actual: 320 },
       })),
     read_lots: (kw) => (kw.names as string[]).map(lot).filter((l) => l !== undefined),
     read_quality_results: (kw) => {
@@ -692,7 +697,9 @@ describe("workCenter(key)", () => {
   fragment wc on WorkCenter {
     key name code site status statusSince statusAt counters workingState equipment oeeTarget
     currentDowntime { workCenter reason lossType start end durationMinutes description }
-    oee(from: $from, to: $to) { availability performance quality oee productiveMinutes }
+    oee(from: $from, to: $to) {
+      availability performance quality oee productiveMinutes blockedHours workOrderPerformance
+    }
   }`;
   const period = { from: "2026-11-26T00:00:00Z", to: "2026-11-26T08:00:00Z" };
 
@@ -713,6 +720,8 @@ describe("workCenter(key)", () => {
       quality: 0.9091,
       oee: 0.625,
       productiveMinutes: 300,
+      blockedHours: 3,
+      workOrderPerformance: 0.75,
     };
     expect(r.data).toEqual({
       byCode: {

@@ -132,6 +132,31 @@ describe("canonical validator", () => {
     }
   });
 
+  it("takes an operator on a work order status, and labor as an interval or a clock-on / off", () => {
+    const withOperator = { ...samples.workorder_status, operator: "B-0001" };
+    expect(validate(withOperator)).toEqual({ ok: true, event: withOperator });
+    const clockOn = { ...samples.labor, start: undefined, end: undefined, action: "clock_on" };
+    delete clockOn.start;
+    delete clockOn.end;
+    expect(validate(clockOn)).toEqual({ ok: true, event: clockOn });
+    const clockOff = { ...samples.labor, kind: "run", start: undefined };
+    delete clockOff.start;
+    expect(validate(clockOff)).toEqual({ ok: true, event: clockOff });
+    for (const [bad, path] of [
+      [{ ...samples.labor, operator: undefined }, "/operator"],
+      [{ ...samples.labor, kind: "lunch" }, "/kind"],
+      [{ ...samples.labor, end: "2026-11-26T07:00:00Z" }, "/end"],
+      // both an interval and an action, or neither: the path is ajv's pick among the branches
+      [{ ...samples.labor, action: "clock_on" }, null],
+      [{ ...clockOn, action: undefined }, null],
+    ] as const) {
+      const r = validate(bad);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.code).toBe("schema");
+      if (!r.ok && path !== null) expect(r.path).toBe(path);
+    }
+  });
+
   it("orders events by business object", () => {
     expect(orderKeyOf(samples.production)).toBe("main/order/WH/MO/00001");
     expect(orderKeyOf(samples.consumption)).toBe("main/order/WH/MO/00001");

@@ -105,6 +105,19 @@ describe("configuration", () => {
     }
   });
 
+  it("reads one webhook secret per site or source, and never echoes them", () => {
+    const a = "site-a-secret-0123456789abcdef012345";
+    const mes = "mes-source-secret-0123456789abcdef01";
+    const c = loadConfig({ PLANT_BRIDGE_WEBHOOK_SECRETS: `main=${a}, main/mes=${mes}` });
+    expect(c.webhook).toEqual({ secrets: { main: a, "main/mes": mes }, toleranceSeconds: 300 });
+    const logged = JSON.stringify(describeConfig(c));
+    expect(logged).not.toContain(a);
+    expect(logged).not.toContain(mes);
+    const p = problems({ PLANT_BRIDGE_WEBHOOK_SECRETS: "main=too-short-secret" });
+    expect(p[0]).toMatch(/^PLANT_BRIDGE_WEBHOOK_SECRETS: /);
+    expect(p.join()).not.toContain("too-short-secret");
+  });
+
   it("reads a config file whose settings the environment overrides", () => {
     const dir = mkdtempSync(join(tmpdir(), "pb-config-"));
     const file = join(dir, "plant-bridge.json");
@@ -131,6 +144,38 @@ describe("configuration", () => {
       "a",
       "b",
       "c",
+    ]);
+  });
+
+  it("speaks MQTT 5 or 3.1.1 as the broker allows unless told (auto)", () => {
+    expect(loadConfig({}).mqtt.protocol).toBe("auto");
+    expect(loadConfig({ PLANT_BRIDGE_MQTT_PROTOCOL: "3.1.1" }).mqtt.protocol).toBe(4);
+    expect(loadConfig({ PLANT_BRIDGE_MQTT_PROTOCOL: "5" }).mqtt.protocol).toBe(5);
+    expect(problems({ PLANT_BRIDGE_MQTT_PROTOCOL: "3" })[0]).toMatch(/^PLANT_BRIDGE_MQTT_PROTOCOL/);
+  });
+
+  it("takes broker TLS files that exist, a certificate with its key, over mqtts:// only", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pb-tls-conf-"));
+    for (const f of ["ca.crt", "c.crt", "c.key"]) writeFileSync(join(dir, f), "PEM");
+    const tls = {
+      PLANT_BRIDGE_MQTT_URL: "mqtts://broker:8883",
+      PLANT_BRIDGE_MQTT_CA: join(dir, "ca.crt"),
+      PLANT_BRIDGE_MQTT_CERT: join(dir, "c.crt"),
+      PLANT_BRIDGE_MQTT_KEY: join(dir, "c.key"),
+    };
+    expect(loadConfig(tls).mqtt.tls).toEqual({
+      ca: tls.PLANT_BRIDGE_MQTT_CA,
+      cert: tls.PLANT_BRIDGE_MQTT_CERT,
+      key: tls.PLANT_BRIDGE_MQTT_KEY,
+    });
+    expect(problems({ ...tls, PLANT_BRIDGE_MQTT_CA: join(dir, "missing.crt") })).toEqual([
+      expect.stringMatching(/^PLANT_BRIDGE_MQTT_CA: a readable PEM file/),
+    ]);
+    expect(problems({ ...tls, PLANT_BRIDGE_MQTT_KEY: "" })).toEqual([
+      expect.stringMatching(/^PLANT_BRIDGE_MQTT_KEY: a client certificate needs both/),
+    ]);
+    expect(problems({ ...tls, PLANT_BRIDGE_MQTT_URL: "mqtt://broker:1883" })).toEqual([
+      expect.stringMatching(/^PLANT_BRIDGE_MQTT_URL: .*mqtts:\/\//),
     ]);
   });
 });

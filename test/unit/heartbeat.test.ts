@@ -75,6 +75,8 @@ function heartbeat(
     connectorTests: createConnectorTester({
       config: () => ({ revision: 4, connectors }),
       timeoutMs: 1000,
+      // connectors configured in Odoo use folders only inside the sidecar's roots
+      roots: [folder],
     }),
     ...overrides,
   });

@@ -273,7 +273,7 @@ describe("legacy rows through a JSONata mapping", () => {
       CHARGE: "",
     });
 
-    // reported to Odoo: the comparisons of the shadow version and the connector's newest row
+    // reported to Odoo: the comparisons of the shadow version and each of the connector's rows
     const calls: Array<{ method: string; kwargs: Record<string, unknown> }> = [];
     const client: OdooClient = {
       protocol: () => "json2",
@@ -312,14 +312,12 @@ describe("legacy rows through a JSONata mapping", () => {
     });
     expect(calls.find((c) => c.method === "report_samples")?.kwargs).toEqual({
       site: "main",
-      samples: [
-        {
-          source: "mes.csv:4",
-          connector_id: 7,
-          payload: expect.stringContaining("kaputt"),
-          at: expect.any(String),
-        },
-      ],
+      samples: ["mes.csv:2", "mes.csv:3", "mes.csv:4"].map((source) => ({
+        source,
+        connector_id: 7,
+        payload: expect.stringContaining(`"AUFTRAG":"WH/MO/0000${Number(source.slice(-1)) - 1}"`),
+        at: expect.any(String),
+      })),
     });
   });
 });

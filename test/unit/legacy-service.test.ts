@@ -102,7 +102,7 @@ function siteConfig(): SiteConfig {
 describe("legacy service", () => {
   it("runs Odoo's schedules, reports runs (empty ones sparingly) and builds the site's sinks", async () => {
     const bus = new Bus();
-    const config = loadConfig({ PLANT_BRIDGE_NAME: "edge-1" });
+    const config = loadConfig({ PLANT_BRIDGE_NAME: "edge-1", PLANT_BRIDGE_LEGACY_ROOTS: dir });
     const sinks = createLegacySinksFor(config, logger);
     const service = createLegacyService({
       config,
@@ -163,6 +163,55 @@ describe("legacy service", () => {
     ]);
     expect(runs[0]).toMatchObject({ sidecar: "edge-1", skipped: 0, key: expect.any(String) });
     expect(String(runs[2]!.message)).toMatch(/reconciliation #7: 1 difference/);
+    await service.close();
+    await sinks.close();
+  });
+
+  it("refuses Odoo's file drops and file sinks without PLANT_BRIDGE_LEGACY_ROOTS, with a coded error Odoo records", async () => {
+    const bus = new Bus();
+    const config = loadConfig({ PLANT_BRIDGE_NAME: "edge-1" });
+    const sinks = createLegacySinksFor(config, logger);
+    const service = createLegacyService({
+      config,
+      store: h.store,
+      ingestor: h.ingestor,
+      check: createEventChecker(),
+      pool: {} as SandboxPool,
+      logger,
+      bus,
+      sinks,
+      odoo,
+    });
+    await service.start();
+    mkdirSync(join(dir, "in"));
+    writeFileSync(
+      join(dir, "in", "a.csv"),
+      "type,order,quantity,occurredAt\nproduction,WH/MO/00001,2,2026-11-26 08:00\n",
+    );
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, "in", "a.csv"), old, old);
+    bus.emit("configChanged", siteConfig());
+    await new Promise((r) => setTimeout(r, 50));
+    await service.scheduler.trigger("odoo:main/schedule/11");
+    await service.reporter.flush();
+    const runs = calls
+      .filter((c) => c.method === "report_runs")
+      .flatMap((c) => c.kwargs.runs as Array<Record<string, unknown>>);
+    expect(runs.map((r) => [r.schedule_id, r.state, r.code, r.rows])).toEqual([
+      [11, "failed", "roots_required", 0],
+    ]);
+    expect(String(runs[0]!.message)).toMatch(/PLANT_BRIDGE_LEGACY_ROOTS/);
+    expect(await h.store.listMessages({ site: "main", limit: 10 })).toEqual([]);
+    // the file sink: each release to it fails with the same code (the outbound row's error)
+    const [sink] = sinks.sinks("main");
+    await expect(
+      sink!.deliver({
+        type: "order_release",
+        id: "r-1",
+        site: "main",
+        order: "WH/MO/00001",
+      } as never),
+    ).rejects.toMatchObject({ code: "roots_required" });
     await service.close();
     await sinks.close();
   });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { topicMatches } from "../../sidecar/src/canonical/topics.js";
-import { createSampleRing } from "../../sidecar/src/pipeline/mapping/samples.js";
+import { restoreDottedTopic, topicMatches } from "../../sidecar/src/canonical/topics.js";
+import { createSampleRing, rowColumns } from "../../sidecar/src/pipeline/mapping/samples.js";
 import { compileSelector } from "../../sidecar/src/mapping-core/selector.js";
 
 describe("mapping selectors", () => {
@@ -82,5 +82,60 @@ describe("recent samples", () => {
       ["c/1", '{"long":'],
     ]);
     expect(ring.takeNew()).toEqual([]);
+  });
+
+  it("keeps the last rows of a legacy connector, all of them reported, bounded per connector", () => {
+    const ring = createSampleRing({ rowsPerConnector: 3, minIntervalMs: 1000 });
+    const at = Date.parse("2026-11-26T08:00:00Z");
+    const row = { source: "file" as const, site: "main", connectorId: 4, connector: "MES export" };
+    // one file read at once: every row arrives at the same time
+    for (let line = 2; line <= 6; line++)
+      ring.record(`file:mes.csv:${line}`, Buffer.from(`{"line":${line}}`), at, { row });
+    ring.record("file:other.csv:2", Buffer.from('{"line":2}'), at, {
+      row: { ...row, connectorId: 5, connector: "Other" },
+    });
+    expect(ring.list({ connector: 4 }).map((s) => s.topic)).toEqual([
+      "file:mes.csv:6",
+      "file:mes.csv:5",
+      "file:mes.csv:4",
+    ]);
+    expect(ring.takeNew().map((s) => s.topic)).toEqual([
+      "file:mes.csv:4",
+      "file:mes.csv:5",
+      "file:mes.csv:6",
+      "file:other.csv:2",
+    ]);
+    expect(ring.takeNew()).toEqual([]);
+    // a topic keeps its rate limit
+    ring.record("a/1", Buffer.from("1"), at);
+    ring.record("a/1", Buffer.from("2"), at + 10);
+    expect(ring.list({ selector: "a/1" }).map((s) => s.payload)).toEqual(["1"]);
+  });
+
+  it("names the columns of rows, those of the newest row first", () => {
+    const ring = createSampleRing();
+    const row = { source: "sql" as const, site: "main", connectorId: 7, connector: "MES log" };
+    const at = Date.parse("2026-11-26T08:00:00Z");
+    ring.record("sql:prod_log:1", Buffer.from('{"id":1,"mo":"WH/MO/1","qty":2}'), at, { row });
+    ring.record("sql:prod_log:2", Buffer.from('{"id":2,"mo":"WH/MO/2","booked_at":"x"}'), at, {
+      row,
+    });
+    ring.record("sql:prod_log:3", Buffer.from("not json"), at, { row });
+    expect(rowColumns(ring.list({ connector: 7 }))).toEqual(["id", "mo", "booked_at", "qty"]);
+  });
+});
+
+describe("topics a broker delivered with their dots turned into slashes (RabbitMQ 3.x)", () => {
+  const filters = ["plant-bridge/v1/main/events", "spBv1.0/+/#", "acme.v2/line1/+"];
+  it("restores the dots of a filter's literal leading levels", () => {
+    expect(restoreDottedTopic(filters, "spBv1/0/g1/NDATA/e1")).toBe("spBv1.0/g1/NDATA/e1");
+    expect(restoreDottedTopic(filters, "acme/v2/line1/press")).toBe("acme.v2/line1/press");
+  });
+  it("leaves other topics as delivered", () => {
+    expect(restoreDottedTopic(filters, "plant-bridge/v1/main/events")).toBe(
+      "plant-bridge/v1/main/events",
+    );
+    expect(restoreDottedTopic(filters, "acme/v2/line2/press")).toBe("acme/v2/line2/press");
+    expect(restoreDottedTopic(filters, "spBv1/1/g1/NDATA/e1")).toBe("spBv1/1/g1/NDATA/e1");
   });
 });

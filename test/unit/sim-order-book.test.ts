@@ -6,6 +6,7 @@
  * stops an order; a change keeps what was produced.
  */
 import type { CanonicalEvent } from "../../sidecar/src/canonical/types.js";
+import { createEventValidator } from "../../sidecar/src/canonical/validate.js";
 import { createOrderBook, type NewEnvelope } from "../../sidecar/src/sim/order-book.js";
 
 let seq = 0;
@@ -141,5 +142,53 @@ describe("simulated plant's order book", () => {
       ["consumption", "WH/MO/00020", 3, undefined],
       ["production", "WH/MO/00020", 1, ""],
     ]);
+  });
+});
+
+describe("simulated operators", () => {
+  const validate = createEventValidator();
+  const withOperation = (order: string, quantity: number) =>
+    release(order, quantity, {
+      operations: [{ name: "Assembly", workcenter: "Assembly 1", sequence: 1 }],
+    });
+
+  it("set the work order up, run it (two operators at once) and finish it, all valid events", () => {
+    const book = createOrderBook({ run: "r1", random: () => 0, stories: ["consume_first"] });
+    book.follow(withOperation("WH/MO/00070", 2));
+    const first = book.produce(envelope);
+    const second = book.produce(envelope);
+    for (const event of [...first, ...second]) expect(validate(event)).toMatchObject({ ok: true });
+    const people = (events: CanonicalEvent[]) =>
+      events.flatMap((e): unknown[][] =>
+        e.type === "labor"
+          ? [[e.type, e.operator, e.kind, "start" in e, "end" in e, e.action ?? null]]
+          : e.type === "workorder_status"
+            ? [[e.type, e.operator, e.status]]
+            : [],
+      );
+    // the first unit: Ana sets up (a closed interval), then runs; Ben clocks on beside her
+    expect(people(first)).toEqual([
+      ["labor", "B-0001", "setup", true, true, null],
+      ["labor", "B-0001", "run", true, false, null],
+      ["labor", "B-0002", "run", false, false, "clock_on"],
+    ]);
+    const setup = first[0] as Extract<CanonicalEvent, { type: "labor" }>;
+    const run = first[1] as Extract<CanonicalEvent, { type: "labor" }>;
+    expect(Date.parse(setup.start!)).toBeLessThan(Date.parse(setup.end!));
+    expect(run.start).toBe(setup.end);
+    expect(first.every((e) => e.type !== "labor" || e.operation === "Assembly")).toBe(true);
+    // the last unit: the work order is finished (by its first operator) before the order
+    expect(people(second)).toEqual([["workorder_status", "B-0001", "finished"]]);
+    expect(brief(second).map(([type]) => type)).toEqual([
+      "consumption",
+      "workorder_status",
+      "production",
+    ]);
+  });
+
+  it("report no people on an order without operations", () => {
+    const book = createOrderBook({ run: "r2", random: () => 0, stories: ["consume_first"] });
+    book.follow(release("WH/MO/00071", 1));
+    expect(book.produce(envelope).some((e) => e.type === "labor")).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import {
 import { canonicalTopic, commandTopic } from "../../sidecar/src/canonical/topics.js";
 import { createLogger } from "../../sidecar/src/logger.js";
 import { startSimulator, type Simulator } from "../../sidecar/src/sim/simulator.js";
+import { createEventValidator } from "../../sidecar/src/canonical/validate.js";
 import { waitFor } from "../helpers/wait.js";
 
 const logger = createLogger({ level: "silent" });
@@ -148,4 +149,109 @@ it("uses one lot for a lot-tracked order and stops producing an order Odoo cance
   expect(new Set(events.map((e) => e.lot))).toEqual(new Set([events[0]!.lot]));
   expect(events[0]!.lot).toMatch(/^SIM-WH-MO-00050-/);
   expect(events.some((e) => e.finish)).toBe(false);
+});
+
+it("runs released operations through down / up cycles with a reason, and scraps: all valid events", async () => {
+  const validate = createEventValidator();
+  const from = seen.length;
+  simulator = await startSimulator({
+    mqttUrl: broker.url,
+    site: "main",
+    machines: ["Assembly 2"],
+    rate: 400,
+    logger,
+  });
+  await release({
+    type: "order_release",
+    order: "WH/MO/00060",
+    quantity: 60,
+    tracking: "none",
+    operations: [
+      // the first operation is the operators' (order-book.ts): the machine runs the others
+      { name: "Elsewhere", workcenter: "Drill 1", state: "ready", sequence: 1 },
+      { name: "Manual Assembly", workcenter: "Assembly 2", state: "ready", sequence: 2 },
+      { name: "Done already", workcenter: "Assembly 2", state: "done", sequence: 3 },
+    ],
+  });
+  const stream = await waitFor("the order finished", async () => {
+    const mine = seen.slice(from);
+    return mine.some((e) => e.type === "production" && e.order === "WH/MO/00060" && e.finish)
+      ? mine
+      : undefined;
+  });
+  for (const event of stream) expect(validate(event)).toMatchObject({ ok: true });
+  // the machine's statuses (the operators' finish of their own operation carries their badge)
+  const job = stream.filter(
+    (e): e is Extract<CanonicalEvent, { type: "workorder_status" }> =>
+      e.type === "workorder_status" && e.operator === undefined,
+  );
+  expect(new Set(job.map((e) => `${e.order} ${e.operation}`))).toEqual(
+    new Set(["WH/MO/00060 Manual Assembly"]),
+  );
+  // started, (paused, started)*, finished: never two starts or two pauses in a row
+  const statuses = job.map((e) => e.status).join(" ");
+  expect(statuses).toMatch(/^started( paused started)* finished$/);
+  expect(statuses).toContain("paused");
+  // each pause is the machine stopping with a reason; its downtime comes back with that reason
+  const machine = stream;
+  const pause = machine.findIndex((e) => e.type === "workorder_status" && e.status === "paused");
+  const stop = machine[pause + 1] as Extract<CanonicalEvent, { type: "machine_status" }>;
+  expect(stop).toMatchObject({ type: "machine_status", workcenter: "Assembly 2" });
+  expect(["down", "setup"]).toContain(stop.status);
+  expect(stop.reason).toEqual(expect.any(String));
+  const back = machine.findIndex(
+    (e, i) => i > pause && e.type === "downtime" && e.workcenter === "Assembly 2",
+  );
+  expect(machine[back]).toMatchObject({ reason: stop.reason, start: stop.occurredAt });
+  const end = (machine[back] as Extract<CanonicalEvent, { type: "downtime" }>).end;
+  expect(machine[back + 1]).toMatchObject({
+    type: "machine_status",
+    status: "running",
+    occurredAt: end,
+  });
+  expect(machine[back + 2]).toMatchObject({
+    type: "workorder_status",
+    status: "started",
+    occurredAt: end,
+  });
+  // the work order ends before the order's finish, and scrap carries its reason
+  const finished = machine.findIndex(
+    (e) => e.type === "workorder_status" && e.status === "finished",
+  );
+  const finish = machine.findIndex((e) => e.type === "production" && e.finish);
+  expect(finished).toBeLessThan(finish);
+  expect(stream.find((e) => e.type === "scrap")).toMatchObject({ reason: "simulated defect" });
+});
+
+it("has operators set up, run and finish a released order's work order: valid labor events", async () => {
+  simulator = await startSimulator({
+    mqttUrl: broker.url,
+    site: "main",
+    machines: ["Assembly 1"],
+    rate: 400,
+    logger,
+  });
+  await release({
+    type: "order_release",
+    order: "WH/MO/00061",
+    quantity: 2,
+    tracking: "none",
+    operations: [{ name: "Manual Assembly", workcenter: "Assembly 1", sequence: 1 }],
+  });
+  const finished = await waitFor("the work order's finish", async () =>
+    seen.find((e) => e.type === "workorder_status" && e.order === "WH/MO/00061"),
+  );
+  const people = seen.filter(
+    (e) => (e.type === "labor" || e.type === "workorder_status") && e.order === "WH/MO/00061",
+  );
+  const validate = createEventValidator();
+  for (const event of people) expect(validate(event)).toMatchObject({ ok: true });
+  // the machine on that work center does not run the operators' operation: no timer without them
+  expect(people.map((e) => [e.type, "operator" in e && e.operator])).toEqual([
+    ["labor", "B-0001"],
+    ["labor", "B-0001"],
+    ["labor", "B-0002"],
+    ["workorder_status", "B-0001"],
+  ]);
+  expect(finished).toMatchObject({ operation: "Manual Assembly", status: "finished" });
 });

@@ -9,6 +9,7 @@ from . import consumption
 from . import scrap
 from . import downtime
 from . import workorder_status
+from . import labor
 from . import machine_status
 from . import quality
 from . import maintenance
@@ -21,6 +22,7 @@ HANDLERS = {
         scrap.ScrapHandler,
         downtime.DowntimeHandler,
         workorder_status.WorkorderStatusHandler,
+        labor.LaborHandler,
         machine_status.MachineStatusHandler,
         quality.QualityHandler,
         maintenance.MaintenanceHandler,

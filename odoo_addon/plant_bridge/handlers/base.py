@@ -206,6 +206,53 @@ class Handler:
         item.links['workcenter_id'] = workcenter.id
         return workcenter
 
+    def resolve_workorder(self, item, production, operation):
+        """The order's work order of that operation name, open (`unknown_operation`,
+        `state_conflict` when done or cancelled)."""
+        workorder = production.workorder_ids.filtered(lambda wo: wo.name == operation)[:1]
+        if not workorder:
+            raise EventRejected('unknown_operation', f"{production.name} has no operation '{operation}'")
+        item.links['workcenter_id'] = workorder.workcenter_id.id
+        if workorder.state in ('done', 'cancel'):
+            raise EventRejected('state_conflict', f"Work order {operation} of {production.name} is {workorder.state}")
+        return workorder
+
+    def check_running_since(self, workorder, moment, user=None):
+        """A timer cannot stop before it started: `state_conflict` when one of the work order's
+        running timers (of `user` only, when given) started after `moment`."""
+        running = workorder.time_ids.filtered(
+            lambda t: not t.date_end and t.date_start > moment and (user is None or t.user_id == user))
+        if running:
+            raise EventRejected('state_conflict', (
+                f"Work order {workorder.name} of {workorder.production_id.name} runs since "
+                f"{min(running.mapped('date_start'))} UTC: it cannot stop at {moment} UTC"))
+
+    def resolve_operator(self, item, badge):
+        """The Odoo user an event's `operator` means: a user of the site's company with that plant
+        badge (`res.users.plant_bridge_badge`), else - when Employees (`hr`) is installed - the
+        user of the company's employee with that badge ID (`hr.employee.barcode`), else the
+        internal user of that login allowed in the company. Anything else, a badge of another
+        company included, is refused `unknown_operator`: time is never booked on a guess."""
+        company = item.site.company_id
+
+        def search():
+            Users = self.env['res.users'].with_context(active_test=True)
+            user = Users.search([('plant_bridge_badge', '=', badge), ('company_id', '=', company.id),
+                                 ('share', '=', False)], limit=1)
+            if not user and 'hr.employee' in self.env:
+                user = self.env['hr.employee'].search([
+                    ('barcode', '=', badge), ('company_id', '=', company.id), ('user_id', '!=', False),
+                ], limit=1).user_id
+            if not user:
+                user = Users.search([('login', '=', badge), ('company_ids', 'in', company.id),
+                                     ('share', '=', False)], limit=1)
+            return user
+        user = self._cached('operator', (company.id, badge), search)
+        if not user:
+            raise EventRejected('unknown_operator', (
+                f"No user of {company.name} with plant badge, employee badge or login '{badge}'"))
+        return user
+
     def resolve_downtime_loss(self, reason):
         """A loss reason by name (case-insensitive), else the first loss of that loss type.
 

@@ -1,3 +1,4 @@
+from ..clock import event_time
 from ..exceptions import EventRejected
 from .base import Handler
 
@@ -24,6 +25,10 @@ class ConsumptionHandler(Handler):
 
     `quantity` is in the unit of the component's move (the BOM line's), or in `uom`, converted to
     it as the MO form would hold it.
+
+    The move lines are written at the event's `occurredAt` (`clock.event_time`), so they carry
+    the time of consumption as if typed then, however late the event is posted (Mark as Done
+    dates them again when the order is finished, at the finish's `occurredAt`).
     """
     event_type = 'consumption'
     required = ('order', 'product', 'quantity')
@@ -57,8 +62,13 @@ class ConsumptionHandler(Handler):
                 blocks = [move._plant_bridge_block_vals(result, lot) for result in holds]
                 refusal.after_rollback = lambda: self.env['plant_bridge.hold.block'].sudo().create(blocks)
                 raise refusal
+        with event_time(self.get_datetime(event, 'occurredAt')):
+            self._consume(move, lot, quantity)
+        return move
+
+    def _consume(self, move, lot, quantity):
         first = not move.plant_bridge_consumed
-        if product.tracking == 'none':
+        if move.product_id.tracking == 'none':
             # as typing the consumed quantity in the MO form: Odoo's inverse keeps the reserved
             # lines and takes any extra where the stock is (sub-locations first)
             move.quantity = quantity if first else move.quantity + quantity
@@ -67,7 +77,6 @@ class ConsumptionHandler(Handler):
                 move.move_line_ids.unlink()
             self._take_lot(move, lot, quantity)
         move.write({'picked': True, 'manual_consumption': True, 'plant_bridge_consumed': True})
-        return move
 
     def _take_lot(self, move, lot, quantity):
         """Lines of `lot` for `quantity` (in the move's unit) from the lot's quants under the

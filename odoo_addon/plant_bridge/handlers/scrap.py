@@ -1,3 +1,4 @@
+from ..clock import event_time
 from ..exceptions import EventRejected
 from .base import Handler
 
@@ -11,6 +12,10 @@ class ScrapHandler(Handler):
     confirmation would. With `uom`, a unit the scrap form offers for the product (its own, its
     packagings', its vendors') is kept on the scrap; any other unit that measures the same thing
     is converted to the product's unit, as a person would type it.
+
+    The scrap is validated at the event's `occurredAt` (`clock.event_time`): the scrap's date,
+    its move and move lines carry the time the goods were scrapped, however late the event is
+    posted; one dated in a locked period is refused `period_locked`.
     """
     event_type = 'scrap'
     required = ('product', 'quantity')
@@ -63,9 +68,12 @@ class ScrapHandler(Handler):
         }
         if reason := self.get_str(event, 'reason', required=False):
             vals['scrap_reason_tag_ids'] = [(6, 0, self._reason_tag(reason).ids)]
-        scrap = self.env['stock.scrap'].create(vals)
-        if scrap.action_validate() is not True:
-            scrap.do_scrap()
+        occurred = self.get_datetime(event, 'occurredAt')
+        self.check_period(item.site.company_id, occurred)
+        with event_time(occurred):
+            scrap = self.env['stock.scrap'].create(vals)
+            if scrap.action_validate() is not True:
+                scrap.do_scrap()
         return scrap
 
     def _reason_tag(self, name):

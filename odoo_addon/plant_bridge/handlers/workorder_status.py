@@ -1,8 +1,11 @@
 from ..clock import event_time
-from ..exceptions import EventRejected
+from ..exceptions import EventDeferred, EventRejected
 from .base import Handler
 
 STATUSES = ('started', 'paused', 'finished')
+#: how long the sidecar waits before asking again about a finish that waits for a start or an
+#: unblock (Odoo posts it again itself as soon as that arrives)
+WAITING_RETRY = 300
 
 
 class WorkorderStatusHandler(Handler):
@@ -22,6 +25,14 @@ class WorkorderStatusHandler(Handler):
     posted. A `paused` / `finished` before the start of the running timer cannot be (the timer
     would end before it began): `state_conflict`. An event dated in a locked period is refused
     `period_locked`.
+
+    With an `operator` (badge or login, `resolve_operator`) the buttons are pressed as that
+    person: Start opens their own timer (several people may work one order at once), Pause
+    closes only theirs, as Odoo's buttons do for the user who presses them. Odoo offers Done
+    only to someone working on the order and not while its work center is blocked: a finish
+    before the work order started waits (deferred `workorder_not_started`), one on a blocked
+    work center too (`workcenter_blocked`); Odoo posts it again when the start or the unblock
+    arrives (`plant_bridge.message._release_waiting_finishes`).
     """
     event_type = 'workorder_status'
     required = ('order', 'operation', 'status')
@@ -36,36 +47,44 @@ class WorkorderStatusHandler(Handler):
             raise EventRejected('schema', f"status must be one of {', '.join(STATUSES)}")
         quantity = self.get_quantity(event, required=False)
         production = self.resolve_order(item, self.get_str(event, 'order'))
-        operation = self.get_str(event, 'operation')
-        workorder = production.workorder_ids.filtered(lambda wo: wo.name == operation)[:1]
-        if not workorder:
-            raise EventRejected('unknown_operation', f"{production.name} has no operation '{operation}'")
-        item.links['workcenter_id'] = workorder.workcenter_id.id
+        workorder = self.resolve_workorder(item, production, self.get_str(event, 'operation'))
+        operator = self.get_str(event, 'operator', required=False)
+        user = self.resolve_operator(item, operator) if operator else None
         if quantity is not None:
             quantity = self.in_unit(event, quantity, production.product_uom_id)
-        if workorder.state in ('done', 'cancel'):
-            raise EventRejected('state_conflict', f"Work order {operation} of {production.name} is {workorder.state}")
         occurred = self.get_datetime(event, 'occurredAt')
         self.check_period(production.company_id, occurred)
+        if status == 'finished':
+            check_can_finish(workorder)
         if status != 'started':
-            self._check_running_since(workorder, occurred)
+            self.check_running_since(workorder, occurred, user if status == 'paused' else None)
+        pressed = workorder.with_user(user).sudo() if user else workorder
         with event_time(occurred):
             if status == 'started':
-                workorder.button_start()
+                pressed.button_start()
             elif status == 'paused':
-                workorder.button_pending()
+                pressed.button_pending()
             else:
                 if quantity is not None:
                     if production.product_id.tracking != 'serial':
                         production.plant_bridge_qty_workorder = quantity
                         quantity = production._plant_bridge_qty_produced()
                     workorder.qty_producing = quantity
-                workorder.button_finish()
+                pressed.button_finish()
+            # what the buttons leave to compute (the work order's duration counts running timers
+            # up to now) is computed at the event's time, as at the end of the button's request
+            self.env.flush_all()
         return workorder
 
-    def _check_running_since(self, workorder, occurred):
-        running = workorder.time_ids.filtered(lambda t: not t.date_end and t.date_start > occurred)
-        if running:
-            raise EventRejected('state_conflict', (
-                f"Work order {workorder.name} of {workorder.production_id.name} runs since "
-                f"{min(running.mapped('date_start'))} UTC: it cannot stop at {occurred} UTC"))
+
+def check_can_finish(workorder):
+    """Odoo's Done is offered only on a started work order whose work center is not blocked:
+    a finish before either waits (deferred) and is posted again when the start / unblock comes."""
+    name = f"{workorder.name} of {workorder.production_id.name}"
+    if workorder.state != 'progress':
+        raise EventDeferred('workorder_not_started', (
+            f"Work order {name} has not started: its finish waits for the start"), retry_after=WAITING_RETRY)
+    if workorder.workcenter_id.working_state == 'blocked':
+        raise EventDeferred('workcenter_blocked', (
+            f"Work center {workorder.workcenter_id.name} is blocked: the finish of {name} waits until it is "
+            f"unblocked"), retry_after=WAITING_RETRY)

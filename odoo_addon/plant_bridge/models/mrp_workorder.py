@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 
 
 class MrpWorkorder(models.Model):
@@ -18,6 +18,25 @@ class MrpWorkorder(models.Model):
         res = super().write(vals)
         if any(f in vals for f in self.PLANT_BRIDGE_RELEASED_FIELDS):
             self.production_id._plant_bridge_mark_changed()
+        return res
+
+    def get_working_duration(self):
+        """Odoo counts the open timers of a work order up to the transaction's start (`cr.now()`);
+        here up to Odoo's clock, which is the event's time while a plant event applies
+        (`clock.event_time`). With several operators on one order, one person's pause or start
+        weighs the others' running timers to decide what is reduced speed: posted hours late, it
+        must weigh them as they were then, not as if they had run until the posting."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        return sum((now - time.date_start).total_seconds() / 60
+                   for time in self.time_ids if not time.date_end)
+
+    def button_start(self, raise_on_invalid_state=False):
+        res = super().button_start(raise_on_invalid_state=raise_on_invalid_state)
+        if not self.env.context.get('plant_bridge_no_change'):
+            # started in Odoo's screens: the plant's finishes waiting for that start apply now
+            # (within a posted batch, the batch releases them once its rows are written)
+            self.env['plant_bridge.message']._release_waiting_finishes(self.production_id)
         return res
 
     def unlink(self):

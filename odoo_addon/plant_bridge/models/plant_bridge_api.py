@@ -334,22 +334,26 @@ class PlantBridgeApi(models.AbstractModel):
 
     @api.model
     def read_workcenters(self, site, names=None):
-        """Work centers of the site's company (all, or those whose code or name is in `names`) with
-        their live status and current downtime."""
+        """Work centers of the site (all, or those whose code or name is in `names`) with their live
+        status and current downtime. The site's are the company's, unless the company has plants on
+        other warehouses: then those of the site's warehouse (see `reading.site_workcenter_ids`)."""
         env, site = self._read_env(site)
         return reading.read_workcenters(env, site, None if names is None else reading.check_names(self.env, names))
 
     @api.model
     def read_oee(self, site, names, date_from, date_to):
-        """Minutes logged per loss type (productive, performance, quality, availability) of each
-        work center between `date_from` and `date_to`, open intervals counted up to now."""
+        """Odoo's OEE figures of each work center for the period [`date_from`, `date_to`): its
+        OEE, Performance, productive and blocked time and the OEE report's minutes per loss type
+        (productive, performance, quality, availability), as Odoo computes them for the last
+        month (`reading.read_oee`)."""
         env, site = self._read_env(site)
         return reading.read_oee(env, site, reading.check_names(self.env, names), date_from, date_to)
 
     @api.model
     def read_lots(self, site, names):
         """Lots / serials with their genealogy: the orders that produced them and what those
-        consumed, and where each lot went (orders, deliveries, scrap)."""
+        consumed, and where each lot went (orders, deliveries, scrap). When the company has plants
+        on other warehouses, only lots that moved through the site's warehouse."""
         env, site = self._read_env(site)
         return reading.read_lots(env, site, reading.check_names(self.env, names))
 
@@ -361,7 +365,8 @@ class PlantBridgeApi(models.AbstractModel):
 
     @api.model
     def read_maintenance_requests(self, site, filter=None, limit=50, after=None):  # noqa: A002
-        """Maintenance requests of the site's company, newest first: {items, has_more}."""
+        """Maintenance requests of the site's work centers (and their equipment), newest first:
+        {items, has_more}."""
         env, site = self._read_env(site)
         return reading.read_maintenance_requests(env, site, filter, reading.check_limit(self.env, limit), after)
 

@@ -2,7 +2,7 @@ import hashlib
 import json
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 #: hash of "nothing before": the first row of a database links to it
 GENESIS_HASH = '0' * 64
@@ -13,6 +13,8 @@ HASHED_COLUMNS = ('seq', 'at', 'actor_id', 'actor_login', 'action', 'res_model',
                   'payload_hash')
 #: advisory lock key serialising appends (any constant; pg_advisory_xact_lock takes a bigint)
 APPEND_LOCK = 0x706c616e74  # "plant"
+#: system parameter holding the outcome of the last scheduled verification (JSON)
+CHECK_PARAM = 'plant_bridge.audit_check'
 
 
 def sha256(text):
@@ -215,6 +217,53 @@ class PlantBridgeAudit(models.Model):
             if not found or found[0] != hash_:
                 report.update(ok=False, broken_seq=seq, reason=_("it is not the row noted with this hash"))
         return report
+
+    @api.model
+    def _cron_verify(self):
+        """Daily scheduled action: verify the chain, keep the outcome for the dashboard
+        (`audit_status`) and, when it is broken, notify the Plant Bridge managers once per break."""
+        report = self._verify_chain()
+        Param = self.env['ir.config_parameter'].sudo()
+        previous = json.loads(Param.get_param(CHECK_PARAM) or '{}')
+        status = {
+            'ok': report['ok'], 'checked_at': fields.Datetime.to_string(fields.Datetime.now()),
+            'count': report['count'], 'head_seq': report['head_seq'],
+            'broken_seq': report['broken_seq'], 'reason': report['reason'],
+        }
+        Param.set_param(CHECK_PARAM, json.dumps(status))
+        already = (previous.get('broken_seq'), previous.get('reason')) == (status['broken_seq'], status['reason'])
+        if not report['ok'] and not already:
+            self._notify_broken(report)
+        return status
+
+    @api.model
+    def _notify_broken(self, report):
+        """An inbox notification (or e-mail, as each manager chose) linked to the row named."""
+        managers = self.env.ref('plant_bridge.group_manager').sudo().all_user_ids.filtered(
+            lambda u: u.active and not u.share)
+        if not managers:
+            return
+        row = self.sudo().search([('seq', '=', report['broken_seq'])], limit=1)
+        subject = _("Audit trail broken at row #%s", report['broken_seq'])
+        self.env['mail.thread'].sudo().message_notify(
+            partner_ids=managers.partner_id.ids,
+            model=self._name if row else False, res_id=row.id or False,
+            subject=subject,
+            body=_("The scheduled verification of the Plant Bridge audit trail found row #%(seq)s "
+                   "broken: %(reason)s. Compare with the head you noted outside the database "
+                   "(see the audit documentation) and find out who changed the table.",
+                   seq=report['broken_seq'], reason=report['reason']),
+        )
+
+    @api.model
+    def audit_status(self):
+        """The last scheduled verification for the dashboard (managers): {ok, checked_at, count,
+        head_seq, broken_seq, reason}; `ok` None when it has not run yet."""
+        if not self.env.user.has_group('plant_bridge.group_manager'):
+            raise AccessError(_("Only Plant Bridge managers can see the audit trail."))
+        status = json.loads(self.env['ir.config_parameter'].sudo().get_param(CHECK_PARAM) or '{}')
+        return {'ok': None, 'checked_at': False, 'count': 0, 'head_seq': 0, 'broken_seq': False,
+                'reason': False, **status}
 
     def action_verify(self):
         """Button and menu for managers: verify the chain and say the outcome in a notification.

@@ -1,4 +1,5 @@
 import json
+import re
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -30,39 +31,57 @@ def parse_json_object(env, text, label):
     return value
 
 
-#: typed form field -> (connector kind, key in `params`); the keys are the sidecar's own names
+#: typed form field -> (connector kinds, key in `params`); the keys are the sidecar's own names.
+#: A field is shared by the kinds that have the same parameter (a sink's folder, a SQL connection).
+FILE = ('file_drop', 'sink_file')
+SQL = ('sql_source', 'sink_sql')
+HTTP = ('http_source', 'sink_http')
+SINKS = ('sink_file', 'sink_sql', 'sink_http')
 TYPED_PARAMS = {
-    'file_path': ('file_drop', 'path'),
-    'file_pattern': ('file_drop', 'pattern'),
-    'file_format': ('file_drop', 'format'),
-    'file_delimiter': ('file_drop', 'delimiter'),
-    'file_encoding': ('file_drop', 'encoding'),
-    'file_header': ('file_drop', 'header'),
-    'file_archive_path': ('file_drop', 'archivePath'),
-    'file_error_path': ('file_drop', 'errorPath'),
-    'file_stable_seconds': ('file_drop', 'stableSeconds'),
-    'file_event_type': ('file_drop', 'eventType'),
-    'sql_driver': ('sql_source', 'driver'),
-    'sql_host': ('sql_source', 'host'),
-    'sql_port': ('sql_source', 'port'),
-    'sql_database': ('sql_source', 'database'),
-    'sql_user': ('sql_source', 'user'),
-    'sql_query': ('sql_source', 'query'),
-    'sql_watermark_column': ('sql_source', 'watermarkColumn'),
-    'sql_key_column': ('sql_source', 'keyColumn'),
-    'sql_table': ('sql_source', 'table'),
-    'sql_batch_size': ('sql_source', 'batchSize'),
-    'sql_event_type': ('sql_source', 'eventType'),
-    'http_url': ('http_source', 'url'),
-    'http_items_path': ('http_source', 'itemsPath'),
-    'http_key_field': ('http_source', 'keyField'),
-    'http_etag': ('http_source', 'etag'),
-    'http_event_type': ('http_source', 'eventType'),
+    'file_path': (FILE, 'path'),
+    'file_pattern': (('file_drop',), 'pattern'),
+    'file_format': (FILE, 'format'),
+    'file_delimiter': (FILE, 'delimiter'),
+    'file_encoding': (FILE, 'encoding'),
+    'file_header': (FILE, 'header'),
+    'file_archive_path': (('file_drop',), 'archivePath'),
+    'file_error_path': (('file_drop',), 'errorPath'),
+    'file_stable_seconds': (('file_drop',), 'stableSeconds'),
+    'file_event_type': (('file_drop',), 'eventType'),
+    'sql_driver': (SQL, 'driver'),
+    'sql_host': (SQL, 'host'),
+    'sql_port': (SQL, 'port'),
+    'sql_database': (SQL, 'database'),
+    'sql_user': (SQL, 'user'),
+    'sql_query': (('sql_source',), 'query'),
+    'sql_watermark_column': (('sql_source',), 'watermarkColumn'),
+    'sql_key_column': (('sql_source',), 'keyColumn'),
+    'sql_table': (SQL, 'table'),
+    'sql_batch_size': (('sql_source',), 'batchSize'),
+    'sql_event_type': (('sql_source',), 'eventType'),
+    'sql_mode': (('sink_sql',), 'mode'),
+    'sql_lines_table': (('sink_sql',), 'linesTable'),
+    'sql_timestamps': (('sink_sql',), 'timestamps'),
+    'http_url': (HTTP, 'url'),
+    'http_items_path': (('http_source',), 'itemsPath'),
+    'http_key_field': (('http_source',), 'keyField'),
+    'http_etag': (('http_source',), 'etag'),
+    'http_event_type': (('http_source',), 'eventType'),
+    'http_timeout_seconds': (HTTP, 'timeoutSeconds'),
+    'sink_prefix': (('sink_file',), 'prefix'),
+    'sink_attempts': (SINKS, 'attempts'),
+    'sink_backoff_ms': (SINKS, 'backoffMs'),
+    'mqtt_url': (('mqtt',), 'url'),
+    'mqtt_topics': (('mqtt',), 'topics'),
+    'mqtt_client_id': (('mqtt',), 'clientId'),
+    'mqtt_username': (('mqtt',), 'username'),
 }
-#: password fields -> key in `secrets`, per kind; never read back
+#: typed fields whose 0 is a value (read at once, retry without waiting), not "the default"
+ZERO_IS_A_VALUE = frozenset({'file_stable_seconds', 'sink_backoff_ms'})
+#: password fields -> the kinds that have that key in `secrets`; never read back
 TYPED_SECRETS = {
-    'secret_password': ('sql_source', 'http_source'),
-    'secret_bearer': ('http_source',),
+    'secret_password': ('sql_source', 'http_source', 'sink_sql', 'sink_http', 'mqtt'),
+    'secret_bearer': ('http_source', 'sink_http'),
 }
 
 
@@ -74,17 +93,19 @@ def _param_inverse(name):
     """The inverse of one typed field: its key in `params` (one per field, so that writing one
     field never reads the others, which Odoo protects, uncomputed, during the write)."""
     def inverse(connectors):
-        kind, key = TYPED_PARAMS[name]
+        kinds, key = TYPED_PARAMS[name]
         field = connectors._fields[name]
-        for connector in connectors.filtered(lambda c: c.kind == kind):
+        for connector in connectors.filtered(lambda c: c.kind in kinds):
             params = parse_json_object(connector.env, connector.params, connector.env._("Parameters"))
             value = connector[name]
             if field.type == 'boolean':
                 params[key] = bool(value)
-            elif field.type == 'float':
-                params[key] = value  # 0 is a value (read files at once)
+            elif name in ZERO_IS_A_VALUE:
+                params[key] = value
             elif name == 'file_pattern' and value and ',' in value:
                 params[key] = [p.strip() for p in value.split(',') if p.strip()]
+            elif name == 'mqtt_topics':
+                params[key] = [t.strip() for t in re.split(r'[\n,]', value or '') if t.strip()]
             elif value:
                 params[key] = value
             else:
@@ -92,6 +113,11 @@ def _param_inverse(name):
             # checked once all the fields of the write are in (create / write below)
             connector.with_context(plant_bridge_typed_params=True).params = json.dumps(params, indent=2)
     return inverse
+
+
+def _param_of(path):
+    """The parameter a problem's path is in: `topics` for `topics[0]`, `paging` for `paging.kind`."""
+    return re.split(r'[.\[]', path, maxsplit=1)[0]
 
 
 class PlantBridgeConnector(models.Model):
@@ -169,6 +195,34 @@ class PlantBridgeConnector(models.Model):
     http_event_type = fields.Selection('_selection_event_type', 'Items Are', compute='_compute_typed_params',
                                        inverse=_param_inverse('http_event_type'),
                                        help="Event type of items without a type field (and no mapping).")
+    http_timeout_seconds = fields.Integer('Timeout (s)', compute='_compute_typed_params',
+                                          inverse=_param_inverse('http_timeout_seconds'),
+                                          help="A request without an answer after this many seconds is retried.")
+    sql_mode = fields.Selection([('upsert', 'Upsert (one row per release)'), ('insert', 'Insert (one row per message)')],
+                                'Write Mode', compute='_compute_typed_params', inverse=_param_inverse('sql_mode'),
+                                help=_help('sink_sql', 'mode'))
+    sql_lines_table = fields.Char('Lines Table', compute='_compute_typed_params',
+                                  inverse=_param_inverse('sql_lines_table'), help=_help('sink_sql', 'linesTable'))
+    sql_timestamps = fields.Selection([('iso', 'ISO text with offset'), ('local', "Site's local time"), ('utc', 'UTC')],
+                                      'Timestamps', compute='_compute_typed_params',
+                                      inverse=_param_inverse('sql_timestamps'), help=_help('sink_sql', 'timestamps'))
+    sink_prefix = fields.Char('File Name Prefix', compute='_compute_typed_params', inverse=_param_inverse('sink_prefix'),
+                              help=_help('sink_file', 'prefix'))
+    sink_attempts = fields.Integer('Attempts', compute='_compute_typed_params', inverse=_param_inverse('sink_attempts'),
+                                   help=_help('sink_file', 'attempts'))
+    sink_backoff_ms = fields.Integer('Retry Wait (ms)', compute='_compute_typed_params',
+                                     inverse=_param_inverse('sink_backoff_ms'), help=_help('sink_file', 'backoffMs'))
+    mqtt_url = fields.Char('Broker URL', compute='_compute_typed_params', inverse=_param_inverse('mqtt_url'),
+                           help=_help('mqtt', 'url'))
+    mqtt_topics = fields.Text('Topics', compute='_compute_typed_params', inverse=_param_inverse('mqtt_topics'),
+                              help="Topic filters the plant publishes on, one per line (+ for a level, # last), "
+                                   "e.g. plant/+/+/status.")
+    mqtt_client_id = fields.Char('Client ID', compute='_compute_typed_params', inverse=_param_inverse('mqtt_client_id'),
+                                 help=_help('mqtt', 'clientId'))
+    mqtt_username = fields.Char('Broker User', compute='_compute_typed_params', inverse=_param_inverse('mqtt_username'),
+                                help=_help('mqtt', 'username'))
+    mqtt_command_topic = fields.Char('Command Topic', compute='_compute_mqtt_command_topic',
+                                     help="Where the sidecar publishes this site's releases, at QoS 1.")
     secret_password = fields.Char(
         'Password', compute='_compute_typed_secrets', inverse='_inverse_typed_secrets',
         groups='plant_bridge.group_manager',
@@ -194,13 +248,21 @@ class PlantBridgeConnector(models.Model):
                 params = parse_json_object(self.env, connector.params, 'params')
             except ValidationError:
                 params = {}
-            for name, (kind, key) in TYPED_PARAMS.items():
-                value = params.get(key, param_property(kind, key).get('default'))
-                if connector.kind != kind:
-                    value = None
-                elif name == 'file_pattern' and isinstance(value, list):
+            for name, (kinds, key) in TYPED_PARAMS.items():
+                value = None
+                if connector.kind in kinds:
+                    value = params.get(key, param_property(connector.kind, key).get('default'))
+                if name == 'file_pattern' and isinstance(value, list):
                     value = ', '.join(value)
+                elif name == 'mqtt_topics' and isinstance(value, list):
+                    value = '\n'.join(value)
                 connector[name] = value if value is not None else False
+
+    @api.depends('site_id.code')
+    def _compute_mqtt_command_topic(self):
+        for connector in self:
+            code = connector.site_id.code
+            connector.mqtt_command_topic = f'plant-bridge/v1/{code}/commands' if code else False
 
     @api.depends('kind')
     def _compute_typed_secrets(self):
@@ -265,11 +327,11 @@ class PlantBridgeConnector(models.Model):
             if not schema or not params:
                 continue
             labels = {key: self._fields[name].string
-                      for name, (kind, key) in TYPED_PARAMS.items() if kind == connector.kind}
+                      for name, (kinds, key) in TYPED_PARAMS.items() if connector.kind in kinds}
             problems = validate(schema, params)
             if problems:
                 raise ValidationError(_("%(connector)s: %(problems)s", connector=connector.name, problems='; '.join(
-                    f"{labels.get(path, path)} ({path}) {message}" for path, message in problems)))
+                    f"{labels.get(_param_of(path), path)} ({path}) {message}" for path, message in problems)))
 
     @api.constrains('secrets')
     def _check_secrets(self):

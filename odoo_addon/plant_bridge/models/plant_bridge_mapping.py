@@ -11,6 +11,7 @@ EVENT_TYPES = [
     ('scrap', 'Scrap'),
     ('downtime', 'Downtime'),
     ('workorder_status', 'Work Order Status'),
+    ('labor', 'Labor'),
     ('machine_status', 'Machine Status'),
     ('quality', 'Quality'),
     ('maintenance', 'Maintenance'),

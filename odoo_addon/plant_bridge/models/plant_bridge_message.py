@@ -2,6 +2,7 @@ import json
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.fields import Domain
 from odoo.exceptions import ConcurrencyError, UserError
 from odoo.tools import SQL
 
@@ -248,6 +249,40 @@ class PlantBridgeMessage(models.Model):
             self.search([('production_id', '=', production.id), ('state', '=', 'deferred'),
                          ('error_code', '=', PARKED)], order='id')._post_again()
 
+    #: deferrals of a work order finish that wait for something Odoo sees happen (a start, an unblock)
+    WAITING_FOR_WORK = ('workorder_not_started', 'workcenter_blocked')
+
+    @api.model
+    def _release_waiting_finishes(self, productions=None, workcenters=None):
+        """Post again the work order finishes deferred on these orders or work centers
+        (`workorder_not_started`, `workcenter_blocked`) whose work order has started meanwhile and
+        whose work center is not blocked. Called after a batch and by Odoo's own Start / Unblock;
+        the events posted again release nothing themselves (no chain of posts within posts)."""
+        if self.env.context.get('plant_bridge_releasing') or not (productions or workcenters):
+            return []
+        where = [('state', '=', 'deferred'), ('error_code', 'in', self.WAITING_FOR_WORK)]
+        scope = []
+        if productions:
+            scope.append([('production_id', 'in', productions.ids)])
+        if workcenters:
+            scope.append([('workcenter_id', 'in', workcenters.ids)])
+        waiting = self.sudo().search(Domain.AND([where, Domain.OR(scope)]), order='id')
+        ready = waiting.filtered(lambda message: message._finish_can_apply())
+        return ready.with_context(plant_bridge_releasing=True)._post_again()
+
+    def _finish_can_apply(self):
+        """The work order this deferred finish names has started, on a work center not blocked
+        (or it is gone / closed: posting it again settles it with its own outcome)."""
+        self.ensure_one()
+        try:
+            operation = self._get_event().get('operation')
+        except UserError:
+            return False
+        workorder = self.production_id.workorder_ids.filtered(lambda wo: wo.name == operation)[:1]
+        if not workorder or workorder.state in ('done', 'cancel'):
+            return True
+        return workorder.state == 'progress' and workorder.workcenter_id.working_state != 'blocked'
+
     def _post_again(self):
         """Post these (deferred) events again as one batch, oldest first."""
         if not self:
@@ -316,14 +351,25 @@ class PlantBridgeMessage(models.Model):
                                  label=label, user=self.env.user.name,
                                  status=result['status'], code=result.get('code', '')))
 
+    def action_discard(self, reason):
+        """Discard these open messages with `reason`, all or none (one chunk of a bulk discard:
+        the Exception Queue sends a long selection in chunks, each its own transaction, the way
+        it retries, so an interruption keeps the chunks done and leaves the rest open)."""
+        self._discard(reason)
+        return True
+
     def _discard(self, reason):
         if not self.env.user.has_group('plant_bridge.group_manager'):
             raise UserError(_("Only Plant Bridge managers can discard messages."))
+        reason = (reason or '').strip()
+        if not reason:
+            raise UserError(_("Say why the messages are discarded."))
+        if self.filtered(lambda m: m.state not in ('rejected', 'deferred')):
+            raise UserError(_("Only rejected or deferred messages can be discarded."))
+        self.sudo().write({'state': 'discarded', 'discard_reason': reason})
+        self.env['plant_bridge.audit']._log('message.discard', self, lambda message: {
+            'key': message.key, 'reason': reason})
         for message in self:
-            if message.state not in ('rejected', 'deferred'):
-                raise UserError(_("Only rejected or deferred messages can be discarded."))
-            message.sudo().write({'state': 'discarded', 'discard_reason': reason})
-            self.env['plant_bridge.audit']._log('message.discard', message, {'key': message.key, 'reason': reason})
             message.message_post(body=_("Discarded by %(user)s: %(reason)s",
                                         user=self.env.user.name, reason=reason))
         # the order's movements parked behind a discarded rejection go on

@@ -31,3 +31,8 @@ from . import test_quality_holds
 from . import test_differential_lots
 from . import test_differential_time
 from . import test_audit
+from . import test_site_onboard
+from . import test_differential_oee
+from . import test_site_scoping
+from . import test_labor
+from . import test_at_a_glance

@@ -3,7 +3,7 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import SUPERUSER_ID, Command, api, fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.service.model import call_kw
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
@@ -252,3 +252,37 @@ class TestAudit(PlantBridgeCase):
         report = self.Audit._verify_chain()
         self.assertTrue(report['ok'], report)
         self.assertEqual(report['head_seq'], purge.seq)
+
+    # ------------------------------------------------------------------ scheduled verification
+
+    def audit_notices(self):
+        return self.env['mail.message'].search([('model', '=', 'plant_bridge.audit'),
+                                                ('message_type', '=', 'user_notification')])
+
+    def test_cron_records_a_broken_chain_for_managers_and_the_dashboard(self):
+        cron = self.env.ref('plant_bridge.ir_cron_verify_audit')
+        self.assertEqual((cron.interval_number, cron.interval_type, cron.active), (1, 'days', True))
+        rows = self.make_rows().sorted('seq')
+        self.Audit._cron_verify()
+        self.assertFalse(self.audit_notices())
+        status = self.Audit.with_user(self.manager).audit_status()
+        self.assertEqual((status['ok'], status['broken_seq']), (True, False), status)
+        self.assertTrue(status['checked_at'])
+
+        self.env.cr.execute("UPDATE plant_bridge_audit SET action = 'test.other' WHERE seq = %s", [rows[1].seq])
+        self.Audit._cron_verify()
+        status = self.Audit.with_user(self.manager).audit_status()
+        self.assertEqual((status['ok'], status['broken_seq']), (False, rows[1].seq), status)
+        [notice] = self.audit_notices()
+        self.assertIn(self.manager.partner_id, notice.notification_ids.res_partner_id)
+        self.assertEqual(notice.res_id, rows[1].id)
+        self.assertIn(f'#{rows[1].seq}', notice.subject)
+        # the next run does not pile up a second notice for the same break
+        self.Audit._cron_verify()
+        self.assertEqual(self.audit_notices(), notice)
+        # monitors see no such flag: the trail is the managers'
+        monitor = self.env['res.users'].create({
+            'name': 'PB Audit Monitor', 'login': 'pb_audit_monitor',
+            'group_ids': [Command.set(self.env.ref('plant_bridge.group_user').ids)]})
+        with self.assertRaises(AccessError):
+            self.Audit.with_user(monitor).audit_status()

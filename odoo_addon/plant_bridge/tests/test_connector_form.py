@@ -6,10 +6,8 @@ from odoo.tests import Form, new_test_user, tagged
 from .common import PlantBridgeCase
 
 
-@tagged('post_install', '-at_install', 'plant_bridge')
-class TestConnectorForm(PlantBridgeCase):
-    """A legacy source is configured with a form of its kind's fields; the stored JSON stays what
-    the sidecar reads (its own parameter names), validated with the sidecar's rules."""
+class ConnectorFormCase(PlantBridgeCase):
+    """A connector made with its form, and the connector as the sidecar gets it."""
 
     @classmethod
     def setUpClass(cls):
@@ -31,6 +29,12 @@ class TestConnectorForm(PlantBridgeCase):
         """The connector as the sidecar gets it."""
         config = self.api.get_config('main')
         return next(c for c in config['connectors'] if c['id'] == connector.id)
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestConnectorForm(ConnectorFormCase):
+    """A legacy source is configured with a form of its kind's fields; the stored JSON stays what
+    the sidecar reads (its own parameter names), validated with the sidecar's rules."""
 
     def test_file_drop_form_writes_the_sidecars_names(self):
         connector = self.new('file_drop', file_path='/srv/mes/out', file_pattern='*.csv',
@@ -98,4 +102,83 @@ class TestConnectorForm(PlantBridgeCase):
             form.kind = 'http_source'
             form.http_url = 'https://mes.example.com/api/orders'
         self.assertEqual(json.loads(form.record.params), {
-            'url': 'https://mes.example.com/api/orders', 'itemsPath': 'items', 'keyField': 'id', 'etag': True})
+            'url': 'https://mes.example.com/api/orders', 'itemsPath': 'items', 'keyField': 'id', 'etag': True,
+            'timeoutSeconds': 30})
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestSinkMqttConnectorForm(ConnectorFormCase):
+    """Sinks and MQTT connectors have the typed form too, from the same generated schema."""
+
+    def test_file_sink_form(self):
+        connector = self.new('sink_file', file_path='/srv/mes/in', file_format='xml', sink_prefix='REL_',
+                             sink_attempts=5, sink_backoff_ms=0)
+        self.assertEqual(self.served(connector)['params'], {
+            'path': '/srv/mes/in', 'format': 'xml', 'encoding': 'utf-8', 'delimiter': ';', 'header': True,
+            'prefix': 'REL_', 'attempts': 5, 'backoffMs': 0})
+        self.assertRecordValues(connector, [{'file_delimiter': ';', 'sink_attempts': 5, 'sink_backoff_ms': 0}])
+
+    def test_sql_sink_form_and_its_password(self):
+        connector = self.new('sink_sql', sql_driver='mysql', sql_host='mes-db', sql_port=3306,
+                             sql_database='mes', sql_user='writer', sql_table='mes_orders', sql_mode='insert',
+                             sql_lines_table='mes_lines', sql_timestamps='local', secret_password='w-s3cret')
+        served = self.served(connector)
+        self.assertEqual(served['params'], {
+            'driver': 'mysql', 'host': 'mes-db', 'port': 3306, 'database': 'mes', 'user': 'writer',
+            'table': 'mes_orders', 'mode': 'insert', 'linesTable': 'mes_lines', 'timestamps': 'local',
+            'attempts': 3, 'backoffMs': 500})
+        self.assertEqual(served['secrets'], {'password': 'w-s3cret'})
+        connector.invalidate_recordset()
+        self.assertRecordValues(connector, [{'secret_password': False, 'secret_password_set': True}])
+        with Form(connector) as form:
+            form.sql_mode = 'upsert'
+        self.assertEqual(self.served(connector)['secrets'], {'password': 'w-s3cret'}, "kept when not retyped")
+
+    def test_http_sink_form_and_its_token(self):
+        connector = self.new('sink_http', http_url='https://mes.example.com/releases', http_timeout_seconds=10,
+                             secret_bearer='tok-123')
+        served = self.served(connector)
+        self.assertEqual(served['params'], {'url': 'https://mes.example.com/releases', 'timeoutSeconds': 10,
+                                            'attempts': 3, 'backoffMs': 500})
+        self.assertEqual(served['secrets'], {'bearer': 'tok-123'})
+        connector.invalidate_recordset()
+        self.assertRecordValues(connector, [{'secret_bearer': False, 'secret_bearer_set': True}])
+
+    def test_mqtt_broker_form(self):
+        connector = self.new('mqtt', mqtt_url='mqtts://broker.plant.local:8883',
+                             mqtt_topics='plant/+/+/status\nplant/line1/#', mqtt_username='plant',
+                             secret_password='b-s3cret')
+        served = self.served(connector)
+        self.assertEqual(served['params'], {'url': 'mqtts://broker.plant.local:8883', 'username': 'plant',
+                                            'topics': ['plant/+/+/status', 'plant/line1/#']})
+        self.assertEqual(served['secrets'], {'password': 'b-s3cret'})
+        connector.invalidate_recordset()
+        self.assertRecordValues(connector, [{'secret_password': False, 'secret_password_set': True,
+                                             'mqtt_topics': 'plant/+/+/status\nplant/line1/#'}])
+
+    def test_mqtt_command_sink_names_its_topic(self):
+        connector = self.new('sink_mqtt')
+        self.assertEqual(connector.mqtt_command_topic, 'plant-bridge/v1/main/commands')
+        self.assertEqual(self.served(connector)['params'], {})
+
+    def test_sinks_and_mqtt_validated_with_the_sidecars_rules(self):
+        cases = [
+            ('sink_file', {'path': '/x', 'format': 'fixed'}, 'File Format'),
+            ('sink_file', {'path': '/x', 'attempts': 0}, 'Attempts'),
+            ('sink_file', {'format': 'csv'}, 'Folder'),
+            ('sink_sql', {'driver': 'postgres', 'table': 'orders', 'mode': 'merge'}, 'Write Mode'),
+            ('sink_sql', {'driver': 'postgres'}, 'Table Name'),
+            ('sink_http', {'url': 'https://mes/api', 'timeoutSeconds': 0}, 'Timeout'),
+            ('sink_http', {'url': 'mes'}, 'URL'),
+            ('mqtt', {'url': 'http://broker:1883'}, 'Broker URL'),
+            ('mqtt', {'topics': ['plant/#/status']}, r'topics\[0\]'),
+            ('sink_mqtt', {'topic': 'x'}, 'topic'),
+        ]
+        for kind, params, named in cases:
+            with self.subTest(kind=kind, params=params), self.assertRaisesRegex(ValidationError, named):
+                self.Connector.create({'name': f'bad {named}', 'site_id': self.site.id, 'kind': kind,
+                                       'params': json.dumps(params)})
+        with self.assertRaisesRegex(ValidationError, 'Topics'):
+            self.new('mqtt', mqtt_topics='plant/#/x')
+        with self.assertRaisesRegex(ValidationError, 'Retry Wait'):
+            self.new('sink_http', http_url='https://mes.example.com/r', sink_backoff_ms=-1)

@@ -147,3 +147,38 @@ class TestDifferentialTime(DifferentialCase):
             self.assertEqual(set(moves.mapped('state')), {'done'})
             self.assertEqual({production.date_finished} | set(moves.mapped('date'))
                              | set(moves.move_line_ids.mapped('date')), {T0}, production.name)
+
+    def test_scrap_and_consumption_posted_late_are_dated_when_they_happened(self):
+        """A chair consumed at 08:10 and one scrapped at 08:20, typed in the MO form and its Scrap
+        button then, against the plant's events of 08:10 and 08:20 posted two hours later: the
+        scrap, its move and lines, and the consumed lines carry the time things happened; the
+        finish at 09:00 then dates the whole order as Mark as Done does."""
+        manual_mo, event_mo = self.twin_orders(DESK, 3)
+        consumed, scrapped, finished = (T0 + timedelta(minutes=m) for m in (10, 20, 60))
+        with self.story(manual_mo, MANUAL) as manual:
+            with freeze_time(consumed):
+                self.form_consume(manual_mo, 'FURN_0269', 3)
+            with freeze_time(scrapped):
+                self.form_scrap(manual_mo, 'FURN_0269', 1)
+        with self.story(event_mo, EVENTS) as events, freeze_time(T0 + timedelta(hours=2)):
+            self.post_story(event_mo,
+                            ('consumption', {'product': 'FURN_0269', 'quantity': 3, 'occurredAt': iso(consumed)}),
+                            ('scrap', {'product': 'FURN_0269', 'quantity': 1, 'occurredAt': iso(scrapped)}))
+        self.assertSameOutcome(manual, events)
+
+        def dates(production):
+            chairs = production.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_0269')
+            scrap = production.scrap_ids
+            return {'consumed_lines': set(chairs.move_line_ids.mapped('date')),
+                    'scrap': {scrap.date_done} | set(scrap.move_ids.mapped('date'))
+                    | set(scrap.move_ids.move_line_ids.mapped('date'))}
+
+        self.assertEqual(dates(manual_mo), {'consumed_lines': {consumed}, 'scrap': {scrapped}})
+        self.assertEqual(dates(event_mo), dates(manual_mo))
+        with freeze_time(finished):
+            self.form_produce(manual_mo, quantity=3)
+            self.mark_done(manual_mo)
+        with freeze_time(finished + timedelta(hours=2)):
+            self.post_story(event_mo, ('production', {'quantity': 3, 'finish': True, 'occurredAt': iso(finished)}))
+        for production in (manual_mo, event_mo):
+            self.assertEqual(set(production.move_raw_ids.move_line_ids.mapped('date')), {finished}, production.name)

@@ -128,10 +128,14 @@ class TestReadApi(PlantBridgeCase):
             {'workcenter_id': self.assembly_2.id, 'loss_id': self.env.ref('mrp.block_reason0').id,
              'date_start': start + timedelta(minutes=90), 'date_end': start + timedelta(minutes=150)},
         ])
-        [row] = self.api.read_oee('main', ['Assembly 2'], '2030-01-01T08:30:00+00:00', '2030-01-01T10:00:00Z')
+        # as Odoo's OEE and its report: a time log counts whole in the period it started in
+        [row] = self.api.read_oee('main', ['Assembly 2'], '2030-01-01T08:00:00+00:00', '2030-01-01T09:00:00Z')
         self.assertEqual(row['key'], 'Assembly 2')
-        self.assertEqual(row['minutes'], {'productive': 60.0, 'performance': 0.0, 'quality': 0.0,
-                                          'availability': 30.0})
+        self.assertEqual(row['minutes'], {'productive': 90.0, 'performance': 0.0, 'quality': 0.0,
+                                          'availability': 0.0})
+        self.assertEqual((row['oee'], row['productive_time'], row['blocked_time']), (100.0, 1.5, 0.0))
+        [row] = self.api.read_oee('main', ['Assembly 2'], '2030-01-01T08:00:00+00:00', '2030-01-01T10:00:00Z')
+        self.assertEqual((row['minutes']['availability'], row['oee']), (60.0, 60.0))
         with self.assertRaises(UserError):
             self.api.read_oee('main', ['Assembly 2'], '2030-01-02T00:00:00Z', '2030-01-01T00:00:00Z')
 

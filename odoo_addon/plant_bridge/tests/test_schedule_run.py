@@ -73,10 +73,11 @@ class TestScheduleRun(PlantBridgeCase):
     def test_only_connectors_and_managers_report(self):
         user = self.env['res.users'].create({
             'name': 'Operator', 'login': 'pb_operator_runs',
-            'group_ids': [Command.set(self.env.ref('plant_bridge.group_user').ids)]})
+            'group_ids': [Command.set(self.env.ref('plant_bridge.group_user').ids)],
+            'plant_bridge_site_ids': [Command.set(self.site.ids)]})
         with self.assertRaises(AccessError):
             self.env['plant_bridge.api'].with_user(user).report_runs('main', [self.run_vals('z')])
-        # a Plant Bridge user reads the history, cannot write it
+        # a Plant Bridge user of the site reads its history, cannot write it
         self.api.report_runs('main', [self.run_vals('z')])
         run = self.env['plant_bridge.schedule.run'].with_user(user).search([('key', '=', 'z')])
         self.assertEqual(run.rows_read, 120)

@@ -35,6 +35,7 @@ class TestWorkorderStatus(PlantBridgeCase):
                             'unknown_operation')
         self.assertRejected(self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
                                           status='dancing'), 'schema')
+        self.post_one('workorder_status', order=mo.name, operation='Manual Assembly', status='started')
         self.post_one('workorder_status', order=mo.name, operation='Manual Assembly', status='finished')
         self.assertRejected(self.post_one('workorder_status', order=mo.name, operation='Manual Assembly',
                                           status='started'), 'state_conflict')

@@ -53,6 +53,11 @@ class PlantBridgeSidecarConnect(models.TransientModel):
     env_text = fields.Text('Environment', readonly=True)
     config_json = fields.Text('Config File', readonly=True)
     previous_key_count = fields.Integer('Earlier Keys', readonly=True)
+    onboarded_site_id = fields.Many2one(
+        'plant_bridge.site', readonly=True,
+        default=lambda self: self.env.context.get('plant_bridge_onboarded_site_id'),
+        help="The plant *New Plant* just created: closing this dialog opens it (the Sites list "
+             "behind the dialogs does not reload by itself).")
 
     @api.depends('site_ids')
     def _compute_login(self):
@@ -137,7 +142,18 @@ class PlantBridgeSidecarConnect(models.TransientModel):
     def action_done(self):
         """Forget the key shown once."""
         self.write({'api_key': False, 'env_text': False, 'config_json': False})
-        return {'type': 'ir.actions.act_window_close'}
+        return self.action_later()
+
+    def action_later(self):
+        """Close the dialog; after *New Plant*, on the new plant's form."""
+        self.ensure_one()
+        if not self.onboarded_site_id:
+            return {'type': 'ir.actions.act_window_close'}
+        return {
+            'type': 'ir.actions.act_window', 'res_model': 'plant_bridge.site', 'res_id': self.onboarded_site_id.id,
+            'view_mode': 'form', 'views': [(False, 'form')], 'target': 'current',
+            'name': self.onboarded_site_id.display_name,
+        }
 
     def _reopen(self):
         return {

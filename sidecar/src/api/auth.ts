@@ -4,6 +4,11 @@ import { createHash, timingSafeEqual } from "node:crypto";
 export interface Authenticator {
   /** The principal of a bearer token, or undefined when it is unknown, expired or revoked. */
   authenticate(token: string): Principal | undefined;
+  /**
+   * Why a token is refused when the reason is not simply "unknown": a stable code such as
+   * `token_list_stale`, answered to the client in `extensions.reason`.
+   */
+  refusal?(token: string): string | undefined;
 }
 
 export interface StaticAuthenticatorOptions {
@@ -28,6 +33,8 @@ export function chainAuthenticators(...chain: Authenticator[]): Authenticator {
   return {
     authenticate: (token) =>
       chain.reduce<Principal | undefined>((p, a) => p ?? a.authenticate(token), undefined),
+    refusal: (token) =>
+      chain.reduce<string | undefined>((r, a) => r ?? a.refusal?.(token), undefined),
   };
 }
 

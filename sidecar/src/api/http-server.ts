@@ -109,7 +109,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         if (!route) return json(res, 404, { error: "not found" });
         const token = bearerToken(req.headers.authorization);
         const principal = token ? options.auth.authenticate(token) : undefined;
-        if (!principal && route.auth !== false) return unauthorized(res, token);
+        if (!principal && route.auth !== false)
+          return unauthorized(res, token, token && options.auth.refusal?.(token));
         return route.handle(req, res, { url, principal, readBody: () => readBody(req, res) });
       }
     }
@@ -140,7 +141,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const wantsPage = req.method === "GET" && (req.headers.accept ?? "").includes("text/html");
     const token = bearerToken(req.headers.authorization);
     const principal = token ? options.auth.authenticate(token) : undefined;
-    if (!principal && !(wantsPage && options.graphiql)) return unauthorized(res, token);
+    if (!principal && !(wantsPage && options.graphiql))
+      return unauthorized(res, token, token && options.auth.refusal?.(token));
     const body = await readBody(req, res);
     if (!body) return;
     const headers = new Headers();
@@ -221,13 +223,22 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function unauthorized(res: http.ServerResponse, token: string | undefined): void {
+const REFUSALS: Record<string, string> = {
+  token_list_stale:
+    "API tokens cannot be checked: the token list from Odoo is older than its maximum age (Odoo unreachable)",
+};
+
+function unauthorized(res: http.ServerResponse, token: string | undefined, reason?: string): void {
   res.setHeader("www-authenticate", 'Bearer realm="plant-bridge"');
   json(res, 401, {
     errors: [
       {
-        message: token ? "invalid or revoked token" : "a bearer token is required",
-        extensions: { code: "UNAUTHENTICATED" },
+        message: reason
+          ? (REFUSALS[reason] ?? reason)
+          : token
+            ? "invalid or revoked token"
+            : "a bearer token is required",
+        extensions: { code: "UNAUTHENTICATED", ...(reason && { reason }) },
       },
     ],
   });

@@ -7,7 +7,7 @@
  * `previewMapping` is a plain function; `createMappingRoutes` exposes it and the live views
  * (mappings, shadow comparisons, recent samples, Sparkplug nodes) as REST routes:
  * `POST /api/v1/mappings/preview`, `GET /api/v1/mappings`, `GET /api/v1/mappings/shadow`,
- * `GET /api/v1/samples`, `GET /api/v1/sparkplug/nodes`.
+ * `GET /api/v1/samples`, `GET /api/v1/samples/rows`, `GET /api/v1/sparkplug/nodes`.
  */
 import { assignIds } from "../mapping-core/events.js";
 import { DEFAULT_EVALUATION_LIMITS, type EvaluationLimits } from "../mapping-core/contract.js";
@@ -26,7 +26,7 @@ import {
   producedItems,
   type SourceMessage,
 } from "../pipeline/mapping/mapper.js";
-import type { SampleRing } from "../pipeline/mapping/samples.js";
+import { rowColumns, type SampleRing } from "../pipeline/mapping/samples.js";
 import type { SandboxPool } from "../pipeline/mapping/sandbox/pool.js";
 import type { ShadowLog } from "../pipeline/mapping/shadow.js";
 import type { Store } from "../store/types.js";
@@ -379,6 +379,16 @@ export function createMappingRoutes(options: MappingRoutesOptions): HttpRoute[] 
       }),
       true,
     ),
+    // A connector's last rows and their columns (what a row mapping can name). Rows belong to
+    // their connector's site: a token restricted to sites reads the rows of its sites only.
+    get("/api/v1/samples/rows", "read:messages", (url, mine) => {
+      const connector = connectorParam(url);
+      if (connector === undefined) throw new Error("connector: the id of a source connector");
+      const rows = (options.samples?.list({ connector, limit: limit(url) }) ?? []).filter((s) =>
+        mine(s.site),
+      );
+      return { connector, rows, columns: rowColumns(rows) };
+    }),
     get(
       "/api/v1/sparkplug/nodes",
       "read:messages",

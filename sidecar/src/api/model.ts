@@ -165,12 +165,24 @@ export interface MaintenanceRequest {
   description: string | null;
 }
 
-/** Minutes per loss type of one work center over a period. */
+/**
+ * Odoo's OEE figures of one work center over a period (`plant_bridge.api.read_oee`): minutes per
+ * loss type of the time logs that started in it (closed ones), and what `mrp.workcenter` shows.
+ */
 export interface OeeMinutes {
   key: string;
   from: string;
   to: string;
   minutes: Record<LossType, number>;
+  /** Odoo's OEE in percent (2 digits), 0 when nothing productive. */
+  oee: number;
+  /** Hours, as Odoo's Productive Time / Blocked Time (2 digits). */
+  productive_time: number;
+  blocked_time: number;
+  /** Odoo's Performance: whole percent of expected over actual work order minutes. */
+  performance: number;
+  /** Expected and actual minutes of the work orders done that started in the period. */
+  work_orders: { expected: number; actual: number };
 }
 
 /** The parent of `Sidecar` fields; `metrics` is resolved on demand. */

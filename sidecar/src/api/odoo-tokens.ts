@@ -20,6 +20,12 @@ export interface OdooTokensOptions {
   logger: Logger;
   /** How often the list is pulled: the longest a revoked token keeps working. @default 30000 */
   intervalMs?: number;
+  /**
+   * How long the last list stays in force when Odoo cannot be reached; beyond it every token
+   * from Odoo is refused (`token_list_stale`) rather than trusting revocations it may miss.
+   * `PLANT_BRIDGE_TOKEN_LIST_MAX_AGE_SECONDS`. @default 300000
+   */
+  maxAgeMs?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -34,10 +40,13 @@ export interface OdooTokens extends Authenticator {
 /**
  * Bearer tokens managed in Odoo (`plant_bridge.api.token`). The sidecar keeps only their hashes,
  * pulled every `intervalMs`: a token revoked in Odoo stops working within one interval, an
- * expired one at once. While Odoo is unreachable the last list stays in force.
+ * expired one at once. While Odoo is unreachable the last list stays in force for at most
+ * `maxAgeMs`; after that (or before the first pull) no token from Odoo is accepted.
  */
 export function createOdooTokens(options: OdooTokensOptions): OdooTokens {
   const now = options.now ?? Date.now;
+  const maxAgeMs = options.maxAgeMs ?? 300_000;
+  let pulledAt: number | undefined;
   let tokens = new Map<string, { principal: Principal; expiresAt: number | null }>();
   let timer: NodeJS.Timeout | undefined;
   let pulling: Promise<number> | undefined;
@@ -57,6 +66,7 @@ export function createOdooTokens(options: OdooTokensOptions): OdooTokens {
       });
     }
     tokens = next;
+    pulledAt = now();
     return next.size;
   }
 
@@ -65,21 +75,25 @@ export function createOdooTokens(options: OdooTokensOptions): OdooTokens {
     return pulling;
   }
 
+  const stale = () => pulledAt === undefined || now() - pulledAt > maxAgeMs;
+
   return {
     authenticate(token) {
+      if (stale()) return undefined;
       // Looked up by hash: timing reveals at most something about a hash, not about a token.
       const entry = tokens.get(createHash("sha256").update(token).digest("hex"));
       if (!entry) return undefined;
       if (entry.expiresAt !== null && entry.expiresAt <= now()) return undefined;
       return entry.principal;
     },
+    refusal: () => (stale() ? "token_list_stale" : undefined),
     refresh,
     start() {
       const tick = () =>
         void refresh().catch((err: unknown) =>
           options.logger.warn(
             { err: { message: (err as Error).message, code: (err as { code?: string }).code } },
-            "API token list pull failed (the last list stays in force)",
+            "API token list pull failed (the last list stays in force up to its maximum age)",
           ),
         );
       tick();

@@ -95,7 +95,10 @@ export function createGraphqlWebSocket(options: GraphqlWebSocketOptions): Graphq
   const recheck = setInterval(() => {
     for (const [socket, extra] of extras) {
       if (extra.token && !auth.authenticate(extra.token)) {
-        socket.close(4403, "Forbidden: token revoked or expired");
+        socket.close(
+          4403,
+          `Forbidden: ${auth.refusal?.(extra.token) ?? "token revoked or expired"}`,
+        );
         extras.delete(socket);
       }
     }

@@ -13,6 +13,7 @@ import { startHttpServer, type HttpServer } from "../api/http-server.js";
 import { createOdooReader } from "../api/odoo-reader.js";
 import { createOdooTokens, type OdooTokens } from "../api/odoo-tokens.js";
 import { createGraphqlWebSocket } from "../api/ws.js";
+import type { MqttIngress } from "../ingress/mqtt/mqtt-ingress.js";
 import { createWebhookRoutes } from "../ingress/webhook/webhook-route.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -46,8 +47,8 @@ export interface HttpOptions {
   logger: Logger;
   quarantine: Quarantine;
   odoo?: OdooLink;
-  /** Whether the MQTT intake is connected (health, readiness). */
-  mqttConnected: () => boolean;
+  /** The MQTT intake (health, readiness). */
+  mqtt: Pick<MqttIngress, "isConnected" | "lastError">;
   refreshMetrics: () => Promise<void>;
   /** Routes of other features (the Mapping Studio's). */
   routes: HttpRoute[];
@@ -58,14 +59,19 @@ export async function startHttp(options: HttpOptions): Promise<HttpFeature> {
   const health = () => ({
     name: config.name,
     version: options.version,
-    mqttConnected: options.mqttConnected(),
+    mqttConnected: options.mqtt.isConnected(),
     odooConfigured: config.odoo !== undefined,
     odooUp: odoo?.odooUp() ?? false,
     posting: odoo ? { ...odoo.worker.status(), drainLatencies: undefined } : null,
   });
   // API tokens managed in Odoo, pulled with the configuration's interval (revocation delay).
   const tokens = odoo
-    ? createOdooTokens({ client: odoo.client, logger, intervalMs: config.sync.configPollMs })
+    ? createOdooTokens({
+        client: odoo.client,
+        logger,
+        intervalMs: config.sync.configPollMs,
+        maxAgeMs: config.sync.tokenListMaxAgeMs,
+      })
     : undefined;
   const auth = chainAuthenticators(
     createStaticAuthenticator(
@@ -108,13 +114,17 @@ export async function startHttp(options: HttpOptions): Promise<HttpFeature> {
           logger,
           limits: options.limits,
           secret: config.webhook.secret,
+          ...(config.webhook.secrets && { secrets: config.webhook.secrets }),
           quarantine: options.quarantine,
           toleranceSeconds: config.webhook.toleranceSeconds,
         }),
       ],
       ready: () => {
         const reasons: string[] = [];
-        if (!options.mqttConnected()) reasons.push("MQTT not connected");
+        if (!options.mqtt.isConnected()) {
+          const why = options.mqtt.lastError();
+          reasons.push(why ? `MQTT not connected: ${why}` : "MQTT not connected");
+        }
         const storeHealth = ingestor.health();
         if (!storeHealth.ok)
           reasons.push(

@@ -138,6 +138,7 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
     mapper: (site, mapping, context) =>
       (fileMappings.has(mapping) ? fileMappers : odooMappers)(site, mapping, context),
     onProblem: record,
+    ...(options.samples && { samples: options.samples }),
     ...(config.legacy.pauseAfterReadMs > 0 && { pauseAfterReadMs: config.legacy.pauseAfterReadMs }),
     ...(odoo && {
       reconcile: (site, request) =>
@@ -166,7 +167,7 @@ export function createLegacyService(options: LegacyServiceOptions): LegacyServic
       )
       .catch((err: unknown) => logger.error({ err }, "legacy schedules not applied"));
     void options.sinks
-      .update(siteConfig.site, siteConfig.connectors ?? [], timezone)
+      .update(siteConfig.site, siteConfig.connectors ?? [], timezone, "odoo")
       .catch((err: unknown) => logger.error({ err }, "legacy sinks not applied"));
   };
   options.bus.on("configChanged", onConfig);

@@ -11,7 +11,7 @@ import type { Config } from "../config.js";
 import { topicMatches } from "../canonical/topics.js";
 import { createCanonicalRoute } from "../ingress/mqtt/canonical-route.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../ingress/mqtt/embedded-broker.js";
-import { startMqttIngress, type MqttIngress } from "../ingress/mqtt/mqtt-ingress.js";
+import { startMqttIngress, type MqttIngress, type MqttTls } from "../ingress/mqtt/mqtt-ingress.js";
 import { startTopicSampler } from "../ingress/mqtt/sampler.js";
 import { sparkplugState } from "../ingress/sparkplug/host.js";
 import type { Logger } from "../logger.js";
@@ -22,6 +22,7 @@ import { inSequence } from "../pipeline/mapping/sequencer.js";
 import { createQuarantine, type Quarantine } from "../pipeline/quarantine.js";
 import type { MappingFeature } from "./mapping.js";
 import type { Closable } from "./shutdown.js";
+import { readFileSync } from "node:fs";
 
 export type MqttConfig = Pick<
   Config,
@@ -39,12 +40,19 @@ export function mqttCredentials(config: Pick<Config, "mqtt">): {
   };
 }
 
+/** Reads the broker TLS files named in the configuration (checked readable at start). */
+function readMqttTls(tls: NonNullable<Config["mqtt"]["tls"]>): MqttTls {
+  return {
+    ...(tls.ca && { ca: readFileSync(tls.ca) }),
+    ...(tls.cert && { cert: readFileSync(tls.cert) }),
+    ...(tls.key && { key: readFileSync(tls.key) }),
+  };
+}
+
 export interface MqttFeature extends Closable {
   /** The broker's URL (the embedded one's when none is configured). */
   url: string;
   broker?: EmbeddedBroker;
-  /** aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry. */
-  protocolVersion: 4 | 5;
   ingress: MqttIngress;
   /** One message's failure is its own dead letter; only a failing store holds input back. */
   quarantine: Quarantine;
@@ -63,7 +71,12 @@ export interface MqttOptions {
   tuning?: { reconnectPeriodMs?: number };
 }
 
-export async function startMqtt(options: MqttOptions): Promise<MqttFeature> {
+export interface MqttConnected {
+  /** Waits for the intake's connection, then starts the sampler of extra topics (if any). */
+  ready(): Promise<void>;
+}
+
+export async function startMqtt(options: MqttOptions): Promise<MqttFeature & MqttConnected> {
   const { config, logger, metrics, ingestor, mapping } = options;
   const closing: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -88,7 +101,7 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature> {
       closing.push(() => broker!.close());
       url = broker.url;
     }
-    const protocolVersion = broker ? 4 : 5;
+    const tls = !broker && config.mqtt.tls ? readMqttTls(config.mqtt.tls) : undefined;
     const routes = [
       inSequence(
         createCanonicalRoute({ sites: config.sites, parse: options.parse, ingestor }),
@@ -102,7 +115,10 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature> {
       clientId: `plant-bridge-${config.name}`,
       quarantine: { settle: quarantine, site: config.site },
       metrics,
-      protocolVersion,
+      // aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry, or 3.1.1
+      // when they refuse it (README "Against a real broker").
+      protocolVersion: broker ? 4 : config.mqtt.protocol,
+      ...(tls && { tls }),
       routes,
       logger,
       ...(options.tuning?.reconnectPeriodMs !== undefined && {
@@ -129,21 +145,35 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature> {
     };
     options.bus.on("configChanged", onConfig);
     closing.push(async () => void options.bus.off("configChanged", onConfig));
-    if (config.mapping.sampleTopics.length) {
+    // After the intake connected: the sampler speaks the MQTT version it settled on.
+    const startSampler = () => {
+      if (!config.mapping.sampleTopics.length) return;
       const sampler = startTopicSampler({
         url,
         clientId: `plant-bridge-${config.name}-samples`,
         filters: config.mapping.sampleTopics,
         samples: mapping.samples,
         logger,
-        protocolVersion,
+        protocolVersion: ingress.protocolVersion(),
+        ...(tls && { tls }),
         isRouted: (topic) =>
           routes.some((r) => r.filters.some((f) => topicMatches(f.filter, topic))),
         ...mqttCredentials(config),
       });
       closing.push(() => sampler.close());
-    }
-    return { url, ...(broker && { broker }), protocolVersion, ingress, quarantine, routes, close };
+    };
+    return {
+      url,
+      ...(broker && { broker }),
+      ingress,
+      quarantine,
+      routes,
+      close,
+      async ready() {
+        await ingress.ready();
+        startSampler();
+      },
+    };
   } catch (err) {
     await close();
     throw err;

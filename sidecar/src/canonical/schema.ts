@@ -1,6 +1,6 @@
 /**
  * Canonical events v1 as JSON Schema (draft 2020-12 subset understood by ajv): the envelope and
- * the eight event types of ARCHITECTURE.md. These objects are the single source of truth; every
+ * the event types of ARCHITECTURE.md (v1 and its additions, such as `labor`). These objects are the single source of truth; every
  * ingress validates with them and `npm run schemas` writes them to `schemas/` for other tools.
  */
 
@@ -10,6 +10,7 @@ export const EVENT_TYPES = [
   "scrap",
   "downtime",
   "workorder_status",
+  "labor",
   "machine_status",
   "quality",
   "maintenance",
@@ -30,6 +31,15 @@ const UOM = {
   maxLength: 64,
   description:
     "Unit of measure of `quantity`, an active unit's name in Odoo; default: the unit of the order or move it lands on. Odoo converts it; an unknown unit or one of another kind is rejected `bad_uom`.",
+} as const;
+
+/** Who did it: a plant badge, or an Odoo login; Odoo resolves it to a user (`unknown_operator`). */
+const OPERATOR = {
+  type: "string",
+  minLength: 1,
+  maxLength: 200,
+  description:
+    "The person: a plant badge (the user's Plant Badge, or with Employees installed an employee's badge ID) or an Odoo login. Unknown: rejected `unknown_operator`.",
 } as const;
 
 const envelopeProperties = {
@@ -150,8 +160,32 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
       status: { enum: ["started", "paused", "finished"] },
       quantity: { type: "number", minimum: 0, maximum: 1e12 },
       uom: UOM,
+      operator: OPERATOR,
     },
     ["order", "operation", "status"],
+  ),
+  labor: eventSchema(
+    "labor",
+    "An operator clocked on / off a work order (setup or run)",
+    {
+      order: KEY,
+      operation: KEY,
+      operator: OPERATOR,
+      kind: { enum: ["setup", "run"] },
+      start: TIMESTAMP,
+      end: TIMESTAMP,
+      action: {
+        enum: ["clock_on", "clock_off"],
+        description: "Without start / end: clock on or off at `occurredAt`.",
+      },
+    },
+    ["order", "operation", "operator", "kind"],
+    {
+      oneOf: [
+        { anyOf: [{ required: ["start"] }, { required: ["end"] }], not: { required: ["action"] } },
+        { required: ["action"], not: { anyOf: [{ required: ["start"] }, { required: ["end"] }] } },
+      ],
+    },
   ),
   machine_status: eventSchema(
     "machine_status",

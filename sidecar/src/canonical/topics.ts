@@ -35,3 +35,28 @@ export function siteOfCanonicalTopic(topic: string): string | undefined {
 export function commandTopic(site: string): string {
   return `${CANONICAL_PREFIX}/${site}/commands`;
 }
+
+/**
+ * The topic a message was published on, when the broker delivered it with the dots of its
+ * levels turned into level separators (RabbitMQ 3.x maps MQTT `/` and `.` onto AMQP routing
+ * keys and gives `spBv1.0/g/NDATA/e1` back as `spBv1/0/g/NDATA/e1`). Restores the dots of a
+ * filter's literal leading levels (Sparkplug's namespace, a vendor prefix such as `acme.v2/`);
+ * dots inside levels matched by a wildcard cannot be told apart and stay as delivered.
+ */
+export function restoreDottedTopic(filters: string[], topic: string): string {
+  for (const filter of filters) {
+    const literal: string[] = [];
+    for (const level of filter.split("/")) {
+      if (level === "+" || level === "#") break;
+      literal.push(level);
+    }
+    const prefix = literal.join("/");
+    if (!prefix.includes(".")) continue;
+    const flattened = prefix.replaceAll(".", "/");
+    if (topic === flattened || topic.startsWith(`${flattened}/`)) {
+      const restored = prefix + topic.slice(flattened.length);
+      if (topicMatches(filter, restored)) return restored;
+    }
+  }
+  return topic;
+}

@@ -72,6 +72,24 @@ export interface WorkorderStatusEvent extends EventEnvelope {
   quantity?: number;
   /** Unit of `quantity` as Odoo names it (default: the order's unit). */
   uom?: string;
+  /** Who pressed the button: a plant badge or an Odoo login (their own timer). */
+  operator?: string;
+}
+
+/**
+ * An operator clocks on (`start`) and / or off (`end`) a work order, setting it up or running
+ * it; without `start` / `end`, `action` at `occurredAt`.
+ */
+export interface LaborEvent extends EventEnvelope {
+  type: "labor";
+  order: string;
+  operation: string;
+  /** A plant badge or an Odoo login. */
+  operator: string;
+  kind: "setup" | "run";
+  start?: string;
+  end?: string;
+  action?: "clock_on" | "clock_off";
 }
 
 export type MachineState = "running" | "idle" | "down" | "setup" | "offline";
@@ -110,6 +128,7 @@ export type CanonicalEvent =
   | ScrapEvent
   | DowntimeEvent
   | WorkorderStatusEvent
+  | LaborEvent
   | MachineStatusEvent
   | QualityEvent
   | MaintenanceEvent;
@@ -123,6 +142,7 @@ export function orderKeyOf(event: CanonicalEvent): string {
     case "production":
     case "consumption":
     case "workorder_status":
+    case "labor":
       return `${event.site}/order/${event.order}`;
     case "scrap":
       return event.order

@@ -38,6 +38,11 @@ export function createEventValidator(): (candidate: unknown) => Validation {
     if (event.type === "downtime" && Date.parse(event.end) < Date.parse(event.start)) {
       return reject("schema", "downtime end is before its start", "/end");
     }
+    if (event.type === "labor" && event.start && event.end) {
+      if (Date.parse(event.end) < Date.parse(event.start)) {
+        return reject("schema", "labor end is before its start", "/end");
+      }
+    }
     return { ok: true, event };
   };
 }

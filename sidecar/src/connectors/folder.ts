@@ -14,6 +14,7 @@ import { constants, existsSync, lstatSync, realpathSync } from "node:fs";
 import { copyFile, lstat, mkdir, open, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import picomatch from "picomatch";
+import { ConfigError } from "../errors.js";
 
 export interface Candidate {
   name: string;
@@ -153,6 +154,20 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * A folder configured in Odoo (file drop, file sink, Test Connection) is used only inside
+ * PLANT_BRIDGE_LEGACY_ROOTS: without roots, whoever configures connectors in Odoo could make the
+ * sidecar read or overwrite any folder it can reach. Throws `roots_required` when none is set.
+ * (Folders of the local PLANT_BRIDGE_LEGACY file are the operator's own and need none.)
+ */
+export function requireRoots(roots: string[], what: string): void {
+  if (roots.length === 0)
+    throw new ConfigError(
+      "roots_required",
+      `${what}: PLANT_BRIDGE_LEGACY_ROOTS is not set on this sidecar: folders configured in Odoo are used only inside its roots`,
+    );
 }
 
 /**

@@ -13,7 +13,7 @@ import type { OutboundPolicy } from "../connectors/outbound-http.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { authHeaders, parseParams, sqlConnection, SQL_CONNECTION } from "../connectors/params.js";
-import { confineFolder } from "../connectors/folder.js";
+import { confineFolder, requireRoots } from "../connectors/folder.js";
 import { openSqlClient, type SqlClient } from "../connectors/sql-client.js";
 import type { Logger } from "../logger.js";
 import { createFileSink } from "./file-sink.js";
@@ -52,40 +52,90 @@ const LINE_FIELDS = [
   "reserved",
 ] as const;
 const retries = {
-  attempts: z.number().int().min(1).max(20).default(3),
-  backoffMs: z.number().int().min(0).max(600_000).default(500),
+  attempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(3)
+    .describe("Deliveries tried before the release is reported failed (transient failures only)."),
+  backoffMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(500)
+    .describe("First wait between attempts, in milliseconds (doubled each time, with jitter)."),
 };
 const fileParams = z
   .object({
-    path: z.string().min(1),
-    format: z.enum(["csv", "xml"]).default("csv"),
-    encoding: z.string().default("utf-8"),
-    delimiter: z.string().min(1).max(4).default(";"),
-    header: z.boolean().default(true),
-    prefix: z.string().max(50).default(""),
+    path: z.string().min(1).describe("Folder the release files are written to."),
+    format: z
+      .enum(["csv", "xml"])
+      .default("csv")
+      .describe("CSV (one line per component) or XML (the whole release)."),
+    encoding: z.string().default("utf-8").describe("Encoding of the files, e.g. utf-8, latin1."),
+    delimiter: z
+      .string()
+      .min(1)
+      .max(4)
+      .default(";")
+      .describe("CSV field separator, e.g. ; or \\t for a tab."),
+    header: z.boolean().default(true).describe("The first CSV line names the columns."),
+    prefix: z.string().max(50).default("").describe("Put before each file name, e.g. REL_."),
     ...retries,
   })
   .strict();
 const sqlParams = z
   .object({
     ...SQL_CONNECTION,
-    table: z.string().min(1),
-    mode: z.enum(["upsert", "insert"]).default("upsert"),
+    table: z
+      .string()
+      .min(1)
+      .describe("Table of the releases (its key column needs a unique index for upsert)."),
+    mode: z
+      .enum(["upsert", "insert"])
+      .default("upsert")
+      .describe("upsert: a change or cancel updates the release's row; insert: one row each."),
     columns: z.partialRecord(z.enum(HEADER_FIELDS), z.string()).optional(),
-    linesTable: z.string().min(1).optional(),
+    linesTable: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Table of the components, one row per line (empty: none)."),
     lineColumns: z.partialRecord(z.enum(LINE_FIELDS), z.string()).optional(),
-    timestamps: z.enum(["iso", "local", "utc"]).optional(),
+    timestamps: z
+      .enum(["iso", "local", "utc"])
+      .optional()
+      .describe("Dates as ISO text with offset, local time of the site, or UTC."),
     ...retries,
   })
   .strict();
 const httpParams = z
   .object({
-    url: z.url({ protocol: /^https?$/ }),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .describe("Endpoint each release is POSTed to (http:// or https://)."),
     headers: z.record(z.string(), z.string()).default({}),
-    timeoutSeconds: z.number().min(1).max(600).default(30),
+    timeoutSeconds: z
+      .number()
+      .min(1)
+      .max(600)
+      .default(30)
+      .describe("A delivery without an answer after this long is retried."),
     ...retries,
   })
   .strict();
+
+/**
+ * The parameters of each legacy sink kind, as the sidecar checks them: with the sources', the
+ * source of the JSON Schema Odoo's typed connector forms validate with (`npm run schema:connectors`).
+ */
+export const SINK_PARAMS = {
+  sink_file: fileParams,
+  sink_sql: sqlParams,
+  sink_http: httpParams,
+} as const;
 
 export interface LegacySinksOptions {
   logger: Logger;
@@ -100,8 +150,17 @@ export interface LegacySinksOptions {
 }
 
 export interface LegacySinks {
-  /** Rebuilds a site's sinks from its connectors (and time zone, for naive SQL timestamps). */
-  update(site: string, connectors: ConnectorConfig[], timezone: string): Promise<void>;
+  /**
+   * Rebuilds a site's sinks from its connectors (and time zone, for naive SQL timestamps).
+   * `origin` "odoo": configured in Odoo, so file sinks need PLANT_BRIDGE_LEGACY_ROOTS
+   * (`roots_required`); "file": the local PLANT_BRIDGE_LEGACY file. @default "file"
+   */
+  update(
+    site: string,
+    connectors: ConnectorConfig[],
+    timezone: string,
+    origin?: "odoo" | "file",
+  ): Promise<void>;
   sinks(site: string): OutboundSink[];
   close(): Promise<void>;
 }
@@ -117,6 +176,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
     c: ConnectorConfig,
     timezone: string,
     clients: SqlClient[],
+    origin: "odoo" | "file",
   ): OutboundSink | undefined {
     const resilience = (p: { attempts: number; backoffMs: number }): ResilienceOptions => ({
       ...options.resilience,
@@ -126,6 +186,7 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
     });
     switch (c.kind) {
       case "sink_file": {
+        if (origin === "odoo") requireRoots(options.roots ?? [], `file sink ${c.name}`);
         const p = parseParams(fileParams, c.params, `file sink ${c.name}`);
         let dir: string;
         try {
@@ -181,25 +242,26 @@ export function createLegacySinks(options: LegacySinksOptions): LegacySinks {
   }
 
   return {
-    async update(site, connectors, timezone) {
+    async update(site, connectors, timezone, origin = "file") {
       const relevant = connectors.filter(
         (c) => c.active && c.kind.startsWith("sink_") && c.kind !== "sink_mqtt",
       );
-      const fingerprint = JSON.stringify([timezone, relevant]);
+      const fingerprint = JSON.stringify([timezone, origin, relevant]);
       const old = bySite.get(site);
       if (old?.fingerprint === fingerprint) return;
       const clients: SqlClient[] = [];
       const sinks: OutboundSink[] = [];
       for (const c of relevant) {
         try {
-          const sink = build(c, timezone, clients);
+          const sink = build(c, timezone, clients, origin);
           if (sink) sinks.push(sink);
         } catch (err) {
           const message = (err as Error).message;
+          const code = err instanceof ConfigError ? err.code : "config";
           logger.warn({ site, connector: c.name, problem: message }, "legacy sink cannot be used");
           sinks.push({
             name: `${c.kind}:${c.name}`,
-            deliver: () => Promise.reject(new ConfigError("config", message)),
+            deliver: () => Promise.reject(new ConfigError(code, message)),
           });
         }
       }

@@ -34,7 +34,7 @@ import {
   sqlConnection,
   SQL_CONNECTION,
 } from "../connectors/params.js";
-import { confineFolder } from "../connectors/folder.js";
+import { confineFolder, requireRoots } from "../connectors/folder.js";
 import { describeConnection, openSqlClient, redact } from "../connectors/sql-client.js";
 
 /** One pending request of `heartbeat`'s `connector_tests`. */
@@ -147,8 +147,11 @@ export function createConnectorTester(options: ConnectorTesterOptions): Connecto
       case "sink_mqtt":
         return probeMqtt(c);
       case "file_drop":
+        // Test Connection is asked from Odoo: its folders need roots like the connector's runs
+        requireRoots(roots, `file drop ${c.name}`);
         return probeFolder(fileDropParams(c.params, { baseDir, roots }).dir, false);
       case "sink_file": {
+        requireRoots(roots, `file sink ${c.name}`);
         const p = parseParams(sinkFileParams, c.params, `file sink ${c.name}`, plainError);
         try {
           return probeFolder(confineFolder(p.path, baseDir, roots), true);

@@ -2,10 +2,18 @@
  * What the simulated plant does with the orders Odoo releases: which order a machine works on,
  * in which order it reports a unit (consumption then production, or production first), and when
  * it finishes — at the order's quantity, or one unit short leaving a backorder whose release it
- * then follows under the order key it already reports under. Pure decisions, no I/O: the
- * simulator publishes what this returns.
+ * then follows under the order key it already reports under. People work the order's first
+ * operation: the first operator sets it up, then runs it, a second joins; the first finishes it
+ * before the order's finish (`labor`, `workorder_status` with `operator`). Pure decisions, no
+ * I/O: the simulator publishes what this returns.
  */
-import type { CanonicalEvent, ConsumptionEvent, ProductionEvent } from "../canonical/types.js";
+import type {
+  CanonicalEvent,
+  ConsumptionEvent,
+  LaborEvent,
+  ProductionEvent,
+  WorkorderStatusEvent,
+} from "../canonical/types.js";
 
 /**
  * How the plant reports an order:
@@ -33,6 +41,8 @@ export interface SimOrder {
   story: Story;
   /** Components, per unit produced: from the first lot Odoo reserved, or without lot. */
   components: Array<{ product: string; perUnit: number; lot?: string }>;
+  /** The work order the operators clock on (the release's first operation), if any. */
+  operation?: string;
 }
 
 /** The envelope of a new event (id, site, time) of a type. */
@@ -50,7 +60,17 @@ export interface OrderBookOptions {
   random?: () => number;
   /** The stories of successive releases, in turn. @default STORIES */
   stories?: readonly Story[];
+  /**
+   * Badges of the two operators who work the orders (Odoo users with these Plant Badges; the
+   * addon's demo data gives them to its demo users). @default DEMO_OPERATORS
+   */
+  operators?: readonly [string, string];
 }
+
+/** The badges the addon's demo data gives the admin and the demo user. */
+export const DEMO_OPERATORS: readonly [string, string] = ["B-0001", "B-0002"];
+/** How long the simulated setup of a work order takes, in ms. */
+const SETUP_MS = 30_000;
 
 export interface OrderBook {
   /** Takes a command from Odoo (release, change, cancel, done); returns whether it was one. */
@@ -84,12 +104,23 @@ function componentsOf(command: Record<string, unknown>, quantity: number): SimOr
   });
 }
 
+/** The name of the release's first operation (by sequence), if it has one. */
+function firstOperation(command: Record<string, unknown>): string | undefined {
+  const operations = Array.isArray(command.operations) ? (command.operations as unknown[]) : [];
+  const named = operations
+    .map((o) => (o ?? {}) as Record<string, unknown>)
+    .filter((o) => typeof o.name === "string" && o.name !== "")
+    .sort((a, b) => Number(a.sequence ?? 0) - Number(b.sequence ?? 0));
+  return named[0]?.name as string | undefined;
+}
+
 /** How many closed keys are remembered for the backorders that may follow them. */
 const MAX_CLOSED = 1000;
 
 export function createOrderBook(options: OrderBookOptions): OrderBook {
   const random = options.random ?? Math.random;
   const stories = options.stories ?? STORIES;
+  const [lead, helper] = options.operators ?? DEMO_OPERATORS;
   const orders = new Map<string, SimOrder>();
   /** Keys the plant finished short → the key it reported them under. */
   const closed = new Map<string, string>();
@@ -130,8 +161,63 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
       tracking,
       story,
       components: componentsOf(command, quantity),
+      ...(firstOperation(command) !== undefined && { operation: firstOperation(command)! }),
     });
     return true;
+  }
+
+  /**
+   * Before the first unit: the lead operator sets the work order up (a closed interval ending
+   * now minus nothing: the run starts where the setup ends), then runs it; the helper joins.
+   */
+  function clockOn(order: SimOrder, operation: string, envelope: NewEnvelope): LaborEvent[] {
+    const head = envelope("labor");
+    const now = Date.parse(head.occurredAt);
+    const setupEnd = new Date(now - 1000).toISOString();
+    const common = { order: order.reportAs, operation };
+    return [
+      {
+        ...head,
+        type: "labor",
+        ...common,
+        operator: lead,
+        kind: "setup",
+        start: new Date(now - 1000 - SETUP_MS).toISOString(),
+        end: setupEnd,
+      },
+      {
+        ...envelope("labor"),
+        type: "labor",
+        ...common,
+        operator: lead,
+        kind: "run",
+        start: setupEnd,
+      },
+      {
+        ...envelope("labor"),
+        type: "labor",
+        ...common,
+        operator: helper,
+        kind: "run",
+        action: "clock_on",
+      },
+    ];
+  }
+
+  /** After the last unit: the lead operator finishes the work order (its timers all end). */
+  function finishOperation(
+    order: SimOrder,
+    operation: string,
+    envelope: NewEnvelope,
+  ): WorkorderStatusEvent {
+    return {
+      ...envelope("workorder_status"),
+      type: "workorder_status",
+      order: order.reportAs,
+      operation,
+      status: "finished",
+      operator: lead,
+    };
   }
 
   function produce(envelope: NewEnvelope): CanonicalEvent[] {
@@ -168,8 +254,11 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
       ...(finish && { finish: true }),
       ...(finish && short && { backorder: true }),
     });
-    if (order.story !== "produce_first") return [...consumed, unit(last)];
-    const events: CanonicalEvent[] = [unit(false), ...consumed];
+    const operation = order.operation;
+    const before = operation && order.produced === 1 ? clockOn(order, operation, envelope) : [];
+    const done = operation && last ? [finishOperation(order, operation, envelope)] : [];
+    if (order.story !== "produce_first") return [...before, ...consumed, ...done, unit(last)];
+    const events: CanonicalEvent[] = [...before, unit(false), ...consumed, ...done];
     if (last)
       events.push({
         ...envelope("production"),

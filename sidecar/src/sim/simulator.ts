@@ -4,6 +4,7 @@ import type { CanonicalEvent, MachineState } from "../canonical/types.js";
 import type { Logger } from "../logger.js";
 import { canonicalTopic, commandTopic } from "../canonical/topics.js";
 import { createOrderBook } from "./order-book.js";
+import { createWorkOrderBook } from "./work-orders.js";
 
 export interface SimulatorOptions {
   /** Broker the simulated machines publish to. */
@@ -52,7 +53,11 @@ const DOWN_REASONS = ["Equipment Failure", "Material Availability", "Setup and A
  * A small plant: machines run, count parts, break down and come back, scrap now and then, and
  * report it all as canonical events over MQTT (QoS 1), the way a gateway would. Released orders
  * take turns at the hard cases: components before the unit, the unit before its components,
- * a finish one unit short that leaves a backorder (order-book.ts).
+ * a finish one unit short that leaves a backorder (order-book.ts). A machine runs the released
+ * operations on its work center (work-orders.ts): a down / up cycle pauses the work order,
+ * reports the machine down with its reason, then the downtime with that reason and the machine
+ * running again, and restarts the work order — the productive, reduced-speed and downtime logs
+ * Odoo's OEE is made of.
  */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const random = options.random ?? Math.random;
@@ -66,6 +71,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     scrap: 0,
   }));
   const orders = createOrderBook({ run, random });
+  const workOrders = createWorkOrderBook(options.machines);
   for (const name of options.orders ?? []) orders.add(name);
   const scrapProducts = options.scrapProducts ?? ["FURN_8522"];
   const topic = canonicalTopic(options.site);
@@ -90,7 +96,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     } catch {
       return;
     }
-    if (command && typeof command === "object" && orders.follow(command))
+    if (command && typeof command === "object" && orders.follow(command)) {
+      const key = String(command.order);
+      const order = orders.get(key);
+      workOrders.follow(command, order?.reportAs ?? key, order?.operation);
       options.logger.debug(
         {
           type: command.type,
@@ -99,11 +108,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         },
         "simulator: order command",
       );
+    }
   }
 
-  /** One unit of an order, as its story says (order-book.ts). */
+  /** One unit of an order, as its story says (order-book.ts); its work orders end before its finish. */
   function produce(m: Machine): CanonicalEvent[] {
-    return orders.produce((type) => base(type, m));
+    const unit = orders.produce((type) => base(type, m));
+    const finish = unit.findIndex((e) => e.type === "production" && e.finish);
+    if (finish < 0) return unit;
+    const ended = workOrders.finish(
+      (unit[finish] as { order: string }).order,
+      (name) => (type) => base(type, machines.find((x) => x.name === name) ?? m),
+    );
+    return [...unit.slice(0, finish), ...ended, ...unit.slice(finish)];
   }
 
   const base = (type: CanonicalEvent["type"], machine: Machine) => ({
@@ -124,8 +141,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         m.reason =
           m.state === "down" ? DOWN_REASONS[Math.floor(random() * 2)]! : "Setup and Adjustments";
         m.since = now;
+        out.push(...workOrders.stop(m.name, (type) => base(type, m)));
         out.push({
           ...base("machine_status", m),
+          // the downtime reported when it ends starts exactly here
+          occurredAt: now.toISOString(),
           type: "machine_status",
           workcenter: m.name,
           status: m.state,
@@ -133,6 +153,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         });
         return out;
       }
+      out.push(...workOrders.run(m.name, (type) => base(type, m)));
       m.good += 1 + Math.floor(random() * 5);
       if (random() < 0.1) {
         m.scrap += 1;
@@ -167,13 +188,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       m.state = "running";
       m.reason = undefined;
       m.since = now;
+      const at = { occurredAt: now.toISOString() };
       out.push({
         ...base("machine_status", m),
+        ...at,
         type: "machine_status",
         workcenter: m.name,
         status: "running",
         counters: { good: m.good, scrap: m.scrap },
       });
+      out.push(...workOrders.run(m.name, (type) => ({ ...base(type, m), ...at })));
     }
     return out;
   }

@@ -151,6 +151,26 @@ var Mapping = class extends models.Model {
     }
   ];
 };
+var Binding = class extends models.Model {
+  _name = "plant_bridge.binding";
+  site_id = fields.Many2one({ relation: "plant_bridge.site" });
+  source = fields.Char();
+  group_id = fields.Char();
+  edge_node = fields.Char();
+  device = fields.Char();
+  metrics = fields.Text();
+  _records = [
+    {
+      id: 1,
+      site_id: 1,
+      source: "plant1/edge-1/press-1",
+      group_id: "plant1",
+      edge_node: "edge-1",
+      device: "press-1",
+      metrics: '[{"name": "Machine/State", "datatype": "String"}]'
+    }
+  ];
+};
 var Sample = class extends models.Model {
   _name = "plant_bridge.sample";
   site_id = fields.Many2one({ relation: "plant_bridge.site" });
@@ -312,6 +332,7 @@ var Replay = class extends models.Model {
 };
 defineModels([
   Site,
+  Binding,
   Sidecar,
   ConfigRevision,
   Snapshot,
@@ -341,6 +362,7 @@ async function openAction(tag, context = {}) {
 describe("@plant_bridge", () => {
   test("Dashboard: figures per site from the snapshots, three charts, sidecar health", async () => {
     onRpc("plant_bridge.sidecar.connect", "has_access", () => true);
+    onRpc("plant_bridge.audit", "audit_status", () => ({ ok: true, broken_seq: false }));
     await openAction("plant_bridge.dashboard");
     expect(".o_pb_connect_sidecar").toHaveCount(1);
     expect(".o_plant_bridge_dashboard .o_pb_group").toHaveCount(1);
@@ -348,6 +370,17 @@ describe("@plant_bridge", () => {
     expect(".o_pb_group .o_pb_outbox").toHaveText(/^1\s*outbox/);
     expect(".o_pb_chart canvas").toHaveCount(3);
     expect(queryAllTexts(".o_pb_sidecar td:nth-child(3)")).toEqual(["Up"]);
+    expect(".o_pb_audit_broken").toHaveCount(0);
+  });
+  test("Dashboard: flags an audit trail the daily verification found broken", async () => {
+    onRpc("plant_bridge.audit", "audit_status", () => ({
+      ok: false,
+      checked_at: "2026-12-03 03:00:00",
+      broken_seq: 7,
+      reason: "its content does not match its hash (altered)"
+    }));
+    await openAction("plant_bridge.dashboard");
+    expect(".o_pb_audit_broken").toHaveText(/broken at row #7/);
   });
   test("Mapping Studio: the preview follows the expression as it is typed", async () => {
     await openAction("plant_bridge.mapping_studio");
@@ -364,6 +397,18 @@ describe("@plant_bridge", () => {
     await typed();
     expect(".o_pb_output .o_pb_event_json").toHaveText(/"workcenter": "PRESS-1"/);
     expect(".o_pb_valid").toHaveCount(1);
+  });
+  test("Mapping Studio: the sample's columns and a device's metrics complete what is typed", async () => {
+    await openAction("plant_bridge.mapping_studio");
+    await contains(".o_pb_expression").edit('{"workcenter": $machine, "status": sta', {
+      confirm: false
+    });
+    expect(queryAllTexts(".o_pb_completion")).toEqual(["state"]);
+    await contains(".o_pb_completion").click();
+    expect(".o_pb_expression").toHaveValue('{"workcenter": $machine, "status": state');
+    await contains(".o_pb_device").select("1");
+    await contains(".o_pb_expression").edit("values.mach", { confirm: false });
+    expect(queryAllTexts(".o_pb_completion")).toEqual(["Machine/State"]);
   });
   test("Mapping Studio: New Mapping creates a draft of the connector and opens it", async () => {
     onRpc("plant_bridge.mapping", "create", ({ args }) => {

@@ -51,6 +51,8 @@ export type Mutation = {
   reportDowntime: SubmitResult;
   /** Starts, pauses or finishes a work order (`workorder_status`). */
   reportWorkOrderStatus: SubmitResult;
+  /** An operator clocks on / off a work order, for its setup or its run (`labor`). */
+  reportLabor: SubmitResult;
   /** Reports the state of a machine (`machine_status`). */
   reportMachineStatus: SubmitResult;
   /** Reports a quality result, optionally holding the order or lot (`quality`). */
@@ -116,6 +118,15 @@ export type MutationReportDowntimeArgs = {
  */
 export type MutationReportWorkOrderStatusArgs = {
   input: WorkOrderStatusInput;
+};
+
+/**
+ * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
+ * idempotent by (site, id) and durable in the sidecar's outbox before the answer; the sidecar then
+ * posts them to Odoo. Scope `write:events` (dead-letter actions: `admin`).
+ */
+export type MutationReportLaborArgs = {
+  input: LaborInput;
 };
 
 /**
@@ -335,6 +346,44 @@ export type WorkOrderStatusInput = {
   quantity?: InputMaybe<Scalars["Float"]["input"]>;
   /** Unit of `quantity` as Odoo names it; Odoo converts it to the order's unit (`bad_uom` when it cannot). */
   uom?: InputMaybe<Scalars["String"]["input"]>;
+  /** Who pressed the button: a plant badge or an Odoo login; their own timer starts / pauses (`unknown_operator` when Odoo knows no such person). */
+  operator?: InputMaybe<Scalars["String"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
+  attributes?: InputMaybe<Scalars["JSON"]["input"]>;
+};
+
+/** What an operator does on a work order. */
+export type LaborKind =
+  /** Setting the machine up (Odoo's "Setup and Adjustments" loss). */
+  | "setup"
+  /** Running the work order (its productive time). */
+  | "run";
+
+/** A clock-on or clock-off at `occurredAt` (when no `start` / `end` is given). */
+export type LaborAction = "clock_on" | "clock_off";
+
+/** A `labor` event: an operator clocked on (`start`) and / or off (`end`) a work order; or `action` at `occurredAt`. */
+export type LaborInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
+  id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
+  site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
+  occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Manufacturing order name. */
+  order: Scalars["String"]["input"];
+  /** Operation name of the work order on that order. */
+  operation: Scalars["String"]["input"];
+  /** A plant badge or an Odoo login (`unknown_operator` when Odoo knows no such person). */
+  operator: Scalars["String"]["input"];
+  /** Setup or run. */
+  kind: LaborKind;
+  /** Clock-on time. */
+  start?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Clock-off time (after start). */
+  end?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Without start / end: clock on or off at `occurredAt`. */
+  action?: InputMaybe<LaborAction>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
@@ -705,7 +754,7 @@ export type WorkCenter = {
   equipment: Array<Scalars["String"]["output"]>;
   /** OEE target (%) set in Odoo. */
   oeeTarget: Maybe<Scalars["Float"]["output"]>;
-  /** Overall equipment effectiveness over a period (at most 366 days), from Odoo's time logs. */
+  /** Overall equipment effectiveness over a period (at most 366 days): Odoo's own OEE figures for that period (see `Oee`). */
   oee: Oee;
 };
 
@@ -735,32 +784,48 @@ export type Downtime = {
 };
 
 /**
- * OEE = availability × performance × quality = productive time / logged time, from the work
- * center's time logs (wall-clock minutes clipped to the period; open intervals count up to now).
- * Ratios are null when nothing was logged.
+ * Odoo's OEE of a work center over a period, computed as Odoo computes the work center's OEE,
+ * Productive Time, Blocked Time and Performance for the last month (`mrp.workcenter`), with this
+ * period instead, from its time logs (`mrp.workcenter.productivity`): the logs that **started in
+ * the period and are closed**, counted whole by their duration (minutes; downtime in the work
+ * center's working hours) — the OEE report filtered on its Date shows the same minutes per
+ * category. Open intervals count once they end. OEE = productive / all those minutes =
+ * availability × performance × quality. Scrap does not enter Odoo's OEE: a quality loss is time
+ * logged with a quality reason (e.g. `Process Defect`). Ratios (0 to 1) are null when nothing was
+ * logged (or no work order was done, for `workOrderPerformance`).
  */
 export type Oee = {
   __typename?: "Oee";
-  /** Start of the period, as asked. */
+  /** Start of the period (inclusive), as asked. */
   from: Scalars["DateTime"]["output"];
-  /** End of the period, as asked. */
+  /** End of the period (exclusive), as asked. */
   to: Scalars["DateTime"]["output"];
-  /** Minutes logged as productive within the period. */
+  /** Minutes of the productive time logs started in the period. */
   productiveMinutes: Scalars["Float"]["output"];
-  /** Minutes logged as performance losses within the period. */
+  /** Minutes of performance losses (reduced speed: work order time beyond the expected duration). */
   performanceLossMinutes: Scalars["Float"]["output"];
-  /** Minutes logged as quality losses within the period. */
+  /** Minutes of quality losses (time logged with a quality reason). */
   qualityLossMinutes: Scalars["Float"]["output"];
-  /** Minutes logged as availability losses within the period. */
+  /** Minutes of availability losses (downtime, blocks). */
   availabilityLossMinutes: Scalars["Float"]["output"];
+  /** Productive hours, as Odoo's Productive Time (2 digits). */
+  productiveHours: Scalars["Float"]["output"];
+  /** Hours of all losses, as Odoo's Blocked Time (2 digits). */
+  blockedHours: Scalars["Float"]["output"];
   /** (logged - availability losses) / logged */
   availability: Maybe<Scalars["Float"]["output"]>;
   /** (running - performance losses) / running, running = logged - availability losses */
   performance: Maybe<Scalars["Float"]["output"]>;
   /** productive / (running - performance losses) */
   quality: Maybe<Scalars["Float"]["output"]>;
-  /** productive / logged = availability × performance × quality, 0 to 1. */
+  /** Odoo's OEE: productive / logged = availability × performance × quality (Odoo's percent / 100). */
   oee: Maybe<Scalars["Float"]["output"]>;
+  /** Expected minutes of the work orders done that started in the period. */
+  workOrderExpectedMinutes: Scalars["Float"]["output"];
+  /** Actual minutes of those work orders. */
+  workOrderMinutes: Scalars["Float"]["output"];
+  /** Expected / actual minutes of those work orders: Odoo's work center Performance (shown there as a whole percent, truncated). */
+  workOrderPerformance: Maybe<Scalars["Float"]["output"]>;
 };
 
 /** State of a manufacturing order (Odoo's `mrp.production.state`). */
@@ -1324,7 +1389,7 @@ export type MessageState =
   /** Odoo rejected it permanently: settled, and kept as a dead letter for replay. */
   | "dead";
 
-/** The eight canonical event types (canonical events v1, `type`). */
+/** The canonical event types (canonical events v1 and its additions, `type`). */
 export type EventType =
   /** Quantity produced on a manufacturing order. */
   | "production"
@@ -1336,6 +1401,8 @@ export type EventType =
   | "downtime"
   /** A work order started, paused or finished. */
   | "workorder_status"
+  /** An operator clocked on / off a work order (setup or run). */
+  | "labor"
   /** Live state of a machine / work center. */
   | "machine_status"
   /** A quality test result, possibly holding a lot or an order. */
@@ -1592,6 +1659,9 @@ export type ResolversTypes = {
   DowntimeInput: DowntimeInput;
   WorkOrderAction: WorkOrderAction;
   WorkOrderStatusInput: WorkOrderStatusInput;
+  LaborKind: LaborKind;
+  LaborAction: LaborAction;
+  LaborInput: LaborInput;
   MachineStatusInput: MachineStatusInput;
   QualityInput: QualityInput;
   MaintenanceInput: MaintenanceInput;
@@ -1683,6 +1753,7 @@ export type ResolversParentTypes = {
   ScrapInput: ScrapInput;
   DowntimeInput: DowntimeInput;
   WorkOrderStatusInput: WorkOrderStatusInput;
+  LaborInput: LaborInput;
   MachineStatusInput: MachineStatusInput;
   QualityInput: QualityInput;
   MaintenanceInput: MaintenanceInput;
@@ -1780,6 +1851,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationReportWorkOrderStatusArgs, "input">
+  >;
+  reportLabor?: Resolver<
+    ResolversTypes["SubmitResult"],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReportLaborArgs, "input">
   >;
   reportMachineStatus?: Resolver<
     ResolversTypes["SubmitResult"],
@@ -2012,10 +2089,15 @@ export type OeeResolvers<
   performanceLossMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
   qualityLossMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
   availabilityLossMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  productiveHours?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  blockedHours?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
   availability?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
   performance?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
   quality?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
   oee?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
+  workOrderExpectedMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  workOrderMinutes?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  workOrderPerformance?: Resolver<Maybe<ResolversTypes["Float"]>, ParentType, ContextType>;
 };
 
 export type OrderQuantitiesResolvers<

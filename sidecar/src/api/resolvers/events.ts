@@ -101,6 +101,7 @@ export function createEventResolvers(options: EventResolversOptions): Resolvers 
       reportScrap: typed("scrap"),
       reportDowntime: typed("downtime"),
       reportWorkOrderStatus: typed("workorder_status"),
+      reportLabor: typed("labor"),
       reportMachineStatus: typed("machine_status"),
       reportQuality: typed("quality"),
       requestMaintenance: typed("maintenance"),

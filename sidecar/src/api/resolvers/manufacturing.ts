@@ -243,12 +243,17 @@ function rethrow<T>(values: Array<T | Error>): T[] {
   return values as T[];
 }
 
-/** OEE = A × P × Q from minutes per loss type (the schema's `Oee` explains the terms). */
+/**
+ * The GraphQL `Oee` from Odoo's figures (the schema's `Oee` explains the terms): `oee` is Odoo's
+ * own (productive / all closed time logs), split into availability × performance × quality by
+ * loss category; `workOrderPerformance` is Odoo's work center Performance (expected / actual).
+ */
 export function oeeOf(row: OeeMinutes | null, from: Date, to: Date) {
   const m = row?.minutes ?? { productive: 0, performance: 0, quality: 0, availability: 0 };
   const logged = m.productive + m.performance + m.quality + m.availability;
   const running = logged - m.availability;
   const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : null);
+  const wo = row?.work_orders ?? { expected: 0, actual: 0 };
   return {
     from,
     to,
@@ -256,10 +261,15 @@ export function oeeOf(row: OeeMinutes | null, from: Date, to: Date) {
     performanceLossMinutes: m.performance,
     qualityLossMinutes: m.quality,
     availabilityLossMinutes: m.availability,
+    productiveHours: row?.productive_time ?? 0,
+    blockedHours: row?.blocked_time ?? 0,
     availability: ratio(running, logged),
     performance: ratio(running - m.performance, running),
     quality: ratio(m.productive, running - m.performance),
-    oee: ratio(m.productive, logged),
+    oee: logged > 0 ? round((row?.oee ?? 0) / 100) : null,
+    workOrderExpectedMinutes: wo.expected,
+    workOrderMinutes: wo.actual,
+    workOrderPerformance: ratio(wo.expected, wo.actual),
   };
 }
 

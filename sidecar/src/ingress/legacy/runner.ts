@@ -18,11 +18,13 @@ import type { OutboundPolicy } from "../../connectors/outbound-http.js";
 import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Ingestor } from "../../pipeline/ingestor.js";
+import type { SampleRing } from "../../pipeline/mapping/samples.js";
 import { checkTiming } from "../../scheduler/cron.js";
 import type { RunRecord, ScheduledJob, Scheduler } from "../../scheduler/scheduler.js";
 import type { Store } from "../../store/types.js";
 import { fileDropParams, httpSourceParams, sqlSourceParams } from "../../connectors/params.js";
 import { createFileDropSource } from "./file-drop/file-source.js";
+import { requireRoots } from "../../connectors/folder.js";
 import { createHttpSource } from "./http/http-source.js";
 import type { LegacySource, PullContext, PullStats } from "./pull.js";
 import {
@@ -70,6 +72,12 @@ export interface LegacyRunnerOptions {
   onProblem?: (record: RunRecord) => void;
   /** Test hook: pause this long after rows are read, before they are committed. */
   pauseAfterReadMs?: number;
+  /**
+   * Where rows read without a mapping are kept as samples of their connector (a mapped row is
+   * kept by its mapping's mapper), so the Mapping Studio shows a connector's rows before its
+   * first mapping exists.
+   */
+  samples?: SampleRing;
 }
 
 export interface LegacyRunner {
@@ -126,7 +134,12 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
     });
   }
 
-  function build(site: LegacySiteConfig, connector: ConnectorConfig, fingerprint: string): Built {
+  function build(
+    site: LegacySiteConfig,
+    connector: ConnectorConfig,
+    fingerprint: string,
+    scope: string,
+  ): Built {
     const purpose = (connector.params as { purpose?: unknown }).purpose;
     const reconciliation = purpose === "reconciliation";
     let source: LegacySource | undefined;
@@ -134,6 +147,8 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
     let eventType: string | undefined;
     switch (connector.kind) {
       case "file_drop": {
+        if (scope.startsWith("odoo:"))
+          requireRoots(options.roots ?? [], `file drop ${connector.name}`);
         const p = fileDropParams(connector.params, {
           baseDir: options.baseDir ?? process.cwd(),
           roots: options.roots ?? [],
@@ -207,10 +222,14 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
       default:
         throw new ConfigError("config", `connector kind ${connector.kind} is not a source`);
     }
-    const canonical = createCanonicalRowMapper({
-      check: options.check,
-      ...(eventType && { eventType: eventType as never }),
-    });
+    const canonical = sampledRows(
+      createCanonicalRowMapper({
+        check: options.check,
+        ...(eventType && { eventType: eventType as never }),
+      }),
+      connector,
+      options.samples,
+    );
     return {
       fingerprint,
       run: (ctx) =>
@@ -289,7 +308,7 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
         if (!b || b.fingerprint !== fingerprint) {
           await b?.close().catch(() => undefined);
           built.delete(id);
-          b = build(site, connector, fingerprint);
+          b = build(site, connector, fingerprint, scope);
           built.set(id, b);
         }
         return b.run({
@@ -329,6 +348,31 @@ export function createLegacyRunner(options: LegacyRunnerOptions): LegacyRunner {
       for (const b of built.values()) await b.close().catch(() => undefined);
       built.clear();
     },
+  };
+}
+
+/** Keeps each row as a sample of its connector, then maps it. */
+function sampledRows(
+  mapper: RowMapper,
+  connector: ConnectorConfig,
+  samples: SampleRing | undefined,
+): RowMapper {
+  if (!samples) return mapper;
+  return (row, ctx) => {
+    if (ctx.source === "file" || ctx.source === "sql" || ctx.source === "http") {
+      const payload = Buffer.from(
+        JSON.stringify(row, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      );
+      samples.record(ctx.origin, payload, ctx.receivedAt, {
+        row: {
+          source: ctx.source,
+          site: ctx.site,
+          connectorId: connector.id,
+          connector: connector.name,
+        },
+      });
+    }
+    return mapper(row, ctx);
   };
 }
 

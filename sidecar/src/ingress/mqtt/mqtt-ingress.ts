@@ -3,7 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
 import type { Logger } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import type { Quarantine } from "../../pipeline/quarantine.js";
-import { topicMatches } from "../../canonical/topics.js";
+import { restoreDottedTopic, topicMatches } from "../../canonical/topics.js";
 
 type SendPacket = (packet: Packet, cb?: () => void, ...rest: unknown[]) => void;
 
@@ -13,8 +13,14 @@ export interface MqttIngressOptions {
   clientId: string;
   username?: string;
   password?: string;
-  /** 5 for brokers that speak MQTT 5 (session expiry), 4 for 3.1.1-only brokers. @default 5 */
-  protocolVersion?: 4 | 5;
+  /**
+   * 5 for brokers that speak MQTT 5 (session expiry), 4 for 3.1.1-only brokers; "auto" tries 5
+   * and falls back to 3.1.1 for good when the broker refuses it (a CONNACK "unacceptable protocol
+   * version", as NATS answers, or a close before any CONNACK, as RabbitMQ 3.10 does). @default 5
+   */
+  protocolVersion?: 4 | 5 | "auto";
+  /** TLS to the broker (`mqtts://`): a private CA and a client certificate. @default none */
+  tls?: MqttTls;
   /** How long the broker keeps the session while the sidecar is away (MQTT 5). @default 604800 */
   sessionExpirySeconds?: number;
   routes: MqttRoute[];
@@ -40,8 +46,22 @@ export interface MqttIngressOptions {
   presence?: { topic: string; online: string; offline: string };
 }
 
+/** PEM contents (not paths) for a TLS connection to the broker. */
+export interface MqttTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 export interface MqttIngress {
   readonly client: MqttClient;
+  /** The MQTT version in use (after an "auto" fallback, 4). */
+  protocolVersion(): 4 | 5;
+  /**
+   * The code of the last connection failure (`ERR_SSL_...`, `ECONNREFUSED`, `CONNACK 5`...) until
+   * a connection succeeds.
+   */
+  lastError(): string | undefined;
   /** Resolves once connected and subscribed. */
   ready(): Promise<void>;
   isConnected(): boolean;
@@ -57,7 +77,10 @@ export interface MqttIngress {
  */
 export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
   const { logger } = options;
-  const protocolVersion = options.protocolVersion ?? 5;
+  const asked = options.protocolVersion ?? 5;
+  const auto = asked === "auto";
+  let protocolVersion: 4 | 5 = asked === "auto" ? 5 : asked;
+  let lastError: string | undefined;
   let routes = options.routes;
   const reconnectPeriod = options.reconnectPeriodMs ?? 1000;
   /** Store failures in a row: each one waits longer before the broker is asked again. */
@@ -75,6 +98,9 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
     keepalive: 30,
     resubscribe: true,
     manualConnect: true,
+    // A refused CONNACK (credentials, protocol version) is tried again: the operator fixes the
+    // broker side and the sidecar connects without a restart; /readyz says why meanwhile.
+    reconnectOnConnackError: true,
     // A v5 publish may carry a topic alias and an empty topic: keep the resolved topic for routing.
     customHandleAcks: (topic, _message, packet, done) => {
       if (!packet.topic) packet.topic = topic;
@@ -90,6 +116,7 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
       retain: true,
     };
   }
+  if (options.tls) Object.assign(clientOptions, options.tls);
   if (options.username !== undefined) clientOptions.username = options.username;
   if (options.password !== undefined) clientOptions.password = options.password;
   if (protocolVersion === 5) {
@@ -140,8 +167,14 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
 
   client.handleMessage = (packet, callback) => {
     if (closing) return; // never acknowledged: the broker redelivers it to the next session
-    const topic = packet.topic;
-    const route = routes.find((r) => r.filters.some((f) => topicMatches(f.filter, topic)));
+    let topic = packet.topic;
+    let route = routes.find((r) => r.filters.some((f) => topicMatches(f.filter, topic)));
+    if (!route) {
+      // RabbitMQ 3.x hands a dotted topic back with slashes (docs/SCALE.md "Brokers")
+      topic = restoreDottedTopic([...subscribed], topic);
+      packet.topic = topic;
+      route = routes.find((r) => r.filters.some((f) => topicMatches(f.filter, topic)));
+    }
     if (!route) {
       callback();
       return;
@@ -224,16 +257,56 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
     for (const r of routes) for (const f of r.filters) wanted.set(f.filter, f.qos ?? 1);
     const toAdd = [...wanted].filter(([f]) => !subscribed.has(f));
     const toRemove = [...subscribed].filter((f) => !wanted.has(f));
-    if (toAdd.length) {
-      await client.subscribeAsync(Object.fromEntries(toAdd.map(([f, qos]) => [f, { qos }])));
-    }
+    // One SUBSCRIBE per filter: a broker that refuses one filter (NATS 2.9 refuses a dot in a
+    // topic level, as in Sparkplug's `spBv1.0`) must not cost the others their subscription.
+    const refused: string[] = [];
+    await Promise.all(
+      toAdd.map(([f, qos]) =>
+        client.subscribeAsync(f, { qos }).catch((err: unknown) => {
+          // a SUBACK refusal (mqtt.js: ErrorWithSubackPacket); anything else is a failure
+          if ((err as { packet?: unknown }).packet === undefined) throw err;
+          refused.push(f);
+          logger.error(
+            { filter: f, err: { message: (err as Error).message } },
+            "the MQTT broker refused a subscription: nothing on it is received",
+          );
+        }),
+      ),
+    );
     if (toRemove.length) await client.unsubscribeAsync(toRemove);
-    subscribed = new Set(wanted.keys());
+    subscribed = new Set([...wanted.keys()].filter((f) => !refused.includes(f)));
   }
 
+  // "auto": a broker that does not speak MQTT 5 either answers CONNACK 1 (unacceptable protocol
+  // version) or drops the connection after our CONNECT without a CONNACK. Either way, before any
+  // connection ever succeeded, the next attempt speaks 3.1.1 (a session that never expires).
+  let everConnected = false;
+  let connectSent = false;
+  let socketError = false; // TLS refused, connection reset...: not a question of version
+  const fallBack = () => {
+    if (!auto || everConnected || protocolVersion !== 5) return;
+    protocolVersion = 4;
+    client.options.protocolVersion = 4;
+    delete client.options.properties;
+    logger.warn(
+      { url: redactUrl(options.url) },
+      "the MQTT broker refused MQTT 5: speaking MQTT 3.1.1 (the session never expires)",
+    );
+  };
+  client.on("packetsend", (packet) => {
+    if (packet.cmd === "connect") connectSent = true;
+  });
+  client.on("close", () => {
+    if (connectSent && !socketError) fallBack();
+    connectSent = false;
+    socketError = false;
+  });
+
   client.on("connect", (connack) => {
+    everConnected = true;
+    lastError = undefined;
     logger.info(
-      { url: redactUrl(options.url), sessionPresent: connack.sessionPresent },
+      { url: redactUrl(options.url), sessionPresent: connack.sessionPresent, protocolVersion },
       "MQTT connected",
     );
     syncSubscriptions().then(readyResolve, (err: unknown) => {
@@ -250,16 +323,21 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
   });
   client.on("reconnect", () => logger.debug("MQTT reconnecting"));
   client.on("offline", () => logger.warn("MQTT offline; the broker keeps our session"));
-  client.on("error", (err) =>
-    logger.warn(
-      { err: { message: err.message, code: (err as { code?: unknown }).code } },
-      "MQTT error",
-    ),
-  );
+  client.on("error", (err) => {
+    const code = (err as { code?: unknown }).code;
+    if (code === 1) fallBack(); // CONNACK "unacceptable protocol version"
+    if (typeof code === "string") socketError = true;
+    // A code only (/readyz needs no token): the message may name hosts; the log has it.
+    lastError =
+      typeof code === "string" ? code : code === undefined ? "error" : `CONNACK ${String(code)}`;
+    logger.warn({ err: { message: err.message, code } }, "MQTT error");
+  });
   client.connect();
 
   return {
     client,
+    protocolVersion: () => protocolVersion,
+    lastError: () => lastError,
     ready: () => readyPromise,
     isConnected: () => client.connected,
     async setRoutes(next) {

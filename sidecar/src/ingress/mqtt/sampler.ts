@@ -18,6 +18,8 @@ export interface TopicSamplerOptions {
   username?: string;
   password?: string;
   protocolVersion?: 4 | 5;
+  /** PEM contents for TLS to the broker (the ingress's). @default none */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   /** Topics the sidecar receives anyway (and samples there): not recorded twice. */
   isRouted?: (topic: string) => boolean;
 }
@@ -28,6 +30,7 @@ export function startTopicSampler(options: TopicSamplerOptions): { close(): Prom
     clean: true,
     protocolVersion: options.protocolVersion ?? 5,
     reconnectPeriod: 5000,
+    ...options.tls,
     ...(options.username !== undefined && { username: options.username }),
     ...(options.password !== undefined && { password: options.password }),
   });

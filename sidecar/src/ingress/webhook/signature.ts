@@ -9,6 +9,8 @@ import type { IncomingHttpHeaders } from "node:http";
  */
 export const TIMESTAMP_HEADER = "x-plant-bridge-timestamp";
 export const SIGNATURE_HEADER = "x-plant-bridge-signature";
+/** Optional: names the sender when a site gives some senders secrets of their own. */
+export const SOURCE_HEADER = "x-plant-bridge-source";
 
 /** The two headers as sent, checked for shape only (not yet for authenticity). */
 export interface SignatureClaim {

@@ -15,11 +15,20 @@ import type { Ingestor } from "../../pipeline/ingestor.js";
 import type { Quarantine } from "../../pipeline/quarantine.js";
 import type { IngestResult } from "../../store/types.js";
 import { safeEqual } from "../../safe-equal.js";
-import { createReplayGuard, readClaim, signatureHmac } from "./signature.js";
+import { createReplayGuard, readClaim, signatureHmac, SOURCE_HEADER } from "./signature.js";
 
 export interface WebhookRoutesOptions {
-  /** The shared secret (PLANT_BRIDGE_WEBHOOK_SECRET); undefined: no routes, the paths answer 404. */
+  /**
+   * The shared secret (PLANT_BRIDGE_WEBHOOK_SECRET): the default of every site without a secret
+   * of its own. A site without any secret has no route (its path answers 404).
+   */
   secret?: string;
+  /**
+   * Secrets of their own (PLANT_BRIDGE_WEBHOOK_SECRETS), keyed `<site>` or `<site>/<source>`:
+   * a site's replaces the default for that site; a source's is the one a request naming that
+   * source in `X-Plant-Bridge-Source` must be signed with. @default {}
+   */
+  secrets?: Record<string, string>;
   /** One route `POST /webhooks/<site>` per site. */
   sites: string[];
   parse: MessageParser;
@@ -65,8 +74,19 @@ export const WEBHOOK_PREFIX = "/webhooks/";
  * letter: an unauthenticated flood is visible but cannot fill the store.
  */
 export function createWebhookRoutes(options: WebhookRoutesOptions): HttpRoute[] {
-  const { secret, ingestor, logger } = options;
-  if (secret === undefined) return [];
+  const { ingestor, logger } = options;
+  const secrets = options.secrets ?? {};
+  /** The secret a request to `site` from `source` (the header, if any) must be signed with. */
+  const secretOf = (site: string, source: string | undefined): string | undefined =>
+    source === undefined
+      ? (secrets[site] ?? options.secret)
+      : (secrets[`${site}/${source}`] ?? secrets[site] ?? options.secret);
+  const served = options.sites.filter(
+    (site) =>
+      secretOf(site, undefined) !== undefined ||
+      Object.keys(secrets).some((key) => key.startsWith(`${site}/`)),
+  );
+  if (served.length === 0) return [];
   const limits = options.limits ?? DEFAULT_LIMITS;
   const maxBody = limits.maxMessageBytes;
   const now = options.now ?? Date.now;
@@ -97,9 +117,14 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): HttpRoute[] 
       return refuse(res, 413, r, message);
     }
     const claim = readClaim(req.headers);
+    const source = req.headers[SOURCE_HEADER];
+    const secret = secretOf(site, typeof source === "string" ? source : undefined);
     // The HMAC follows the body as it streams in: a too large body is authenticated too, while
     // no more than `maxBody` bytes of it are ever held.
-    const hmac = "digest" in claim ? signatureHmac(secret!, claim.timestamp) : undefined;
+    const hmac =
+      "digest" in claim && secret !== undefined
+        ? signatureHmac(secret, claim.timestamp)
+        : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -178,7 +203,7 @@ export function createWebhookRoutes(options: WebhookRoutesOptions): HttpRoute[] 
     return answer(res, status, [rejected(null, r.code, message)]);
   }
 
-  return options.sites.map((site) => ({
+  return served.map((site) => ({
     path: `${WEBHOOK_PREFIX}${site}`,
     auth: false, // the signature is the authentication
     handle: (req, res) => handle(site, req, res),

@@ -6,9 +6,12 @@
  * every `minIntervalMs` (a 100 Hz topic costs nothing more than a quiet one).
  *
  * Legacy rows (files, SQL, HTTP) are samples too, kept per connector rather than per row origin
- * (`legacy:<site>:<connector id>`: a 100,000-line file takes one slot, sampled like a busy topic);
- * their `topic` is the row's origin (`file:mes.csv:12`) and they name their connector, which is
- * how the Mapping Studio finds them (Odoo's `plant_bridge.sample.connector_id`).
+ * (`legacy:<site>:<connector id>`: a 100,000-line file takes one slot): the last
+ * `rowsPerConnector` rows, every one of them reported (rows of one read arrive together, so a
+ * rate limit would keep only the first row of each file; an admin writing the mapping of a
+ * file wants its last rows, with their variety). Their `topic` is the row's origin
+ * (`file:mes.csv:12`) and they name their connector, which is how the Mapping Studio finds them
+ * (Odoo's `plant_bridge.sample.connector_id`).
  */
 import { topicMatches } from "../../canonical/topics.js";
 import { decodeUtf8 } from "./mapper.js";
@@ -50,6 +53,8 @@ export interface SampleRingOptions {
   maxBytes?: number;
   /** @default 200 */
   minIntervalMs?: number;
+  /** Rows kept (and reported) per legacy connector, at most `maxBytes` each. @default 20 */
+  rowsPerConnector?: number;
 }
 
 export interface SampleRing {
@@ -67,7 +72,10 @@ export interface SampleRing {
   list(options?: { selector?: string; connector?: number; limit?: number }): Sample[];
   /** Topics, and `legacy:<site>:<connector id>` slots of legacy rows (with `connectorId`). */
   topics(): Array<{ topic: string; lastAt: string; samples: number; connectorId?: number }>;
-  /** Samples recorded since the last call (newest per topic), for reporting to Odoo. */
+  /**
+   * Samples recorded since the last call, for reporting to Odoo: the newest per topic, and each
+   * new row of a connector (up to `rowsPerConnector`), oldest first.
+   */
   takeNew(): Sample[];
 }
 
@@ -76,16 +84,19 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
   const perTopic = options.perTopic ?? 5;
   const maxBytes = options.maxBytes ?? 16 * 1024;
   const minIntervalMs = options.minIntervalMs ?? 200;
+  const rowsPerConnector = options.rowsPerConnector ?? 20;
   const byTopic = new Map<string, Sample[]>();
   const lastAt = new Map<string, number>();
-  const fresh = new Map<string, Sample>();
+  /** Per slot, newest first: one sample for a topic, the new rows for a connector. */
+  const fresh = new Map<string, Sample[]>();
 
   return {
     record(topic, payload, at, recordOptions = {}) {
       const row = recordOptions.row;
       const slot = row ? `legacy:${row.site}:${row.connectorId}` : topic;
-      if (at - (lastAt.get(slot) ?? Number.NEGATIVE_INFINITY) < minIntervalMs) return;
+      if (!row && at - (lastAt.get(slot) ?? Number.NEGATIVE_INFINITY) < minIntervalMs) return;
       lastAt.set(slot, at);
+      const keep = row ? rowsPerConnector : perTopic;
       const cut = payload.length > maxBytes ? payload.subarray(0, maxBytes) : payload;
       const text = decodeUtf8(cut);
       const sample: Sample = {
@@ -106,7 +117,7 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
       const list = byTopic.get(slot) ?? [];
       byTopic.delete(slot); // most recently seen last
       list.unshift(sample);
-      if (list.length > perTopic) list.length = perTopic;
+      if (list.length > keep) list.length = keep;
       byTopic.set(slot, list);
       if (byTopic.size > maxTopics) {
         const oldest = byTopic.keys().next().value!;
@@ -114,7 +125,10 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
         fresh.delete(oldest);
         lastAt.delete(oldest);
       }
-      fresh.set(slot, sample);
+      const news = row ? (fresh.get(slot) ?? []) : [];
+      news.unshift(sample);
+      if (news.length > keep) news.length = keep;
+      fresh.set(slot, news);
     },
     list(listOptions = {}) {
       const { selector, connector } = listOptions;
@@ -142,7 +156,7 @@ export function createSampleRing(options: SampleRingOptions = {}): SampleRing {
         .reverse();
     },
     takeNew() {
-      const out = [...fresh.values()];
+      const out = [...fresh.values()].flatMap((news) => [...news].reverse());
       fresh.clear();
       return out;
     },
@@ -179,4 +193,24 @@ function globMatches(glob: string, text: string): boolean {
   }
   while (glob[g] === "*") g++;
   return g === glob.length;
+}
+
+/**
+ * The columns of rows (the keys of their JSON objects), those of the newest row first in their
+ * order, then the ones only older rows have: what a row mapping's expression can name.
+ */
+export function rowColumns(samples: readonly Sample[], max = 500): string[] {
+  const columns = new Set<string>();
+  for (const s of samples) {
+    if (s.encoding !== "utf8") continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(s.payload);
+    } catch {
+      continue; // a cut or non-JSON payload names no column
+    }
+    if (row === null || typeof row !== "object" || Array.isArray(row)) continue;
+    for (const name of Object.keys(row)) if (columns.size < max) columns.add(name);
+  }
+  return [...columns];
 }

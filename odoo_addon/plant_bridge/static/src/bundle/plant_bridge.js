@@ -341,7 +341,10 @@ var Dashboard = class extends Component2 {
     summaries: [],
     buckets: [],
     sidecars: [],
-    revision: 0
+    revision: 0,
+    oee: [],
+    /** Set when the daily verification found the audit trail broken (managers only). */
+    auditBroken: null
   });
   rows = [];
   timer;
@@ -349,7 +352,12 @@ var Dashboard = class extends Component2 {
     this.orm = useService("orm");
     this.action = useService("action");
     onWillStart(async () => {
-      await Promise.all([loadBundle("web.chartjs_lib"), this.load(), this.loadRights()]);
+      await Promise.all([
+        loadBundle("web.chartjs_lib"),
+        this.load(),
+        this.loadRights(),
+        this.loadAudit()
+      ]);
     });
     onMounted2(() => this.schedule());
     onWillUnmount2(() => clearInterval(this.timer));
@@ -370,7 +378,7 @@ var Dashboard = class extends Component2 {
     try {
       const now = Date.now();
       const since = toServerDatetime(now - this.windowMs);
-      const [rows, sidecars, revisions] = await Promise.all([
+      const [rows, sidecars, revisions, oee] = await Promise.all([
         this.orm.searchRead(
           "plant_bridge.metric.snapshot",
           [["at", ">=", since]],
@@ -386,8 +394,13 @@ var Dashboard = class extends Component2 {
         this.orm.searchRead("plant_bridge.config.revision", [], ["id"], {
           order: "id desc",
           limit: 1
-        })
+        }),
+        this.orm.call("plant_bridge.site", "read_oee", [
+          new Date(now - this.windowMs).toISOString(),
+          new Date(now).toISOString()
+        ]).catch(() => [])
       ]);
+      this.state.oee = oee.filter((r) => Object.values(r.minutes).some((m) => m > 0));
       this.rows = rows;
       this.state.truncated = rows.length >= SNAPSHOT_LIMIT;
       this.state.revision = revisions[0]?.id ?? 0;
@@ -414,9 +427,20 @@ var Dashboard = class extends Component2 {
   async loadRights() {
     this.state.canConnect = await this.orm.call("plant_bridge.sidecar.connect", "has_access", [[], "create"]).catch(() => false);
   }
+  /** The audit trail's last verification; only managers may read it (others get no flag). */
+  async loadAudit() {
+    const status = await this.orm.call("plant_bridge.audit", "audit_status", []).catch(() => null);
+    this.state.auditBroken = status && status.ok === false ? status : null;
+  }
   /** The *Connect a Sidecar* wizard; the new sidecar shows up here at its first heartbeat. */
   connectSidecar() {
     return this.action.doAction("plant_bridge.action_plant_bridge_sidecar_connect", {
+      onClose: () => void this.refresh()
+    });
+  }
+  /** The *New Plant* wizard; it ends in *Connect a Sidecar* for the new site. */
+  newPlant() {
+    return this.action.doAction("plant_bridge.action_plant_bridge_site_onboard", {
       onClose: () => void this.refresh()
     });
   }
@@ -554,7 +578,7 @@ function round(value) {
 registry.category("actions").add("plant_bridge.dashboard", Dashboard);
 
 // owl_src/mapping_studio/mapping_studio.ts
-import { Component as Component3, onWillStart as onWillStart2, onWillUnmount as onWillUnmount3, useState as useState2 } from "@odoo/owl";
+import { Component as Component3, onWillStart as onWillStart2, onWillUnmount as onWillUnmount3, useRef as useRef2, useState as useState2 } from "@odoo/owl";
 import { loadBundle as loadBundle2 } from "@web/core/assets";
 import { registry as registry2 } from "@web/core/registry";
 import { Layout as Layout2 } from "@web/search/layout";
@@ -653,6 +677,82 @@ function topicBindings(selector, topic) {
   }
 }
 
+// owl_src/mapping_studio/completion.ts
+var MAX_COMPLETIONS = 40;
+function jsonataName(name) {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `\`${name.replace(/`/g, "")}\``;
+}
+function parse(payload) {
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return void 0;
+  }
+}
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+function sparkplugMetrics(value) {
+  if (!Array.isArray(value.metrics) || !isObject(value.values)) return void 0;
+  return value.metrics.map((m) => isObject(m) && typeof m.name === "string" ? m.name : void 0).filter((n) => !!n);
+}
+function payloadCompletions(payloads) {
+  const out = /* @__PURE__ */ new Map();
+  for (const payload of payloads) {
+    const value = parse(payload);
+    if (!isObject(value)) continue;
+    const metrics = sparkplugMetrics(value);
+    if (metrics) {
+      for (const name of metrics) out.set(`m:${name}`, metricCompletion(name));
+      continue;
+    }
+    for (const name of Object.keys(value))
+      if (!out.has(`c:${name}`))
+        out.set(`c:${name}`, { label: name, insert: jsonataName(name), kind: "column" });
+  }
+  return [...out.values()];
+}
+function metricCompletion(name) {
+  return { label: name, insert: `values.${jsonataName(name)}`, kind: "metric" };
+}
+function birthMetrics(metrics) {
+  const list = metrics ? parse(metrics) : void 0;
+  if (!Array.isArray(list)) return [];
+  return list.map((m) => isObject(m) && typeof m.name === "string" ? m.name : void 0).filter((n) => !!n);
+}
+function variableCompletions(bindings) {
+  return Object.keys(bindings ?? {}).filter((name) => name !== "params" && name !== "mapping").map((name) => ({ label: `$${name}`, insert: `$${name}`, kind: "variable" }));
+}
+function prefixAt(text, caret) {
+  const before = text.slice(0, caret);
+  const quotes = before.split("`").length - 1;
+  if (quotes % 2 === 1) {
+    const open = before.slice(before.lastIndexOf("`"));
+    return open.includes("\n") ? "" : open;
+  }
+  return /(?:\$[A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)$/.exec(before)?.[0] ?? "";
+}
+function filterCompletions(all, prefix) {
+  const unique = [...new Map(all.map((c) => [c.insert, c])).values()];
+  if (!prefix) return unique.slice(0, MAX_COMPLETIONS);
+  const variable = prefix.startsWith("$");
+  const needle = prefix.replace(/^[`$]/, "").toLowerCase();
+  const candidates = unique.filter((c) => c.kind === "variable" === variable);
+  const name = (c) => c.label.replace(/^\$/, "").toLowerCase();
+  const starts = candidates.filter((c) => name(c).startsWith(needle));
+  const contains = candidates.filter((c) => !starts.includes(c) && name(c).includes(needle));
+  return [...starts, ...contains].filter((c) => c.insert !== prefix).slice(0, MAX_COMPLETIONS);
+}
+function applyCompletion(text, caret, completion) {
+  const prefix = prefixAt(text, caret);
+  const start = caret - prefix.length;
+  const insert = completion.kind === "metric" && text.slice(0, start).endsWith("values.") ? completion.insert.slice("values.".length) : completion.insert;
+  return {
+    text: text.slice(0, start) + insert + text.slice(caret),
+    caret: start + insert.length
+  };
+}
+
 // owl_src/mapping_studio/mapping_studio.ts
 var ENGINE_BUNDLE = "plant_bridge.mapping_engine";
 var PREVIEW_DELAY_MS = 150;
@@ -677,11 +777,17 @@ var EVENT_TYPES = [
   ["scrap", () => _t("Scrap")],
   ["downtime", () => _t("Downtime")],
   ["workorder_status", () => _t("Work Order Status")],
+  ["labor", () => _t("Labor")],
   ["machine_status", () => _t("Machine Status")],
   ["quality", () => _t("Quality")],
   ["maintenance", () => _t("Maintenance")]
 ];
 var STARTER_EXPRESSION = "$";
+var BINDING_FIELDS = ["source", "group_id", "edge_node", "device", "metrics"];
+function sparkplugTopicOf(binding, topic) {
+  const [ns, group, , edge, device] = topic.split("/");
+  return ns === "spBv1.0" && group === binding.group_id && edge === binding.edge_node && (device ?? "") === (binding.device || "");
+}
 function exampleSource(selector, site) {
   if (!selector.includes("/")) return `${selector.replace(/\*/g, "sample")}:1`;
   return selector.split("/").map((part) => {
@@ -719,8 +825,14 @@ var MappingStudio = class extends Component3 {
     busy: false,
     tab: "output",
     /** The "New mapping" form, open or not, and what the admin typed in it. */
-    draft: null
+    draft: null,
+    /** Sparkplug devices of the connector's site, and the one picked (0: none). */
+    bindings: [],
+    bindingId: 0,
+    /** The word typed before the caret in the expression (what completion completes). */
+    prefix: ""
   });
+  editor = useRef2("expression");
   seq = 0;
   /** The reception time given to samples that have none, fixed so that comparisons hold. */
   openedAt = Date.now();
@@ -766,7 +878,8 @@ var MappingStudio = class extends Component3 {
       this.state.samples = [];
       return this.selectMapping(0);
     }
-    const [mappings, samples] = await Promise.all([
+    const connector = this.state.connectors.find((c) => c.id === connectorId);
+    const [mappings, samples, bindings] = await Promise.all([
       this.orm.searchRead(
         "plant_bridge.mapping",
         [["connector_id", "=", connectorId]],
@@ -778,10 +891,19 @@ var MappingStudio = class extends Component3 {
         this.sampleDomain(connectorId),
         ["source", "payload", "at"],
         { order: "at desc, id desc", limit: SAMPLE_LIMIT }
-      )
+      ),
+      // Sparkplug devices come over an MQTT connector: those its site's sidecars saw born
+      connector?.kind === "mqtt" && connector.site_id ? this.orm.searchRead(
+        "plant_bridge.binding",
+        [["site_id", "=", connector.site_id[0]]],
+        BINDING_FIELDS,
+        { order: "source" }
+      ) : []
     ]);
     this.state.mappings = mappings;
     this.state.samples = samples;
+    this.state.bindings = bindings;
+    if (!bindings.some((b) => b.id === this.state.bindingId)) this.state.bindingId = 0;
     const keep = mappings.find((m) => m.id === mappingId) ?? this.defaultMapping(mappings);
     await this.selectMapping(keep?.id ?? 0);
   }
@@ -805,6 +927,7 @@ var MappingStudio = class extends Component3 {
   }
   async selectMapping(mappingId) {
     this.state.mappingId = mappingId;
+    this.state.prefix = "";
     const mapping = this.mapping;
     this.state.expression = mapping?.expression ?? "";
     this.state.keyExpression = mapping?.key_expression || "";
@@ -839,7 +962,8 @@ var MappingStudio = class extends Component3 {
   get samples() {
     const mapping = this.mapping;
     const topicSelector = !!mapping && mapping.selector.includes("/");
-    const list = this.state.samples.filter((s) => !topicSelector || topicBindings(mapping.selector, s.source) !== null).map((s) => ({
+    const binding = this.binding;
+    const list = this.state.samples.filter((s) => !topicSelector || topicBindings(mapping.selector, s.source) !== null).filter((s) => !binding || sparkplugTopicOf(binding, s.source)).map((s) => ({
       key: `sample:${s.id}`,
       label: s.source,
       source: s.source,
@@ -868,6 +992,35 @@ var MappingStudio = class extends Component3 {
       };
     }
     return this.samples.find((s) => s.key === this.state.sampleKey);
+  }
+  get binding() {
+    return this.state.bindings.find((b) => b.id === this.state.bindingId);
+  }
+  /**
+   * Everything completion offers: the picked device's metrics (its birth certificate), the
+   * columns of the chosen sample then of the connector's other samples, the variables.
+   */
+  get allCompletions() {
+    return [
+      ...birthMetrics(this.binding?.metrics ?? false).map(metricCompletion),
+      ...this.sampleColumns(),
+      ...variableCompletions(this.state.preview?.bindings)
+    ];
+  }
+  /** Columns of the samples, parsed once per set of samples (not at every keystroke). */
+  sampleColumns() {
+    const chosen = this.sample?.payload;
+    const payloads = this.samples.map((s) => s.payload);
+    const list = chosen ? [chosen, ...payloads] : payloads;
+    const key = `${this.state.sampleKey}\0${this.samples.map((s) => s.key).join(",")}\0${chosen?.length ?? 0}`;
+    if (this.columnsCache?.key !== key || this.state.sampleKey === "paste")
+      this.columnsCache = { key, value: payloadCompletions(list) };
+    return this.columnsCache.value;
+  }
+  columnsCache;
+  /** What completion offers for the word being typed (everything when none is). */
+  get completions() {
+    return filterCompletions(this.allCompletions, this.state.prefix);
   }
   get versions() {
     const mapping = this.mapping;
@@ -921,8 +1074,30 @@ var MappingStudio = class extends Component3 {
     this.timer = setTimeout(() => void this.evaluate(), PREVIEW_DELAY_MS);
   }
   onExpressionInput(ev) {
-    this.state.expression = ev.target.value;
+    const editor = ev.target;
+    this.state.expression = editor.value;
+    this.state.prefix = prefixAt(editor.value, editor.selectionStart ?? editor.value.length);
     this.schedulePreview();
+  }
+  /** Inserts a completion in place of the word being typed, and goes on typing after it. */
+  complete(completion) {
+    const editor = this.editor.el;
+    const caret = editor?.selectionStart ?? this.state.expression.length;
+    const next = applyCompletion(this.state.expression, caret, completion);
+    this.state.expression = next.text;
+    this.state.prefix = "";
+    if (editor) {
+      editor.value = next.text;
+      editor.focus();
+      editor.setSelectionRange(next.caret, next.caret);
+    }
+    this.schedulePreview();
+  }
+  async chooseBinding(ev) {
+    this.state.bindingId = Number(ev.target.value);
+    const first = this.samples.find((s) => s.key.startsWith("sample:"));
+    if (first) this.state.sampleKey = first.key;
+    await this.evaluateAll();
   }
   onKeyExpressionInput(ev) {
     this.state.keyExpression = ev.target.value;
@@ -937,8 +1112,20 @@ var MappingStudio = class extends Component3 {
     this.state.pastedSource = ev.target.value;
     this.schedulePreview();
   }
-  /** Ctrl+Enter in the editor evaluates at once. */
+  /** Ctrl+Enter in the editor evaluates at once; Tab takes the first completion, Escape none. */
   onEditorKeydown(ev) {
+    if (ev.target === this.editor.el && this.state.prefix) {
+      const [first] = this.completions;
+      if (ev.key === "Tab" && first && !ev.shiftKey) {
+        ev.preventDefault();
+        return this.complete(first);
+      }
+      if (ev.key === "Escape") {
+        ev.preventDefault();
+        this.state.prefix = "";
+        return;
+      }
+    }
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
       clearTimeout(this.timer);
@@ -1135,6 +1322,14 @@ function suggestedFix(code) {
         action: listOf("maintenance.equipment", _t("Equipment")),
         label: _t("Open Equipment")
       };
+    case "unknown_operator":
+      return {
+        text: _t(
+          "No user of the site's company has this badge or login: give the person that Plant Badge (or an employee that Badge ID), then retry."
+        ),
+        action: "plant_bridge.action_plant_bridge_operators",
+        label: _t("Open Operators")
+      };
     case "unknown_operation":
       return {
         text: _t(
@@ -1252,6 +1447,8 @@ var ExceptionQueue = class extends Component4 {
   notification;
   state = useState3({
     siteId: 0,
+    workcenterId: 0,
+    lotId: 0,
     groups: [],
     groupKey: "",
     messages: [],
@@ -1270,6 +1467,8 @@ var ExceptionQueue = class extends Component4 {
     this.notification = useService("notification");
     const ctx = this.props.action?.context;
     this.state.siteId = Number(ctx?.plant_bridge_site_id) || 0;
+    this.state.workcenterId = Number(ctx?.plant_bridge_workcenter_id) || 0;
+    this.state.lotId = Number(ctx?.plant_bridge_lot_id) || 0;
     onWillStart3(() => this.load());
   }
   // ------------------------------------------------------------------ loading
@@ -1278,6 +1477,8 @@ var ExceptionQueue = class extends Component4 {
   baseDomain() {
     const domain = [["state", "in", ["rejected", "deferred"]]];
     if (this.state.siteId) domain.push(["site_id", "=", this.state.siteId]);
+    if (this.state.workcenterId) domain.push(["workcenter_id", "=", this.state.workcenterId]);
+    if (this.state.lotId) domain.push(["lot_id", "=", this.state.lotId]);
     return domain;
   }
   get group() {
@@ -1352,6 +1553,8 @@ var ExceptionQueue = class extends Component4 {
   }
   async clearSiteFilter() {
     this.state.siteId = 0;
+    this.state.workcenterId = 0;
+    this.state.lotId = 0;
     await this.load();
   }
   toggle(id) {
@@ -1475,13 +1678,48 @@ var ExceptionQueue = class extends Component4 {
     await this.load();
   }
   async discard(ids = this.state.selected.length ? [...this.state.selected] : this.focused ? [this.focused.id] : []) {
-    if (!ids.length) return;
+    if (!ids.length || this.state.busy) return;
     const wizard = await this.orm.call(
       "plant_bridge.message",
       "action_open_discard_wizard",
       [ids]
     );
-    await this.action.doAction(wizard, { onClose: () => this.load() });
+    await this.action.doAction(wizard, {
+      additionalContext: { plant_bridge_discard_in_chunks: true },
+      onClose: (infos) => infos?.discard_reason ? this.discardInChunks(infos.message_ids || ids, infos.discard_reason) : this.load()
+    });
+  }
+  /** Discards `ids` with `reason` in chunks (a transaction each) with a progress bar, as
+   * `retry` does: an interruption keeps the chunks done; a failing chunk is tried id by id. */
+  async discardInChunks(ids, reason) {
+    if (!ids.length || this.state.busy) return;
+    this.state.busy = true;
+    this.state.progress = { done: 0, total: ids.length, failed: 0, discarding: true };
+    let refused = 0;
+    try {
+      for (let i = 0; i < ids.length; i += RETRY_CHUNK) {
+        const chunk = ids.slice(i, i + RETRY_CHUNK);
+        try {
+          await this.orm.call("plant_bridge.message", "action_discard", [chunk, reason]);
+        } catch {
+          for (const id of chunk) {
+            await this.orm.call("plant_bridge.message", "action_discard", [[id], reason]).catch(() => {
+              this.state.progress.failed++;
+              refused++;
+            });
+          }
+        }
+        this.state.progress.done += chunk.length;
+      }
+      const parts = [_t("%s discarded", ids.length - refused)];
+      if (refused) parts.push(_t("%s refused by Odoo", refused));
+      this.notification.add(parts.join(" · "), { type: refused ? "warning" : "success" });
+      this.state.selected = [];
+    } finally {
+      this.state.busy = false;
+      this.state.progress = null;
+      await this.load();
+    }
   }
   // ------------------------------------------------------------------ links and helpers
   open(model, value) {
@@ -1514,6 +1752,7 @@ var EVENT_TITLES = {
   scrap: () => _t("Scrap"),
   downtime: () => _t("Downtime"),
   workorder_status: () => _t("Work order status"),
+  labor: () => _t("Labor (operator time)"),
   machine_status: () => _t("Machine status"),
   quality: () => _t("Quality result"),
   maintenance: () => _t("Maintenance request")
@@ -1524,6 +1763,7 @@ var EVENT_ICONS = {
   scrap: "fa-trash",
   downtime: "fa-pause-circle",
   workorder_status: "fa-play-circle",
+  labor: "fa-user-circle",
   machine_status: "fa-cogs",
   quality: "fa-flask",
   maintenance: "fa-wrench"

@@ -13254,6 +13254,7 @@ var EVENT_TYPES = [
   "scrap",
   "downtime",
   "workorder_status",
+  "labor",
   "machine_status",
   "quality",
   "maintenance"
@@ -13268,6 +13269,12 @@ var UOM = {
   minLength: 1,
   maxLength: 64,
   description: "Unit of measure of `quantity`, an active unit's name in Odoo; default: the unit of the order or move it lands on. Odoo converts it; an unknown unit or one of another kind is rejected `bad_uom`."
+};
+var OPERATOR = {
+  type: "string",
+  minLength: 1,
+  maxLength: 200,
+  description: "The person: a plant badge (the user's Plant Badge, or with Employees installed an employee's badge ID) or an Odoo login. Unknown: rejected `unknown_operator`."
 };
 var envelopeProperties = {
   id: { type: "string", minLength: 1, maxLength: MAX_ID_LENGTH, pattern: "^[^\\u0000-\\u001f]+$" },
@@ -13369,9 +13376,33 @@ var eventSchemas = {
       operation: KEY,
       status: { enum: ["started", "paused", "finished"] },
       quantity: { type: "number", minimum: 0, maximum: 1e12 },
-      uom: UOM
+      uom: UOM,
+      operator: OPERATOR
     },
     ["order", "operation", "status"]
+  ),
+  labor: eventSchema(
+    "labor",
+    "An operator clocked on / off a work order (setup or run)",
+    {
+      order: KEY,
+      operation: KEY,
+      operator: OPERATOR,
+      kind: { enum: ["setup", "run"] },
+      start: TIMESTAMP,
+      end: TIMESTAMP,
+      action: {
+        enum: ["clock_on", "clock_off"],
+        description: "Without start / end: clock on or off at `occurredAt`."
+      }
+    },
+    ["order", "operation", "operator", "kind"],
+    {
+      oneOf: [
+        { anyOf: [{ required: ["start"] }, { required: ["end"] }], not: { required: ["action"] } },
+        { required: ["action"], not: { anyOf: [{ required: ["start"] }, { required: ["end"] }] } }
+      ]
+    }
   ),
   machine_status: eventSchema(
     "machine_status",
@@ -13558,6 +13589,11 @@ function createEventValidator() {
     const event = candidate;
     if (event.type === "downtime" && Date.parse(event.end) < Date.parse(event.start)) {
       return reject("schema", "downtime end is before its start", "/end");
+    }
+    if (event.type === "labor" && event.start && event.end) {
+      if (Date.parse(event.end) < Date.parse(event.start)) {
+        return reject("schema", "labor end is before its start", "/end");
+      }
     }
     return { ok: true, event };
   };
