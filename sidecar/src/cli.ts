@@ -47,7 +47,13 @@ export async function runCli(argv: string[]): Promise<void> {
       const logger = createLogger({ level: config.logLevel });
       // Signals are handled from the start: /readyz may answer before startSidecar resolves, and a
       // SIGTERM in between must still shut down gracefully (after the start has finished).
-      const starting = startSidecar({ config, logger, simulate: opts.simulate ?? false });
+      const starting = startSidecar({
+        config,
+        logger,
+        simulate: opts.simulate ?? false,
+        // key rotation without restart: the configuration file is read again for a new key
+        readApiKey: () => loadConfig().odoo?.apiKey,
+      });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -70,6 +76,17 @@ export async function runCli(argv: string[]): Promise<void> {
       };
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGHUP", () => {
+        if (stopping) return;
+        if (process.env.PLANT_BRIDGE_ODOO_API_KEY && process.env.PLANT_BRIDGE_CONFIG)
+          logger.warn(
+            "PLANT_BRIDGE_ODOO_API_KEY is set in the environment, which wins over the configuration file: " +
+              "put the key in the file only to rotate it without a restart",
+          );
+        void starting
+          .then((sidecar) => sidecar.odoo?.reloadApiKey("SIGHUP"))
+          .catch(() => undefined);
+      });
       try {
         await starting;
       } catch (err) {

@@ -30,6 +30,11 @@ export interface SidecarOptions {
   logger?: Logger;
   /** Start the plant simulator. @default false */
   simulate?: boolean;
+  /**
+   * Reads the Odoo API key configured now, for a rotation without restart (SIGHUP, or Odoo
+   * refusing the current key). @default none: the key of `config` only
+   */
+  readApiKey?: () => string | undefined;
 }
 
 export interface Sidecar {
@@ -79,6 +84,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       replay,
       mqtt: () => mqtt.ingress.client,
       extraSinks: (site) => legacySinks.sinks(site),
+      ...(options.readApiKey && { readApiKey: options.readApiKey }),
     });
     if (odoo) mapping.reportTo(parts.add(odoo).client);
     const legacy = parts.add(

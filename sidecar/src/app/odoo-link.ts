@@ -32,6 +32,12 @@ export interface OdooLinkOptions {
   mqtt: () => MqttClient;
   /** Extra sinks for releases (legacy file / SQL / HTTP sinks). @default none */
   extraSinks?: (site: string) => OutboundSink[];
+  /**
+   * Reads the Odoo API key configured now (the configuration file again): asked on SIGHUP and
+   * when Odoo refuses the current key, before posting pauses. Throws when the configuration
+   * cannot be read. @default none: the key given at start only
+   */
+  readApiKey?: () => string | undefined;
 }
 
 export interface OdooLink {
@@ -43,6 +49,12 @@ export interface OdooLink {
   /** Every site's configuration has been loaded once. */
   configLoaded(): boolean;
   odooUp(): boolean;
+  /**
+   * Reads the API key again (`readApiKey`) and, when it changed, switches to it: the next
+   * request uses it and the cached configuration is sealed again under it. Resolves true when
+   * the key changed. Never throws (an unreadable configuration keeps the current key).
+   */
+  reloadApiKey(reason: string): Promise<boolean>;
   start(): void;
   close(): Promise<void>;
 }
@@ -50,12 +62,14 @@ export interface OdooLink {
 /** Everything that talks to Odoo, per site: posting, config sync, releases, heartbeats. */
 export function createOdooLink(options: OdooLinkOptions): OdooLink {
   const { config, store, metrics, logger, bus } = options;
+  let reloading: Promise<boolean> | undefined;
   const client = createOdooClient({
     url: config.odoo.url,
     db: config.odoo.db,
     apiKey: config.odoo.apiKey,
     timeoutMs: config.odoo.timeoutMs,
     ...(config.odoo.login && { login: config.odoo.login }),
+    onUnauthorized: () => reloadApiKey("Odoo refused the API key"),
   });
   const worker = createPostingWorker({
     store,
@@ -133,6 +147,40 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
       }),
     );
   }
+  /** One reload at a time: concurrent calls refused together share it. */
+  function reloadApiKey(reason: string): Promise<boolean> {
+    reloading ??= (async () => {
+      if (!options.readApiKey) return false;
+      let next: string | undefined;
+      try {
+        next = options.readApiKey();
+      } catch (err) {
+        // the message names the variable or file, never a value (config.ts)
+        logger.error(
+          { reason, err: { message: (err as Error).message } },
+          "could not read the Odoo API key again: keeping the current one",
+        );
+        return false;
+      }
+      if (next === undefined || !client.setApiKey?.(next)) {
+        logger.info({ reason }, "Odoo API key read again: unchanged");
+        return false;
+      }
+      for (const sync of configSyncs.values())
+        await sync
+          .rekey(next)
+          .catch((err: unknown) =>
+            logger.warn(
+              { err: { message: (err as Error).message } },
+              "could not seal the cached configuration under the new key",
+            ),
+          );
+      logger.warn({ reason }, "Odoo API key changed: the next requests use the new key");
+      return true;
+    })().finally(() => (reloading = undefined));
+    return reloading;
+  }
+
   const parts = [...configSyncs.values(), ...outbound.values(), ...heartbeats.values()];
   return {
     client,
@@ -142,6 +190,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
     heartbeats,
     configLoaded: () => [...configSyncs.values()].every((s) => s.current() !== undefined),
     odooUp,
+    reloadApiKey,
     start() {
       worker.start();
       for (const p of parts) p.start();

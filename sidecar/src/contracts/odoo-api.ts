@@ -12,6 +12,8 @@ export interface OdooClient {
   healthy(timeoutMs?: number): Promise<boolean>;
   /** Calls a public model method with keyword arguments (an `@api.model` method: no ids). */
   call<T>(model: string, method: string, kwargs?: Record<string, unknown>): Promise<T>;
+  /** Uses another API key from the next request on (key rotation); false when it is the same. */
+  setApiKey?(apiKey: string): boolean;
   close(): Promise<void>;
 }
 

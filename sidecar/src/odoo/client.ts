@@ -16,6 +16,13 @@ export interface OdooClientOptions {
   protocol?: "json2" | "jsonrpc";
   /** Shared connection pool. @default a keep-alive Agent */
   dispatcher?: Dispatcher;
+  /**
+   * Asked when Odoo answers 401 to a call made with the current key (a rotated, revoked key):
+   * resolves true when it switched the client to another key (`setApiKey`), and the call is
+   * sent once more with it. Odoo refuses a bad key before it does anything, so the second call
+   * cannot apply anything twice. @default none: the 401 is the caller's
+   */
+  onUnauthorized?: () => Promise<boolean>;
 }
 
 /**
@@ -31,6 +38,7 @@ export function createOdooClient(options: OdooClientOptions): OdooClient {
     : new Agent({ keepAliveTimeout: 10_000, connections: 8 });
   const dispatcher = options.dispatcher ?? ownAgent!;
   let protocol = options.protocol;
+  let apiKey = options.apiKey;
   let versionInfo: number[] | undefined;
   let uid: number | undefined;
 
@@ -94,7 +102,7 @@ export function createOdooClient(options: OdooClientOptions): OdooClient {
       "POST",
       kwargs,
       {
-        authorization: `bearer ${options.apiKey}`,
+        authorization: `bearer ${apiKey}`,
         "x-odoo-database": options.db,
       },
     );
@@ -142,21 +150,13 @@ export function createOdooClient(options: OdooClientOptions): OdooClient {
     uid ??= await rpc<number | false>("common", "authenticate", [
       options.db,
       options.login,
-      options.apiKey,
+      apiKey,
       {},
     ]).then((u) => {
       if (!u) throw new ConfigError("odoo_auth", "Odoo rejected the login / API key");
       return u;
     });
-    return rpc<T>("object", "execute_kw", [
-      options.db,
-      uid,
-      options.apiKey,
-      model,
-      method,
-      [],
-      kwargs,
-    ]);
+    return rpc<T>("object", "execute_kw", [options.db, uid, apiKey, model, method, [], kwargs]);
   }
 
   return {
@@ -177,9 +177,27 @@ export function createOdooClient(options: OdooClientOptions): OdooClient {
       }
     },
     async call<T>(model: string, method: string, kwargs: Record<string, unknown> = {}) {
-      return (await chosenProtocol()) === "json2"
-        ? callJson2<T>(model, method, kwargs)
-        : callJsonRpc<T>(model, method, kwargs);
+      const once = async () =>
+        (await chosenProtocol()) === "json2"
+          ? callJson2<T>(model, method, kwargs)
+          : callJsonRpc<T>(model, method, kwargs);
+      const usedKey = apiKey;
+      try {
+        return await once();
+      } catch (err) {
+        if (!(err instanceof ConfigError) || err.code !== "odoo_auth") throw err;
+        // Refused with a key replaced meanwhile (another call switched): send it with the new
+        // one. Refused with the current key: ask for a new one before giving up.
+        if (usedKey === apiKey && !(await options.onUnauthorized?.())) throw err;
+        if (usedKey === apiKey) throw err;
+        return once();
+      }
+    },
+    setApiKey(next: string) {
+      if (next === apiKey) return false;
+      apiKey = next;
+      uid = undefined; // JSON-RPC authenticates again with the new key
+      return true;
     },
     async close() {
       await ownAgent?.close();

@@ -32,6 +32,11 @@ export interface ConfigSync {
   current(): SiteConfig | undefined;
   /** Polls once now; resolves true when a new revision was applied. */
   poll(): Promise<boolean>;
+  /**
+   * The connector's API key changed (rotation): the cache is sealed again under the new key
+   * at once, so a restart after the old key is revoked still finds a readable cache.
+   */
+  rekey(cacheSecret: string): Promise<void>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -45,13 +50,14 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
   let config: SiteConfig | undefined;
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<boolean> | undefined;
+  let cacheSecret = options.cacheSecret;
 
   const cacheKey = `odoo.config.${options.site}`;
 
   async function loadCached(): Promise<void> {
     const cached = await options.store?.getState(cacheKey);
     if (!cached || config) return;
-    const plain = unseal(cached, options.cacheSecret, cacheKey);
+    const plain = unseal(cached, cacheSecret, cacheKey);
     if (plain === undefined) {
       logger.warn(
         { site: options.site },
@@ -67,6 +73,12 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
     await options.onChange?.(config);
   }
 
+  async function saveCache(c: SiteConfig): Promise<void> {
+    await options.store?.setState([
+      { key: cacheKey, value: seal(JSON.stringify(c), cacheSecret, cacheKey) },
+    ]);
+  }
+
   async function pollOnce(): Promise<boolean> {
     const known = config?.revision ?? 0;
     const answer = await client.call<Partial<SiteConfig> & { changed: boolean; revision: number }>(
@@ -80,9 +92,7 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
     );
     if (!answer.changed && config) return false;
     config = answer as SiteConfig;
-    await options.store?.setState([
-      { key: cacheKey, value: seal(JSON.stringify(config), options.cacheSecret, cacheKey) },
-    ]);
+    await saveCache(config);
     logger.info(
       {
         site: options.site,
@@ -105,6 +115,11 @@ export function createConfigSync(options: ConfigSyncOptions): ConfigSync {
   return {
     current: () => config,
     poll,
+    async rekey(secret: string) {
+      if (secret === cacheSecret) return;
+      cacheSecret = secret;
+      if (config) await saveCache(config);
+    },
     start() {
       const tick = () =>
         void poll().catch((err: unknown) =>
