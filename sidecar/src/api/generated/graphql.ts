@@ -360,7 +360,11 @@ export type LaborKind =
   | "run";
 
 /** A clock-on or clock-off at `occurredAt` (when no `start` / `end` is given). */
-export type LaborAction = "clock_on" | "clock_off";
+export type LaborAction =
+  /** The operator starts working on the work order (Start pressed as them, or their setup begins). */
+  | "clock_on"
+  /** The operator stops (Pause pressed as them, or their setup ends): only their own interval closes. */
+  | "clock_off";
 
 /** A `labor` event: an operator clocked on (`start`) and / or off (`end`) a work order; or `action` at `occurredAt`. */
 export type LaborInput = {
