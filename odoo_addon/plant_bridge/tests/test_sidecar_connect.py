@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from odoo import fields
@@ -64,6 +65,26 @@ class TestSidecarConnect(PlantBridgeCase):
         self.assertEqual(config['site_info']['code'], 'lyon')
         with self.assertRaises(AccessError):
             self.env['plant_bridge.api'].with_user(user).get_config('main')
+
+    def test_prints_the_folders_of_the_sites_file_connectors_as_roots(self):
+        """Without PLANT_BRIDGE_LEGACY_ROOTS the sidecar refuses folders configured in Odoo
+        (roots_required): the environment names exactly the folders the site's file drops and file
+        sinks use, not another site's, not a relative one, a folder inside another once."""
+        Connector = self.env['plant_bridge.connector']
+        self.assertNotIn('PLANT_BRIDGE_LEGACY_ROOTS', self.env_of(self.connect(self.lyon)))
+        Connector.create({'name': 'Lyon MES export', 'site_id': self.lyon.id, 'kind': 'file_drop',
+                          'params': json.dumps({'path': '/srv/lyon/drop', 'pattern': '*.csv', 'format': 'csv',
+                                                'archivePath': '/srv/lyon/drop/done', 'errorPath': '/srv/errors'})})
+        Connector.create({'name': 'Lyon releases', 'site_id': self.lyon.id, 'kind': 'sink_file',
+                          'params': json.dumps({'path': '/srv/lyon/out', 'format': 'csv'})})
+        Connector.create({'name': 'Lyon relative', 'site_id': self.lyon.id, 'kind': 'sink_file',
+                          'params': json.dumps({'path': 'data/out', 'format': 'csv'})})
+        other = self.env['plant_bridge.site'].create({
+            'name': 'Other', 'code': 'other', 'warehouse_id': self.env.ref('stock.warehouse0').id})
+        Connector.create({'name': 'Other drop', 'site_id': other.id, 'kind': 'file_drop',
+                          'params': json.dumps({'path': '/srv/other', 'pattern': '*.csv', 'format': 'csv'})})
+        env = self.env_of(self.connect(self.lyon))
+        self.assertEqual(env['PLANT_BRIDGE_LEGACY_ROOTS'], '/srv/errors,/srv/lyon/drop,/srv/lyon/out')
 
     def test_several_sites_and_a_shorter_key(self):
         wizard = self.connect(self.lyon, duration='30')

@@ -1,4 +1,5 @@
 import json
+import os
 from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
@@ -6,7 +7,11 @@ from odoo.exceptions import UserError
 
 #: the environment the sidecar reads (ARCHITECTURE.md "Sidecar environment")
 ENV_KEYS = ('PLANT_BRIDGE_ODOO_URL', 'PLANT_BRIDGE_ODOO_DB', 'PLANT_BRIDGE_ODOO_API_KEY',
-            'PLANT_BRIDGE_SITE', 'PLANT_BRIDGE_SITES', 'PLANT_BRIDGE_ENVIRONMENT')
+            'PLANT_BRIDGE_SITE', 'PLANT_BRIDGE_SITES', 'PLANT_BRIDGE_ENVIRONMENT',
+            'PLANT_BRIDGE_LEGACY_ROOTS')
+# folders a file drop or file sink names: the sidecar refuses them outside PLANT_BRIDGE_LEGACY_ROOTS
+FOLDER_KINDS = ('file_drop', 'sink_file')
+FOLDER_PARAMS = ('path', 'directory', 'archivePath', 'errorPath')
 KEY_NAME = 'plant-bridge sidecar'
 
 
@@ -120,6 +125,9 @@ class PlantBridgeSidecarConnect(models.TransientModel):
             env['PLANT_BRIDGE_SITES'] = ','.join(codes)
         # the sidecar declares this database's environment: Odoo refuses it anywhere else
         env['PLANT_BRIDGE_ENVIRONMENT'] = self.env['plant_bridge.api']._environment()
+        # without roots the sidecar refuses the folders configured here (roots_required)
+        if roots := self._legacy_roots():
+            env['PLANT_BRIDGE_LEGACY_ROOTS'] = ','.join(roots)
         self.write({
             'user_id': user.id,
             'api_key': key,
@@ -129,6 +137,25 @@ class PlantBridgeSidecarConnect(models.TransientModel):
             'config_json': json.dumps(env, indent=2) + '\n',
         })
         return self._reopen()
+
+    def _legacy_roots(self):
+        """The absolute folders the chosen sites' file drops and file sinks name (drop, archive,
+        error and release folders): what the sidecar must be allowed to touch, no more.
+        Relative folders are the sidecar's own business (its working directory) and left out."""
+        connectors = self.env['plant_bridge.connector'].sudo().search([
+            ('site_id', 'in', self.site_ids.ids), ('kind', 'in', FOLDER_KINDS)])
+        roots = set()
+        for connector in connectors:
+            try:
+                params = json.loads(connector.params or '{}')
+            except ValueError:
+                continue
+            for name in FOLDER_PARAMS:
+                value = params.get(name) if isinstance(params, dict) else None
+                if isinstance(value, str) and os.path.isabs(value):
+                    roots.add(os.path.normpath(value))
+        # a folder inside another root adds nothing
+        return sorted(r for r in roots if not any(r != o and r.startswith(o.rstrip('/') + '/') for o in roots))
 
     def action_revoke_previous_keys(self):
         """After the sidecar runs on the new key: remove the account's other keys."""
