@@ -192,3 +192,22 @@ describe("simulated operators", () => {
     expect(book.produce(envelope).some((e) => e.type === "labor")).toBe(false);
   });
 });
+
+describe("simulated operators and a stopped machine", () => {
+  it("work no order whose operation's work center is not ready, and name that work center", () => {
+    const book = createOrderBook({ run: "r3", random: () => 0, stories: ["consume_first"] });
+    book.follow(
+      release("WH/MO/00072", 1, {
+        operations: [{ name: "Packing", workcenter: "Drill 1", sequence: 1 }],
+      }),
+    );
+    expect(book.get("WH/MO/00072")).toMatchObject({ operation: "Packing", workcenter: "Drill 1" });
+    // Drill 1 down: nobody clocks on there (Odoo would refuse: the work center is blocked)
+    expect(book.produce(envelope, (o) => o.workcenter !== "Drill 1")).toEqual([]);
+    expect(book.get("WH/MO/00072")).toMatchObject({ produced: 0 });
+    // running again: the setup, the run and the finish follow
+    const events = book.produce(envelope, (o) => o.workcenter !== "Assembly 9");
+    expect(events.filter((e) => e.type === "labor")).toHaveLength(3);
+    expect(events.some((e) => e.type === "workorder_status" && e.status === "finished")).toBe(true);
+  });
+});

@@ -43,6 +43,8 @@ export interface SimOrder {
   components: Array<{ product: string; perUnit: number; lot?: string }>;
   /** The work order the operators clock on (the release's first operation), if any. */
   operation?: string;
+  /** The work center of that operation: nobody works there while its machine is stopped. */
+  workcenter?: string;
 }
 
 /** The envelope of a new event (id, site, time) of a type. */
@@ -77,8 +79,11 @@ export interface OrderBook {
   follow(command: Record<string, unknown>): boolean;
   /** Reports against an order Odoo did not release (produced without end). */
   add(order: string): void;
-  /** The events of one more unit of one of the open orders (picked at random); [] when none. */
-  produce(envelope: NewEnvelope): CanonicalEvent[];
+  /**
+   * The events of one more unit of one of the open orders (picked at random among those `ready`
+   * says can be worked on now); [] when none.
+   */
+  produce(envelope: NewEnvelope, ready?: (order: SimOrder) => boolean): CanonicalEvent[];
   /** The open order released under this key. */
   get(order: string): SimOrder | undefined;
   readonly size: number;
@@ -104,14 +109,21 @@ function componentsOf(command: Record<string, unknown>, quantity: number): SimOr
   });
 }
 
-/** The name of the release's first operation (by sequence), if it has one. */
-function firstOperation(command: Record<string, unknown>): string | undefined {
+/** The release's first operation (by sequence) with its work center, if it has one. */
+function firstOperation(
+  command: Record<string, unknown>,
+): { name: string; workcenter?: string } | undefined {
   const operations = Array.isArray(command.operations) ? (command.operations as unknown[]) : [];
   const named = operations
     .map((o) => (o ?? {}) as Record<string, unknown>)
     .filter((o) => typeof o.name === "string" && o.name !== "")
     .sort((a, b) => Number(a.sequence ?? 0) - Number(b.sequence ?? 0));
-  return named[0]?.name as string | undefined;
+  const first = named[0];
+  if (!first) return undefined;
+  return {
+    name: first.name as string,
+    ...(typeof first.workcenter === "string" && { workcenter: first.workcenter }),
+  };
 }
 
 /** How many closed keys are remembered for the backorders that may follow them. */
@@ -148,6 +160,7 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
     const known = orders.get(key);
     const tracking = typeof command.tracking === "string" ? command.tracking : "none";
     const parent = typeof command.backorder_of === "string" ? command.backorder_of : undefined;
+    const operation = firstOperation(command);
     let story = known?.story;
     if (!story) {
       // a backorder is produced to its end; other releases take the stories in turn
@@ -161,7 +174,8 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
       tracking,
       story,
       components: componentsOf(command, quantity),
-      ...(firstOperation(command) !== undefined && { operation: firstOperation(command)! }),
+      ...(operation && { operation: operation.name }),
+      ...(operation?.workcenter !== undefined && { workcenter: operation.workcenter }),
     });
     return true;
   }
@@ -220,8 +234,11 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
     };
   }
 
-  function produce(envelope: NewEnvelope): CanonicalEvent[] {
-    const keys = [...orders.keys()];
+  function produce(
+    envelope: NewEnvelope,
+    ready: (order: SimOrder) => boolean = () => true,
+  ): CanonicalEvent[] {
+    const keys = [...orders.keys()].filter((k) => ready(orders.get(k)!));
     if (keys.length === 0) return [];
     const key = keys[Math.floor(random() * keys.length)]!;
     const order = orders.get(key)!;

@@ -113,7 +113,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   /** One unit of an order, as its story says (order-book.ts); its work orders end before its finish. */
   function produce(m: Machine): CanonicalEvent[] {
-    const unit = orders.produce((type) => base(type, m));
+    // Operators do not clock on to (or finish) a work order on a work center whose machine is
+    // down or in setup: Odoo refuses to start a work order on a blocked work center, as its
+    // Start button does.
+    const unit = orders.produce(
+      (type) => base(type, m),
+      (order) =>
+        machines.find((x) => x.name === order.workcenter)?.state !== "down" &&
+        machines.find((x) => x.name === order.workcenter)?.state !== "setup",
+    );
     const finish = unit.findIndex((e) => e.type === "production" && e.finish);
     if (finish < 0) return unit;
     const ended = workOrders.finish(
