@@ -11,16 +11,16 @@
  * Skips loudly without Odoo or Chromium (fails instead under PLANT_BRIDGE_REQUIRE_SERVICES=1).
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import type { Page } from "playwright-core";
-import { projectPath } from "../../sidecar/src/paths.js";
 import { freePort, startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import {
   eventually,
   openBrowser,
+  screenshots,
   serveOdoo,
   uiEnvironment,
   type ServedOdoo,
@@ -28,9 +28,7 @@ import {
 } from "./ui-odoo.js";
 
 const run = uiEnvironment();
-const SHOTS = process.env.PLANT_BRIDGE_SCREENSHOTS
-  ? projectPath(process.env.PLANT_BRIDGE_SCREENSHOTS)
-  : mkdtempSync(join(tmpdir(), "pb-ui-shots-"));
+const screens = screenshots();
 const RUN = Math.random().toString(36).slice(2, 8);
 const LOGIN = `edge-${RUN}`;
 const FILE_CONNECTOR = "Line 2 export";
@@ -42,14 +40,10 @@ let sidecar: SidecarProcess | undefined;
 let dropDir: string;
 let fileConnectorId: number;
 
-async function shot(name: string) {
-  await page.waitForTimeout(500); // let fonts settle
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
+const shot = (name: string) => screens.shot(page, name);
 
 (run ? describe : describe.skip)("Connect a Sidecar and the Mapping Studio of a file drop", () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     odoo = await serveOdoo();
     dropDir = mkdtempSync(join(tmpdir(), "pb-ui-drop-"));
     const [site] = await odoo.rpc<{ id: number }[]>(

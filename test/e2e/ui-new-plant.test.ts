@@ -8,14 +8,11 @@
  * Skips loudly without Odoo or Chromium (fails instead under PLANT_BRIDGE_REQUIRE_SERVICES=1).
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { projectPath } from "../../sidecar/src/paths.js";
 import {
   eventually,
   openBrowser,
+  screenshots,
   serveOdoo,
   uiEnvironment,
   type ServedOdoo,
@@ -23,9 +20,7 @@ import {
 } from "./ui-odoo.js";
 
 const run = uiEnvironment();
-const SHOTS = process.env.PLANT_BRIDGE_SCREENSHOTS
-  ? projectPath(process.env.PLANT_BRIDGE_SCREENSHOTS)
-  : mkdtempSync(join(tmpdir(), "pb-ui-shots-"));
+const screens = screenshots();
 const RUN = Math.random().toString(36).slice(2, 6);
 const CODE = `lyon-${RUN}`;
 
@@ -33,10 +28,7 @@ let odoo: ServedOdoo;
 let ui: UiBrowser;
 let page: Page;
 
-async function shot(name: string) {
-  await page.waitForTimeout(500);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
+const shot = (name: string) => screens.shot(page, name);
 
 /** Picks `text` in a many2one field of the open dialog. */
 async function pickMany2one(field: string, text: string) {
@@ -49,7 +41,6 @@ async function pickMany2one(field: string, text: string) {
 
 (run ? describe : describe.skip)("New Plant on a real Odoo", () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     odoo = await serveOdoo();
     // the plant's warehouse, at an address in Chicago
     const partner = await odoo.rpc<number>("res.partner", "create", [

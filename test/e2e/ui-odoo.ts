@@ -4,7 +4,7 @@
  * set up and check records, and a headless Debian Chromium driven by playwright-core.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,25 @@ import { projectPath } from "../../sidecar/src/paths.js";
 
 export const ODOO_SRC = process.env.ODOO_SRC ?? "/opt/odoo";
 export const CHROMIUM = process.env.PLANT_BRIDGE_CHROMIUM ?? "/usr/bin/chromium";
+
+/**
+ * Where a UI suite's screenshots go: `PLANT_BRIDGE_SCREENSHOTS` (e.g. `docs/screenshots`, to
+ * refresh the README's pictures), else a temporary folder, so a test run never dirties the
+ * checkout. `shot(page, name)` lets charts and fonts settle, then takes one.
+ */
+export function screenshots(): { dir: string; shot(page: Page, name: string): Promise<void> } {
+  const dir = process.env.PLANT_BRIDGE_SCREENSHOTS
+    ? projectPath(process.env.PLANT_BRIDGE_SCREENSHOTS)
+    : mkdtempSync(join(tmpdir(), "pb-ui-shots-"));
+  mkdirSync(dir, { recursive: true });
+  return {
+    dir,
+    async shot(page, name) {
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: join(dir, `${name}.png`) });
+    },
+  };
+}
 
 /**
  * Whether the suite can run; says so loudly when not. Odoo is optional everywhere (the Odoo

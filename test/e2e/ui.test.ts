@@ -10,16 +10,16 @@
  * Skips loudly without Odoo or Chromium (fails instead under PLANT_BRIDGE_REQUIRE_SERVICES=1).
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Page } from "playwright-core";
-import { projectPath } from "../../sidecar/src/paths.js";
 import { freePort, startSidecarProcess, type SidecarProcess } from "../helpers/sidecar-process.js";
 import {
   eventually,
   openBrowser,
+  screenshots,
   serveOdoo,
   uiEnvironment,
   type ServedOdoo,
@@ -27,9 +27,7 @@ import {
 } from "./ui-odoo.js";
 
 const run = uiEnvironment();
-const SHOTS = process.env.PLANT_BRIDGE_SCREENSHOTS
-  ? projectPath(process.env.PLANT_BRIDGE_SCREENSHOTS)
-  : mkdtempSync(join(tmpdir(), "pb-ui-shots-"));
+const screens = screenshots();
 const RUN = Math.random().toString(36).slice(2, 8);
 const NEW_PRODUCT = `PB-E2E-${RUN.toUpperCase()}`;
 
@@ -64,10 +62,7 @@ async function screen(path: string, ready: string) {
   await page.waitForSelector(ready, { timeout: 30_000 });
 }
 
-async function shot(name: string) {
-  await page.waitForTimeout(500); // let charts and fonts settle
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
+const shot = (name: string) => screens.shot(page, name);
 
 (run ? describe : describe.skip)("OWL screens on a real Odoo with a running sidecar", () => {
   const event = (id: string, fields: object) => ({
@@ -79,7 +74,6 @@ async function shot(name: string) {
   });
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     odoo = await serveOdoo();
     // an order released to the plant (confirming it queues the order_release the sidecar fetches)
     const [desk] = await odoo.rpc<{ res_id: number }[]>(
