@@ -157,6 +157,8 @@ export class MappingStudio extends Component {
   state = useState({
     connectors: [] as { id: number; name: string; site_id: Many2one; kind: string }[],
     sites: {} as Record<number, string>,
+    /** Each site's time zone: date-times without an offset are read in it, as the sidecar does. */
+    siteZones: {} as Record<number, string>,
     connectorId: 0,
     mappings: [] as MappingRow[],
     mappingId: 0,
@@ -199,11 +201,18 @@ export class MappingStudio extends Component {
           ["name", "site_id", "kind"],
           { order: "site_id, name" },
         ),
-        this.orm.searchRead<{ id: number; code: string }>("plant_bridge.site", [], ["code"]),
+        this.orm.searchRead<{ id: number; code: string; timezone: string | false }>(
+          "plant_bridge.site",
+          [],
+          ["code", "timezone"],
+        ),
       ]);
       this.engine = category.get("mapping_engine");
       this.state.connectors = connectors;
       this.state.sites = Object.fromEntries(sites.map((s) => [s.id, s.code]));
+      this.state.siteZones = Object.fromEntries(
+        sites.filter((s) => s.timezone).map((s) => [s.id, s.timezone as string]),
+      );
       // start where the plant is live: the connector of an active mapping
       const [live] = await this.orm.searchRead<{ connector_id: Many2one }>(
         "plant_bridge.mapping",
@@ -308,6 +317,12 @@ export class MappingStudio extends Component {
   get siteCode(): string {
     const site = this.mapping?.site_id;
     return (site && this.state.sites[site[0]]) || "main";
+  }
+
+  /** The mapping's site's time zone (the sidecar reads offset-less date-times in it). */
+  get siteZone(): string | undefined {
+    const site = this.mapping?.site_id;
+    return (site && this.state.siteZones[site[0]]) || undefined;
   }
 
   /** The active version this mapping would replace (same lineage or same selector). */
@@ -436,6 +451,7 @@ export class MappingStudio extends Component {
       keyExpression,
       eventType: version.event_type,
       site: this.siteCode,
+      ...(this.siteZone && { timezone: this.siteZone }),
       selector: version.selector,
       source: sample.source,
       payload: sample.payload,

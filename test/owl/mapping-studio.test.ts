@@ -4,6 +4,7 @@
 import { afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import { createHash, webcrypto } from "node:crypto";
 import { TextEncoder } from "node:util";
+import { toIsoTimestamp } from "../../sidecar/src/canonical/time.js";
 import { bundleLoaders, loadedBundles } from "./fakes/web/core/assets.js";
 import { registry } from "@web/core/registry";
 import {
@@ -58,6 +59,8 @@ interface Source {
   connectors?: { id: number; name: string; site_id: [number, string]; kind: string }[];
   samples?: typeof SAMPLES;
   bindings?: BindingRow[];
+  /** The site's time zone (`plant_bridge.site.timezone`). */
+  timezone?: string;
 }
 
 /** A small in-memory plant_bridge.mapping: versions, states, roll back, like the model does. */
@@ -75,7 +78,7 @@ function createBackend(mappings: MappingRow[], source: Source = {}) {
       case "plant_bridge.binding.searchRead":
         return source.bindings ?? [];
       case "plant_bridge.site.searchRead":
-        return [{ id: 1, code: "main" }];
+        return [{ id: 1, code: "main", timezone: source.timezone ?? false }];
       case "plant_bridge.mapping.searchRead":
         return rows.map((m) => ({ ...m }));
       case "plant_bridge.sample.searchRead":
@@ -268,6 +271,19 @@ describe("Mapping Studio", () => {
     });
     expect(target.querySelector(".o_pb_valid")).not.toBeNull();
     expect(orm.calls.length).toBe(callsBefore);
+  });
+
+  test("a date-time without offset is read in the mapping's site's time zone, as the sidecar reads it", async () => {
+    const { target } = await mountStudio([ACTIVE], { timezone: "Europe/Paris" });
+    await type(
+      target.querySelector(".o_pb_expression"),
+      '{"workcenter": $machine, "status": "down", "occurredAt": "2026-01-15T08:00:00"}',
+    );
+    await typed();
+    // what the sidecar's mapper makes of it for a site in Paris (canonical/time.ts)
+    const sidecar = toIsoTimestamp("2026-01-15T08:00:00", "Europe/Paris") as string;
+    expect(Date.parse(sidecar)).toBe(Date.parse("2026-01-15T07:00:00Z"));
+    expect(events(target)[0]).toMatchObject({ occurredAt: sidecar });
   });
 
   test("canonical error codes are the sidecar's: bad_quantity for a wrong quantity", async () => {

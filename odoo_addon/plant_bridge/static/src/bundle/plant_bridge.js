@@ -810,6 +810,8 @@ var MappingStudio = class extends Component3 {
   state = useState2({
     connectors: [],
     sites: {},
+    /** Each site's time zone: date-times without an offset are read in it, as the sidecar does. */
+    siteZones: {},
     connectorId: 0,
     mappings: [],
     mappingId: 0,
@@ -851,11 +853,18 @@ var MappingStudio = class extends Component3 {
           ["name", "site_id", "kind"],
           { order: "site_id, name" }
         ),
-        this.orm.searchRead("plant_bridge.site", [], ["code"])
+        this.orm.searchRead(
+          "plant_bridge.site",
+          [],
+          ["code", "timezone"]
+        )
       ]);
       this.engine = category.get("mapping_engine");
       this.state.connectors = connectors;
       this.state.sites = Object.fromEntries(sites.map((s) => [s.id, s.code]));
+      this.state.siteZones = Object.fromEntries(
+        sites.filter((s) => s.timezone).map((s) => [s.id, s.timezone])
+      );
       const [live] = await this.orm.searchRead(
         "plant_bridge.mapping",
         [
@@ -945,6 +954,11 @@ var MappingStudio = class extends Component3 {
   get siteCode() {
     const site = this.mapping?.site_id;
     return site && this.state.sites[site[0]] || "main";
+  }
+  /** The mapping's site's time zone (the sidecar reads offset-less date-times in it). */
+  get siteZone() {
+    const site = this.mapping?.site_id;
+    return site && this.state.siteZones[site[0]] || void 0;
   }
   /** The active version this mapping would replace (same lineage or same selector). */
   get activeVersion() {
@@ -1045,6 +1059,7 @@ var MappingStudio = class extends Component3 {
       keyExpression,
       eventType: version.event_type,
       site: this.siteCode,
+      ...this.siteZone && { timezone: this.siteZone },
       selector: version.selector,
       source: sample.source,
       payload: sample.payload,
