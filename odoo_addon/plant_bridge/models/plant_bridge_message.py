@@ -316,6 +316,9 @@ class PlantBridgeMessage(models.Model):
             'name': _("Discard Messages"),
             'res_model': 'plant_bridge.message.discard',
             'view_mode': 'form',
+            # the Exception Queue opens it from an ORM call, which (unlike a button) does not
+            # complete the action: the web client needs its views
+            'views': [(False, 'form')],
             'target': 'new',
             'context': {'default_message_ids': self.ids},
         }
