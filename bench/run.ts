@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   graphql: () => import("./graphql.bench.js"),
   "odoo-pipeline": () => import("./odoo-pipeline.bench.js"),
   "odoo-post": () => import("./odoo-post.bench.js"),
+  "odoo-heavy": () => import("./odoo-heavy.bench.js"),
   legacy: () => import("./legacy.bench.js"),
   mapping: () => import("./mapping.bench.js"),
   "mapping-sparkplug": () => import("./mapping-sparkplug.bench.js"),
