@@ -274,12 +274,26 @@ class Handler:
         return loss
 
     def resolve_lot(self, item, name, product, create=False):
+        """The lot or serial `name` of `product` in the site's company (created when `create`).
+
+        A lot found is kept in the batch cache: events reporting the same lot (a component lot
+        consumed all shift long) look it up once. Only lots that existed before this batch are
+        kept - one created here may vanish with the savepoint of a failing event - and a lot not
+        found is looked up again (a later event may create it)."""
         company = item.site.company_id
-        lot = self.env['stock.lot'].search([
-            ('name', '=', name), ('product_id', '=', product.id), ('company_id', 'in', (company.id, False)),
-        ], limit=1)
+        key = (company.id, name, product.id)
+        lots = self.cache.setdefault('lot', {})
+        created = self.cache.setdefault('lot_created', set())
+        lot = lots.get(key)
+        if lot is None:
+            lot = self.env['stock.lot'].search([
+                ('name', '=', name), ('product_id', '=', product.id), ('company_id', 'in', (company.id, False)),
+            ], limit=1)
+            if lot and lot.id not in created:
+                lots[key] = lot
         if not lot and create:
             lot = self.env['stock.lot'].create({'name': name, 'product_id': product.id, 'company_id': company.id})
+            created.add(lot.id)
         if not lot:
             raise EventRejected('unknown_lot', f"No lot/serial '{name}' for product {product.display_name}")
         item.links['lot_id'] = lot.id

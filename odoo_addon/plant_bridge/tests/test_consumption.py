@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
 from .common import PlantBridgeCase
@@ -96,3 +98,28 @@ class TestConsumption(PlantBridgeCase):
                             'state_conflict')
         move = mo.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_8522')
         self.assertRecordValues(move.move_line_ids, [{'lot_id': move.move_line_ids.lot_id.id, 'quantity': 1.0}])
+
+    def test_batch_looks_a_lot_up_once(self):
+        """Three reports of the same component lot in one batch: the lot is searched for once,
+        the later events take it from the batch's cache (a query per event saved), and all three
+        land on it."""
+        mo = self.mo_table
+        mo.action_confirm()
+        move = mo.move_raw_ids.filtered(lambda m: m.product_id.default_code == 'FURN_8522')
+        lot = self.env['stock.lot'].search([('name', '=', 'TT003'), ('product_id', '=', move.product_id.id)])
+        self.env['stock.quant']._update_available_quantity(move.product_id, move.location_id, 5, lot_id=lot)
+        Lot = type(self.env['stock.lot'])
+        searches = []
+        search = Lot.search
+
+        def counting(records, domain, *args, **kwargs):
+            if ('name', '=', 'TT003') in list(domain):
+                searches.append(domain)
+            return search(records, domain, *args, **kwargs)
+        events = [self.event('consumption', order=mo.name, product='FURN_8522', quantity=1, lot='TT003')
+                  for _i in range(3)]
+        with patch.object(Lot, 'search', counting):
+            results = self.post(*events)
+        self.assertEqual([r['status'] for r in results], ['applied'] * 3)
+        self.assertEqual(len(searches), 1)
+        self.assertEqual(sum(move.move_line_ids.filtered(lambda ml: ml.lot_id == lot).mapped('quantity')), 3.0)
