@@ -8,3 +8,4 @@ export { MappingStudio } from "./mapping_studio/mapping_studio.js";
 export { ExceptionQueue } from "./exception_queue/exception_queue.js";
 export { OrderTrace } from "./order_trace/order_trace.js";
 export { ConnectorTest } from "./connector_test/connector_test.js";
+export { Plants } from "./plants/plants.js";

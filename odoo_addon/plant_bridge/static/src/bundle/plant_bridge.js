@@ -2313,11 +2313,112 @@ var ConnectorTest = class extends Component6 {
   }
 };
 registry5.category("view_widgets").add("plant_bridge_connector_test", { component: ConnectorTest });
+
+// owl_src/plants/plants.ts
+import { Component as Component7, onWillStart as onWillStart6, useState as useState6 } from "@odoo/owl";
+import { registry as registry6 } from "@web/core/registry";
+import { Layout as Layout5 } from "@web/search/layout";
+import { standardActionServiceProps as standardActionServiceProps5 } from "@web/webclient/actions/action_service";
+var PLANT_WINDOWS = [
+  { key: "24h", ms: 24 * 36e5, granularity: "hour" },
+  { key: "7d", ms: 7 * 24 * 36e5, granularity: "day" },
+  { key: "30d", ms: 30 * 24 * 36e5, granularity: "day" }
+];
+function cellLevel(count, max) {
+  if (!count || !max) return 0;
+  return Math.max(1, Math.ceil(count / max * 4));
+}
+var Plants = class extends Component7 {
+  static template = "plant_bridge.Plants";
+  static components = { Layout: Layout5 };
+  static props = { ...standardActionServiceProps5 };
+  orm;
+  action;
+  windows = PLANT_WINDOWS;
+  state = useState6({
+    window: "7d",
+    loading: false,
+    overview: null,
+    now: 0
+  });
+  setup() {
+    this.orm = useService("orm");
+    this.action = useService("action");
+    onWillStart6(() => this.load());
+  }
+  get windowSpec() {
+    return PLANT_WINDOWS.find((w) => w.key === this.state.window);
+  }
+  async load() {
+    this.state.loading = true;
+    try {
+      const now = Date.now();
+      const spec = this.windowSpec;
+      this.state.overview = await this.orm.call(
+        "plant_bridge.site",
+        "read_plants_overview",
+        [new Date(now - spec.ms).toISOString(), new Date(now).toISOString(), spec.granularity]
+      );
+      this.state.now = now;
+    } finally {
+      this.state.loading = false;
+    }
+  }
+  async setWindow(key) {
+    this.state.window = key;
+    await this.load();
+  }
+  openPlant(plant) {
+    return openRecord(this.action, "plant_bridge.site", plant.id);
+  }
+  openExceptions(plant) {
+    return this.action.doAction("plant_bridge.action_exception_queue", {
+      additionalContext: { plant_bridge_site_id: plant.id }
+    });
+  }
+  /** The failed messages of one plant and code in the window. */
+  openErrors(plant, code) {
+    const since = toServerDatetime(this.state.now - this.windowSpec.ms);
+    const domain = [
+      ["site_id", "=", plant.id],
+      ["error_code", "=", code],
+      ["state", "in", ["rejected", "discarded"]],
+      ["create_date", ">=", since]
+    ];
+    return openTrace(this.action, domain, _t("%(plant)s: %(code)s", { plant: plant.name, code }));
+  }
+  // ------------------------------------------------------------------ view helpers
+  maxOf(series) {
+    return Math.max(0, ...series.counts);
+  }
+  cellClass(count, series) {
+    return `o_pb_cell o_pb_cell_${cellLevel(count, this.maxOf(series))}`;
+  }
+  cellTitle(index, count) {
+    const label = this.state.overview?.buckets[index] ?? "";
+    return _t("%(bucket)s: %(count)s failed", { bucket: label, count });
+  }
+  lastSeen(plant) {
+    return plant.last_at ? formatAge(parseServerDatetime(plant.last_at), this.state.now) : _t("no heartbeat in this window");
+  }
+  get firstBucket() {
+    return this.state.overview?.buckets[0] ?? "";
+  }
+  get lastBucket() {
+    const buckets = this.state.overview?.buckets ?? [];
+    return buckets[buckets.length - 1] ?? "";
+  }
+  formatNumber = formatNumber;
+  formatPercent = formatPercent;
+  formatDuration = formatDuration;
+};
+registry6.category("actions").add("plant_bridge.plants", Plants);
 export {
   ConnectorTest,
   Dashboard,
   ExceptionQueue,
   MappingStudio,
   MetricChart,
-  OrderTrace
+  OrderTrace,
+  Plants
 };
