@@ -156,8 +156,11 @@ export interface UiBrowser {
   close(): Promise<void>;
 }
 
-/** Headless Debian Chromium, logged in to Odoo as admin. */
-export async function openBrowser(url: string): Promise<UiBrowser> {
+/** Headless Debian Chromium, logged in to Odoo (as admin unless told otherwise). */
+export async function openBrowser(
+  url: string,
+  login = { login: "admin", password: "admin" },
+): Promise<UiBrowser> {
   const context = await chromium.launchPersistentContext(
     mkdtempSync(join(tmpdir(), "pb-ui-chrome-")),
     {
@@ -182,8 +185,8 @@ export async function openBrowser(url: string): Promise<UiBrowser> {
   });
   page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
   await page.goto(`${url}/web/login`);
-  await page.fill("input[name=login]", "admin");
-  await page.fill("input[name=password]", "admin");
+  await page.fill("input[name=login]", login.login);
+  await page.fill("input[name=password]", login.password);
   // a fresh database builds its asset bundles on this first load: slow on a busy machine
   await Promise.all([
     page.waitForURL(/\/odoo/, { waitUntil: "domcontentloaded", timeout: 120_000 }),
