@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { projectPath } from "../../sidecar/src/paths.js";
 import { connectorSchemaText, SCHEMA_FILE } from "../../scripts/connector-schema.js";
 import { MQTT_CONNECTOR_PARAMS } from "../../sidecar/src/connectors/mqtt-params.js";
+import { CONNECTOR_PARAMS, CONNECTOR_SECRETS } from "../../sidecar/src/connectors/params.js";
+import { SINK_PARAMS } from "../../sidecar/src/egress/legacy-sinks.js";
 
 /** Odoo's typed connector forms validate with the sidecar's rules: the file must be current. */
 describe("connector parameter schema for Odoo", () => {
@@ -39,5 +41,26 @@ describe("connector parameter schema for Odoo", () => {
       expect(topics.safeParse(ok).success).toBe(true);
     for (const bad of [["plant/#/status"], ["plant/li+ne"], ["plant#"], [""]])
       expect(topics.safeParse(bad).success).toBe(false);
+  });
+
+  it("takes HTTP header names as HTTP does (a token), values on one line", () => {
+    const schemas = [
+      CONNECTOR_PARAMS.http_source.shape.headers,
+      SINK_PARAMS.sink_http.shape.headers,
+      CONNECTOR_SECRETS.shape.headers,
+    ];
+    for (const headers of schemas) {
+      expect(headers.safeParse({ Accept: "application/json", "X-Api-Version": "2" }).success).toBe(
+        true,
+      );
+      for (const bad of [{ "Bad Name": "x" }, { "": "x" }, { "X-Evil": "a\r\nSet-Cookie: b" }])
+        expect(headers.safeParse(bad).success).toBe(false);
+    }
+    const doc = JSON.parse(connectorSchemaText()) as {
+      params: Record<string, { properties: Record<string, { propertyNames?: unknown }> }>;
+    };
+    expect(doc.params.http_source!.properties.headers!.propertyNames).toMatchObject({
+      pattern: expect.any(String),
+    });
   });
 });

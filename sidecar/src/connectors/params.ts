@@ -25,6 +25,15 @@ const encoding = z
   .optional();
 const columnName = z.string().min(1).max(128);
 
+/**
+ * Extra HTTP headers of a connector: names are HTTP tokens (RFC 9110), values one line, so that a
+ * value can never smuggle a header of its own; fetch would refuse them only at the first request.
+ */
+export const HTTP_HEADERS = z.record(
+  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "an HTTP header name (letters, digits, -)"),
+  z.string().regex(/^[^\r\n]*$/, "one line"),
+);
+
 const fileParams = z
   .object({
     path: z.string().min(1).optional().describe("Folder the legacy system writes its files to."),
@@ -102,7 +111,7 @@ const secretsSchema = z
     user: z.string().optional(),
     bearer: z.string().optional(),
     username: z.string().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: HTTP_HEADERS.optional(),
   })
   .passthrough();
 
@@ -144,7 +153,7 @@ const sqlParams = z
 const httpParams = z
   .object({
     url: z.url({ protocol: /^https?$/ }),
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: HTTP_HEADERS.default({}),
     itemsPath: z
       .string()
       .default("items")

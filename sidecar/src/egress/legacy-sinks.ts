@@ -12,7 +12,13 @@ import type { ConnectorConfig } from "../contracts/site-config.js";
 import type { OutboundPolicy } from "../connectors/outbound-http.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { authHeaders, parseParams, sqlConnection, SQL_CONNECTION } from "../connectors/params.js";
+import {
+  authHeaders,
+  HTTP_HEADERS,
+  parseParams,
+  sqlConnection,
+  SQL_CONNECTION,
+} from "../connectors/params.js";
 import { confineFolder, requireRoots } from "../connectors/folder.js";
 import { openSqlClient, type SqlClient } from "../connectors/sql-client.js";
 import type { Logger } from "../logger.js";
@@ -116,7 +122,7 @@ const httpParams = z
     url: z
       .url({ protocol: /^https?$/ })
       .describe("Endpoint each release is POSTed to (http:// or https://)."),
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: HTTP_HEADERS.default({}),
     timeoutSeconds: z
       .number()
       .min(1)
