@@ -85,6 +85,11 @@ def validate(schema, value, path=''):
             problems += validate(schema.get('items', {}), item, f'{path}[{i}]')
     if isinstance(value, dict):
         properties = schema.get('properties', {})
+        if 'propertyNames' in schema:
+            # the names an object may use (a SQL sink's columns: the release fields)
+            for name in value:
+                problems += [(_join(path, name), message)
+                             for __, message in validate(schema['propertyNames'], name, _join(path, name))]
         for name in schema.get('required', []):
             if name not in value:
                 problems.append((_join(path, name), "is required"))

@@ -68,6 +68,9 @@ TYPED_PARAMS = {
     'http_etag': (('http_source',), 'etag'),
     'http_event_type': (('http_source',), 'eventType'),
     'http_timeout_seconds': (HTTP, 'timeoutSeconds'),
+    'http_headers': (HTTP, 'headers'),
+    'sql_columns': (('sink_sql',), 'columns'),
+    'sql_line_columns': (('sink_sql',), 'lineColumns'),
     'sink_prefix': (('sink_file',), 'prefix'),
     'sink_attempts': (SINKS, 'attempts'),
     'sink_backoff_ms': (SINKS, 'backoffMs'),
@@ -76,6 +79,8 @@ TYPED_PARAMS = {
     'mqtt_client_id': (('mqtt',), 'clientId'),
     'mqtt_username': (('mqtt',), 'username'),
 }
+#: typed fields of a JSON object edited as `name: value` lines (headers, column names)
+LINES_FIELDS = frozenset({'http_headers', 'sql_columns', 'sql_line_columns'})
 #: typed fields whose 0 is a value (read at once, retry without waiting), not "the default"
 ZERO_IS_A_VALUE = frozenset({'file_stable_seconds', 'sink_backoff_ms'})
 #: password fields -> the kinds that have that key in `secrets`; never read back
@@ -83,6 +88,33 @@ TYPED_SECRETS = {
     'secret_password': ('sql_source', 'http_source', 'sink_sql', 'sink_http', 'mqtt'),
     'secret_bearer': ('http_source', 'sink_http'),
 }
+#: the HTTP basic-auth user: kept with the password in `secrets` (the sidecar reads it there),
+#: but no secret itself, so shown back
+SECRET_USERNAME_KINDS = ('http_source', 'sink_http')
+
+
+def lines_to_object(env, text, label):
+    """`name: value` lines (empty lines skipped) as a dict; a line without a name and a colon
+    is refused with its number."""
+    result = {}
+    for number, line in enumerate((text or '').splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(':')
+        if not colon or not name.strip():
+            raise ValidationError(env._("%(label)s, line %(number)s: write it as name: value (%(line)s)",
+                                        label=label, number=number, line=line.strip()[:80]))
+        result[name.strip()] = value.strip()
+    return result
+
+
+def object_to_lines(value):
+    return '\n'.join(f'{name}: {item}' for name, item in value.items()) if isinstance(value, dict) else False
+
+
+def _allowed_names(kind, key):
+    """The names the sidecar's schema allows in an object parameter (SQL sink columns)."""
+    return ', '.join(param_property(kind, key).get('propertyNames', {}).get('enum', []))
 
 
 def _help(kind, key):
@@ -100,6 +132,12 @@ def _param_inverse(name):
             value = connector[name]
             if field.type == 'boolean':
                 params[key] = bool(value)
+            elif name in LINES_FIELDS:
+                lines = lines_to_object(connector.env, value, field.string)
+                if lines:
+                    params[key] = lines
+                else:
+                    params.pop(key, None)
             elif name in ZERO_IS_A_VALUE:
                 params[key] = value
             elif name == 'file_pattern' and value and ',' in value:
@@ -198,6 +236,16 @@ class PlantBridgeConnector(models.Model):
     http_timeout_seconds = fields.Integer('Timeout (s)', compute='_compute_typed_params',
                                           inverse=_param_inverse('http_timeout_seconds'),
                                           help="A request without an answer after this many seconds is retried.")
+    http_headers = fields.Text('Headers', compute='_compute_typed_params', inverse=_param_inverse('http_headers'),
+                               help="Sent with every request, one per line: Name: value "
+                                    "(e.g. Accept: application/json). Credentials go in the password fields.")
+    sql_columns = fields.Text('Column Names', compute='_compute_typed_params', inverse=_param_inverse('sql_columns'),
+                              help="Where each release field goes when the table's columns are named otherwise, "
+                                   "one per line: field: column. Fields: " + _allowed_names('sink_sql', 'columns') + ".")
+    sql_line_columns = fields.Text('Line Column Names', compute='_compute_typed_params',
+                                   inverse=_param_inverse('sql_line_columns'),
+                                   help="The same for the lines table: field: column. Fields: "
+                                        + _allowed_names('sink_sql', 'lineColumns') + ".")
     sql_mode = fields.Selection([('upsert', 'Upsert (one row per release)'), ('insert', 'Insert (one row per message)')],
                                 'Write Mode', compute='_compute_typed_params', inverse=_param_inverse('sql_mode'),
                                 help=_help('sink_sql', 'mode'))
@@ -231,6 +279,10 @@ class PlantBridgeConnector(models.Model):
         'Bearer Token', compute='_compute_typed_secrets', inverse='_inverse_typed_secrets',
         groups='plant_bridge.group_manager',
         help="Sent as Authorization: Bearer; kept in the secrets, never shown again.")
+    secret_username = fields.Char(
+        'User Name', compute='_compute_typed_secrets', inverse='_inverse_typed_secrets',
+        groups='plant_bridge.group_manager',
+        help="HTTP basic authentication: sent with the password as Authorization: Basic (a bearer token wins).")
     secret_password_set = fields.Boolean('Password Set', compute='_compute_typed_secrets',
                                          groups='plant_bridge.group_manager')
     secret_bearer_set = fields.Boolean('Bearer Token Set', compute='_compute_typed_secrets',
@@ -256,6 +308,8 @@ class PlantBridgeConnector(models.Model):
                     value = ', '.join(value)
                 elif name == 'mqtt_topics' and isinstance(value, list):
                     value = '\n'.join(value)
+                elif name in LINES_FIELDS:
+                    value = object_to_lines(value) or None
                 connector[name] = value if value is not None else False
 
     @api.depends('site_id.code')
@@ -272,6 +326,8 @@ class PlantBridgeConnector(models.Model):
             except ValidationError:
                 secrets = {}
             connector.secret_password = connector.secret_bearer = False
+            username = secrets.get('username') if connector.kind in SECRET_USERNAME_KINDS else None
+            connector.secret_username = username if isinstance(username, str) else False
             connector.secret_password_set = bool(secrets.get('password'))
             connector.secret_bearer_set = bool(secrets.get('bearer'))
 
@@ -285,6 +341,13 @@ class PlantBridgeConnector(models.Model):
                 if value and connector.kind in kinds:
                     secrets[name.removeprefix('secret_')] = value
                     changed = True
+            if connector.kind in SECRET_USERNAME_KINDS and (connector.secret_username or False) != (
+                    secrets.get('username') or False):
+                if connector.secret_username:
+                    secrets['username'] = connector.secret_username
+                else:
+                    secrets.pop('username', None)
+                changed = True
             if changed:
                 sudo.secrets = json.dumps(secrets, indent=2)
 

@@ -182,3 +182,59 @@ class TestSinkMqttConnectorForm(ConnectorFormCase):
             self.new('mqtt', mqtt_topics='plant/#/x')
         with self.assertRaisesRegex(ValidationError, 'Retry Wait'):
             self.new('sink_http', http_url='https://mes.example.com/r', sink_backoff_ms=-1)
+
+
+@tagged('post_install', '-at_install', 'plant_bridge')
+class TestConnectorFormHttpSql(ConnectorFormCase):
+    """What was left in the JSON: an HTTP connector's headers and basic-auth user, a SQL sink's
+    column names - typed fields too, checked with the sidecar's rules."""
+
+    def test_http_source_headers_and_basic_auth(self):
+        connector = self.new('http_source', http_url='https://mes.example.com/api/orders',
+                             http_headers='Accept: application/json\nX-Plant: lyon',
+                             secret_username='mes-reader', secret_password='r-s3cret')
+        served = self.served(connector)
+        self.assertEqual(served['params']['headers'], {'Accept': 'application/json', 'X-Plant': 'lyon'})
+        self.assertEqual(served['secrets'], {'username': 'mes-reader', 'password': 'r-s3cret'})
+        connector.invalidate_recordset()
+        # a user name is no secret: shown back; the password never is
+        self.assertRecordValues(connector, [{
+            'http_headers': 'Accept: application/json\nX-Plant: lyon', 'secret_username': 'mes-reader',
+            'secret_password': False, 'secret_password_set': True}])
+        with Form(connector) as form:
+            form.secret_username = ''
+        self.assertEqual(self.served(connector)['secrets'], {'password': 'r-s3cret'}, "cleared, password kept")
+
+    def test_http_sink_headers(self):
+        connector = self.new('sink_http', http_url='https://mes.example.com/releases',
+                             http_headers='X-Api-Version: 2')
+        self.assertEqual(self.served(connector)['params']['headers'], {'X-Api-Version': '2'})
+
+    def test_malformed_header_line_is_named(self):
+        with self.assertRaisesRegex(ValidationError, r'Headers.*line 2'):
+            self.new('http_source', http_url='https://mes.example.com/api', http_headers='Accept: a\nno colon here')
+        # a name HTTP would refuse, checked with the sidecar's rule (a token)
+        with self.assertRaisesRegex(ValidationError, r'Headers \(headers\.Bad Name\)'):
+            self.new('http_source', http_url='https://mes.example.com/api', http_headers='Bad Name: x',
+                     http_timeout_seconds=10)  # (another name than the first attempt's)
+
+    def test_sql_sink_column_names(self):
+        connector = self.new('sink_sql', sql_driver='postgres', sql_host='mes-db', sql_table='mes_orders',
+                             sql_lines_table='mes_lines',
+                             sql_columns='order: order_no\nquantity: qty_planned',
+                             sql_line_columns='product: item_code')
+        params = self.served(connector)['params']
+        self.assertEqual(params['columns'], {'order': 'order_no', 'quantity': 'qty_planned'})
+        self.assertEqual(params['lineColumns'], {'product': 'item_code'})
+        connector.invalidate_recordset()
+        self.assertRecordValues(connector, [{'sql_columns': 'order: order_no\nquantity: qty_planned',
+                                             'sql_line_columns': 'product: item_code'}])
+
+    def test_sql_sink_unknown_field_refused_as_the_sidecar_does(self):
+        # the sidecar's schema names the release fields a column may hold; Odoo refuses the others
+        with self.assertRaisesRegex(ValidationError, r'Column Names \(columns\.colour\)'):
+            self.Connector.create({'name': 'bad columns', 'site_id': self.site.id, 'kind': 'sink_sql',
+                                   'params': json.dumps({'driver': 'postgres', 'table': 't',
+                                                         'columns': {'colour': 'c'}})})
+        with self.assertRaisesRegex(ValidationError, 'Line Column Names'):
+            self.new('sink_sql', sql_driver='postgres', sql_table='t', sql_lines_table='l', sql_line_columns='order: x')
