@@ -1,17 +1,26 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 
 
 class StockLot(models.Model):
     _inherit = 'stock.lot'
 
     plant_bridge_hold = fields.Boolean('Quality Hold', compute='_compute_plant_bridge_hold',
-                                       search='_search_plant_bridge_hold',
+                                       search='_search_plant_bridge_hold', groups='plant_bridge.group_user',
                                        help="Held by a quality hold: the lot is named by the hold, or "
                                             "was produced by an order under a hold.")
 
     def _held_by_holds(self):
-        return self.env['plant_bridge.quality.result'].sudo().search([('hold_state', '=', 'held')])._held_lots()
+        """The lots held by the holds the user may see: the quality results are read under their
+        site record rules (no superuser); only the lots their orders produced are then read as
+        superuser, the user not needing Manufacturing rights for a hold they may see. The refusals
+        themselves (`_holds_on_lots`) apply to everyone, whatever they may see."""
+        Result = self.env['plant_bridge.quality.result']
+        if not Result.has_access('read'):
+            return self.browse()
+        holds = Result.search([('hold_state', '=', 'held')])
+        return holds.sudo()._held_lots().with_env(self.env)
 
+    @api.depends_context('uid')
     def _compute_plant_bridge_hold(self):
         held = self._held_by_holds()
         for lot in self:

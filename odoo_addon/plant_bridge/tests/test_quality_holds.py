@@ -1,6 +1,6 @@
 from odoo import Command
-from odoo.exceptions import UserError
-from odoo.tests import Form, tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, new_test_user, tagged
 
 from .differential import EVENTS, MANUAL, DifferentialCase
 
@@ -213,3 +213,28 @@ class TestQualityHolds(DifferentialCase):
         picking = self.delivery(done.product_id, produced[:1], 1)
         self.refused(picking.button_validate)
         self.assertRecordValues(result.block_ids, [{'operation': 'delivery', 'lot_id': produced[:1].id}])
+
+    # ------------------------------------------------------------------ who sees a hold
+    def test_hold_flag_of_a_lot_follows_the_users_sites(self):
+        """Whether a lot is held is read through the holds the user may see (the quality results'
+        site record rules), not with superuser rights: another plant's hold is not shown, users
+        outside Plant Bridge do not read the flag at all; refusals still apply to everyone."""
+        self.hold(self.held_lot)
+        Site = self.env['plant_bridge.site']
+        other = Site.create({'name': 'Other plant', 'code': 'hold_other', 'warehouse_id': self.env[
+            'stock.warehouse'].create({'name': 'Other plant', 'code': 'HOTH'}).id})
+        here = new_test_user(self.env, 'pb_hold_here', groups='plant_bridge.group_user,stock.group_stock_user')
+        here.plant_bridge_site_ids = self.site
+        elsewhere = new_test_user(self.env, 'pb_hold_elsewhere', groups='plant_bridge.group_user,stock.group_stock_user')
+        elsewhere.plant_bridge_site_ids = other
+        stock_only = new_test_user(self.env, 'pb_hold_stock_only', groups='stock.group_stock_user')
+        Lot = self.env['stock.lot']
+        self.assertTrue(self.held_lot.with_user(here).plant_bridge_hold)
+        self.assertIn(self.held_lot, Lot.with_user(here).search([('plant_bridge_hold', '=', True)]))
+        self.assertFalse(self.held_lot.with_user(elsewhere).plant_bridge_hold)
+        self.assertNotIn(self.held_lot, Lot.with_user(elsewhere).search([('plant_bridge_hold', '=', True)]))
+        with self.assertRaises(AccessError):
+            self.held_lot.with_user(stock_only).read(['plant_bridge_hold'])
+        # the hold still refuses a delivery by anyone
+        picking = self.delivery(self.resin, self.held_lot, 1)
+        self.refused(picking.button_validate)
