@@ -108,6 +108,30 @@ class TestPlantsOverview(PlantBridgeCase):
                           overview['total']['open_exceptions']), (1, 90, 3))
         self.assertEqual(self.overview(self.nowhere_user)['sites'], [])
 
+    def test_queries_do_not_grow_with_the_plants(self):
+        """Grouped reads: twenty plants cost the queries of two."""
+        self.story()
+        self.sidecar_users = dict(self.sidecar_users)  # the class's stays as it was
+
+        def queries():
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            overview = self.overview(self.manager, granularity='hour')
+            return self.env.cr.sql_log_count - before, len(overview['sites'])
+
+        few, sites_before = queries()
+        for i in range(18):
+            site = self.env['plant_bridge.site'].create({
+                'name': f'Plant {i}', 'code': f'overview_more_{i}', 'timezone': 'UTC',
+                'warehouse_id': self.env['stock.warehouse'].create({'name': f'More {i}', 'code': f'M{i:02d}'}).id})
+            self.sidecar_users[site] = self.sidecar_users[self.north].copy(
+                {'login': f'pb_sidecar_more_{i}', 'plant_bridge_site_ids': [Command.set(site.ids)]})
+            self.beat(site, {'received': 5, 'applied': 5, 'oldest_pending_age': 1.0})
+            self.reject(site, 'schema', 2)
+        many, sites_after = queries()
+        self.assertEqual(sites_after, sites_before + 18)
+        self.assertEqual(many, few)
+
     def test_bad_granularity_is_refused(self):
         with self.assertRaises(ValueError):
             self.overview(self.manager, granularity='minute')
