@@ -410,6 +410,57 @@ describe("@plant_bridge", () => {
     expect(".o_pb_audit_broken").toHaveText(/broken at row #7/);
   });
 
+  test("Plants: one row per plant from Odoo's overview, its codes and its error pattern", async () => {
+    onRpc("plant_bridge.site", "read_plants_overview", ({ args }: { args: unknown[] }) => {
+      expect(args[2]).toBe("day");
+      return {
+        granularity: "day",
+        buckets: ["2026-12-01", "2026-12-02"],
+        sites: [
+          {
+            id: 1,
+            name: "Main Plant",
+            code: "main",
+            timezone: "UTC",
+            received: 110,
+            applied: 100,
+            rejected: 10,
+            throughput: 0.6,
+            failure_rate: 10 / 110,
+            latency_p95: 0.4,
+            lag: 3,
+            worst_lag: 40,
+            outbox_depth: 1,
+            last_at: serverTime(NOW - 60_000),
+            sidecars: 1,
+            sidecars_stale: 0,
+            open_exceptions: 4,
+            failed: 6,
+            top_errors: [{ code: "unknown_product", count: 6 }],
+            errors_over_time: [{ code: "unknown_product", counts: [2, 4] }],
+          },
+        ],
+        total: {
+          sites: 1,
+          received: 110,
+          applied: 100,
+          rejected: 10,
+          throughput: 0.6,
+          failure_rate: 10 / 110,
+          lag: 3,
+          open_exceptions: 4,
+          sidecars: 1,
+          sidecars_stale: 0,
+        },
+      };
+    });
+    await openAction("plant_bridge.plants");
+    expect(".o_plant_bridge_plants .o_pb_plant").toHaveCount(1);
+    expect(".o_pb_plant .o_pb_plant_failure_rate").toHaveText(/9\.1%\s*10 of 110/);
+    expect(".o_pb_plant .o_pb_error_code").toHaveText(/unknown_product\s*6/);
+    expect(".o_pb_pattern_row .o_pb_cell_4").toHaveCount(1);
+  });
+
   test("Mapping Studio: the preview follows the expression as it is typed", async () => {
     await openAction("plant_bridge.mapping_studio");
     expect(".o_pb_output .o_pb_event_json").toHaveText(/"status": "idle"/);
