@@ -47,18 +47,20 @@ export const MAPPING_FIELDS = [
   "replaced_id",
 ];
 
-/** The target event types of plant_bridge.mapping (EVENT_TYPES in its Python model). */
-export const EVENT_TYPES: [string, () => string][] = [
-  ["production", () => _t("Production")],
-  ["consumption", () => _t("Consumption")],
-  ["scrap", () => _t("Scrap")],
-  ["downtime", () => _t("Downtime")],
-  ["workorder_status", () => _t("Work Order Status")],
-  ["labor", () => _t("Labor")],
-  ["machine_status", () => _t("Machine Status")],
-  ["quality", () => _t("Quality")],
-  ["maintenance", () => _t("Maintenance")],
-];
+/**
+ * The target event types offered: the selection of plant_bridge.mapping's `event_type`, read
+ * from Odoo (labels translated there), which is generated from the canonical schema — the
+ * Studio keeps no list of its own.
+ */
+export async function loadEventTypes(orm: ORM): Promise<[string, string][]> {
+  const fields = await orm.call<{ event_type?: { selection?: [string, string][] } }>(
+    "plant_bridge.mapping",
+    "fields_get",
+    [["event_type"]],
+    { attributes: ["selection"] },
+  );
+  return fields.event_type?.selection ?? [];
+}
 
 /** What a new mapping starts with: the message as it came (the validation then says what to add). */
 export const STARTER_EXPRESSION = "$";
@@ -175,6 +177,8 @@ export class MappingStudio extends Component {
     tab: "output" as "output" | "compare",
     /** The "New mapping" form, open or not, and what the admin typed in it. */
     draft: null as { name: string; selector: string; eventType: string } | null,
+    /** The target event types, `[type, label]` (loadEventTypes). */
+    eventTypes: [] as [string, string][],
     /** Sparkplug devices of the connector's site, and the one picked (0: none). */
     bindings: [] as BindingRow[],
     bindingId: 0,
@@ -193,7 +197,7 @@ export class MappingStudio extends Component {
     this.notification = useService("notification");
     onWillStart(async () => {
       const category = registry.category<MappingEngine>("plant_bridge");
-      const [, connectors, sites] = await Promise.all([
+      const [, connectors, sites, eventTypes] = await Promise.all([
         category.contains("mapping_engine") ? null : loadBundle(ENGINE_BUNDLE),
         this.orm.searchRead<{ id: number; name: string; site_id: Many2one; kind: string }>(
           "plant_bridge.connector",
@@ -206,7 +210,9 @@ export class MappingStudio extends Component {
           [],
           ["code", "timezone"],
         ),
+        loadEventTypes(this.orm),
       ]);
+      this.state.eventTypes = eventTypes;
       this.engine = category.get("mapping_engine");
       this.state.connectors = connectors;
       this.state.sites = Object.fromEntries(sites.map((s) => [s.id, s.code]));
@@ -626,7 +632,9 @@ export class MappingStudio extends Component {
   // ------------------------------------------------------------------ new mapping
 
   openNewMapping() {
-    this.state.draft = { name: "", selector: "", eventType: "machine_status" };
+    const types = this.state.eventTypes.map(([type]) => type);
+    const eventType = types.includes("machine_status") ? "machine_status" : (types[0] ?? "");
+    this.state.draft = { name: "", selector: "", eventType };
   }
 
   cancelNewMapping() {
@@ -635,7 +643,9 @@ export class MappingStudio extends Component {
 
   get canCreate(): boolean {
     const d = this.state.draft;
-    return !!d && !!d.name.trim() && !!d.selector.trim() && !!this.state.connectorId;
+    return (
+      !!d && !!d.name.trim() && !!d.selector.trim() && !!d.eventType && !!this.state.connectorId
+    );
   }
 
   /** A draft mapping of the chosen connector (and its site), then opened here to be shaped. */
@@ -666,8 +676,6 @@ export class MappingStudio extends Component {
   }
 
   // ------------------------------------------------------------------ view helpers
-
-  eventTypes = EVENT_TYPES;
 
   json(value: unknown): string {
     return value === undefined ? "" : JSON.stringify(value, null, 2);

@@ -6,6 +6,7 @@
 import { parseServerDatetime } from "../core/dates.js";
 import { _t } from "../core/l10n.js";
 import type { Many2one } from "../core/services.js";
+import type { EventType } from "../../sidecar/src/canonical/schema.js";
 
 export interface OutboundRow {
   id: number;
@@ -108,7 +109,8 @@ export interface TimelineEntry {
   failure: boolean;
 }
 
-const EVENT_TITLES: Record<string, () => string> = {
+// one per canonical event type: a type added to the schema without its entry does not compile
+const EVENT_TITLES: Record<EventType, () => string> = {
   production: () => _t("Production confirmation"),
   consumption: () => _t("Material consumption"),
   scrap: () => _t("Scrap"),
@@ -120,7 +122,7 @@ const EVENT_TITLES: Record<string, () => string> = {
   maintenance: () => _t("Maintenance request"),
 };
 
-const EVENT_ICONS: Record<string, string> = {
+const EVENT_ICONS: Record<EventType, string> = {
   production: "fa-check-square-o",
   consumption: "fa-cubes",
   scrap: "fa-trash",
@@ -210,8 +212,8 @@ function pastFailureEntries(row: TraceMessageRow): TimelineEntry[] {
     key: `message-failure:${row.id}:${index}`,
     at: at(f.at, row.occurred_at, row.create_date),
     kind: "event",
-    icon: EVENT_ICONS[type] ?? "fa-envelope-o",
-    title: (EVENT_TITLES[type] ?? (() => _t("Event")))(),
+    icon: (EVENT_ICONS as Record<string, string>)[type] ?? "fa-envelope-o",
+    title: ((EVENT_TITLES as Record<string, () => string>)[type] ?? (() => _t("Event")))(),
     detail: `${f.code || ""}: ${f.message || ""}`,
     tone: f.state === "deferred" ? "warning" : "danger",
     badge: f.state === "deferred" ? _t("deferred") : _t("rejected"),
@@ -250,8 +252,8 @@ function messageEntry(row: TraceMessageRow): TimelineEntry {
       ? at(row.processed_at, row.occurred_at, row.create_date)
       : at(row.occurred_at, row.create_date),
     kind: "event",
-    icon: EVENT_ICONS[type] ?? "fa-envelope-o",
-    title: (EVENT_TITLES[type] ?? (() => _t("Event")))(),
+    icon: (EVENT_ICONS as Record<string, string>)[type] ?? "fa-envelope-o",
+    title: ((EVENT_TITLES as Record<string, () => string>)[type] ?? (() => _t("Event")))(),
     detail,
     tone,
     badge,

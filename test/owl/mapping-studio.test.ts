@@ -3,8 +3,11 @@
  */
 import { afterEach, beforeAll, describe, expect, test } from "@jest/globals";
 import { createHash, webcrypto } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { TextEncoder } from "node:util";
+import { EVENT_TYPES } from "../../sidecar/src/canonical/schema.js";
 import { toIsoTimestamp } from "../../sidecar/src/canonical/time.js";
+import { projectPath } from "../../sidecar/src/paths.js";
 import { bundleLoaders, loadedBundles } from "./fakes/web/core/assets.js";
 import { registry } from "@web/core/registry";
 import {
@@ -61,6 +64,8 @@ interface Source {
   bindings?: BindingRow[];
   /** The site's time zone (`plant_bridge.site.timezone`). */
   timezone?: string;
+  /** The selection of plant_bridge.mapping's event_type (default: Odoo's, from the generated file). */
+  eventTypes?: [string, string][];
 }
 
 /** A small in-memory plant_bridge.mapping: versions, states, roll back, like the model does. */
@@ -83,6 +88,15 @@ function createBackend(mappings: MappingRow[], source: Source = {}) {
         return rows.map((m) => ({ ...m }));
       case "plant_bridge.sample.searchRead":
         return source.samples ?? SAMPLES;
+      case "plant_bridge.mapping.call:fields_get": {
+        const odoo = JSON.parse(
+          readFileSync(projectPath("odoo_addon/plant_bridge/data/event_types.json"), "utf8"),
+        ) as {
+          eventTypes: { type: string; label: string }[];
+        };
+        const selection = odoo.eventTypes.map((t) => [t.type, t.label]);
+        return { event_type: { selection: source.eventTypes ?? selection } };
+      }
       case "plant_bridge.mapping.write": {
         const [ids, values] = call.args as [number[], Partial<MappingRow>];
         for (const m of rows.filter((r) => ids.includes(r.id)))
@@ -429,6 +443,34 @@ describe("Mapping Studio", () => {
     });
     // the sample the selector matches is the one shown
     expect(all(target, ".o_pb_sample").map((b) => b.dataset.key)).toEqual(["paste"]);
+  });
+
+  test("New Mapping offers the target types of Odoo's selection, with Odoo's (translated) labels", async () => {
+    const { target, orm } = await mountStudio([], {
+      eventTypes: [
+        ["production", "Fabrication"],
+        ["transfer", "Transfert"],
+      ],
+    });
+    expect(orm.of("call:fields_get", "plant_bridge.mapping").map((c) => c.args)).toEqual([
+      [[["event_type"]], { attributes: ["selection"] }],
+    ]);
+    await click(target.querySelector(".o_pb_new_mapping"));
+    const options = all(target, ".o_pb_new_event_type option") as HTMLOptionElement[];
+    expect(options.map((o) => [o.value, text(o)])).toEqual([
+      ["production", "Fabrication"],
+      ["transfer", "Transfert"],
+    ]);
+    // no machine_status here: the first type is proposed
+    expect(options[0]!.selected).toBe(true);
+  });
+
+  test("New Mapping offers every canonical event type by default", async () => {
+    const { target } = await mountStudio([]);
+    await click(target.querySelector(".o_pb_new_mapping"));
+    const options = all(target, ".o_pb_new_event_type option") as HTMLOptionElement[];
+    expect(options.map((o) => o.value)).toEqual([...EVENT_TYPES]);
+    expect(options.find((o) => o.selected)!.value).toBe("machine_status");
   });
 
   test("New Mapping: blank name or selector creates nothing, Cancel closes the form", async () => {

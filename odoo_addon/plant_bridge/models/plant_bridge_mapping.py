@@ -3,19 +3,11 @@ import json
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..event_types import event_type_selection
 from .plant_bridge_connector import parse_json_object
 
-EVENT_TYPES = [
-    ('production', 'Production'),
-    ('consumption', 'Consumption'),
-    ('scrap', 'Scrap'),
-    ('downtime', 'Downtime'),
-    ('workorder_status', 'Work Order Status'),
-    ('labor', 'Labor'),
-    ('machine_status', 'Machine Status'),
-    ('quality', 'Quality'),
-    ('maintenance', 'Maintenance'),
-]
+#: the canonical event types (data/event_types.json, generated from the sidecar's schema)
+EVENT_TYPES = event_type_selection()
 
 #: A change of one of these fields makes a new mapping version.
 VERSIONED_FIELDS = {'selector', 'event_type', 'expression', 'key_expression', 'aggregation'}

@@ -133,6 +133,13 @@ export type CanonicalEvent =
   | QualityEvent
   | MaintenanceEvent;
 
+/** Compiles only while `CanonicalEvent` has one member per type of the schema's `EVENT_TYPES`. */
+export const EVERY_TYPE_HAS_AN_EVENT: [EventType] extends [CanonicalEvent["type"]]
+  ? [CanonicalEvent["type"]] extends [EventType]
+    ? true
+    : never
+  : never = true;
+
 /**
  * The business object an event belongs to: events of one key are applied in occurrence order
  * (ARCHITECTURE.md "Ordered per business object").

@@ -128,7 +128,13 @@ var Mapping = class extends models.Model {
   site_id = fields.Many2one({ relation: "plant_bridge.site" });
   connector_id = fields.Many2one({ relation: "plant_bridge.connector" });
   selector = fields.Char();
-  event_type = fields.Char();
+  // the Studio offers this selection (Odoo's: data/event_types.json)
+  event_type = fields.Selection({
+    selection: [
+      ["production", "Production"],
+      ["machine_status", "Machine Status"]
+    ]
+  });
   expression = fields.Text();
   key_expression = fields.Char();
   sample_payload = fields.Text();

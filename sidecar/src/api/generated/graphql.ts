@@ -32,6 +32,27 @@ export type Scalars = {
   DateTime: { input: Date | string; output: Date | string };
 };
 
+/** The canonical event types (canonical events v1 and its additions, `type`). */
+export type EventType =
+  /** Quantity produced on a manufacturing order. */
+  | "production"
+  /** Material consumed by a manufacturing order. */
+  | "consumption"
+  /** Scrapped material. */
+  | "scrap"
+  /** A closed downtime interval of a work center. */
+  | "downtime"
+  /** Work order started, paused or finished. */
+  | "workorder_status"
+  /** An operator clocked on / off a work order (setup or run). */
+  | "labor"
+  /** Live state of a machine / work center. */
+  | "machine_status"
+  /** A quality test result, possibly holding a lot or an order. */
+  | "quality"
+  /** A maintenance request for a work center or an equipment. */
+  | "maintenance";
+
 /**
  * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
  * idempotent by (site, id) and durable in the sidecar's outbox before the answer; the sidecar then
@@ -1393,27 +1414,6 @@ export type MessageState =
   /** Odoo rejected it permanently: settled, and kept as a dead letter for replay. */
   | "dead";
 
-/** The canonical event types (canonical events v1 and its additions, `type`). */
-export type EventType =
-  /** Quantity produced on a manufacturing order. */
-  | "production"
-  /** Material consumed by a manufacturing order. */
-  | "consumption"
-  /** Scrapped material. */
-  | "scrap"
-  /** A closed downtime interval of a work center. */
-  | "downtime"
-  /** A work order started, paused or finished. */
-  | "workorder_status"
-  /** An operator clocked on / off a work order (setup or run). */
-  | "labor"
-  /** Live state of a machine / work center. */
-  | "machine_status"
-  /** A quality test result, possibly holding a lot or an order. */
-  | "quality"
-  /** A maintenance request for a work center or an equipment. */
-  | "maintenance";
-
 /** Which messages to list; every given criterion must match (AND). */
 export type MessageFilter = {
   /** Site code; default: the token's only site, else every site the token may see. */
@@ -1648,6 +1648,7 @@ export type DirectiveResolverFn<
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  EventType: EventType;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars["String"]["output"]>;
   ID: ResolverTypeWrapper<Scalars["ID"]["output"]>;
@@ -1730,7 +1731,6 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   MessageState: MessageState;
-  EventType: EventType;
   MessageFilter: MessageFilter;
   Message: ResolverTypeWrapper<Message>;
   MessageEdge: ResolverTypeWrapper<MessageEdge>;

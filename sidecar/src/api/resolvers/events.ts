@@ -7,7 +7,7 @@ import type { Store } from "../../store/types.js";
 import { maySite } from "../auth.js";
 import { requireScope, siteFor } from "../access.js";
 import { badInput, guarded, notFound } from "../errors.js";
-import type { Resolvers, SubmitResult } from "../generated/graphql.js";
+import type { MutationResolvers, Resolvers, SubmitResult } from "../generated/graphql.js";
 import { deadLetterNode } from "./trace.js";
 import { canonicalName } from "../names.js";
 
@@ -20,6 +20,23 @@ export interface EventResolversOptions {
   /** Most events in one submitEvents call. @default 1000 */
   maxEventsPerCall?: number;
 }
+
+/**
+ * The typed mutation of each event type (`reportScrap` makes a `scrap` event): one per type of
+ * the canonical schema, which the compiler holds to (test/unit/event-types.test.ts checks the
+ * schema's side).
+ */
+export const TYPED_MUTATIONS: Readonly<Record<EventType, keyof MutationResolvers>> = {
+  production: "reportProduction",
+  consumption: "reportConsumption",
+  scrap: "reportScrap",
+  downtime: "reportDowntime",
+  workorder_status: "reportWorkOrderStatus",
+  labor: "reportLabor",
+  machine_status: "reportMachineStatus",
+  quality: "reportQuality",
+  maintenance: "requestMaintenance",
+};
 
 /**
  * Writes: submitEvents and one typed helper per event type, all through the pipeline MQTT uses
@@ -96,15 +113,9 @@ export function createEventResolvers(options: EventResolversOptions): Resolvers 
         siteFor(principal, site, defaultSite);
         return submit(principal, site, args.events);
       },
-      reportProduction: typed("production"),
-      reportConsumption: typed("consumption"),
-      reportScrap: typed("scrap"),
-      reportDowntime: typed("downtime"),
-      reportWorkOrderStatus: typed("workorder_status"),
-      reportLabor: typed("labor"),
-      reportMachineStatus: typed("machine_status"),
-      reportQuality: typed("quality"),
-      requestMaintenance: typed("maintenance"),
+      ...Object.fromEntries(
+        Object.entries(TYPED_MUTATIONS).map(([type, name]) => [name, typed(type as EventType)]),
+      ),
 
       replayDeadLetter: async (_, args, { principal }) => {
         requireScope(principal, "admin");

@@ -771,17 +771,15 @@ var MAPPING_FIELDS = [
   "origin_id",
   "replaced_id"
 ];
-var EVENT_TYPES = [
-  ["production", () => _t("Production")],
-  ["consumption", () => _t("Consumption")],
-  ["scrap", () => _t("Scrap")],
-  ["downtime", () => _t("Downtime")],
-  ["workorder_status", () => _t("Work Order Status")],
-  ["labor", () => _t("Labor")],
-  ["machine_status", () => _t("Machine Status")],
-  ["quality", () => _t("Quality")],
-  ["maintenance", () => _t("Maintenance")]
-];
+async function loadEventTypes(orm) {
+  const fields = await orm.call(
+    "plant_bridge.mapping",
+    "fields_get",
+    [["event_type"]],
+    { attributes: ["selection"] }
+  );
+  return fields.event_type?.selection ?? [];
+}
 var STARTER_EXPRESSION = "$";
 var BINDING_FIELDS = ["source", "group_id", "edge_node", "device", "metrics"];
 function sparkplugTopicOf(binding, topic) {
@@ -828,6 +826,8 @@ var MappingStudio = class extends Component3 {
     tab: "output",
     /** The "New mapping" form, open or not, and what the admin typed in it. */
     draft: null,
+    /** The target event types, `[type, label]` (loadEventTypes). */
+    eventTypes: [],
     /** Sparkplug devices of the connector's site, and the one picked (0: none). */
     bindings: [],
     bindingId: 0,
@@ -845,7 +845,7 @@ var MappingStudio = class extends Component3 {
     this.notification = useService("notification");
     onWillStart2(async () => {
       const category = registry2.category("plant_bridge");
-      const [, connectors, sites] = await Promise.all([
+      const [, connectors, sites, eventTypes] = await Promise.all([
         category.contains("mapping_engine") ? null : loadBundle2(ENGINE_BUNDLE),
         this.orm.searchRead(
           "plant_bridge.connector",
@@ -857,8 +857,10 @@ var MappingStudio = class extends Component3 {
           "plant_bridge.site",
           [],
           ["code", "timezone"]
-        )
+        ),
+        loadEventTypes(this.orm)
       ]);
+      this.state.eventTypes = eventTypes;
       this.engine = category.get("mapping_engine");
       this.state.connectors = connectors;
       this.state.sites = Object.fromEntries(sites.map((s) => [s.id, s.code]));
@@ -1215,14 +1217,16 @@ var MappingStudio = class extends Component3 {
   }
   // ------------------------------------------------------------------ new mapping
   openNewMapping() {
-    this.state.draft = { name: "", selector: "", eventType: "machine_status" };
+    const types = this.state.eventTypes.map(([type]) => type);
+    const eventType = types.includes("machine_status") ? "machine_status" : types[0] ?? "";
+    this.state.draft = { name: "", selector: "", eventType };
   }
   cancelNewMapping() {
     this.state.draft = null;
   }
   get canCreate() {
     const d = this.state.draft;
-    return !!d && !!d.name.trim() && !!d.selector.trim() && !!this.state.connectorId;
+    return !!d && !!d.name.trim() && !!d.selector.trim() && !!d.eventType && !!this.state.connectorId;
   }
   /** A draft mapping of the chosen connector (and its site), then opened here to be shaped. */
   async createMapping() {
@@ -1250,7 +1254,6 @@ var MappingStudio = class extends Component3 {
       return openRecord(this.action, "plant_bridge.mapping", this.state.mappingId);
   }
   // ------------------------------------------------------------------ view helpers
-  eventTypes = EVENT_TYPES;
   json(value) {
     return value === void 0 ? "" : JSON.stringify(value, null, 2);
   }
