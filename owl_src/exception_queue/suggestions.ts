@@ -77,6 +77,30 @@ export function suggestedFix(code: string | false): SuggestedFix | undefined {
         action: "plant_bridge.action_plant_bridge_operators",
         label: _t("Open Operators"),
       };
+    case "unknown_location":
+      return {
+        text: _t(
+          "The scanned location is no location of the site's warehouse: give the location that barcode (or check its full name), then retry.",
+        ),
+        action: listOf("stock.location", _t("Locations")),
+        label: _t("Open Locations"),
+      };
+    case "unknown_package":
+      return {
+        text: _t(
+          "No package has the scanned name: create the package or edit the event, then replay.",
+        ),
+        action: listOf("stock.package", _t("Packages")),
+        label: _t("Open Packages"),
+      };
+    case "unknown_picking":
+      return {
+        text: _t(
+          "No open transfer of that name, or the order has no such step (its warehouse's manufacturing route): check the transfers or edit the event, then replay.",
+        ),
+        action: listOf("stock.picking", _t("Transfers")),
+        label: _t("Open Transfers"),
+      };
     case "unknown_operation":
       return {
         text: _t(

@@ -120,6 +120,7 @@ const EVENT_TITLES: Record<EventType, () => string> = {
   machine_status: () => _t("Machine status"),
   quality: () => _t("Quality result"),
   maintenance: () => _t("Maintenance request"),
+  transfer: () => _t("Transfer"),
 };
 
 const EVENT_ICONS: Record<EventType, string> = {
@@ -132,6 +133,7 @@ const EVENT_ICONS: Record<EventType, string> = {
   machine_status: "fa-cogs",
   quality: "fa-flask",
   maintenance: "fa-wrench",
+  transfer: "fa-truck",
 };
 
 const RELEASE_TITLES: Record<OutboundRow["event_type"], () => string> = {

@@ -20,8 +20,12 @@ export const REJECTION_CODES = [
   "unknown_equipment",
   /** A maintenance event for a work center with several equipment and no binding naming one. */
   "ambiguous_equipment",
-  /** A `location` (scrap) that is no internal location of the site's warehouse. */
+  /** A `location` (scrap), `from` / `to` (transfer) that is no location of the site's warehouse. */
   "unknown_location",
+  /** A transfer (`picking`, or an order's `step`) the site's warehouse does not have. */
+  "unknown_picking",
+  /** A `package` (transfer) Odoo has none of that name. */
+  "unknown_package",
   /** An `operator` (badge or login) that is no user of the site's company. */
   "unknown_operator",
   "bad_quantity",

@@ -90,4 +90,15 @@ export const samples = {
     kind: "corrective",
     description: "spindle noise",
   },
+  transfer: {
+    id: "t1",
+    type: "transfer",
+    site: "main",
+    occurredAt: at,
+    product: "FURN_8522",
+    quantity: 4,
+    lot: "LOT-1",
+    from: "WH/Stock",
+    to: "WH/Pre-Production",
+  },
 } as const;

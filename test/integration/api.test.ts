@@ -129,6 +129,18 @@ describe("mutations", () => {
       { workCenter: "Drill 1", kind: "corrective", description: "noise" },
       { type: "maintenance", workcenter: "Drill 1" },
     ],
+    [
+      "reportTransfer",
+      "TransferInput",
+      { product: "PB_RESIN", quantity: 4, lot: "R1", from: "WH/Stock", to: "WH/Pre-Production" },
+      {
+        type: "transfer",
+        product: "PB_RESIN",
+        lot: "R1",
+        from: "WH/Stock",
+        to: "WH/Pre-Production",
+      },
+    ],
   ])(
     "%s makes one canonical event through the pipeline",
     async (mutation, input, fields, expected) => {
@@ -163,6 +175,29 @@ describe("mutations", () => {
     const rows = await h.store.listMessages({ site: "main" });
     const row = rows.find((m) => m.event.id === "typed-byproducts");
     expect(row!.event).toMatchObject({ type: "production", byproducts });
+  });
+
+  it("reportTransfer validates an order's step with what was picked, and refuses a mixed form", async () => {
+    const q = `mutation($i: TransferInput!) { reportTransfer(input: $i) { id status code } }`;
+    const lines = [{ product: "PB_BOLT", quantity: 6 }];
+    const step = { order: "WH/MO/00007", step: "pick_components", lines, backorder: false };
+    const r = await h.gql(q, { i: { id: "typed-pick", ...step } }, WRITER_MAIN);
+    expect(r.data.reportTransfer).toEqual({ id: "typed-pick", status: "accepted", code: null });
+    const rows = await h.store.listMessages({ site: "main" });
+    expect(rows.find((m) => m.event.id === "typed-pick")!.event).toMatchObject({
+      type: "transfer",
+      ...step,
+    });
+    const mixed = await h.gql(
+      q,
+      { i: { id: "typed-mixed", ...step, to: "WH/Stock" } },
+      WRITER_MAIN,
+    );
+    expect(mixed.data.reportTransfer).toEqual({
+      id: "typed-mixed",
+      status: "rejected",
+      code: "schema",
+    });
   });
 
   it("rejects a typed event the canonical schema refuses, with its code", async () => {

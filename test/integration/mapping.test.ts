@@ -111,6 +111,44 @@ describe.each(brokers)("mappings on %s", (name) => {
   );
 
   it(
+    "maps a barcode scanner's pick of an order's components into a transfer",
+    async () => {
+      await r.configure([
+        {
+          selector: `${r.prefix}/{site}/scanner/{station}`,
+          event_type: "transfer",
+          expression: `{"order": mo, "step": "pick_components", "lines": scans.{"product": ean, "quantity": qty, "lot": lot}, "occurredAt": ts}`,
+        },
+      ]);
+      const payload = {
+        mo: "WH/MO/00007",
+        ts: T,
+        scans: [
+          { ean: "4000000000017", qty: 6 },
+          { ean: "PB_RESIN", qty: 3, lot: "R1" },
+        ],
+      };
+      await r.publisher.publishAsync(`${r.prefix}/${r.site}/scanner/s1`, JSON.stringify(payload), {
+        qos: 1,
+      });
+      const [row] = await messages(1);
+      expect(row!.event).toEqual({
+        id: expect.stringMatching(/^m\d+-[0-9a-f]{32}$/),
+        type: "transfer",
+        site: r.site,
+        order: "WH/MO/00007",
+        step: "pick_components",
+        lines: [
+          { product: "4000000000017", quantity: 6 },
+          { product: "PB_RESIN", quantity: 3, lot: "R1" },
+        ],
+        occurredAt: "2026-11-26T08:00:00.000Z",
+      });
+    },
+    SLOW,
+  );
+
+  it(
     "makes several events of one message, keyed by a key expression",
     async () => {
       await r.configure([

@@ -95,6 +95,23 @@ describe("signed webhooks", () => {
   const deadLetters = () => h.store.listDeadLetters({ site, limit: 100 });
   const messages = () => h.store.listMessages({ site, limit: 100 });
 
+  it("takes a scanner's transfer like any event: stored once, a malformed one dead-lettered", async () => {
+    await start();
+    const transfer = { ...samples.transfer, site, id: "w-t1" };
+    const halfMove = { ...transfer, id: "w-t2", to: undefined };
+    const body = JSON.stringify([transfer, halfMove]);
+    const answer = await post(body);
+    expect(answer.status).toBe(202);
+    expect(answer.results.map((r) => [r.id, r.status, r.code])).toEqual([
+      ["w-t1", "accepted", null],
+      ["w-t2", "rejected", "schema"],
+    ]);
+    expect((await messages()).map((m) => [m.eventId, m.event.type, m.source])).toEqual([
+      ["w-t1", "transfer", "webhook"],
+    ]);
+    expect((await deadLetters()).map((d) => [d.code, d.eventId])).toEqual([["schema", "w-t2"]]);
+  });
+
   it("stores a signed event and a signed array once; a repeat is a duplicate", async () => {
     await start();
     const one = JSON.stringify(event("w-1"));

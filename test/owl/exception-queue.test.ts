@@ -9,6 +9,7 @@ import {
   groupsFromReadGroup,
   type MessageRow,
 } from "../../owl_src/exception_queue/exception_queue.js";
+import { suggestedFix } from "../../owl_src/exception_queue/suggestions.js";
 import {
   all,
   click,
@@ -237,6 +238,13 @@ describe("Exception Queue", () => {
     expect(text(target.querySelector(".o_pb_suggestion_text"))).toMatch(/mapping/i);
     await click(target.querySelector(".o_pb_suggestion_action"));
     expect(action.actions[1]!.action).toBe("plant_bridge.action_mapping_studio");
+  });
+
+  test("a scan Odoo cannot resolve sends to the records to fix: locations, packages, transfers", () => {
+    const models = ["unknown_location", "unknown_package", "unknown_picking"].map(
+      (code) => (suggestedFix(code)?.action as { res_model?: string } | undefined)?.res_model,
+    );
+    expect(models).toEqual(["stock.location", "stock.package", "stock.picking"]);
   });
 
   test("a code without an action still says what to do; an unknown code says nothing", async () => {

@@ -8,7 +8,7 @@ import { EVENT_TYPES } from "../../sidecar/src/canonical/schema.js";
 import { orderKeyOf } from "../../sidecar/src/canonical/types.js";
 import { createEventValidator } from "../../sidecar/src/canonical/validate.js";
 import { REJECTION_CODES } from "../../sidecar/src/errors.js";
-import { samples } from "../helpers/samples.js";
+import { at, samples } from "../helpers/samples.js";
 
 const validate = createEventValidator();
 const parse = createMessageParser();
@@ -155,6 +155,36 @@ describe("canonical validator", () => {
       if (!r.ok) expect(r.code).toBe("schema");
       if (!r.ok && path !== null) expect(r.path).toBe(path);
     }
+  });
+
+  it("takes a transfer as a move, a picking validated by name, or an order's step", () => {
+    const envelope = { id: "t2", type: "transfer", site: "main", occurredAt: at };
+    const byName = { ...envelope, picking: "WH/PC/00004" };
+    const partial = {
+      ...envelope,
+      order: "WH/MO/00007",
+      step: "pick_components",
+      lines: [{ product: "FURN_8522", quantity: 2, lot: "LOT-1" }],
+      backorder: false,
+    };
+    for (const good of [samples.transfer, byName, partial])
+      expect(validate(good)).toEqual({ ok: true, event: good });
+    for (const bad of [
+      { ...samples.transfer, to: undefined }, // a move needs both ends
+      { ...samples.transfer, picking: "WH/PC/00004" }, // a move and a picking
+      { ...byName, order: "WH/MO/00007", step: "pick_components" }, // two pickings
+      { ...partial, step: "ship" },
+      { ...partial, lines: [] },
+      { ...partial, lines: [{ product: "FURN_8522", quantity: -1 }] },
+      { ...byName, backorder: "yes" },
+      { ...envelope }, // neither
+    ]) {
+      const r = validate(JSON.parse(JSON.stringify(bad)));
+      expect(r.ok ? "ok" : r.code).toBe("schema");
+    }
+    expect(orderKeyOf(partial as never)).toBe("main/order/WH/MO/00007");
+    expect(orderKeyOf(byName as never)).toBe("main/picking/WH/PC/00004");
+    expect(orderKeyOf(samples.transfer)).toBe("main/product/FURN_8522");
   });
 
   it("orders events by business object", () => {

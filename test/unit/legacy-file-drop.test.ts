@@ -89,6 +89,33 @@ describe("file drop source", () => {
     expect(readdirSync(join(dir, "archive"))).toEqual(["prod.csv"]);
   });
 
+  it("takes a warehouse tool's moves as transfer rows; a row without its destination is dead-lettered", async () => {
+    drop(
+      "moves.csv",
+      [
+        "type;product;quantity;lot;from;to;occurredAt",
+        "transfer;PB_RESIN;4,5;R1;WH/Stock;WH/Pre-Production;2026-11-26 08:00:00",
+        "transfer;PB_BOLT;6;;WH/Stock;;2026-11-26 08:01:00",
+      ].join("\n"),
+    );
+    const stats = await source().run(h.ctx);
+    expect(stats).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
+    expect((await h.messages()).map((m) => m.event)).toEqual([
+      expect.objectContaining({
+        type: "transfer",
+        product: "PB_RESIN",
+        quantity: 4.5,
+        lot: "R1",
+        from: "WH/Stock",
+        to: "WH/Pre-Production",
+        occurredAt: "2026-11-26T08:00:00+01:00",
+      }),
+    ]);
+    expect((await h.deadLetters()).map((d) => [d.origin, d.code])).toEqual([
+      ["file:moves.csv:3", "schema"],
+    ]);
+  });
+
   it("dead-letters a malformed row with its line number and stores the rest", async () => {
     drop(
       "mixed.csv",

@@ -38,3 +38,4 @@ from . import test_labor
 from . import test_at_a_glance
 from . import test_plants_overview
 from . import test_event_types
+from . import test_transfer

@@ -19,6 +19,7 @@ export const EVENT_TYPE_LABELS: Readonly<Record<EventType, string>> = {
   machine_status: "Machine Status",
   quality: "Quality",
   maintenance: "Maintenance",
+  transfer: "Transfer",
 };
 
 export interface EventTypeInfo {

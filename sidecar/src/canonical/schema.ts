@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   "machine_status",
   "quality",
   "maintenance",
+  "transfer",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -228,6 +229,91 @@ export const eventSchemas: Record<EventType, ReturnType<typeof eventSchema>> = {
     },
     ["kind", "description"],
     { anyOf: [{ required: ["workcenter"] }, { required: ["equipment"] }] },
+  ),
+  transfer: eventSchema(
+    "transfer",
+    "Goods moved between locations, or a step of a transfer validated",
+    {
+      product: KEY,
+      quantity: QUANTITY,
+      uom: UOM,
+      lot: KEY,
+      package: {
+        ...KEY,
+        description: "The package (its name) the goods are taken from; moved with them.",
+      },
+      from: { ...KEY, description: "Source location: its full name or barcode." },
+      to: { ...KEY, description: "Destination location: its full name or barcode." },
+      picking: { ...KEY, description: "A transfer (picking) of the site's warehouse, by name." },
+      order: KEY,
+      step: {
+        enum: ["pick_components", "store_finished"],
+        description:
+          "With `order`: which of the order's transfers (2- and 3-step manufacturing routes).",
+      },
+      lines: {
+        type: "array",
+        minItems: 1,
+        maxItems: 200,
+        description:
+          "What was picked of the transfer (partial quantities); without it, the transfer as reserved.",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["product", "quantity"],
+          properties: {
+            product: KEY,
+            quantity: { type: "number", minimum: 0, maximum: 1e12 },
+            uom: UOM,
+            lot: KEY,
+            package: KEY,
+          },
+        },
+      },
+      backorder: {
+        type: "boolean",
+        description:
+          "When less than planned is picked: make a backorder for the rest (default: the operation type's policy, a backorder when it asks).",
+      },
+    },
+    [],
+    // a move between two locations, or the validation of a transfer named or of an order's step
+    {
+      oneOf: [
+        {
+          required: ["product", "quantity", "from", "to"],
+          not: {
+            anyOf: ["picking", "order", "step", "lines", "backorder"].map((f) => ({
+              required: [f],
+            })),
+          },
+        },
+        {
+          required: ["picking"],
+          not: {
+            anyOf: [
+              "order",
+              "step",
+              "from",
+              "to",
+              "product",
+              "quantity",
+              "lot",
+              "package",
+              "uom",
+            ].map((f) => ({ required: [f] })),
+          },
+        },
+        {
+          required: ["order", "step"],
+          not: {
+            anyOf: ["picking", "from", "to", "product", "quantity", "lot", "package", "uom"].map(
+              (f) => ({ required: [f] }),
+            ),
+          },
+        },
+      ],
+    },
   ),
 };
 

@@ -122,6 +122,35 @@ export interface MaintenanceEvent extends EventEnvelope {
   description: string;
 }
 
+/** What was picked of one product of a transfer (a tracked one with its lot). */
+export interface TransferLine {
+  product: string;
+  quantity: number;
+  uom?: string;
+  lot?: string;
+  package?: string;
+}
+
+/**
+ * Goods moved: `product` / `quantity` from one location to another, or a transfer validated —
+ * named (`picking`) or an order's step — with what was picked (`lines`, default: as reserved).
+ */
+export interface TransferEvent extends EventEnvelope {
+  type: "transfer";
+  product?: string;
+  quantity?: number;
+  uom?: string;
+  lot?: string;
+  package?: string;
+  from?: string;
+  to?: string;
+  picking?: string;
+  order?: string;
+  step?: "pick_components" | "store_finished";
+  lines?: TransferLine[];
+  backorder?: boolean;
+}
+
 export type CanonicalEvent =
   | ProductionEvent
   | ConsumptionEvent
@@ -131,7 +160,8 @@ export type CanonicalEvent =
   | LaborEvent
   | MachineStatusEvent
   | QualityEvent
-  | MaintenanceEvent;
+  | MaintenanceEvent
+  | TransferEvent;
 
 /** Compiles only while `CanonicalEvent` has one member per type of the schema's `EVENT_TYPES`. */
 export const EVERY_TYPE_HAS_AN_EVENT: [EventType] extends [CanonicalEvent["type"]]
@@ -162,6 +192,10 @@ export function orderKeyOf(event: CanonicalEvent): string {
     case "downtime":
     case "machine_status":
       return `${event.site}/workcenter/${event.workcenter}`;
+    case "transfer":
+      if (event.order) return `${event.site}/order/${event.order}`;
+      if (event.picking) return `${event.site}/picking/${event.picking}`;
+      return `${event.site}/product/${event.product ?? ""}`;
     case "maintenance":
       return event.workcenter
         ? `${event.site}/workcenter/${event.workcenter}`

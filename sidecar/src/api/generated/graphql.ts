@@ -51,7 +51,9 @@ export type EventType =
   /** A quality test result, possibly holding a lot or an order. */
   | "quality"
   /** A maintenance request for a work center or an equipment. */
-  | "maintenance";
+  | "maintenance"
+  /** Goods moved between locations, or a step of a transfer validated. */
+  | "transfer";
 
 /**
  * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
@@ -80,6 +82,8 @@ export type Mutation = {
   reportQuality: SubmitResult;
   /** Requests maintenance of a work center or equipment (`maintenance`). */
   requestMaintenance: SubmitResult;
+  /** Reports goods moved between locations, or a transfer (an order's step) validated (`transfer`). */
+  reportTransfer: SubmitResult;
   /** Re-runs a dead letter through the pipeline, optionally with an edited payload. Scope `admin`. */
   replayDeadLetter: ReplayResult;
   /** Closes a dead letter without replaying it. Scope `admin`. */
@@ -175,6 +179,15 @@ export type MutationReportQualityArgs = {
  */
 export type MutationRequestMaintenanceArgs = {
   input: MaintenanceInput;
+};
+
+/**
+ * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
+ * idempotent by (site, id) and durable in the sidecar's outbox before the answer; the sidecar then
+ * posts them to Odoo. Scope `write:events` (dead-letter actions: `admin`).
+ */
+export type MutationReportTransferArgs = {
+  input: TransferInput;
 };
 
 /**
@@ -477,6 +490,67 @@ export type MaintenanceInput = {
   kind: MaintenanceKind;
   /** What is wrong or what to do (at most 4000 characters). */
   description: Scalars["String"]["input"];
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
+  attributes?: InputMaybe<Scalars["JSON"]["input"]>;
+};
+
+/** Which of a manufacturing order's transfers (multi-step manufacturing routes). */
+export type TransferStep =
+  /** Pick components: stock to the production staging location (2- and 3-step routes). */
+  | "pick_components"
+  /** Store finished products: the post-production location to stock (3-step routes). */
+  | "store_finished";
+
+/** What was picked of one product of a transfer. */
+export type TransferLineInput = {
+  /** Internal reference (or barcode) of the product. */
+  product: Scalars["String"]["input"];
+  /** Quantity picked (>= 0), in the move's unit unless `uom` names another. */
+  quantity: Scalars["Float"]["input"];
+  /** Unit of `quantity` as Odoo names it. */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial picked (required for a tracked product). */
+  lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Package the goods are taken from (its name). */
+  package?: InputMaybe<Scalars["String"]["input"]>;
+};
+
+/**
+ * A `transfer` event: goods moved from one location to another (`product`, `quantity`, `from`,
+ * `to`), or a transfer validated — by name (`picking`) or an order's step (`order` + `step`) — with
+ * what was picked (`lines`; without it, as reserved). Give one of the three forms.
+ */
+export type TransferInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
+  id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
+  site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
+  occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** A move: internal reference (or barcode) of the product moved. */
+  product?: InputMaybe<Scalars["String"]["input"]>;
+  /** A move: quantity moved, > 0, in the product's unit unless `uom` names another. */
+  quantity?: InputMaybe<Scalars["Float"]["input"]>;
+  /** A move: unit of `quantity` as Odoo names it. */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
+  /** A move: lot or serial moved (required for a tracked product). */
+  lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** A move: package the goods are taken from (its name); it moves with them. */
+  package?: InputMaybe<Scalars["String"]["input"]>;
+  /** A move: source location, by full name (`WH/Stock`) or barcode. */
+  from?: InputMaybe<Scalars["String"]["input"]>;
+  /** A move: destination location, by full name or barcode. */
+  to?: InputMaybe<Scalars["String"]["input"]>;
+  /** A transfer to validate, by name (`WH/PC/00004`). */
+  picking?: InputMaybe<Scalars["String"]["input"]>;
+  /** With `step`: the manufacturing order whose transfer to validate. */
+  order?: InputMaybe<Scalars["String"]["input"]>;
+  /** With `order`: which of its transfers. */
+  step?: InputMaybe<TransferStep>;
+  /** What was picked of the transfer (partial quantities); without it, the transfer as reserved. */
+  lines?: InputMaybe<Array<TransferLineInput>>;
+  /** Less picked than planned: make a backorder for the rest (default: the operation type's policy). */
+  backorder?: InputMaybe<Scalars["Boolean"]["input"]>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
@@ -1670,6 +1744,9 @@ export type ResolversTypes = {
   MachineStatusInput: MachineStatusInput;
   QualityInput: QualityInput;
   MaintenanceInput: MaintenanceInput;
+  TransferStep: TransferStep;
+  TransferLineInput: TransferLineInput;
+  TransferInput: TransferInput;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ProcessedEvent: ResolverTypeWrapper<ProcessedEvent>;
   MachineStatus: ResolverTypeWrapper<MachineStatus>;
@@ -1761,6 +1838,8 @@ export type ResolversParentTypes = {
   MachineStatusInput: MachineStatusInput;
   QualityInput: QualityInput;
   MaintenanceInput: MaintenanceInput;
+  TransferLineInput: TransferLineInput;
+  TransferInput: TransferInput;
   Subscription: Record<PropertyKey, never>;
   ProcessedEvent: ProcessedEvent;
   MachineStatus: MachineStatus;
@@ -1879,6 +1958,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationRequestMaintenanceArgs, "input">
+  >;
+  reportTransfer?: Resolver<
+    ResolversTypes["SubmitResult"],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReportTransferArgs, "input">
   >;
   replayDeadLetter?: Resolver<
     ResolversTypes["ReplayResult"],

@@ -36,6 +36,7 @@ export const TYPED_MUTATIONS: Readonly<Record<EventType, keyof MutationResolvers
   machine_status: "reportMachineStatus",
   quality: "reportQuality",
   maintenance: "requestMaintenance",
+  transfer: "reportTransfer",
 };
 
 /**

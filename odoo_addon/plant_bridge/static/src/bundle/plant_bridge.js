@@ -1348,6 +1348,30 @@ function suggestedFix(code) {
         action: "plant_bridge.action_plant_bridge_operators",
         label: _t("Open Operators")
       };
+    case "unknown_location":
+      return {
+        text: _t(
+          "The scanned location is no location of the site's warehouse: give the location that barcode (or check its full name), then retry."
+        ),
+        action: listOf("stock.location", _t("Locations")),
+        label: _t("Open Locations")
+      };
+    case "unknown_package":
+      return {
+        text: _t(
+          "No package has the scanned name: create the package or edit the event, then replay."
+        ),
+        action: listOf("stock.package", _t("Packages")),
+        label: _t("Open Packages")
+      };
+    case "unknown_picking":
+      return {
+        text: _t(
+          "No open transfer of that name, or the order has no such step (its warehouse's manufacturing route): check the transfers or edit the event, then replay."
+        ),
+        action: listOf("stock.picking", _t("Transfers")),
+        label: _t("Open Transfers")
+      };
     case "unknown_operation":
       return {
         text: _t(
@@ -1773,7 +1797,8 @@ var EVENT_TITLES = {
   labor: () => _t("Labor (operator time)"),
   machine_status: () => _t("Machine status"),
   quality: () => _t("Quality result"),
-  maintenance: () => _t("Maintenance request")
+  maintenance: () => _t("Maintenance request"),
+  transfer: () => _t("Transfer")
 };
 var EVENT_ICONS = {
   production: "fa-check-square-o",
@@ -1784,7 +1809,8 @@ var EVENT_ICONS = {
   labor: "fa-user-circle",
   machine_status: "fa-cogs",
   quality: "fa-flask",
-  maintenance: "fa-wrench"
+  maintenance: "fa-wrench",
+  transfer: "fa-truck"
 };
 var RELEASE_TITLES = {
   order_release: () => _t("Released to the plant"),
