@@ -53,11 +53,11 @@ export const MAPPING_FIELDS = [
  * Studio keeps no list of its own.
  */
 export async function loadEventTypes(orm: ORM): Promise<[string, string][]> {
+  // the one field, all its attributes: Hoot's mock server cannot pick `attributes` yet
   const fields = await orm.call<{ event_type?: { selection?: [string, string][] } }>(
     "plant_bridge.mapping",
     "fields_get",
     [["event_type"]],
-    { attributes: ["selection"] },
   );
   return fields.event_type?.selection ?? [];
 }

@@ -453,7 +453,7 @@ describe("Mapping Studio", () => {
       ],
     });
     expect(orm.of("call:fields_get", "plant_bridge.mapping").map((c) => c.args)).toEqual([
-      [[["event_type"]], { attributes: ["selection"] }],
+      [[["event_type"]], {}],
     ]);
     await click(target.querySelector(".o_pb_new_mapping"));
     const options = all(target, ".o_pb_new_event_type option") as HTMLOptionElement[];

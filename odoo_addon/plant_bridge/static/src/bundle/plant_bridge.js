@@ -775,8 +775,7 @@ async function loadEventTypes(orm) {
   const fields = await orm.call(
     "plant_bridge.mapping",
     "fields_get",
-    [["event_type"]],
-    { attributes: ["selection"] }
+    [["event_type"]]
   );
   return fields.event_type?.selection ?? [];
 }
