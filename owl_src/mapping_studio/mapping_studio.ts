@@ -57,7 +57,9 @@ export const EVENT_TYPES: [string, () => string][] = [
   ["labor", () => _t("Labor")],
   ["machine_status", () => _t("Machine Status")],
   ["quality", () => _t("Quality")],
+  ["nonconformance", () => _t("Nonconformance")],
   ["maintenance", () => _t("Maintenance")],
+  ["record", () => _t("Compliance Record")],
 ];
 
 /** What a new mapping starts with: the message as it came (the validation then says what to add). */

@@ -117,7 +117,9 @@ const EVENT_TITLES: Record<string, () => string> = {
   labor: () => _t("Labor (operator time)"),
   machine_status: () => _t("Machine status"),
   quality: () => _t("Quality result"),
+  nonconformance: () => _t("Nonconformance"),
   maintenance: () => _t("Maintenance request"),
+  record: () => _t("Compliance record"),
 };
 
 const EVENT_ICONS: Record<string, string> = {
@@ -129,7 +131,9 @@ const EVENT_ICONS: Record<string, string> = {
   labor: "fa-user-circle",
   machine_status: "fa-cogs",
   quality: "fa-flask",
+  nonconformance: "fa-exclamation-circle",
   maintenance: "fa-wrench",
+  record: "fa-file-text-o",
 };
 
 const RELEASE_TITLES: Record<OutboundRow["event_type"], () => string> = {

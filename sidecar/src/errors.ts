@@ -24,6 +24,12 @@ export const REJECTION_CODES = [
   "unknown_location",
   /** An `operator` (badge or login) that is no user of the site's company. */
   "unknown_operator",
+  /** A `delivery` (picking name) that is no transfer of the site's warehouse. */
+  "unknown_picking",
+  /** A record's `customer` that is no contact of the site's company (by reference or name). */
+  "unknown_customer",
+  /** A record whose inline content does not have the SHA-256 it claims. */
+  "bad_digest",
   "bad_quantity",
   /** A `uom` Odoo has no active unit of that name for, or one that does not measure the same thing. */
   "bad_uom",

@@ -13,6 +13,7 @@ from . import labor
 from . import machine_status
 from . import quality
 from . import maintenance
+from . import record
 
 HANDLERS = {
     handler.event_type: handler
@@ -26,5 +27,6 @@ HANDLERS = {
         machine_status.MachineStatusHandler,
         quality.QualityHandler,
         maintenance.MaintenanceHandler,
+        record.RecordHandler,
     )
 }

@@ -34,3 +34,4 @@ from . import plant_bridge_mapping_version
 from . import mrp_production_trace
 from . import plant_bridge_audit
 from . import res_users_apikeys
+from . import plant_bridge_record

@@ -14,7 +14,9 @@ EVENT_TYPES = [
     ('labor', 'Labor'),
     ('machine_status', 'Machine Status'),
     ('quality', 'Quality'),
+    ('nonconformance', 'Nonconformance'),
     ('maintenance', 'Maintenance'),
+    ('record', 'Compliance Record'),
 ]
 
 #: A change of one of these fields makes a new mapping version.

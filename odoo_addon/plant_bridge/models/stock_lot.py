@@ -9,6 +9,10 @@ class StockLot(models.Model):
                                        help="Held by a quality hold: the lot is named by the hold, or "
                                             "was produced by an order under a hold.")
 
+    plant_bridge_record_ids = fields.One2many(
+        'plant_bridge.record', 'lot_id', 'Compliance Records',
+        help="Certificates, test reports, batch records and measurements the plant filed for this lot.")
+
     def _held_by_holds(self):
         return self.env['plant_bridge.quality.result'].sudo().search([('hold_state', '=', 'held')])._held_lots()
 

@@ -36,3 +36,4 @@ from . import test_differential_oee
 from . import test_site_scoping
 from . import test_labor
 from . import test_at_a_glance
+from . import test_record

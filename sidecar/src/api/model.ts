@@ -10,6 +10,7 @@ import type {
   MachineState,
   ProductionOrderState,
   QualityOutcome,
+  RecordKind,
   Tracking,
   WorkOrderState,
   WorkingState,
@@ -83,6 +84,22 @@ export interface QualityResult {
   releasedAt: string | null;
 }
 
+export interface ComplianceRecord {
+  id: string;
+  kind: RecordKind;
+  title: string;
+  occurredAt: string | null;
+  lot: string | null;
+  product: string | null;
+  order: string | null;
+  delivery: string | null;
+  customer: string | null;
+  sha256: string;
+  uri: string | null;
+  mediaType: string | null;
+  size: number | null;
+}
+
 export interface LotQuantity {
   site: string;
   name: string;
@@ -150,6 +167,7 @@ export interface Lot {
   components: LotComponent[];
   usedIn: LotUse[];
   qualityResults: QualityResult[];
+  records: ComplianceRecord[];
 }
 
 export interface MaintenanceRequest {

@@ -104,6 +104,8 @@ export function createEventResolvers(options: EventResolversOptions): Resolvers 
       reportLabor: typed("labor"),
       reportMachineStatus: typed("machine_status"),
       reportQuality: typed("quality"),
+      reportNonconformance: typed("nonconformance"),
+      submitRecord: typed("record"),
       requestMaintenance: typed("maintenance"),
 
       replayDeadLetter: async (_, args, { principal }) => {

@@ -780,7 +780,9 @@ var EVENT_TYPES = [
   ["labor", () => _t("Labor")],
   ["machine_status", () => _t("Machine Status")],
   ["quality", () => _t("Quality")],
-  ["maintenance", () => _t("Maintenance")]
+  ["nonconformance", () => _t("Nonconformance")],
+  ["maintenance", () => _t("Maintenance")],
+  ["record", () => _t("Compliance Record")]
 ];
 var STARTER_EXPRESSION = "$";
 var BINDING_FIELDS = ["source", "group_id", "edge_node", "device", "metrics"];
@@ -1770,7 +1772,9 @@ var EVENT_TITLES = {
   labor: () => _t("Labor (operator time)"),
   machine_status: () => _t("Machine status"),
   quality: () => _t("Quality result"),
-  maintenance: () => _t("Maintenance request")
+  nonconformance: () => _t("Nonconformance"),
+  maintenance: () => _t("Maintenance request"),
+  record: () => _t("Compliance record")
 };
 var EVENT_ICONS = {
   production: "fa-check-square-o",
@@ -1781,7 +1785,9 @@ var EVENT_ICONS = {
   labor: "fa-user-circle",
   machine_status: "fa-cogs",
   quality: "fa-flask",
-  maintenance: "fa-wrench"
+  nonconformance: "fa-exclamation-circle",
+  maintenance: "fa-wrench",
+  record: "fa-file-text-o"
 };
 var RELEASE_TITLES = {
   order_release: () => _t("Released to the plant"),
