@@ -335,6 +335,8 @@ def read_lots(env, site, names):
          ('production_id.lot_producing_ids', 'in', lots.ids)])._held_lots()
     quality = env['plant_bridge.quality.result'].search(
         [('site_id', '=', site.id), ('lot_id', 'in', lots.ids)], order='id')
+    nonconformances = env['plant_bridge.nonconformance'].search(
+        [('site_id', '=', site.id), ('lot_id', 'in', lots.ids)], order='id')
     records = env['plant_bridge.record'].search(
         [('site_id', '=', site.id), ('lot_id', 'in', lots.ids)], order='occurred_at, id')
     result = []
@@ -357,6 +359,7 @@ def read_lots(env, site, names):
             'used_in': [use for line in lines if (use := lot_use_vals(line))],
             'quality': [quality_vals(q) for q in quality if q.lot_id == lot],
             'records': [record_vals(r) for r in records if r.lot_id == lot],
+            'nonconformances': [nonconformance_vals(n) for n in nonconformances if n.lot_id == lot],
         })
     return result
 
@@ -370,6 +373,8 @@ def lot_use_vals(line):
         finished = (production.lot_producing_ids | production.move_finished_ids.move_line_ids.lot_id).mapped('name')
     elif move.scrap_id:
         kind, reference, finished = 'scrap', move.scrap_id.name, []
+    elif (unbuild := move.consume_unbuild_id or move.unbuild_id) and move.location_dest_id.usage == 'production':
+        kind, reference, finished = 'unbuild', unbuild.name, []
     elif line.picking_id and line.picking_id.picking_type_code == 'outgoing':
         kind, reference, finished = 'delivery', line.picking_id.name, []
     else:
@@ -405,6 +410,24 @@ def read_quality_results(env, site, filter_, limit, after):
                 raise UserError(env._("'%s' must be a string.", key))
             domain.append((field, '=', filter_[key]))
     return paged(env['plant_bridge.quality.result'], domain, limit, after, quality_vals)
+
+
+def nonconformance_vals(nonconformance):
+    """A nonconformance and what was done: `reference` names the scrap, unbuild, rework order or
+    return it made (none for use as is)."""
+    return {
+        'id': nonconformance.id,
+        'defect': nonconformance.name,
+        'disposition': nonconformance.disposition,
+        'quantity': nonconformance.quantity,
+        'occurred_at': utc_iso(nonconformance.occurred_at),
+        'order': nonconformance.production_id.name or None,
+        'lot': nonconformance.lot_id.name or None,
+        'product': nonconformance.product_id.default_code or None,
+        'approved_by': nonconformance.approved_by_id.name or None,
+        'quality_result': nonconformance.quality_result_id.id or None,
+        'reference': nonconformance._disposition_record().display_name or None,
+    }
 
 
 def record_vals(record):

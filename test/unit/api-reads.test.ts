@@ -136,6 +136,21 @@ function stubOdoo(components = 2) {
         ],
         quality: [quality(7)],
         records: [record(3)],
+        nonconformances: [
+          {
+            id: 4,
+            defect: "porosity",
+            disposition: "rework",
+            quantity: 1,
+            occurred_at: "2026-11-27T08:00:00+00:00",
+            order: "WH/MO/00001",
+            lot: "FIN-1",
+            product: "FURN_7800",
+            approved_by: null,
+            quality_result: 7,
+            reference: "UB/00002",
+          },
+        ],
       };
     if (!componentLots.includes(name)) return undefined;
     return {
@@ -435,13 +450,24 @@ describe("complianceRecords", () => {
     ]);
   });
 
-  it("lists a lot's records with its genealogy, and needs read:quality for them", async () => {
+  it("lists a lot's records and nonconformances with its genealogy, and needs read:quality for them", async () => {
     const odoo = stubOdoo();
     const api = await harness(odoo);
-    const q = `{ lot(name: "FIN-1") { name records { id kind sha256 customer } } }`;
+    const q = `{ lot(name: "FIN-1") { name records { id kind sha256 customer }
+      nonconformances { id defect disposition quantity qualityResult reference } } }`;
     const ok = await api.gql(q);
     expect(ok.data.lot.records).toEqual([
       { id: "3", kind: "certificate_of_conformity", sha256: "a".repeat(64), customer: "C-0042" },
+    ]);
+    expect(ok.data.lot.nonconformances).toEqual([
+      {
+        id: "4",
+        defect: "porosity",
+        disposition: "rework",
+        quantity: 1,
+        qualityResult: "7",
+        reference: "UB/00002",
+      },
     ]);
     const denied = await api.gql(q, {}, only("read:lots"));
     expect(denied.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");

@@ -12,6 +12,7 @@ from . import workorder_status
 from . import labor
 from . import machine_status
 from . import quality
+from . import nonconformance
 from . import maintenance
 from . import record
 
@@ -26,6 +27,7 @@ HANDLERS = {
         labor.LaborHandler,
         machine_status.MachineStatusHandler,
         quality.QualityHandler,
+        nonconformance.NonconformanceHandler,
         maintenance.MaintenanceHandler,
         record.RecordHandler,
     )

@@ -37,3 +37,4 @@ from . import test_site_scoping
 from . import test_labor
 from . import test_at_a_glance
 from . import test_record
+from . import test_nonconformance

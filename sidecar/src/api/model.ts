@@ -4,6 +4,7 @@
  * work orders, lots) are resolved through the request's DataLoaders, not carried here.
  */
 import type {
+  Disposition,
   HoldState,
   LossType,
   LotUseKind,
@@ -100,6 +101,20 @@ export interface ComplianceRecord {
   size: number | null;
 }
 
+export interface Nonconformance {
+  id: string;
+  defect: string;
+  disposition: Disposition;
+  quantity: number;
+  occurredAt: string | null;
+  order: string | null;
+  lot: string | null;
+  product: string | null;
+  approvedBy: string | null;
+  qualityResult: string | null;
+  reference: string | null;
+}
+
 export interface LotQuantity {
   site: string;
   name: string;
@@ -168,6 +183,7 @@ export interface Lot {
   usedIn: LotUse[];
   qualityResults: QualityResult[];
   records: ComplianceRecord[];
+  nonconformances: Nonconformance[];
 }
 
 export interface MaintenanceRequest {

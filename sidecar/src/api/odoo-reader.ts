@@ -6,6 +6,7 @@ import type {
   Downtime,
   Lot,
   MaintenanceRequest,
+  Nonconformance,
   OeeMinutes,
   OrderDetails,
   ProductionOrder,
@@ -404,7 +405,7 @@ interface OdooLot {
   produced_by: string[];
   components: Array<{ order: string; lot: string; product: Product; quantity: number }>;
   used_in: Array<{
-    kind: "production" | "delivery" | "scrap";
+    kind: "production" | "delivery" | "scrap" | "unbuild";
     reference: string;
     quantity: number;
     date: string | null;
@@ -413,6 +414,22 @@ interface OdooLot {
   quality: OdooQuality[];
   /** Absent from an Odoo whose addon predates compliance records. */
   records?: OdooRecord[];
+  /** Absent from an Odoo whose addon predates nonconformances. */
+  nonconformances?: OdooNonconformance[];
+}
+
+interface OdooNonconformance {
+  id: number;
+  defect: string;
+  disposition: Nonconformance["disposition"];
+  quantity: number;
+  occurred_at: string | null;
+  order: string | null;
+  lot: string | null;
+  product: string | null;
+  approved_by: string | null;
+  quality_result: number | null;
+  reference: string | null;
 }
 
 interface OdooMaintenance {
@@ -548,5 +565,18 @@ function lotOf(site: string, l: OdooLot): Lot {
     })),
     qualityResults: l.quality.map(qualityOf),
     records: (l.records ?? []).map(recordOf),
+    nonconformances: (l.nonconformances ?? []).map((n): Nonconformance => ({
+      id: String(n.id),
+      defect: n.defect,
+      disposition: n.disposition,
+      quantity: n.quantity,
+      occurredAt: n.occurred_at,
+      order: n.order,
+      lot: n.lot,
+      product: n.product,
+      approvedBy: n.approved_by,
+      qualityResult: n.quality_result === null ? null : String(n.quality_result),
+      reference: n.reference,
+    })),
   };
 }

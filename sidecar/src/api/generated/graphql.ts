@@ -1144,6 +1144,8 @@ export type Lot = {
   qualityResults: Array<QualityResult>;
   /** Compliance records filed for this lot at this site, oldest first. Scope `read:quality`. */
   records: Array<ComplianceRecord>;
+  /** Nonconformances found on this lot at this site and what was done with it, oldest first. Scope `read:quality`. */
+  nonconformances: Array<Nonconformance>;
 };
 
 /** A component lot consumed by an order that produced a lot. */
@@ -1168,7 +1170,9 @@ export type LotUseKind =
   /** Delivered to a customer. */
   | "delivery"
   /** Scrapped. */
-  | "scrap";
+  | "scrap"
+  /** Taken apart (an unbuild: its components back in stock). */
+  | "unbuild";
 
 /** One place a lot went. */
 export type LotUse = {
@@ -1425,6 +1429,33 @@ export type ComplianceRecordConnection = {
   edges: Array<ComplianceRecordEdge>;
   /** Whether more pages follow, and the cursor to ask for the next one. */
   pageInfo: PageInfo;
+};
+
+/** A nonconformance found by the plant and its disposition. */
+export type Nonconformance = {
+  __typename?: "Nonconformance";
+  /** Id in Odoo (`plant_bridge.nonconformance`). */
+  id: Scalars["ID"]["output"];
+  /** The defect. */
+  defect: Scalars["String"]["output"];
+  /** What was done with the goods. */
+  disposition: Disposition;
+  /** Quantity nonconforming. */
+  quantity: Scalars["Float"]["output"];
+  /** When it was found. */
+  occurredAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** Manufacturing order name; null when not on an order. */
+  order: Maybe<Scalars["String"]["output"]>;
+  /** Lot or serial name; null when not on a lot. */
+  lot: Maybe<Scalars["String"]["output"]>;
+  /** Product internal reference; null when it has none. */
+  product: Maybe<Scalars["String"]["output"]>;
+  /** Who approved the disposition; null when nobody had to. */
+  approvedBy: Maybe<Scalars["String"]["output"]>;
+  /** Id of the quality result that found it; null when none. */
+  qualityResult: Maybe<Scalars["ID"]["output"]>;
+  /** The scrap, unbuild, rework order or return it made; null for use as is. */
+  reference: Maybe<Scalars["String"]["output"]>;
 };
 
 /**
@@ -1948,6 +1979,7 @@ export type ResolversTypes = {
   ComplianceRecord: ResolverTypeWrapper<ComplianceRecord>;
   ComplianceRecordEdge: ResolverTypeWrapper<ComplianceRecordEdge>;
   ComplianceRecordConnection: ResolverTypeWrapper<ComplianceRecordConnection>;
+  Nonconformance: ResolverTypeWrapper<Nonconformance>;
   JSON: ResolverTypeWrapper<Scalars["JSON"]["output"]>;
   DateTime: ResolverTypeWrapper<Scalars["DateTime"]["output"]>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -2031,6 +2063,7 @@ export type ResolversParentTypes = {
   ComplianceRecord: ComplianceRecord;
   ComplianceRecordEdge: ComplianceRecordEdge;
   ComplianceRecordConnection: ComplianceRecordConnection;
+  Nonconformance: Nonconformance;
   JSON: Scalars["JSON"]["output"];
   DateTime: Scalars["DateTime"]["output"];
   Query: Record<PropertyKey, never>;
@@ -2437,6 +2470,7 @@ export type LotResolvers<
   usedIn?: Resolver<Array<ResolversTypes["LotUse"]>, ParentType, ContextType>;
   qualityResults?: Resolver<Array<ResolversTypes["QualityResult"]>, ParentType, ContextType>;
   records?: Resolver<Array<ResolversTypes["ComplianceRecord"]>, ParentType, ContextType>;
+  nonconformances?: Resolver<Array<ResolversTypes["Nonconformance"]>, ParentType, ContextType>;
 };
 
 export type LotComponentResolvers<
@@ -2604,6 +2638,24 @@ export type ComplianceRecordConnectionResolvers<
 > = {
   edges?: Resolver<Array<ResolversTypes["ComplianceRecordEdge"]>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes["PageInfo"], ParentType, ContextType>;
+};
+
+export type NonconformanceResolvers<
+  ContextType = ApiContext,
+  ParentType extends ResolversParentTypes["Nonconformance"] =
+    ResolversParentTypes["Nonconformance"],
+> = {
+  id?: Resolver<ResolversTypes["ID"], ParentType, ContextType>;
+  defect?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  disposition?: Resolver<ResolversTypes["Disposition"], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  occurredAt?: Resolver<Maybe<ResolversTypes["DateTime"]>, ParentType, ContextType>;
+  order?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  lot?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  product?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  approvedBy?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  qualityResult?: Resolver<Maybe<ResolversTypes["ID"]>, ParentType, ContextType>;
+  reference?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
 };
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes["JSON"], any> {
@@ -2807,6 +2859,7 @@ export type Resolvers<ContextType = ApiContext> = {
   ComplianceRecord?: ComplianceRecordResolvers<ContextType>;
   ComplianceRecordEdge?: ComplianceRecordEdgeResolvers<ContextType>;
   ComplianceRecordConnection?: ComplianceRecordConnectionResolvers<ContextType>;
+  Nonconformance?: NonconformanceResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Query?: QueryResolvers<ContextType>;

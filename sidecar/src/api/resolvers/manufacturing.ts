@@ -208,6 +208,10 @@ export function createManufacturingResolvers(options: ManufacturingResolversOpti
         requireScope(principal, "read:quality");
         return l.records;
       },
+      nonconformances: (l, _, { principal }) => {
+        requireScope(principal, "read:quality");
+        return l.nonconformances;
+      },
       producedBy: async (l, _, { principal, loaders }) => {
         requireScope(principal, "read:orders");
         return present(
