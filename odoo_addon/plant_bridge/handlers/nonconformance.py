@@ -97,6 +97,8 @@ class NonconformanceHandler(Handler):
         elif disposition == 'return':
             vals['return_picking_id'] = self._return(item, product, lot, quantity, uom).id
         nonconformance = self.env['plant_bridge.nonconformance'].create(vals)
+        if nonconformance.rework_production_id and lot:
+            self._rework_takes_lot(nonconformance.rework_production_id, lot)
         if disposition == 'use_as_is':
             self._use_as_is(item, nonconformance, approver, production, lot, result)
         return nonconformance
@@ -159,6 +161,18 @@ class NonconformanceHandler(Handler):
         })
         rework.action_confirm()
         return rework
+
+    def _rework_order_lines(self, rework, lot):
+        return rework.move_raw_ids.filtered(lambda m: m.product_id == lot.product_id and m.state not in ('done', 'cancel'))
+
+    def _rework_takes_lot(self, rework, lot):
+        """The rework order's component move of the nonconforming product takes the lot found
+        nonconforming (as a person picks it in the component's detailed operations), now that the
+        order is known as its rework order (a hold on the lot does not keep it out)."""
+        for move in self._rework_order_lines(rework, lot):
+            move.move_line_ids.unlink()
+            self.env['stock.move.line'].create(dict(move._prepare_move_line_vals(quantity=move.product_uom_qty),
+                                                    lot_id=lot.id))
 
     def _return(self, item, product, lot, quantity, uom):
         """The Return wizard on the done receipt that brought the lot: the product's line set to

@@ -168,6 +168,30 @@ class TestNonconformance(DifferentialCase):
         self.assertEqual(self.Message.search([('res_model', '=', 'plant_bridge.nonconformance')]).production_id,
                          produced)
 
+    def test_rework_order_takes_the_held_lot_it_reworks(self):
+        """Held rods are reworked into widgets: the rework order takes that lot despite the hold
+        (the hold keeps it out of every other order) and completes."""
+        self.received('E-R2')
+        held = self.lot(self.rod, 'E-R2')
+        self.hold(held)
+        other = Form(self.env['mrp.production'])
+        other.product_id = self.widget
+        other.bom_id = self.rework_bom
+        other.product_qty = 1
+        other = other.save()
+        other.action_confirm()
+        self.assertFalse(other.move_raw_ids.move_line_ids.lot_id & held)
+        nc = self.assertApplied(self.nonconformance(product='PB_ROD', lot='E-R2', quantity=1, disposition='rework',
+                                                    bom='RW-WIDGET'), 'plant_bridge.nonconformance')
+        rework = nc.rework_production_id
+        self.assertEqual(rework.move_raw_ids.move_line_ids.lot_id, held)
+        self.assertEqual(rework.move_raw_ids.move_line_ids.quantity, 1)
+        self.form_produce(rework, quantity=1, lot='E-W6')
+        self.mark_done(rework)
+        self.assertEqual(rework.state, 'done')
+        self.assertEqual(held.product_qty, 3)
+        self.assertEqual(nc.hold_state, 'held')
+
     # ------------------------------------------------------------------ return
     def test_return_as_the_return_wizard(self):
         manual_receipt, event_receipt = self.received('M-R1'), self.received('E-R1')
