@@ -37,6 +37,8 @@ canonical plant events, a message trace with an exception queue, and outbound re
         'views/plant_bridge_outbound_views.xml',
         'views/plant_bridge_metric_snapshot_views.xml',
         'views/plant_bridge_quality_result_views.xml',
+        'views/plant_bridge_record_views.xml',
+        'views/plant_bridge_nonconformance_views.xml',
         'views/mrp_workcenter_views.xml',
         'views/stock_lot_views.xml',
         'views/res_users_views.xml',

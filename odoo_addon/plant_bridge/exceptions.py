@@ -11,7 +11,7 @@ REJECTION_CODES = (
     'bad_quantity', 'bad_uom',
     'state_conflict', 'quality_hold', 'unauthorized', 'not_system_of_record', 'unexpected',
     'period_locked', 'bad_loss', 'unknown_location', 'unknown_operator',
-    'unknown_picking', 'unknown_package',
+    'unknown_picking', 'unknown_package', 'unknown_customer', 'bad_digest', 'too_large',
 )
 #: `parked_behind_rejection`: an earlier stock-moving event of the order was rejected and is
 #: not settled yet; `quality_hold`: a finish waiting for the order's (or its lot's) hold to be lifted;

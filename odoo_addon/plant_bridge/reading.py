@@ -335,6 +335,10 @@ def read_lots(env, site, names):
          ('production_id.lot_producing_ids', 'in', lots.ids)])._held_lots()
     quality = env['plant_bridge.quality.result'].search(
         [('site_id', '=', site.id), ('lot_id', 'in', lots.ids)], order='id')
+    nonconformances = env['plant_bridge.nonconformance'].search(
+        [('site_id', '=', site.id), ('lot_id', 'in', lots.ids)], order='id')
+    records = env['plant_bridge.record'].search(
+        [('site_id', '=', site.id), ('lot_id', 'in', lots.ids)], order='occurred_at, id')
     result = []
     for lot in lots:
         lines = done_lines.filtered(lambda line, lot=lot: line.lot_id == lot)
@@ -354,6 +358,8 @@ def read_lots(env, site, names):
             'components': components,
             'used_in': [use for line in lines if (use := lot_use_vals(line))],
             'quality': [quality_vals(q) for q in quality if q.lot_id == lot],
+            'records': [record_vals(r) for r in records if r.lot_id == lot],
+            'nonconformances': [nonconformance_vals(n) for n in nonconformances if n.lot_id == lot],
         })
     return result
 
@@ -367,6 +373,8 @@ def lot_use_vals(line):
         finished = (production.lot_producing_ids | production.move_finished_ids.move_line_ids.lot_id).mapped('name')
     elif move.scrap_id:
         kind, reference, finished = 'scrap', move.scrap_id.name, []
+    elif (unbuild := move.consume_unbuild_id or move.unbuild_id) and move.location_dest_id.usage == 'production':
+        kind, reference, finished = 'unbuild', unbuild.name, []
     elif line.picking_id and line.picking_id.picking_type_code == 'outgoing':
         kind, reference, finished = 'delivery', line.picking_id.name, []
     else:
@@ -402,6 +410,64 @@ def read_quality_results(env, site, filter_, limit, after):
                 raise UserError(env._("'%s' must be a string.", key))
             domain.append((field, '=', filter_[key]))
     return paged(env['plant_bridge.quality.result'], domain, limit, after, quality_vals)
+
+
+def nonconformance_vals(nonconformance):
+    """A nonconformance and what was done: `reference` names the scrap, unbuild, rework order or
+    return it made (none for use as is)."""
+    return {
+        'id': nonconformance.id,
+        'defect': nonconformance.name,
+        'disposition': nonconformance.disposition,
+        'quantity': nonconformance.quantity,
+        'occurred_at': utc_iso(nonconformance.occurred_at),
+        'order': nonconformance.production_id.name or None,
+        'lot': nonconformance.lot_id.name or None,
+        'product': nonconformance.product_id.default_code or None,
+        'approved_by': nonconformance.approved_by_id.name or None,
+        'quality_result': nonconformance.quality_result_id.id or None,
+        'reference': nonconformance._disposition_record().display_name or None,
+    }
+
+
+def record_vals(record):
+    return {
+        'id': record.id,
+        'kind': record.kind,
+        'title': record.name,
+        'occurred_at': utc_iso(record.occurred_at),
+        'lot': record.lot_id.name or None,
+        'product': record.product_id.default_code or None,
+        'order': record.production_id.name or None,
+        'delivery': record.picking_id.name or None,
+        'customer': record.partner_id.ref or record.partner_id.name or None,
+        'sha256': record.sha256,
+        'uri': record.uri or None,
+        'media_type': record.media_type or None,
+        'size': record.size or None,
+    }
+
+
+def read_records(env, site, filter_, limit, after):
+    """Compliance records of the site, newest first. `shippedTo`: the records for what went to
+    that customer (reference or exact name) - on the lots Odoo counts as delivered to them, or on
+    their deliveries; `customer`: the records filed for them."""
+    filter_ = check_filter(env, filter_, ('lot', 'order', 'delivery', 'kind', 'customer', 'shippedTo'))
+    domain = [('site_id', '=', site.id)]
+    for key, field in (('lot', 'lot_id.name'), ('order', 'production_id.name'),
+                       ('delivery', 'picking_id.name'), ('kind', 'kind')):
+        if filter_.get(key) is not None:
+            if not isinstance(filter_[key], str):
+                raise UserError(env._("'%s' must be a string.", key))
+            domain.append((field, '=', filter_[key]))
+    for key, field in (('customer', 'partner_id'), ('shippedTo', 'shipped_partner_ids')):
+        if (name := filter_.get(key)) is not None:
+            if not isinstance(name, str):
+                raise UserError(env._("'%s' must be a customer's reference or name.", key))
+            partners = env['res.partner'].search(
+                [('company_id', 'in', (site.company_id.id, False)), '|', ('ref', '=', name), ('name', '=', name)])
+            domain.append((field, 'in', partners.commercial_partner_id.ids))
+    return paged(env['plant_bridge.record'], domain, limit, after, record_vals)
 
 
 def maintenance_vals(request):

@@ -93,13 +93,27 @@ export function suggestedFix(code: string | false): SuggestedFix | undefined {
         action: listOf("stock.package", _t("Packages")),
         label: _t("Open Packages"),
       };
+    case "unknown_customer":
+      return {
+        text: _t(
+          "The record names a customer Odoo does not know: set the customer's Reference to the plant's code (or use its exact name), then retry.",
+        ),
+        action: listOf("res.partner", _t("Contacts")),
+        label: _t("Open Contacts"),
+      };
     case "unknown_picking":
       return {
         text: _t(
-          "No open transfer of that name, or the order has no such step (its warehouse's manufacturing route): check the transfers or edit the event, then replay.",
+          "No transfer of the site's warehouse has this name, or the order has no such step (its warehouse's manufacturing route; for a return: no receipt brought the lot): check the transfers or edit the event, then replay.",
         ),
         action: listOf("stock.picking", _t("Transfers")),
         label: _t("Open Transfers"),
+      };
+    case "bad_digest":
+      return {
+        text: _t(
+          "The document's SHA-256 is not the one sent: the content changed on the way. Have the plant send it again; do not edit it here.",
+        ),
       };
     case "unknown_operation":
       return {

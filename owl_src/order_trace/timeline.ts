@@ -119,8 +119,10 @@ const EVENT_TITLES: Record<EventType, () => string> = {
   labor: () => _t("Labor (operator time)"),
   machine_status: () => _t("Machine status"),
   quality: () => _t("Quality result"),
+  nonconformance: () => _t("Nonconformance"),
   maintenance: () => _t("Maintenance request"),
   transfer: () => _t("Transfer"),
+  record: () => _t("Compliance record"),
 };
 
 const EVENT_ICONS: Record<EventType, string> = {
@@ -132,8 +134,10 @@ const EVENT_ICONS: Record<EventType, string> = {
   labor: "fa-user-circle",
   machine_status: "fa-cogs",
   quality: "fa-flask",
+  nonconformance: "fa-exclamation-circle",
   maintenance: "fa-wrench",
   transfer: "fa-truck",
+  record: "fa-file-text-o",
 };
 
 const RELEASE_TITLES: Record<OutboundRow["event_type"], () => string> = {

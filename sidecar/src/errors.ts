@@ -22,12 +22,19 @@ export const REJECTION_CODES = [
   "ambiguous_equipment",
   /** A `location` (scrap), `from` / `to` (transfer) that is no location of the site's warehouse. */
   "unknown_location",
-  /** A transfer (`picking`, or an order's `step`) the site's warehouse does not have. */
+  /**
+   * A transfer (`picking`, or an order's `step`) or a record's `delivery` (picking name) the
+   * site's warehouse does not have.
+   */
   "unknown_picking",
   /** A `package` (transfer) Odoo has none of that name. */
   "unknown_package",
   /** An `operator` (badge or login) that is no user of the site's company. */
   "unknown_operator",
+  /** A record's `customer` that is no contact of the site's company (by reference or name). */
+  "unknown_customer",
+  /** A record whose inline content does not have the SHA-256 it claims. */
+  "bad_digest",
   "bad_quantity",
   /** A `uom` Odoo has no active unit of that name for, or one that does not measure the same thing. */
   "bad_uom",

@@ -172,6 +172,64 @@ const ADMIN_TOKEN = "e2e-admin-token-0123456789";
     }
   });
 
+  it("complianceRecords: every record for the lots shipped to a customer, in one query", async () => {
+    // a lot delivered to a contact of the customer, another kept in stock (Odoo's own delivery)
+    const out = await odoo.shell(`
+beam = env['product.product'].create({'name': 'E2E Beam', 'default_code': 'E2E_BEAM',
+                                      'is_storable': True, 'tracking': 'lot'})
+wh = env.ref('plant_bridge.site_main').warehouse_id
+customer = env['res.partner'].create({'name': 'E2E Bridges', 'ref': 'E2E-C1', 'is_company': True})
+buyer = env['res.partner'].create({'name': 'E2E Buyer', 'parent_id': customer.id})
+customers = env.ref('stock.stock_location_customers')
+for name in ('E2E-B1', 'E2E-B2'):
+    lot = env['stock.lot'].create({'name': name, 'product_id': beam.id})
+    env['stock.quant']._update_available_quantity(beam, wh.lot_stock_id, 5, lot_id=lot)
+lot = env['stock.lot'].search([('name', '=', 'E2E-B1')])
+picking = env['stock.picking'].create({
+    'picking_type_id': wh.out_type_id.id, 'partner_id': buyer.id,
+    'location_id': wh.lot_stock_id.id, 'location_dest_id': customers.id,
+    'move_ids': [(0, 0, {'product_id': beam.id, 'product_uom_qty': 2,
+                         'location_id': wh.lot_stock_id.id, 'location_dest_id': customers.id})]})
+picking.action_confirm()
+picking.move_ids.move_line_ids.unlink()
+env['stock.move.line'].create(dict(picking.move_ids._prepare_move_line_vals(quantity=2), lot_id=lot.id))
+picking.move_ids.picked = True
+picking.button_validate()
+env.cr.commit()
+print('STATE=' + picking.state)
+`);
+    expect(out).toContain("STATE=done");
+    const sha = "e".repeat(64);
+    const uri = "https://qms.example/E2E-B1.pdf";
+    const record = (id: string, lot: string, kind: string) => ({
+      id,
+      type: "record",
+      site: "main",
+      occurredAt: new Date().toISOString(),
+      kind,
+      lot,
+      product: "E2E_BEAM",
+      sha256: sha,
+      uri,
+    });
+    const posted = await odoo.admin<Array<{ status: string }>>("plant_bridge.api", "post_events", {
+      events: [
+        record("e2e-rec-1", "E2E-B1", "certificate_of_conformity"),
+        record("e2e-rec-2", "E2E-B2", "test_report"),
+      ],
+    });
+    expect(posted.map((p) => p.status)).toEqual(["applied", "applied"]);
+    const r = await h.gql(`{
+      complianceRecords(filter: { shippedTo: "E2E-C1" }) { edges { node { lot kind sha256 uri } } }
+      lot(name: "E2E-B2") { records { lot kind } }
+    }`);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.complianceRecords.edges.map((e: { node: unknown }) => e.node)).toEqual([
+      { lot: "E2E-B1", kind: "certificate_of_conformity", sha256: sha, uri },
+    ]);
+    expect(r.data.lot.records).toEqual([{ lot: "E2E-B2", kind: "test_report" }]);
+  }, 300_000);
+
   it("workCenters answers Odoo's work centers with their live state", async () => {
     const r = await h.gql(
       `{ workCenters { edges { node { key name workingState oee(from: "2020-01-01T00:00:00Z", to: "2020-02-01T00:00:00Z") { oee } } } } }`,

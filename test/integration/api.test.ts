@@ -141,6 +141,31 @@ describe("mutations", () => {
         to: "WH/Pre-Production",
       },
     ],
+    [
+      "reportNonconformance",
+      "NonconformanceInput",
+      {
+        order: "WH/MO/00001",
+        lot: "L1",
+        quantity: 2,
+        defect: "porosity",
+        disposition: "use_as_is",
+        approvedBy: "qa.lead",
+      },
+      { type: "nonconformance", disposition: "use_as_is", approvedBy: "qa.lead", quantity: 2 },
+    ],
+    [
+      "submitRecord",
+      "RecordInput",
+      {
+        kind: "test_report",
+        lot: "L1",
+        customer: "C-0042",
+        sha256: "a".repeat(64),
+        uri: "https://docs.example/reports/1.pdf",
+      },
+      { type: "record", kind: "test_report", uri: "https://docs.example/reports/1.pdf" },
+    ],
   ])(
     "%s makes one canonical event through the pipeline",
     async (mutation, input, fields, expected) => {
@@ -198,6 +223,31 @@ describe("mutations", () => {
       status: "rejected",
       code: "schema",
     });
+  });
+
+  it("refuses a nonconformance or a record the canonical schema refuses, with its code", async () => {
+    const nc = await h.gql(
+      `mutation { reportNonconformance(input: { id: "nc-bad", lot: "L1", quantity: 1, defect: "x",
+        disposition: use_as_is }) { id status code } }`,
+      {},
+      WRITER_MAIN,
+    );
+    expect(nc.data.reportNonconformance).toEqual({
+      id: "nc-bad",
+      status: "rejected",
+      code: "schema",
+    });
+    const rec = await h.gql(
+      `mutation { submitRecord(input: { id: "rec-bad", kind: other, lot: "L1", sha256: "${"a".repeat(64)}",
+        uri: "javascript:alert(1)" }) { id status code } }`,
+      {},
+      WRITER_MAIN,
+    );
+    expect(rec.data.submitRecord).toEqual({ id: "rec-bad", status: "rejected", code: "schema" });
+    expect((await h.store.listDeadLetters({ site: "main" })).map((d) => d.eventId).sort()).toEqual([
+      "nc-bad",
+      "rec-bad",
+    ]);
   });
 
   it("rejects a typed event the canonical schema refuses, with its code", async () => {

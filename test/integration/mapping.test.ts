@@ -149,6 +149,56 @@ describe.each(brokers)("mappings on %s", (name) => {
   );
 
   it(
+    "maps a vendor's inspection topic into a nonconformance and a compliance record",
+    async () => {
+      await r.configure([
+        {
+          id: 8,
+          name: "Inspection cell",
+          selector: `${r.prefix}/{site}/inspection`,
+          event_type: "nonconformance",
+          expression: `[{"lot": lot, "product": part, "quantity": bad, "defect": why,
+            "disposition": "rework", "occurredAt": ts},
+            {"type": "record", "kind": "measurements", "lot": lot, "product": part,
+            "content": $string(values), "sha256": sha, "mediaType": "application/json",
+            "occurredAt": ts}]`,
+          // $event is the expression's output: the mapping's type is not filled in yet
+          key_expression: `"insp-" & $$.lot & "-" & ($event.type ? $event.type : "nonconformance")`,
+        },
+      ]);
+      const values = { od: 12.02, id: 8.01 };
+      const payload = {
+        ts: T,
+        lot: "L-42",
+        part: "FURN_7800",
+        bad: 1,
+        why: "oval",
+        values,
+        sha: "d".repeat(64),
+      };
+      await r.publisher.publishAsync(`${r.prefix}/${r.site}/inspection`, JSON.stringify(payload), {
+        qos: 1,
+      });
+      const rows = await messages(2);
+      expect(rows.map((m) => m.event)).toEqual([
+        expect.objectContaining({
+          id: "insp-L-42-nonconformance",
+          type: "nonconformance",
+          disposition: "rework",
+          quantity: 1,
+        }),
+        expect.objectContaining({
+          id: "insp-L-42-record",
+          type: "record",
+          kind: "measurements",
+          content: JSON.stringify(values),
+        }),
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
     "makes several events of one message, keyed by a key expression",
     async () => {
       await r.configure([

@@ -159,6 +159,38 @@ describe("signed webhooks", () => {
     expect(rejected?.value).toBe(1);
   });
 
+  it("takes a nonconformance and a compliance record; refuses hostile ones with their codes", async () => {
+    await start();
+    const nc = { ...samples.nonconformance, site, id: "w-nc" };
+    const record = { ...samples.record, site, id: "w-rec" };
+    const hostile = [
+      { ...samples.record, site, id: "w-rec-js", content: undefined, uri: "javascript:alert(1)" },
+      { ...samples.record, site, id: "w-rec-both", uri: "https://x.example/a.pdf" },
+      { ...samples.nonconformance, site, id: "w-nc-zero", quantity: 0 },
+      { ...samples.nonconformance, site, id: "w-nc-concession", disposition: "use_as_is" },
+    ];
+    const answer = await post(JSON.stringify([nc, record, ...hostile]));
+    expect(answer.status).toBe(202);
+    expect(answer.results.map((r) => [r.id, r.status, r.code])).toEqual([
+      ["w-nc", "accepted", null],
+      ["w-rec", "accepted", null],
+      ["w-rec-js", "rejected", "schema"],
+      ["w-rec-both", "rejected", "schema"],
+      ["w-nc-zero", "rejected", "bad_quantity"],
+      ["w-nc-concession", "rejected", "schema"],
+    ]);
+    expect((await messages()).map((m) => [m.eventId, m.event.type, m.source]).sort()).toEqual([
+      ["w-nc", "nonconformance", "webhook"],
+      ["w-rec", "record", "webhook"],
+    ]);
+    expect((await deadLetters()).map((d) => d.eventId).sort()).toEqual([
+      "w-nc-concession",
+      "w-nc-zero",
+      "w-rec-both",
+      "w-rec-js",
+    ]);
+  });
+
   it("answers 401 to a wrong signature and keeps the request as a `signature` dead letter", async () => {
     await start();
     const body = JSON.stringify(event("forged"));

@@ -35,6 +35,25 @@ function quality(id: number, over: Record<string, unknown> = {}) {
   };
 }
 
+function record(id: number, over: Record<string, unknown> = {}) {
+  return {
+    id,
+    kind: "certificate_of_conformity",
+    title: "CoC 2026-0001",
+    occurred_at: "2026-11-27T09:00:00+00:00",
+    lot: "FIN-1",
+    product: "FURN_7800",
+    order: null,
+    delivery: null,
+    customer: "C-0042",
+    sha256: "a".repeat(64),
+    uri: null,
+    media_type: "text/plain",
+    size: 24,
+    ...over,
+  };
+}
+
 /**
  * Answers `plant_bridge.api.read_*` in Odoo's recorded shapes. `components` is how many component
  * lots went into the finished lot FIN-1 (each comes from its own order, so genealogy fans out).
@@ -116,6 +135,22 @@ function stubOdoo(components = 2) {
           },
         ],
         quality: [quality(7)],
+        records: [record(3)],
+        nonconformances: [
+          {
+            id: 4,
+            defect: "porosity",
+            disposition: "rework",
+            quantity: 1,
+            occurred_at: "2026-11-27T08:00:00+00:00",
+            order: "WH/MO/00001",
+            lot: "FIN-1",
+            product: "FURN_7800",
+            approved_by: null,
+            quality_result: 7,
+            reference: "UB/00002",
+          },
+        ],
       };
     if (!componentLots.includes(name)) return undefined;
     return {
@@ -230,6 +265,20 @@ function stubOdoo(components = 2) {
             released_at: "2026-11-26T09:30:00+00:00",
           }),
         ],
+        kw,
+      );
+    },
+    read_records: (kw) => {
+      checkFilter("read_records", kw, [
+        "lot",
+        "order",
+        "delivery",
+        "kind",
+        "customer",
+        "shippedTo",
+      ]);
+      return paged(
+        [record(9, { kind: "test_report", uri: "s3://qa/9.pdf", size: null }), record(3)],
         kw,
       );
     },
@@ -359,6 +408,71 @@ describe("qualityResults", () => {
     );
     expect(otherSite.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(odoo.calls).toEqual([]);
+  });
+});
+
+describe("complianceRecords", () => {
+  const Q = `query($f: ComplianceRecordFilter, $a: String) {
+    complianceRecords(filter: $f, first: 1, after: $a) {
+      edges { node { id kind title occurredAt lot product order delivery customer sha256 uri mediaType size } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+
+  it("answers every record for what went to a customer, in pages, the filter as Odoo reads it", async () => {
+    const odoo = stubOdoo();
+    const api = await harness(odoo);
+    const f = { shippedTo: "C-0042", kind: "test_report" };
+    const first = await api.gql(Q, { f });
+    expect(first.errors).toBeUndefined();
+    expect(first.data.complianceRecords.edges[0].node).toEqual({
+      id: "9",
+      kind: "test_report",
+      title: "CoC 2026-0001",
+      occurredAt: "2026-11-27T09:00:00.000Z",
+      lot: "FIN-1",
+      product: "FURN_7800",
+      order: null,
+      delivery: null,
+      customer: "C-0042",
+      sha256: "a".repeat(64),
+      uri: "s3://qa/9.pdf",
+      mediaType: "text/plain",
+      size: null,
+    });
+    const rest = await api.gql(Q, { f, a: first.data.complianceRecords.pageInfo.endCursor });
+    expect(
+      rest.data.complianceRecords.edges.map((e: { node: { id: string } }) => e.node.id),
+    ).toEqual(["3"]);
+    expect(odoo.calls).toEqual([
+      { method: "read_records", kwargs: { site: "main", filter: f, limit: 1 } },
+      { method: "read_records", kwargs: { site: "main", filter: f, limit: 1, after: 9 } },
+    ]);
+  });
+
+  it("lists a lot's records and nonconformances with its genealogy, and needs read:quality for them", async () => {
+    const odoo = stubOdoo();
+    const api = await harness(odoo);
+    const q = `{ lot(name: "FIN-1") { name records { id kind sha256 customer }
+      nonconformances { id defect disposition quantity qualityResult reference } } }`;
+    const ok = await api.gql(q);
+    expect(ok.data.lot.records).toEqual([
+      { id: "3", kind: "certificate_of_conformity", sha256: "a".repeat(64), customer: "C-0042" },
+    ]);
+    expect(ok.data.lot.nonconformances).toEqual([
+      {
+        id: "4",
+        defect: "porosity",
+        disposition: "rework",
+        quantity: 1,
+        qualityResult: "7",
+        reference: "UB/00002",
+      },
+    ]);
+    const denied = await api.gql(q, {}, only("read:lots"));
+    expect(denied.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const none = await api.gql(Q, {}, only("read:lots"));
+    expect(none.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
   });
 });
 

@@ -187,6 +187,54 @@ describe("canonical validator", () => {
     expect(orderKeyOf(samples.transfer)).toBe("main/product/FURN_8522");
   });
 
+  it("takes a compliance record by URI or inline, and refuses one that is both, neither or hostile", () => {
+    const byUri = { ...samples.record, content: undefined, uri: "https://docs.example/coc/1.pdf" };
+    delete byUri.content;
+    expect(validate(byUri)).toEqual({ ok: true, event: byUri });
+    const base64 = { ...samples.record, content: "dGVzdA==", encoding: "base64" };
+    expect(validate(base64)).toEqual({ ok: true, event: base64 });
+    const { lot: _lot, product: _product, ...noSubject } = samples.record;
+    const { content: _content, ...neither } = samples.record;
+    for (const [bad, path] of [
+      [{ ...samples.record, sha256: "abc" }, "/sha256"],
+      [{ ...samples.record, sha256: undefined }, "/sha256"],
+      [{ ...samples.record, kind: "love_letter" }, "/kind"],
+      [{ ...byUri, uri: "javascript:alert(1)" }, "/uri"],
+      [{ ...byUri, uri: "https://x/a b" }, "/uri"],
+      [{ ...samples.record, content: "x".repeat(90001) }, "/content"],
+      [{ ...samples.record, mediaType: "text/html\r\nX: 1" }, "/mediaType"],
+      [{ ...byUri, encoding: "base64" }, null],
+      [{ ...samples.record, uri: "https://docs.example/1.pdf" }, null],
+      [neither, null],
+      [noSubject, null],
+    ] as const) {
+      const r = validate(bad);
+      expect(r).toMatchObject({ ok: false, code: "schema" });
+      if (!r.ok && path !== null) expect(r.path).toBe(path);
+    }
+  });
+
+  it("takes a nonconformance with its disposition; use as is needs who approved it", () => {
+    const useAsIs = { ...samples.nonconformance, disposition: "use_as_is", approvedBy: "B-0001" };
+    expect(validate(useAsIs)).toEqual({ ok: true, event: useAsIs });
+    const rework = { ...samples.nonconformance, disposition: "rework", bom: "RW-TABLE" };
+    expect(validate(rework)).toEqual({ ok: true, event: rework });
+    const { order: _order, lot: _lot, ...noSubject } = samples.nonconformance;
+    for (const [bad, code] of [
+      [{ ...samples.nonconformance, disposition: "use_as_is" }, "schema"],
+      [{ ...samples.nonconformance, disposition: "bury" }, "schema"],
+      [{ ...samples.nonconformance, bom: "RW-TABLE" }, "schema"],
+      [{ ...samples.nonconformance, quantity: 0 }, "bad_quantity"],
+      [{ ...samples.nonconformance, defect: "" }, "schema"],
+      [{ ...samples.nonconformance, order: undefined, operation: "Assembly" }, "schema"],
+      [noSubject, "schema"],
+    ] as const) {
+      expect(validate(bad)).toMatchObject({ ok: false, code });
+    }
+    expect(orderKeyOf(samples.nonconformance)).toBe("main/order/WH/MO/00001");
+    expect(orderKeyOf({ ...samples.record, order: undefined })).toBe("main/lot/LOT-1");
+  });
+
   it("orders events by business object", () => {
     expect(orderKeyOf(samples.production)).toBe("main/order/WH/MO/00001");
     expect(orderKeyOf(samples.consumption)).toBe("main/order/WH/MO/00001");

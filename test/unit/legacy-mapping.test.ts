@@ -144,6 +144,74 @@ describe("legacy rows through a JSONata mapping", () => {
     expect(event!.start).toBe("2026-11-26T07:00:00+01:00");
   });
 
+  it("maps a quality system's export into nonconformances and compliance records, refusing hostile rows", async () => {
+    // One export, one row per finding: a disposition, or a certificate to file (kind CERT).
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "qms.csv"),
+      [
+        "KIND;LOT;QTY;DEFECT;DISPO;BY;SHA;URL",
+        "NC;L-7;2;porosity;SCRAP;;;",
+        "NC;L-8;1;scratch;UAI;;;",
+        `CERT;L-7;;;;;${"b".repeat(64)};https://qms.example/coc/L-7.pdf`,
+        `CERT;L-9;;;;;${"c".repeat(64)};javascript:alert(1)`,
+      ].join("\n"),
+    );
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, "qms.csv"), old, old);
+    const qms: MappingConfig = {
+      ...mapping,
+      id: 6,
+      event_type: "nonconformance",
+      // JSONata's $lookup on the export's codes; a CERT row is a record
+      expression: `KIND = "NC" ? {"type": "nonconformance", "lot": LOT, "product": "PB_WIDGET",
+        "quantity": $number(QTY), "defect": DEFECT,
+        "disposition": $lookup({"SCRAP": "scrap", "UAI": "use_as_is"}, DISPO),
+        "approvedBy": BY ? BY : undefined, "occurredAt": "2026-11-26T08:00:00+01:00"}
+        : {"type": "record", "kind": "certificate_of_conformity", "lot": LOT, "sha256": SHA,
+        "uri": URL, "occurredAt": "2026-11-26T08:00:00+01:00"}`,
+    };
+    const mapper = createRowMappers({ pool, check: createEventChecker(), origin: "odoo" })(
+      "main",
+      qms,
+    )!;
+    const source = createFileDropSource({
+      connectorId: 1,
+      dir,
+      archiveDir: join(dir, "archive"),
+      errorDir: join(dir, "error"),
+      patterns: ["*.csv"],
+      format: { format: "csv", delimiter: ";", quote: '"', header: true, skipLines: 0, trim: true },
+      stableMs: 0,
+      store: h.store,
+    });
+    expect(await source.run({ ...h.ctx, mapper })).toMatchObject({
+      rows: 4,
+      accepted: 2,
+      rejected: 2,
+    });
+    const events = (await h.messages()).map((m) => m.event);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: "nonconformance",
+        lot: "L-7",
+        quantity: 2,
+        disposition: "scrap",
+      }),
+      expect.objectContaining({
+        type: "record",
+        lot: "L-7",
+        sha256: "b".repeat(64),
+        uri: "https://qms.example/coc/L-7.pdf",
+      }),
+    ]);
+    // a concession without who approved it, a record pointing at a script: coded, kept, the rest flows
+    expect((await h.deadLetters()).map((d) => [d.code, d.origin])).toEqual([
+      ["schema", "file:qms.csv:3#m6@v2"],
+      ["schema", "file:qms.csv:5#m6@v2"],
+    ]);
+  });
+
   it("gives expressions the file and line of a row ($file, $line)", async () => {
     const dir = tempDir();
     writeFileSync(

@@ -12,8 +12,10 @@ from . import workorder_status
 from . import labor
 from . import machine_status
 from . import quality
+from . import nonconformance
 from . import maintenance
 from . import transfer
+from . import record
 
 HANDLERS = {
     handler.event_type: handler
@@ -26,7 +28,9 @@ HANDLERS = {
         labor.LaborHandler,
         machine_status.MachineStatusHandler,
         quality.QualityHandler,
+        nonconformance.NonconformanceHandler,
         maintenance.MaintenanceHandler,
         transfer.TransferHandler,
+        record.RecordHandler,
     )
 }

@@ -45,13 +45,20 @@ class ScrapHandler(Handler):
         lot = self.env['stock.lot']
         if lot_name := self.get_str(event, 'lot', required=False):
             lot = self.resolve_lot(item, lot_name, product)
-        location = item.site.warehouse_id.lot_stock_id
-        if production:
-            location = (production.location_dest_id if product == production.product_id
-                        else production.location_src_id)
-        if where := self.get_str(event, 'location', required=False):
-            location = self._location(item, where)
-        uom = self.get_uom(event) or product.uom_id
+        location = self._location(item, where) if (where := self.get_str(event, 'location', required=False)) else None
+        return self.make_scrap(item, product, quantity, self.get_uom(event), production, lot, location,
+                               self.get_str(event, 'reason', required=False), self.get_datetime(event, 'occurredAt'))
+
+    def make_scrap(self, item, product, quantity, uom, production, lot, location, reason, occurred):
+        """The validated scrap a person makes with the Scrap button / form (also a
+        nonconformance's scrap disposition): from `location`, else the order's locations, else
+        the warehouse's stock."""
+        if not location:
+            location = item.site.warehouse_id.lot_stock_id
+            if production:
+                location = (production.location_dest_id if product == production.product_id
+                            else production.location_src_id)
+        uom = uom or product.uom_id
         if uom not in product.uom_id | product.uom_ids | product.seller_ids.product_uom_id:
             if not uom._has_common_reference(product.uom_id):
                 raise EventRejected('bad_uom', f"{uom.name} cannot be converted to {product.uom_id.name}")
@@ -66,9 +73,8 @@ class ScrapHandler(Handler):
             'production_id': production.id or False,
             'origin': production.name or False,
         }
-        if reason := self.get_str(event, 'reason', required=False):
+        if reason:
             vals['scrap_reason_tag_ids'] = [(6, 0, self._reason_tag(reason).ids)]
-        occurred = self.get_datetime(event, 'occurredAt')
         self.check_period(item.site.company_id, occurred)
         with event_time(occurred):
             scrap = self.env['stock.scrap'].create(vals)

@@ -35,3 +35,5 @@ from . import mrp_production_trace
 from . import plant_bridge_audit
 from . import res_users_apikeys
 from . import plant_bridge_site_overview
+from . import plant_bridge_record
+from . import plant_bridge_nonconformance

@@ -22,6 +22,14 @@ class MrpProduction(models.Model):
         'Quality Hold', compute='_compute_plant_bridge_status',
         help="A quality result holds this order or one of its lots.")
 
+    def _plant_bridge_rework_lots(self):
+        """The nonconforming lots this order reworks (a nonconformance's rework order): a hold on
+        them does not keep them out of it."""
+        if not self.ids:
+            return self.env['stock.lot']
+        return self.env['plant_bridge.nonconformance'].sudo().search(
+            [('rework_production_id', 'in', self.ids)]).lot_id
+
     def _compute_plant_bridge_message_count(self):
         counts = {}
         if self.ids and self.env.user.has_group('plant_bridge.group_user'):

@@ -364,6 +364,14 @@ class PlantBridgeApi(models.AbstractModel):
         return reading.read_quality_results(env, site, filter, reading.check_limit(self.env, limit), after)
 
     @api.model
+    def read_records(self, site, filter=None, limit=50, after=None):  # noqa: A002
+        """Compliance records of the site, newest first: {items, has_more}. `filter`: {lot, order,
+        delivery, kind, customer, shippedTo} (`shippedTo`: records for what was delivered to that
+        customer)."""
+        env, site = self._read_env(site)
+        return reading.read_records(env, site, filter, reading.check_limit(self.env, limit), after)
+
+    @api.model
     def read_maintenance_requests(self, site, filter=None, limit=50, after=None):  # noqa: A002
         """Maintenance requests of the site's work centers (and their equipment), newest first:
         {items, has_more}."""

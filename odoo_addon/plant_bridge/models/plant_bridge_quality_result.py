@@ -57,6 +57,9 @@ class PlantBridgeQualityResult(models.Model):
         """Held results holding one of `lots`: by naming it, or by holding the order that
         produced it. With `production`, the holds recorded on that order itself are left out (a
         hold keeps a lot out of *other* orders)."""
+        if production:
+            # a rework order made for nonconforming goods takes them, held or not
+            lots -= production._plant_bridge_rework_lots()
         if not lots:
             return self.browse()
         results = self.sudo().search([('hold_state', '=', 'held'), '|', ('lot_id', 'in', lots.ids),

@@ -9,6 +9,10 @@ class StockLot(models.Model):
                                        help="Held by a quality hold: the lot is named by the hold, or "
                                             "was produced by an order under a hold.")
 
+    plant_bridge_record_ids = fields.One2many(
+        'plant_bridge.record', 'lot_id', 'Compliance Records',
+        help="Certificates, test reports, batch records and measurements the plant filed for this lot.")
+
     def _held_by_holds(self):
         """The lots held by the holds the user may see: the quality results are read under their
         site record rules (no superuser); only the lots their orders produced are then read as

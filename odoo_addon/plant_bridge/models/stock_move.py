@@ -43,6 +43,7 @@ class StockMove(models.Model):
         held = held.filtered(lambda r: r.production_id != self.raw_material_production_id
                              or not self.raw_material_production_id)._held_lots()
         held = held.filtered(lambda lot: lot.product_id == self.product_id)
+        held -= self.raw_material_production_id._plant_bridge_rework_lots()
         if lot_id and lot_id & held:
             return [], 0
         return super(StockMove, self.with_context(plant_bridge_held_lot_ids=held.ids))._update_reserved_quantity_vals(

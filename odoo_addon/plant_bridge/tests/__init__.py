@@ -39,3 +39,5 @@ from . import test_at_a_glance
 from . import test_plants_overview
 from . import test_event_types
 from . import test_transfer
+from . import test_record
+from . import test_nonconformance

@@ -4,12 +4,14 @@
  * work orders, lots) are resolved through the request's DataLoaders, not carried here.
  */
 import type {
+  Disposition,
   HoldState,
   LossType,
   LotUseKind,
   MachineState,
   ProductionOrderState,
   QualityOutcome,
+  RecordKind,
   Tracking,
   WorkOrderState,
   WorkingState,
@@ -83,6 +85,36 @@ export interface QualityResult {
   releasedAt: string | null;
 }
 
+export interface ComplianceRecord {
+  id: string;
+  kind: RecordKind;
+  title: string;
+  occurredAt: string | null;
+  lot: string | null;
+  product: string | null;
+  order: string | null;
+  delivery: string | null;
+  customer: string | null;
+  sha256: string;
+  uri: string | null;
+  mediaType: string | null;
+  size: number | null;
+}
+
+export interface Nonconformance {
+  id: string;
+  defect: string;
+  disposition: Disposition;
+  quantity: number;
+  occurredAt: string | null;
+  order: string | null;
+  lot: string | null;
+  product: string | null;
+  approvedBy: string | null;
+  qualityResult: string | null;
+  reference: string | null;
+}
+
 export interface LotQuantity {
   site: string;
   name: string;
@@ -150,6 +182,8 @@ export interface Lot {
   components: LotComponent[];
   usedIn: LotUse[];
   qualityResults: QualityResult[];
+  records: ComplianceRecord[];
+  nonconformances: Nonconformance[];
 }
 
 export interface MaintenanceRequest {

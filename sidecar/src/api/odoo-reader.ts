@@ -1,10 +1,12 @@
 import type { OdooClient } from "../contracts/odoo-api.js";
 import { ConfigError } from "../errors.js";
 import type {
+  ComplianceRecord,
   Component,
   Downtime,
   Lot,
   MaintenanceRequest,
+  Nonconformance,
   OeeMinutes,
   OrderDetails,
   ProductionOrder,
@@ -77,6 +79,12 @@ export interface OdooReader {
     limit: number,
     after?: number,
   ): Promise<Page<MaintenanceRequest>>;
+  records(
+    site: string,
+    filter: Record<string, unknown>,
+    limit: number,
+    after?: number,
+  ): Promise<Page<ComplianceRecord>>;
 }
 
 export function createOdooReader(options: OdooReaderOptions): OdooReader {
@@ -224,6 +232,16 @@ export function createOdooReader(options: OdooReaderOptions): OdooReader {
       return { items: answer.items.map(qualityOf), hasMore: answer.has_more };
     },
 
+    async records(site, filter, limit, after) {
+      const answer = await cached<{ items: OdooRecord[]; has_more: boolean }>("read_records", {
+        site,
+        filter: odooFilter(filter),
+        limit,
+        ...(after !== undefined && { after }),
+      });
+      return { items: answer.items.map(recordOf), hasMore: answer.has_more };
+    },
+
     async maintenanceRequests(site, filter, limit, after) {
       const answer = await cached<{ items: OdooMaintenance[]; has_more: boolean }>(
         "read_maintenance_requests",
@@ -322,6 +340,40 @@ interface OdooOrderDetails {
   quality: OdooQuality[];
 }
 
+interface OdooRecord {
+  id: number;
+  kind: ComplianceRecord["kind"];
+  title: string;
+  occurred_at: string | null;
+  lot: string | null;
+  product: string | null;
+  order: string | null;
+  delivery: string | null;
+  customer: string | null;
+  sha256: string;
+  uri: string | null;
+  media_type: string | null;
+  size: number | null;
+}
+
+function recordOf(r: OdooRecord): ComplianceRecord {
+  return {
+    id: String(r.id),
+    kind: r.kind,
+    title: r.title,
+    occurredAt: r.occurred_at,
+    lot: r.lot,
+    product: r.product,
+    order: r.order,
+    delivery: r.delivery,
+    customer: r.customer,
+    sha256: r.sha256,
+    uri: r.uri,
+    mediaType: r.media_type,
+    size: r.size,
+  };
+}
+
 interface OdooDowntime {
   workcenter: string;
   reason: string;
@@ -353,13 +405,31 @@ interface OdooLot {
   produced_by: string[];
   components: Array<{ order: string; lot: string; product: Product; quantity: number }>;
   used_in: Array<{
-    kind: "production" | "delivery" | "scrap";
+    kind: "production" | "delivery" | "scrap" | "unbuild";
     reference: string;
     quantity: number;
     date: string | null;
     lots: string[];
   }>;
   quality: OdooQuality[];
+  /** Absent from an Odoo whose addon predates compliance records. */
+  records?: OdooRecord[];
+  /** Absent from an Odoo whose addon predates nonconformances. */
+  nonconformances?: OdooNonconformance[];
+}
+
+interface OdooNonconformance {
+  id: number;
+  defect: string;
+  disposition: Nonconformance["disposition"];
+  quantity: number;
+  occurred_at: string | null;
+  order: string | null;
+  lot: string | null;
+  product: string | null;
+  approved_by: string | null;
+  quality_result: number | null;
+  reference: string | null;
 }
 
 interface OdooMaintenance {
@@ -494,5 +564,19 @@ function lotOf(site: string, l: OdooLot): Lot {
       producedLots: u.lots,
     })),
     qualityResults: l.quality.map(qualityOf),
+    records: (l.records ?? []).map(recordOf),
+    nonconformances: (l.nonconformances ?? []).map((n): Nonconformance => ({
+      id: String(n.id),
+      defect: n.defect,
+      disposition: n.disposition,
+      quantity: n.quantity,
+      occurredAt: n.occurred_at,
+      order: n.order,
+      lot: n.lot,
+      product: n.product,
+      approvedBy: n.approved_by,
+      qualityResult: n.quality_result === null ? null : String(n.quality_result),
+      reference: n.reference,
+    })),
   };
 }

@@ -18,8 +18,10 @@ export const EVENT_TYPE_LABELS: Readonly<Record<EventType, string>> = {
   labor: "Labor",
   machine_status: "Machine Status",
   quality: "Quality",
+  nonconformance: "Nonconformance",
   maintenance: "Maintenance",
   transfer: "Transfer",
+  record: "Compliance Record",
 };
 
 export interface EventTypeInfo {

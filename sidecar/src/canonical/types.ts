@@ -114,6 +114,56 @@ export interface QualityEvent extends EventEnvelope {
   hold?: boolean;
 }
 
+/**
+ * A nonconformance found on a lot, an order or one of its operations, with what the quality lead
+ * decided to do with the goods (each the operation a person would do in Odoo).
+ */
+export interface NonconformanceEvent extends EventEnvelope {
+  type: "nonconformance";
+  order?: string;
+  operation?: string;
+  lot?: string;
+  /** What is nonconforming (default: the order's finished product). */
+  product?: string;
+  quantity: number;
+  uom?: string;
+  defect: string;
+  description?: string;
+  disposition: "scrap" | "rework" | "use_as_is" | "return";
+  /** Who approved it (badge or login); required for `use_as_is`. */
+  approvedBy?: string;
+  /** The `id` of the quality event that found it. */
+  qualityEvent?: string;
+  /** `rework` only: the rework BOM's reference (a rework order); without it, an unbuild. */
+  bom?: string;
+  /** Where the goods are: an internal location's full name or barcode. */
+  location?: string;
+}
+
+export type RecordKind =
+  "certificate_of_conformity" | "test_report" | "batch_record" | "measurements" | "other";
+
+/**
+ * A compliance record for a lot, an order or a delivery (and the customer it is for): a file
+ * kept elsewhere (`uri`) or small inline `content`, with its SHA-256 either way.
+ */
+export interface RecordEvent extends EventEnvelope {
+  type: "record";
+  kind: RecordKind;
+  title?: string;
+  lot?: string;
+  product?: string;
+  order?: string;
+  delivery?: string;
+  customer?: string;
+  sha256: string;
+  uri?: string;
+  content?: string;
+  /** Of `content`: UTF-8 text (default) or base64 of the bytes. */
+  encoding?: "text" | "base64";
+  mediaType?: string;
+}
+
 export interface MaintenanceEvent extends EventEnvelope {
   type: "maintenance";
   workcenter?: string;
@@ -160,8 +210,10 @@ export type CanonicalEvent =
   | LaborEvent
   | MachineStatusEvent
   | QualityEvent
+  | NonconformanceEvent
   | MaintenanceEvent
-  | TransferEvent;
+  | TransferEvent
+  | RecordEvent;
 
 /** Compiles only while `CanonicalEvent` has one member per type of the schema's `EVENT_TYPES`. */
 export const EVERY_TYPE_HAS_AN_EVENT: [EventType] extends [CanonicalEvent["type"]]
@@ -189,6 +241,14 @@ export function orderKeyOf(event: CanonicalEvent): string {
       if (event.order) return `${event.site}/order/${event.order}`;
       if (event.lot) return `${event.site}/lot/${event.lot}`;
       return `${event.site}/test/${event.test}`;
+    case "nonconformance":
+      return event.order
+        ? `${event.site}/order/${event.order}`
+        : `${event.site}/lot/${event.lot ?? ""}`;
+    case "record":
+      if (event.order) return `${event.site}/order/${event.order}`;
+      if (event.lot) return `${event.site}/lot/${event.lot}`;
+      return `${event.site}/delivery/${event.delivery ?? ""}`;
     case "downtime":
     case "machine_status":
       return `${event.site}/workcenter/${event.workcenter}`;

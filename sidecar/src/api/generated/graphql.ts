@@ -50,10 +50,14 @@ export type EventType =
   | "machine_status"
   /** A quality test result, possibly holding a lot or an order. */
   | "quality"
+  /** A nonconformance and its disposition (scrap, rework, use as is, return to the supplier). */
+  | "nonconformance"
   /** A maintenance request for a work center or an equipment. */
   | "maintenance"
   /** Goods moved between locations, or a step of a transfer validated. */
-  | "transfer";
+  | "transfer"
+  /** A compliance record (certificate, test report, batch record, measurements) for a lot, an order or a delivery. */
+  | "record";
 
 /**
  * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
@@ -80,6 +84,10 @@ export type Mutation = {
   reportMachineStatus: SubmitResult;
   /** Reports a quality result, optionally holding the order or lot (`quality`). */
   reportQuality: SubmitResult;
+  /** Records a nonconformance and its disposition: scrap, rework, use as is, return (`nonconformance`). */
+  reportNonconformance: SubmitResult;
+  /** Attaches a compliance record to a lot, an order or a delivery (`record`). */
+  submitRecord: SubmitResult;
   /** Requests maintenance of a work center or equipment (`maintenance`). */
   requestMaintenance: SubmitResult;
   /** Reports goods moved between locations, or a transfer (an order's step) validated (`transfer`). */
@@ -170,6 +178,24 @@ export type MutationReportMachineStatusArgs = {
  */
 export type MutationReportQualityArgs = {
   input: QualityInput;
+};
+
+/**
+ * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
+ * idempotent by (site, id) and durable in the sidecar's outbox before the answer; the sidecar then
+ * posts them to Odoo. Scope `write:events` (dead-letter actions: `admin`).
+ */
+export type MutationReportNonconformanceArgs = {
+  input: NonconformanceInput;
+};
+
+/**
+ * Writes go through the same pipeline as MQTT: validated against the canonical events v1,
+ * idempotent by (site, id) and durable in the sidecar's outbox before the answer; the sidecar then
+ * posts them to Odoo. Scope `write:events` (dead-letter actions: `admin`).
+ */
+export type MutationSubmitRecordArgs = {
+  input: RecordInput;
 };
 
 /**
@@ -551,6 +577,111 @@ export type TransferInput = {
   lines?: InputMaybe<Array<TransferLineInput>>;
   /** Less picked than planned: make a backorder for the rest (default: the operation type's policy). */
   backorder?: InputMaybe<Scalars["Boolean"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
+  attributes?: InputMaybe<Scalars["JSON"]["input"]>;
+};
+
+/** What is done with nonconforming goods. */
+export type Disposition =
+  /** Scrapped (a validated scrap). */
+  | "scrap"
+  /** Reworked: an unbuild, or a rework order from a rework bill of materials (`bom`). */
+  | "rework"
+  /** Used as is, under a concession (`approvedBy` required); releases the hold on the goods. */
+  | "use_as_is"
+  /** Returned to the supplier (a return of the receipt that brought the lot). */
+  | "return";
+
+/** A `nonconformance` event: a quality failure on a lot, an order or an operation, and its disposition. */
+export type NonconformanceInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
+  id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
+  site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
+  occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** Manufacturing order (give order, lot or both). */
+  order?: InputMaybe<Scalars["String"]["input"]>;
+  /** Operation name of the order's work order where it was found. */
+  operation?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial that is nonconforming. */
+  lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Internal reference of the nonconforming product; default: the order's finished product. */
+  product?: InputMaybe<Scalars["String"]["input"]>;
+  /** Quantity nonconforming. */
+  quantity: Scalars["Float"]["input"];
+  /** Unit of `quantity`, as Odoo names it. */
+  uom?: InputMaybe<Scalars["String"]["input"]>;
+  /** The defect, e.g. `porosity` (at most 200 characters). */
+  defect: Scalars["String"]["input"];
+  /** More about it (at most 4000 characters). */
+  description?: InputMaybe<Scalars["String"]["input"]>;
+  /** What is done with the goods. */
+  disposition: Disposition;
+  /** Who approved the disposition (badge or login); required for use_as_is. */
+  approvedBy?: InputMaybe<Scalars["String"]["input"]>;
+  /** The `id` of the quality event that found it; default: the last failed result on the order or lot. */
+  qualityEvent?: InputMaybe<Scalars["String"]["input"]>;
+  /** rework: the rework bill of materials' reference (a rework order); without it, an unbuild. */
+  bom?: InputMaybe<Scalars["String"]["input"]>;
+  /** Where the goods are: an internal location's full name or barcode. */
+  location?: InputMaybe<Scalars["String"]["input"]>;
+  /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
+  attributes?: InputMaybe<Scalars["JSON"]["input"]>;
+};
+
+/** The kind of a compliance record. */
+export type RecordKind =
+  /** Certificate of conformity. */
+  | "certificate_of_conformity"
+  /** Test report. */
+  | "test_report"
+  /** Batch record. */
+  | "batch_record"
+  /** A measurement set. */
+  | "measurements"
+  /** Anything else. */
+  | "other";
+
+/** How inline record content is encoded. */
+export type RecordEncoding =
+  /** UTF-8 text. */
+  | "text"
+  /** Base64 of the bytes. */
+  | "base64";
+
+/** A `record` event: a compliance record for a lot, an order or a delivery (give at least one); `uri` or `content`. */
+export type RecordInput = {
+  /** Idempotency key, unique per site (at most 200 characters). */
+  id: Scalars["String"]["input"];
+  /** Default: the token's only site, else the sidecar's default site. */
+  site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Default: now. */
+  occurredAt?: InputMaybe<Scalars["DateTime"]["input"]>;
+  /** What it is. */
+  kind: RecordKind;
+  /** Its title or document number. */
+  title?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial it is for. */
+  lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Internal reference of the lot's product (when the lot name is not unique). */
+  product?: InputMaybe<Scalars["String"]["input"]>;
+  /** Manufacturing order it is for. */
+  order?: InputMaybe<Scalars["String"]["input"]>;
+  /** Delivery (picking name) it goes with. */
+  delivery?: InputMaybe<Scalars["String"]["input"]>;
+  /** Customer it is for: reference or exact name; default: the delivery's customer. */
+  customer?: InputMaybe<Scalars["String"]["input"]>;
+  /** SHA-256 of the document (64 hexadecimal digits). */
+  sha256: Scalars["String"]["input"];
+  /** Where the document is kept (http(s), sftp, ftp(s), s3, smb, file); or give content. */
+  uri?: InputMaybe<Scalars["String"]["input"]>;
+  /** The document itself when small (at most 64 KiB decoded); or give uri. */
+  content?: InputMaybe<Scalars["String"]["input"]>;
+  /** Encoding of content; default text. */
+  encoding?: InputMaybe<RecordEncoding>;
+  /** Media type of the document, e.g. `application/pdf`. */
+  mediaType?: InputMaybe<Scalars["String"]["input"]>;
   /** Free-form context (at most 50 keys), kept in the trace, not interpreted. */
   attributes?: InputMaybe<Scalars["JSON"]["input"]>;
 };
@@ -1110,6 +1241,10 @@ export type Lot = {
   usedIn: Array<LotUse>;
   /** Quality results recorded on this lot at this site, oldest first. */
   qualityResults: Array<QualityResult>;
+  /** Compliance records filed for this lot at this site, oldest first. Scope `read:quality`. */
+  records: Array<ComplianceRecord>;
+  /** Nonconformances found on this lot at this site and what was done with it, oldest first. Scope `read:quality`. */
+  nonconformances: Array<Nonconformance>;
 };
 
 /** A component lot consumed by an order that produced a lot. */
@@ -1134,7 +1269,9 @@ export type LotUseKind =
   /** Delivered to a customer. */
   | "delivery"
   /** Scrapped. */
-  | "scrap";
+  | "scrap"
+  /** Taken apart (an unbuild: its components back in stock). */
+  | "unbuild";
 
 /** One place a lot went. */
 export type LotUse = {
@@ -1326,6 +1463,100 @@ export type ProductionOrderConnection = {
   pageInfo: PageInfo;
 };
 
+/** Which compliance records to list; every given criterion must match (AND). */
+export type ComplianceRecordFilter = {
+  /** Default: the token's only site, else the sidecar's default site. */
+  site?: InputMaybe<Scalars["String"]["input"]>;
+  /** Lot or serial name. */
+  lot?: InputMaybe<Scalars["String"]["input"]>;
+  /** Manufacturing order name. */
+  order?: InputMaybe<Scalars["String"]["input"]>;
+  /** Delivery (picking) name. */
+  delivery?: InputMaybe<Scalars["String"]["input"]>;
+  /** Only records of this kind. */
+  kind?: InputMaybe<RecordKind>;
+  /** Records filed for this customer (reference or exact name). */
+  customer?: InputMaybe<Scalars["String"]["input"]>;
+  /** Every record for what went to this customer (reference or exact name): on the lots Odoo counts as delivered to them, or on their deliveries. */
+  shippedTo?: InputMaybe<Scalars["String"]["input"]>;
+};
+
+/** A compliance record: a certificate, test report, batch record or measurement set. */
+export type ComplianceRecord = {
+  __typename?: "ComplianceRecord";
+  /** Id of the record in Odoo (`plant_bridge.record`). */
+  id: Scalars["ID"]["output"];
+  /** What it is. */
+  kind: RecordKind;
+  /** Its title or document number. */
+  title: Scalars["String"]["output"];
+  /** When the plant filed it. */
+  occurredAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** Lot or serial name; null when not for a lot. */
+  lot: Maybe<Scalars["String"]["output"]>;
+  /** Product internal reference; null when unknown. */
+  product: Maybe<Scalars["String"]["output"]>;
+  /** Manufacturing order name; null when not for an order. */
+  order: Maybe<Scalars["String"]["output"]>;
+  /** Delivery name; null when not for a delivery. */
+  delivery: Maybe<Scalars["String"]["output"]>;
+  /** The customer it is for (reference, else name); null when none. */
+  customer: Maybe<Scalars["String"]["output"]>;
+  /** SHA-256 of the document. */
+  sha256: Scalars["String"]["output"];
+  /** Where the document is kept; null when it is kept in Odoo. */
+  uri: Maybe<Scalars["String"]["output"]>;
+  /** Media type of the document; null when not given. */
+  mediaType: Maybe<Scalars["String"]["output"]>;
+  /** Size in bytes of the document kept in Odoo; null when kept at `uri`. */
+  size: Maybe<Scalars["Int"]["output"]>;
+};
+
+/** One compliance record in a page. */
+export type ComplianceRecordEdge = {
+  __typename?: "ComplianceRecordEdge";
+  /** The record. */
+  node: ComplianceRecord;
+  /** Pass as `after` to continue after this record. */
+  cursor: Scalars["String"]["output"];
+};
+
+/** A page of compliance records, newest first. */
+export type ComplianceRecordConnection = {
+  __typename?: "ComplianceRecordConnection";
+  /** The records of this page. */
+  edges: Array<ComplianceRecordEdge>;
+  /** Whether more pages follow, and the cursor to ask for the next one. */
+  pageInfo: PageInfo;
+};
+
+/** A nonconformance found by the plant and its disposition. */
+export type Nonconformance = {
+  __typename?: "Nonconformance";
+  /** Id in Odoo (`plant_bridge.nonconformance`). */
+  id: Scalars["ID"]["output"];
+  /** The defect. */
+  defect: Scalars["String"]["output"];
+  /** What was done with the goods. */
+  disposition: Disposition;
+  /** Quantity nonconforming. */
+  quantity: Scalars["Float"]["output"];
+  /** When it was found. */
+  occurredAt: Maybe<Scalars["DateTime"]["output"]>;
+  /** Manufacturing order name; null when not on an order. */
+  order: Maybe<Scalars["String"]["output"]>;
+  /** Lot or serial name; null when not on a lot. */
+  lot: Maybe<Scalars["String"]["output"]>;
+  /** Product internal reference; null when it has none. */
+  product: Maybe<Scalars["String"]["output"]>;
+  /** Who approved the disposition; null when nobody had to. */
+  approvedBy: Maybe<Scalars["String"]["output"]>;
+  /** Id of the quality result that found it; null when none. */
+  qualityResult: Maybe<Scalars["ID"]["output"]>;
+  /** The scrap, unbuild, rework order or return it made; null for use as is. */
+  reference: Maybe<Scalars["String"]["output"]>;
+};
+
 /**
  * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
  * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
@@ -1350,6 +1581,8 @@ export type Query = {
   lot: Maybe<Lot>;
   /** Quality results of a site, newest first (read from Odoo). Scope `read:quality`. */
   qualityResults: QualityResultConnection;
+  /** Compliance records of a site, newest first (read from Odoo). Scope `read:quality`. */
+  complianceRecords: ComplianceRecordConnection;
   /** Maintenance requests of a site's company, newest first (read from Odoo). Scope `read:maintenance`. */
   maintenanceRequests: MaintenanceRequestConnection;
   /** Events received by this sidecar and their state on the way to Odoo, newest first. Scope `read:messages`. */
@@ -1423,6 +1656,18 @@ export type QueryLotArgs = {
  */
 export type QueryQualityResultsArgs = {
   filter?: InputMaybe<QualityResultFilter>;
+  first?: InputMaybe<Scalars["Int"]["input"]>;
+  after?: InputMaybe<Scalars["String"]["input"]>;
+};
+
+/**
+ * Reads. Manufacturing fields (sites, work centers, orders, lots, quality, maintenance) come from
+ * Odoo through the connector; `messages`, `deadLetters` and `sidecar` from this sidecar's own store.
+ * Where a `site` argument or filter is left out, the token's only site is used, else the sidecar's
+ * default site; naming a site the token may not see answers `FORBIDDEN`.
+ */
+export type QueryComplianceRecordsArgs = {
+  filter?: InputMaybe<ComplianceRecordFilter>;
   first?: InputMaybe<Scalars["Int"]["input"]>;
   after?: InputMaybe<Scalars["String"]["input"]>;
 };
@@ -1747,6 +1992,11 @@ export type ResolversTypes = {
   TransferStep: TransferStep;
   TransferLineInput: TransferLineInput;
   TransferInput: TransferInput;
+  Disposition: Disposition;
+  NonconformanceInput: NonconformanceInput;
+  RecordKind: RecordKind;
+  RecordEncoding: RecordEncoding;
+  RecordInput: RecordInput;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ProcessedEvent: ResolverTypeWrapper<ProcessedEvent>;
   MachineStatus: ResolverTypeWrapper<MachineStatus>;
@@ -1803,6 +2053,11 @@ export type ResolversTypes = {
       edges: Array<ResolversTypes["ProductionOrderEdge"]>;
     }
   >;
+  ComplianceRecordFilter: ComplianceRecordFilter;
+  ComplianceRecord: ResolverTypeWrapper<ComplianceRecord>;
+  ComplianceRecordEdge: ResolverTypeWrapper<ComplianceRecordEdge>;
+  ComplianceRecordConnection: ResolverTypeWrapper<ComplianceRecordConnection>;
+  Nonconformance: ResolverTypeWrapper<Nonconformance>;
   JSON: ResolverTypeWrapper<Scalars["JSON"]["output"]>;
   DateTime: ResolverTypeWrapper<Scalars["DateTime"]["output"]>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1840,6 +2095,8 @@ export type ResolversParentTypes = {
   MaintenanceInput: MaintenanceInput;
   TransferLineInput: TransferLineInput;
   TransferInput: TransferInput;
+  NonconformanceInput: NonconformanceInput;
+  RecordInput: RecordInput;
   Subscription: Record<PropertyKey, never>;
   ProcessedEvent: ProcessedEvent;
   MachineStatus: MachineStatus;
@@ -1881,6 +2138,11 @@ export type ResolversParentTypes = {
   ProductionOrderConnection: Omit<ProductionOrderConnection, "edges"> & {
     edges: Array<ResolversParentTypes["ProductionOrderEdge"]>;
   };
+  ComplianceRecordFilter: ComplianceRecordFilter;
+  ComplianceRecord: ComplianceRecord;
+  ComplianceRecordEdge: ComplianceRecordEdge;
+  ComplianceRecordConnection: ComplianceRecordConnection;
+  Nonconformance: Nonconformance;
   JSON: Scalars["JSON"]["output"];
   DateTime: Scalars["DateTime"]["output"];
   Query: Record<PropertyKey, never>;
@@ -1952,6 +2214,18 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationReportQualityArgs, "input">
+  >;
+  reportNonconformance?: Resolver<
+    ResolversTypes["SubmitResult"],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReportNonconformanceArgs, "input">
+  >;
+  submitRecord?: Resolver<
+    ResolversTypes["SubmitResult"],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSubmitRecordArgs, "input">
   >;
   requestMaintenance?: Resolver<
     ResolversTypes["SubmitResult"],
@@ -2280,6 +2554,8 @@ export type LotResolvers<
   components?: Resolver<Array<ResolversTypes["LotComponent"]>, ParentType, ContextType>;
   usedIn?: Resolver<Array<ResolversTypes["LotUse"]>, ParentType, ContextType>;
   qualityResults?: Resolver<Array<ResolversTypes["QualityResult"]>, ParentType, ContextType>;
+  records?: Resolver<Array<ResolversTypes["ComplianceRecord"]>, ParentType, ContextType>;
+  nonconformances?: Resolver<Array<ResolversTypes["Nonconformance"]>, ParentType, ContextType>;
 };
 
 export type LotComponentResolvers<
@@ -2411,6 +2687,62 @@ export type ProductionOrderConnectionResolvers<
   pageInfo?: Resolver<ResolversTypes["PageInfo"], ParentType, ContextType>;
 };
 
+export type ComplianceRecordResolvers<
+  ContextType = ApiContext,
+  ParentType extends ResolversParentTypes["ComplianceRecord"] =
+    ResolversParentTypes["ComplianceRecord"],
+> = {
+  id?: Resolver<ResolversTypes["ID"], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes["RecordKind"], ParentType, ContextType>;
+  title?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  occurredAt?: Resolver<Maybe<ResolversTypes["DateTime"]>, ParentType, ContextType>;
+  lot?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  product?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  order?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  delivery?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  uri?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  mediaType?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  size?: Resolver<Maybe<ResolversTypes["Int"]>, ParentType, ContextType>;
+};
+
+export type ComplianceRecordEdgeResolvers<
+  ContextType = ApiContext,
+  ParentType extends ResolversParentTypes["ComplianceRecordEdge"] =
+    ResolversParentTypes["ComplianceRecordEdge"],
+> = {
+  node?: Resolver<ResolversTypes["ComplianceRecord"], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+};
+
+export type ComplianceRecordConnectionResolvers<
+  ContextType = ApiContext,
+  ParentType extends ResolversParentTypes["ComplianceRecordConnection"] =
+    ResolversParentTypes["ComplianceRecordConnection"],
+> = {
+  edges?: Resolver<Array<ResolversTypes["ComplianceRecordEdge"]>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes["PageInfo"], ParentType, ContextType>;
+};
+
+export type NonconformanceResolvers<
+  ContextType = ApiContext,
+  ParentType extends ResolversParentTypes["Nonconformance"] =
+    ResolversParentTypes["Nonconformance"],
+> = {
+  id?: Resolver<ResolversTypes["ID"], ParentType, ContextType>;
+  defect?: Resolver<ResolversTypes["String"], ParentType, ContextType>;
+  disposition?: Resolver<ResolversTypes["Disposition"], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes["Float"], ParentType, ContextType>;
+  occurredAt?: Resolver<Maybe<ResolversTypes["DateTime"]>, ParentType, ContextType>;
+  order?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  lot?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  product?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  approvedBy?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+  qualityResult?: Resolver<Maybe<ResolversTypes["ID"]>, ParentType, ContextType>;
+  reference?: Resolver<Maybe<ResolversTypes["String"]>, ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes["JSON"], any> {
   name: "JSON";
 }
@@ -2463,6 +2795,12 @@ export type QueryResolvers<
     ParentType,
     ContextType,
     RequireFields<QueryQualityResultsArgs, "first">
+  >;
+  complianceRecords?: Resolver<
+    ResolversTypes["ComplianceRecordConnection"],
+    ParentType,
+    ContextType,
+    RequireFields<QueryComplianceRecordsArgs, "first">
   >;
   maintenanceRequests?: Resolver<
     ResolversTypes["MaintenanceRequestConnection"],
@@ -2603,6 +2941,10 @@ export type Resolvers<ContextType = ApiContext> = {
   WorkCenterConnection?: WorkCenterConnectionResolvers<ContextType>;
   ProductionOrderEdge?: ProductionOrderEdgeResolvers<ContextType>;
   ProductionOrderConnection?: ProductionOrderConnectionResolvers<ContextType>;
+  ComplianceRecord?: ComplianceRecordResolvers<ContextType>;
+  ComplianceRecordEdge?: ComplianceRecordEdgeResolvers<ContextType>;
+  ComplianceRecordConnection?: ComplianceRecordConnectionResolvers<ContextType>;
+  Nonconformance?: NonconformanceResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Query?: QueryResolvers<ContextType>;

@@ -35,8 +35,10 @@ export const TYPED_MUTATIONS: Readonly<Record<EventType, keyof MutationResolvers
   labor: "reportLabor",
   machine_status: "reportMachineStatus",
   quality: "reportQuality",
+  nonconformance: "reportNonconformance",
   maintenance: "requestMaintenance",
   transfer: "reportTransfer",
+  record: "submitRecord",
 };
 
 /**

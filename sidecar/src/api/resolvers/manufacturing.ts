@@ -115,6 +115,17 @@ export function createManufacturingResolvers(options: ManufacturingResolversOpti
         return connection(page.items, page.hasMore, (q) => Number(q.id));
       },
 
+      complianceRecords: async (_, args, { principal }) => {
+        requireScope(principal, "read:quality");
+        const f = args.filter ?? {};
+        const site = siteFor(principal, f.site, defaultSite);
+        const first = pageSize(args.first, 200);
+        const after = args.after ? decodeNumberCursor(args.after) : undefined;
+        const { site: _site, ...filter } = f;
+        const page = await guarded(() => reader.records(site, filter, first, after));
+        return connection(page.items, page.hasMore, (r) => Number(r.id));
+      },
+
       maintenanceRequests: async (_, args, { principal }) => {
         requireScope(principal, "read:maintenance");
         const f = args.filter ?? {};
@@ -193,6 +204,14 @@ export function createManufacturingResolvers(options: ManufacturingResolversOpti
     },
 
     Lot: {
+      records: (l, _, { principal }) => {
+        requireScope(principal, "read:quality");
+        return l.records;
+      },
+      nonconformances: (l, _, { principal }) => {
+        requireScope(principal, "read:quality");
+        return l.nonconformances;
+      },
       producedBy: async (l, _, { principal, loaders }) => {
         requireScope(principal, "read:orders");
         return present(

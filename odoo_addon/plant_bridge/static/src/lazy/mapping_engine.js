@@ -13257,8 +13257,10 @@ var EVENT_TYPES = [
   "labor",
   "machine_status",
   "quality",
+  "nonconformance",
   "maintenance",
-  "transfer"
+  "transfer",
+  "record"
 ];
 var MAX_ID_LENGTH = 200;
 var KEY = { type: "string", minLength: 1, maxLength: 200 };
@@ -13271,6 +13273,7 @@ var UOM = {
   maxLength: 64,
   description: "Unit of measure of `quantity`, an active unit's name in Odoo; default: the unit of the order or move it lands on. Odoo converts it; an unknown unit or one of another kind is rejected `bad_uom`."
 };
+var SHA256 = { type: "string", pattern: "^[0-9a-fA-F]{64}$" };
 var OPERATOR = {
   type: "string",
   minLength: 1,
@@ -13435,6 +13438,52 @@ var eventSchemas = {
     },
     ["test", "result"]
   ),
+  nonconformance: eventSchema(
+    "nonconformance",
+    "A nonconformance and its disposition (scrap, rework, use as is, return to the supplier)",
+    {
+      order: KEY,
+      operation: KEY,
+      lot: KEY,
+      product: {
+        ...KEY,
+        description: "What is nonconforming: default the order's finished product; with `lot`, needed when the order does not name it."
+      },
+      quantity: QUANTITY,
+      uom: UOM,
+      defect: { type: "string", minLength: 1, maxLength: 200 },
+      description: TEXT,
+      disposition: { enum: ["scrap", "rework", "use_as_is", "return"] },
+      approvedBy: {
+        ...OPERATOR,
+        description: "Who approved the disposition (a badge or a login); required for use_as_is. Unknown: rejected `unknown_operator`."
+      },
+      qualityEvent: {
+        ...KEY,
+        description: "The `id` of the quality event that found it; default: the last failed result on the order or lot."
+      },
+      bom: {
+        ...KEY,
+        description: "rework only: the rework bill of materials (its reference) for a rework order; without it the goods are unbuilt."
+      },
+      location: KEY
+    },
+    ["defect", "disposition", "quantity"],
+    {
+      anyOf: [{ required: ["order"] }, { required: ["lot"] }],
+      allOf: [
+        {
+          if: { properties: { disposition: { const: "use_as_is" } } },
+          then: { required: ["approvedBy"] }
+        },
+        { if: { required: ["operation"] }, then: { required: ["order"] } },
+        {
+          if: { required: ["bom"] },
+          then: { properties: { disposition: { const: "rework" } } }
+        }
+      ]
+    }
+  ),
   maintenance: eventSchema(
     "maintenance",
     "A maintenance request for a work center or an equipment",
@@ -13527,6 +13576,56 @@ var eventSchemas = {
           }
         }
       ]
+    }
+  ),
+  record: eventSchema(
+    "record",
+    "A compliance record (certificate, test report, batch record, measurements) for a lot, an order or a delivery",
+    {
+      kind: {
+        enum: ["certificate_of_conformity", "test_report", "batch_record", "measurements", "other"]
+      },
+      title: { type: "string", minLength: 1, maxLength: 200 },
+      lot: KEY,
+      product: KEY,
+      order: KEY,
+      delivery: KEY,
+      customer: {
+        ...KEY,
+        description: "Who the record is for: a customer's reference or exact name in Odoo; default: the delivery's customer."
+      },
+      sha256: SHA256,
+      uri: {
+        type: "string",
+        maxLength: 2048,
+        pattern: "^(https?|sftp|ftps?|s3|smb|file)://[^\\s]+$",
+        description: "Where the document is kept (http(s), sftp, ftp(s), s3, smb or file URL)."
+      },
+      content: {
+        type: "string",
+        maxLength: 9e4,
+        description: "The document itself when small (at most 64 KiB decoded): text, or base64."
+      },
+      encoding: {
+        enum: ["text", "base64"],
+        description: "Of `content`: UTF-8 text (default) or base64 of the bytes."
+      },
+      mediaType: {
+        type: "string",
+        maxLength: 100,
+        pattern: "^[a-z]+/[A-Za-z0-9.+_-]+$"
+      }
+    },
+    ["kind", "sha256"],
+    {
+      anyOf: [{ required: ["lot"] }, { required: ["order"] }, { required: ["delivery"] }],
+      oneOf: [
+        { required: ["uri"], not: { required: ["content"] } },
+        { required: ["content"], not: { required: ["uri"] } }
+      ],
+      // an encoding without content is a sender that lost its document on the way
+      if: { required: ["encoding"] },
+      then: { required: ["content"] }
     }
   )
 };
