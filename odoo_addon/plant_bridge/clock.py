@@ -41,6 +41,11 @@ def event_time(moment):
         _local.moment = previous
 
 
+def event_moment():
+    """The moment of the plant event applying on this thread (`event_time`), else None."""
+    return getattr(_local, 'moment', None)
+
+
 def install():
     if getattr(fields.Datetime.now, 'plant_bridge_original', None) is None:
         fields.Datetime.now = staticmethod(_now)

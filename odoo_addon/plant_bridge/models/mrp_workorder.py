@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import api, models
+
+from ..clock import event_moment
 
 
 class MrpWorkorder(models.Model):
@@ -21,14 +23,16 @@ class MrpWorkorder(models.Model):
         return res
 
     def get_working_duration(self):
-        """Odoo counts the open timers of a work order up to the transaction's start (`cr.now()`);
-        here up to Odoo's clock, which is the event's time while a plant event applies
-        (`clock.event_time`). With several operators on one order, one person's pause or start
-        weighs the others' running timers to decide what is reduced speed: posted hours late, it
-        must weigh them as they were then, not as if they had run until the posting."""
+        """Odoo counts the open timers of a work order up to the transaction's start (`cr.now()`).
+        While a plant event applies (`clock.event_time`), up to the event's time instead: with
+        several operators on one order, one person's pause or start weighs the others' running
+        timers to decide what is reduced speed, and posted hours late it must weigh them as they
+        were then, not as if they had run until the posting. Anything else keeps Odoo's figure."""
+        moment = event_moment()
+        if moment is None:
+            return super().get_working_duration()
         self.ensure_one()
-        now = fields.Datetime.now()
-        return sum((now - time.date_start).total_seconds() / 60
+        return sum((moment - time.date_start).total_seconds() / 60
                    for time in self.time_ids if not time.date_end)
 
     def button_start(self, raise_on_invalid_state=False):

@@ -12,11 +12,26 @@ twin) because a serial can be produced only once; the snapshot replaces the tag 
 """
 from contextlib import contextmanager
 
-from odoo.tests import Form
+from odoo.tests import Form, freeze_time
 
 from .common import PlantBridgeCase
 
 MANUAL, EVENTS = 'M-', 'E-'
+
+
+@contextmanager
+def request_at(env, moment):
+    """A request of Odoo's screens at `moment`: Odoo's clock (`fields.Datetime.now()`) and the
+    transaction's timestamp (`cr.now()`, which `freeze_time` does not move: Odoo counts a work
+    order's running timers up to it) both answer that moment."""
+    cr = env.cr
+    previous = cr._now
+    cr._now = moment
+    try:
+        with freeze_time(moment):
+            yield
+    finally:
+        cr._now = previous
 
 
 class DifferentialCase(PlantBridgeCase):

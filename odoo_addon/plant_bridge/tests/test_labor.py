@@ -6,7 +6,7 @@ from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import PlantBridgeCase
-from .differential import DifferentialCase, time_snapshot
+from .differential import DifferentialCase, request_at, time_snapshot
 
 DESK = 'FURN_7800'  # Desk Combination, untracked, one work order in the MO form
 T0 = datetime(2026, 11, 26, 8, 0)
@@ -53,7 +53,7 @@ class TestLaborDifferential(DifferentialCase):
         return workcenters, manual_mo, event_mo
 
     def press(self, workorder, user, button, at):
-        with freeze_time(at):
+        with request_at(self.env, at):
             getattr(workorder.with_user(user), button)()
             self.env.flush_all()  # the end of the request: stored figures computed then
 
@@ -227,6 +227,16 @@ class TestLabor(PlantBridgeCase):
             self.assembly_1.unblock()
         self.assertRecordValues(self.message_of(finish), [{'state': 'applied'}])
         self.assertRecordValues(self.workorder, [{'state': 'done'}])
+
+    def test_outside_plant_events_running_timers_count_to_the_transaction_time(self):
+        """Only a plant event counts a work order's running timers up to its own time; anything
+        else (a screen, a report) counts them up to the transaction's time, as Odoo does."""
+        self.assertApplied(self.status('started', operator='T-0001', occurredAt='2026-11-26T08:00:00+00:00'),
+                           'mrp.workorder')
+        started = datetime(2026, 11, 26, 8, 0)
+        with freeze_time('2026-11-26 09:00:00'):
+            self.assertAlmostEqual(self.workorder.get_working_duration(),
+                                   (self.env.cr.now() - started).total_seconds() / 60, delta=0.1)
 
     def test_labor_refusals(self):
         def labor(**fields_):
