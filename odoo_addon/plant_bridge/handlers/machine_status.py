@@ -6,6 +6,8 @@ from .base import Handler
 from .downtime import note_interval
 
 STATUSES = ('running', 'idle', 'down', 'setup', 'offline')
+#: a machine reporting one of these is up: nothing blocks its work center any more
+UP = ('running', 'idle')
 
 
 class MachineStatusHandler(Handler):
@@ -17,6 +19,14 @@ class MachineStatusHandler(Handler):
     automatic downtime reason, else the first availability loss) and the running timers of its
     work orders end (no productive and blocked time at once); the next other status closes the
     interval. An interval someone closed in Odoo meanwhile (Unblock) is left as it is.
+
+    Where the plant owns machine states (the site's system-of-record matrix), a machine reporting
+    `running` or `idle` is up: a block still open on its work center (entered with Odoo's Block
+    button, or left open by Odoo's demo data) ends at the event's time, as Odoo's Unblock pressed
+    then would end it, and the work center's chatter says so. Otherwise the work center stays
+    blocked while its machine runs, and an operator's Start is refused. Time logs of a work order
+    (an operator's setup) are the operator's to end, not the machine's. Where Odoo owns machine
+    states the block stays.
     """
     event_type = 'machine_status'
     required = ('workcenter', 'status')
@@ -47,7 +57,25 @@ class MachineStatusHandler(Handler):
         if workcenter.plant_bridge_auto_downtime:
             vals.update(self._auto_downtime_vals(workcenter, status, occurred, loss))
         workcenter.write(vals)
+        if status in UP and item.site._sor_owner('machine_states') == 'plant':
+            self._end_blocks(item, workcenter, status, occurred)
         return workcenter
+
+    def _end_blocks(self, item, workcenter, status, occurred):
+        """Odoo's Unblock at the event's time (it ends every open time log of the work center;
+        with the machine up no productive timer can be open beside a block), on the blocks that
+        had begun by then."""
+        blocks = self.env['mrp.workcenter.productivity'].search([
+            ('workcenter_id', '=', workcenter.id), ('date_end', '=', False), ('workorder_id', '=', False),
+            ('loss_type', 'not in', ('productive', 'performance')), ('date_start', '<=', occurred)])
+        for block in blocks:
+            block.date_end = occurred
+            note_interval(self.cache, block)
+            workcenter.message_post(body=self.env._(
+                "The plant reports %(workcenter)s %(status)s at %(at)s UTC: the block '%(loss)s' open since "
+                "%(since)s UTC ends then (the plant owns machine states at site %(site)s).",
+                workcenter=workcenter.name, status=status, at=occurred, loss=block.loss_id.name,
+                since=block.date_start, site=item.site.code))
 
     def _auto_downtime_vals(self, workcenter, status, occurred, loss):
         vals = {}

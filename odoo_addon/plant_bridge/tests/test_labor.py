@@ -146,6 +146,60 @@ class TestLaborDifferential(DifferentialCase):
         self.assertEqual(manual['orders'][0]['workorders'][0][1], 'done')
 
 
+    def test_a_running_machine_ends_a_block_left_open_in_odoo(self):
+        """A block entered in Odoo (as Odoo's MRP demo data leaves one open on Drill 1) while the
+        plant reports the machine running: the plant owns machine states, so the block ends when
+        the machine reports running, as someone pressing Unblock then would end it; the operator
+        who then starts the work order is not refused "Please unblock the work center"."""
+        workcenters, manual_mo, event_mo = self.timed_orders()
+        failure = self.env.ref('mrp.block_reason0')
+        for workcenter in workcenters:
+            with request_at(self.env, T0):
+                self.block(workcenter, failure)
+        manual_wo = manual_mo.workorder_ids
+        with request_at(self.env, T0 + timedelta(minutes=20)):
+            workcenters[0].unblock()
+        self.press(manual_wo, self.ana, 'button_start', T0 + timedelta(minutes=25))
+        self.press(manual_wo, self.ben, 'button_start', T0 + timedelta(minutes=30))
+        self.press(manual_wo, self.ana, 'button_finish', T0 + timedelta(minutes=85))
+        with freeze_time(T0 + timedelta(hours=3)):
+            results = self.post(
+                self.event('machine_status', workcenter=workcenters[1].name, status='running',
+                           occurredAt=iso(T0 + timedelta(minutes=20))),
+                self.labor(event_mo, self.ana, 'run', start=iso(T0 + timedelta(minutes=25))),
+                self.labor(event_mo, self.ben, 'run', action='clock_on', occurredAt=iso(T0 + timedelta(minutes=30))),
+                self.status(event_mo, self.ana, 'finished', T0 + timedelta(minutes=85)))
+        self.assertEqual([r['status'] for r in results], ['applied'] * 4, results)
+        manual = self.assertSameTime(workcenters, manual_mo, event_mo)
+        self.assertIn((failure.name, 'availability', str(T0), str(T0 + timedelta(minutes=20)), 20.0, False),
+                      manual['time_logs'])
+        self.assertIn('the plant owns machine states', workcenters[1].message_ids[:1].body)
+
+    def test_a_setup_then_the_run_at_the_same_instant(self):
+        """What the simulated plant sends: a setup told as one closed interval, then the run from
+        the setup's end, the second operator joining a moment later."""
+        workcenters, manual_mo, event_mo = self.timed_orders()
+        setup_loss = self.env.ref('mrp.block_reason2')
+        manual_wo = manual_mo.workorder_ids
+        with request_at(self.env, T0):
+            self.env['mrp.workcenter.productivity'].with_user(self.ana).create({
+                'workorder_id': manual_wo.id, 'workcenter_id': manual_wo.workcenter_id.id,
+                'loss_id': setup_loss.id, 'date_start': T0})
+        with request_at(self.env, T0 + timedelta(minutes=15)):
+            workcenters[0].with_user(self.ana).unblock()
+        self.press(manual_wo, self.ana, 'button_start', T0 + timedelta(minutes=15))
+        self.press(manual_wo, self.ben, 'button_start', T0 + timedelta(minutes=16))
+        with freeze_time(T0 + timedelta(hours=2)):
+            results = self.post(
+                self.labor(event_mo, self.ana, 'setup', start=iso(T0), end=iso(T0 + timedelta(minutes=15)),
+                           occurredAt=iso(T0 + timedelta(minutes=16))),
+                self.labor(event_mo, self.ana, 'run', start=iso(T0 + timedelta(minutes=15)),
+                           occurredAt=iso(T0 + timedelta(minutes=16))),
+                self.labor(event_mo, self.ben, 'run', action='clock_on', occurredAt=iso(T0 + timedelta(minutes=16))))
+        self.assertEqual([r['status'] for r in results], ['applied'] * 3, results)
+        self.assertSameTime(workcenters, manual_mo, event_mo)
+
+
 @tagged('post_install', '-at_install', 'plant_bridge')
 class TestLabor(PlantBridgeCase):
 
