@@ -206,14 +206,14 @@ class Handler:
         item.links['workcenter_id'] = workcenter.id
         return workcenter
 
-    def resolve_workorder(self, item, production, operation):
+    def resolve_workorder(self, item, production, operation, allow_done=False):
         """The order's work order of that operation name, open (`unknown_operation`,
-        `state_conflict` when done or cancelled)."""
+        `state_conflict` when cancelled, or done unless `allow_done`)."""
         workorder = production.workorder_ids.filtered(lambda wo: wo.name == operation)[:1]
         if not workorder:
             raise EventRejected('unknown_operation', f"{production.name} has no operation '{operation}'")
         item.links['workcenter_id'] = workorder.workcenter_id.id
-        if workorder.state in ('done', 'cancel'):
+        if workorder.state == 'cancel' or (workorder.state == 'done' and not allow_done):
             raise EventRejected('state_conflict', f"Work order {operation} of {production.name} is {workorder.state}")
         return workorder
 

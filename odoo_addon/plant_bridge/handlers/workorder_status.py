@@ -32,7 +32,10 @@ class WorkorderStatusHandler(Handler):
     only to someone working on the order and not while its work center is blocked: a finish
     before the work order started waits (deferred `workorder_not_started`), one on a blocked
     work center too (`workcenter_blocked`); Odoo posts it again when the start or the unblock
-    arrives (`plant_bridge.message._release_waiting_finishes`).
+    arrives (`plant_bridge.message._release_waiting_finishes`). A finish of a work order already
+    done - its order was marked done first, which ends its work orders - changes nothing, as Done
+    pressed on a done work order changes nothing: applied (refused `state_conflict` only when its
+    quantity differs from what the work order counted).
     """
     event_type = 'workorder_status'
     required = ('order', 'operation', 'status')
@@ -46,14 +49,17 @@ class WorkorderStatusHandler(Handler):
         if status not in STATUSES:
             raise EventRejected('schema', f"status must be one of {', '.join(STATUSES)}")
         quantity = self.get_quantity(event, required=False)
-        production = self.resolve_order(item, self.get_str(event, 'order'))
-        workorder = self.resolve_workorder(item, production, self.get_str(event, 'operation'))
+        finished = status == 'finished'
+        production = self.resolve_order(item, self.get_str(event, 'order'), allow_done=finished)
+        workorder = self.resolve_workorder(item, production, self.get_str(event, 'operation'), allow_done=finished)
         operator = self.get_str(event, 'operator', required=False)
         user = self.resolve_operator(item, operator) if operator else None
         if quantity is not None:
             quantity = self.in_unit(event, quantity, production.product_uom_id)
         occurred = self.get_datetime(event, 'occurredAt')
         self.check_period(production.company_id, occurred)
+        if workorder.state == 'done':
+            return self._already_done(workorder, quantity)
         if status == 'finished':
             check_can_finish(workorder)
         if status != 'started':
@@ -74,6 +80,18 @@ class WorkorderStatusHandler(Handler):
             # what the buttons leave to compute (the work order's duration counts running timers
             # up to now) is computed at the event's time, as at the end of the button's request
             self.env.flush_all()
+        return workorder
+
+    @staticmethod
+    def _already_done(workorder, quantity):
+        """Done pressed on a work order already done (its order was closed first - Mark as Done
+        ends its work orders - or an earlier finish) changes nothing in Odoo (`button_finish`
+        skips done work orders): applied as that, unless it counts other units than were done."""
+        if quantity is not None and workorder.production_id.product_uom_id.compare(
+                quantity, workorder.qty_produced):
+            raise EventRejected('state_conflict', (
+                f"Work order {workorder.name} of {workorder.production_id.name} is done with "
+                f"{workorder.qty_produced:g} produced, not {quantity:g}"))
         return workorder
 
 

@@ -282,6 +282,28 @@ class TestLabor(PlantBridgeCase):
         self.assertRecordValues(self.message_of(finish), [{'state': 'applied'}])
         self.assertRecordValues(self.workorder, [{'state': 'done'}])
 
+    def test_finish_of_a_work_order_its_order_closed_changes_nothing(self):
+        """The order is marked done before the operator's finish arrives (Mark as Done ends its
+        work orders): Done on a done work order changes nothing in Odoo, so the finish applies
+        and changes nothing; one counting other units, or a start, is still refused."""
+        self.assertApplied(self.status('started', operator='T-0001', occurredAt='2026-11-26T08:00:00+00:00'),
+                           'mrp.workorder')
+        self.assertApplied(self.post_one('production', order=self.mo_desk.name, quantity=3, finish=True,
+                                         occurredAt='2026-11-26T09:00:00+00:00'), 'mrp.production')
+        self.assertRecordValues(self.workorder, [{'state': 'done', 'qty_produced': 3.0}])
+        fields_ = ['state', 'date_finished', 'qty_produced', 'duration']
+        before = self.workorder.read(fields_), self.workorder.time_ids.read(['date_start', 'date_end', 'user_id'])
+        self.assertApplied(self.status('finished', operator='T-0001', occurredAt='2026-11-26T09:05:00+00:00'),
+                           'mrp.workorder')
+        self.assertApplied(self.status('finished', quantity=3, occurredAt='2026-11-26T09:06:00+00:00'),
+                           'mrp.workorder')
+        self.assertEqual((self.workorder.read(fields_),
+                          self.workorder.time_ids.read(['date_start', 'date_end', 'user_id'])), before)
+        self.assertRejected(self.status('finished', quantity=2, occurredAt='2026-11-26T09:07:00+00:00'),
+                            'state_conflict')
+        self.assertRejected(self.status('started', operator='T-0002', occurredAt='2026-11-26T09:08:00+00:00'),
+                            'state_conflict')
+
     def test_outside_plant_events_running_timers_count_to_the_transaction_time(self):
         """Only a plant event counts a work order's running timers up to its own time; anything
         else (a screen, a report) counts them up to the transaction's time, as Odoo does."""
