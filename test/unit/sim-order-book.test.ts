@@ -145,6 +145,91 @@ describe("simulated plant's order book", () => {
   });
 });
 
+describe("simulated plant's components", () => {
+  it("takes each unit's serial, and a lot until its reserved quantity is used, then the next", () => {
+    const book = createOrderBook({ run: "r4", random: () => 0 });
+    book.follow({
+      type: "order_release",
+      order: "WH/MO/00030",
+      quantity: 3,
+      components: [
+        {
+          product: "PB_TOP",
+          quantity: 3,
+          tracking: "serial",
+          reserved: ["TT1", "TT2", "TT3"].map((lot) => ({ lot, quantity: 1 })),
+        },
+        {
+          product: "PB_RESIN",
+          quantity: 6,
+          tracking: "lot",
+          reserved: [
+            { lot: "R-1", quantity: 3 },
+            { lot: "R-2", quantity: 2 },
+          ],
+        },
+      ],
+    });
+    const units = [1, 2, 3].map(() =>
+      brief(book.produce(envelope)).filter((e) => e[0] === "consumption"),
+    );
+    expect(units).toEqual([
+      [
+        ["consumption", "WH/MO/00030", 1, "TT1"],
+        ["consumption", "WH/MO/00030", 2, "R-1"],
+      ],
+      [
+        ["consumption", "WH/MO/00030", 1, "TT2"],
+        ["consumption", "WH/MO/00030", 1, "R-1"],
+        ["consumption", "WH/MO/00030", 1, "R-2"],
+      ],
+      // the last lot beyond its reservation
+      [
+        ["consumption", "WH/MO/00030", 1, "TT3"],
+        ["consumption", "WH/MO/00030", 2, "R-2"],
+      ],
+    ]);
+  });
+
+  it("never consumes a tracked component without lot: its order waits until Odoo names one", () => {
+    const book = createOrderBook({ run: "r5", random: () => 0 });
+    const order = (reserved: object[]) => ({
+      type: "order_release",
+      order: "WH/MO/00031",
+      quantity: 2,
+      components: [{ product: "PB_RESIN", quantity: 2, tracking: "lot", lots: [], reserved }],
+    });
+    book.follow(order([]));
+    expect(book.produce(envelope)).toEqual([]);
+    book.follow({ ...order([{ lot: "R-7", quantity: 2 }]), type: "order_change" });
+    expect(brief(book.produce(envelope))).toEqual([
+      ["consumption", "WH/MO/00031", 1, "R-7"],
+      ["production", "WH/MO/00031", 1, ""],
+    ]);
+  });
+
+  it("takes up a change where it was: what was consumed of a lot stays consumed", () => {
+    const book = createOrderBook({ run: "r6", random: () => 0 });
+    const order = {
+      type: "order_release",
+      order: "WH/MO/00032",
+      quantity: 3,
+      components: [
+        {
+          product: "PB_TOP",
+          quantity: 3,
+          tracking: "serial",
+          reserved: ["TT1", "TT2", "TT3"].map((lot) => ({ lot, quantity: 1 })),
+        },
+      ],
+    };
+    book.follow(order);
+    expect(brief(book.produce(envelope))[0]).toEqual(["consumption", "WH/MO/00032", 1, "TT1"]);
+    book.follow({ ...order, type: "order_change" });
+    expect(brief(book.produce(envelope))[0]).toEqual(["consumption", "WH/MO/00032", 1, "TT2"]);
+  });
+});
+
 describe("simulated operators", () => {
   const validate = createEventValidator();
   const withOperation = (order: string, quantity: number) =>

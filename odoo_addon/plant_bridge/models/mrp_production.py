@@ -114,6 +114,7 @@ class MrpProduction(models.Model):
                 'quantity': move.product_uom_qty,
                 'uom': move.product_uom.name,
                 'operation': move.operation_id.name or None,
+                'tracking': move.product_id.tracking,
                 'lots': sorted(set(move.move_line_ids.lot_id.mapped('name'))),
                 'reserved': self._plant_bridge_reserved(move),
             } for move in self.move_raw_ids.filtered(lambda m: m.state != 'cancel')],

@@ -286,7 +286,8 @@ class TestReleaseContent(PlantBridgeCase):
             'order': mo.name, 'product': 'PB_FRAME', 'quantity': 3.0, 'remaining': 3.0, 'uom': 'Units',
             'priority': 1, 'origin': 'SO/0042', 'tracking': 'none'})
         self.assertEqual(release['components'], [{
-            'product': 'PB_STEEL', 'quantity': 6.0, 'uom': 'Units', 'operation': 'Cutting', 'lots': ['STEEL-1'],
+            'product': 'PB_STEEL', 'quantity': 6.0, 'uom': 'Units', 'operation': 'Cutting', 'tracking': 'lot',
+            'lots': ['STEEL-1'],
             'reserved': [{'lot': 'STEEL-1', 'quantity': 6.0, 'location': 'WH/Stock/PB Shelf', 'package': None}]}])
         workorder = mo.workorder_ids
         self.assertEqual(release['operations'], [{

@@ -14,6 +14,7 @@ import type {
   ProductionEvent,
   WorkorderStatusEvent,
 } from "../canonical/types.js";
+import { canSupply, componentsOf, takeForUnit, usedKey, type SimComponent } from "./components.js";
 
 /**
  * How the plant reports an order:
@@ -39,8 +40,10 @@ export interface SimOrder {
   produced: number;
   tracking: string;
   story: Story;
-  /** Components, per unit produced: from the first lot Odoo reserved, or without lot. */
-  components: Array<{ product: string; perUnit: number; lot?: string }>;
+  /** Components, per unit produced, with the lots to take them from (components.ts). */
+  components: SimComponent[];
+  /** What the plant consumed of each component's lot so far (components.ts `usedKey`). */
+  consumed: Map<string, number>;
   /** The work order the operators clock on (the release's first operation), if any. */
   operation?: string;
   /** The work center of that operation: nobody works there while its machine is stopped. */
@@ -87,26 +90,6 @@ export interface OrderBook {
   /** The open order released under this key. */
   get(order: string): SimOrder | undefined;
   readonly size: number;
-}
-
-/**
- * The components of a release with their quantity per unit, and the lot to consume them from:
- * the first lot Odoo reserved (`reserved`, else `lots`); none for an untracked component.
- */
-function componentsOf(command: Record<string, unknown>, quantity: number): SimOrder["components"] {
-  const components = Array.isArray(command.components) ? (command.components as unknown[]) : [];
-  return components.flatMap((c) => {
-    const { product, quantity: q, lots, reserved } = (c ?? {}) as Record<string, unknown>;
-    const firstReserved = Array.isArray(reserved)
-      ? (reserved as Array<Record<string, unknown> | null>).find((r) => typeof r?.lot === "string")
-          ?.lot
-      : undefined;
-    const lot = firstReserved ?? (Array.isArray(lots) ? lots[0] : undefined);
-    const perUnit = Math.round((Number(q) / quantity) * 1e6) / 1e6;
-    return typeof product === "string" && perUnit > 0
-      ? [{ product, perUnit, ...(typeof lot === "string" && { lot }) }]
-      : [];
-  });
 }
 
 /** The release's first operation (by sequence) with its work center, if it has one. */
@@ -166,6 +149,7 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
       // a backorder is produced to its end; other releases take the stories in turn
       story = parent ? "consume_first" : stories[releases++ % stories.length]!;
     }
+    const consumed = known?.consumed ?? new Map<string, number>();
     orders.set(key, {
       reportAs: known?.reportAs ?? (parent ? (closed.get(parent) ?? parent) : key),
       tag: typeof command.name === "string" ? command.name : key,
@@ -173,7 +157,8 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
       produced: known?.produced ?? 0,
       tracking,
       story,
-      components: componentsOf(command, quantity),
+      components: componentsOf(command, quantity, consumed),
+      consumed,
       ...(operation && { operation: operation.name }),
       ...(operation?.workcenter !== undefined && { workcenter: operation.workcenter }),
     });
@@ -238,7 +223,10 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
     envelope: NewEnvelope,
     ready: (order: SimOrder) => boolean = () => true,
   ): CanonicalEvent[] {
-    const keys = [...orders.keys()].filter((k) => ready(orders.get(k)!));
+    // a tracked component with no lot or serial left to take: the order waits for its material
+    const keys = [...orders.keys()].filter(
+      (k) => ready(orders.get(k)!) && orders.get(k)!.components.every(canSupply),
+    );
     if (keys.length === 0) return [];
     const key = keys[Math.floor(random() * keys.length)]!;
     const order = orders.get(key)!;
@@ -254,14 +242,22 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
         : order.tracking === "lot"
           ? `SIM-${tag}-${options.run}`
           : undefined;
-    const consumed = order.components.map((c): ConsumptionEvent => ({
-      ...envelope("consumption"),
-      type: "consumption",
-      order: order.reportAs,
-      product: c.product,
-      quantity: c.perUnit,
-      ...(c.lot !== undefined && { lot: c.lot }),
-    }));
+    const consumed = order.components.flatMap((c) =>
+      takeForUnit(c).map((take): ConsumptionEvent => {
+        if (take.lot !== undefined) {
+          const used = usedKey(c.product, take.lot);
+          order.consumed.set(used, (order.consumed.get(used) ?? 0) + take.quantity);
+        }
+        return {
+          ...envelope("consumption"),
+          type: "consumption",
+          order: order.reportAs,
+          product: c.product,
+          quantity: take.quantity,
+          ...(take.lot !== undefined && { lot: take.lot }),
+        };
+      }),
+    );
     const unit = (finish: boolean): ProductionEvent => ({
       ...envelope("production"),
       type: "production",
@@ -298,6 +294,7 @@ export function createOrderBook(options: OrderBookOptions): OrderBook {
         tracking: "none",
         story: "consume_first",
         components: [],
+        consumed: new Map(),
       });
     },
     produce,
