@@ -36,8 +36,15 @@ db="${db:-pb_serve_$(pb_random_suffix)}"
 if [ "$reuse" -eq 1 ]; then
     pb_db_exists "$db" || { echo "--reuse: no database $db" >&2; exit 1; }
 else
-    template="$(pb_addon_template)"
-    pb_clonedb "$template" "$db"
+    # Worktrees of other addon contents share the server and drop the templates they do not use
+    # once they built theirs: ours can vanish between its build and the clone; build it again.
+    for attempt in 1 2 3; do
+        template="$(pb_addon_template)"
+        pb_clonedb "$template" "$db" || true
+        pb_db_exists "$db" && break
+        [ "$attempt" -lt 3 ] || { echo "could not clone the addon template" >&2; exit 1; }
+        pb_log "the template $template vanished before the clone (attempt $attempt): building it again"
+    done
     setup="$(PB_ADMIN_KEY=$admin_key pb_odoo_shell "$db" "$PB_REPO/scripts/odoo_pb_setup.py" plant_bridge_sidecar 90)"
     key="$(sed -n 's/^PB_API_KEY=//p' <<<"$setup")"
     [ -n "$key" ] || { echo "could not create the connector API key" >&2; exit 1; }
