@@ -25,8 +25,8 @@ class MachineStatusHandler(Handler):
     button, or left open by Odoo's demo data) ends at the event's time, as Odoo's Unblock pressed
     then would end it, and the work center's chatter says so. Otherwise the work center stays
     blocked while its machine runs, and an operator's Start is refused. Time logs of a work order
-    (an operator's setup) are the operator's to end, not the machine's. Where Odoo owns machine
-    states the block stays.
+    (an operator's setup) are the operator's to end, not the machine's, and the block of an open
+    corrective maintenance request is the repair's. Where Odoo owns machine states the block stays.
     """
     event_type = 'machine_status'
     required = ('workcenter', 'status')
@@ -68,6 +68,11 @@ class MachineStatusHandler(Handler):
         blocks = self.env['mrp.workcenter.productivity'].search([
             ('workcenter_id', '=', workcenter.id), ('date_end', '=', False), ('workorder_id', '=', False),
             ('loss_type', 'not in', ('productive', 'performance')), ('date_start', '<=', occurred)])
+        if blocks:
+            # a repair in progress keeps its work center blocked until the request is done
+            Request = self.env['maintenance.request']
+            blocks -= Request.search(Request._plant_bridge_open_domain() + [
+                ('plant_bridge_productivity_id', 'in', blocks.ids)]).plant_bridge_productivity_id
         for block in blocks:
             block.date_end = occurred
             note_interval(self.cache, block)

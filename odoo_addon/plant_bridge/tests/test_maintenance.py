@@ -109,6 +109,19 @@ class TestMaintenance(PlantBridgeCase):
         self.assertEqual(self.env['mrp.workcenter.productivity'].search(open_logs), logs_before,
                          "the downtime is linked, no block of its own")
 
+    def test_a_running_machine_leaves_the_block_of_an_open_repair(self):
+        """The plant owns machine states, and a running machine ends a block left open in Odoo
+        (handlers/machine_status.py) - but not the one a corrective request holds: the work
+        center stays blocked until the repair is done."""
+        request = self.assertApplied(self.post_one(
+            'maintenance', workcenter='Assembly 2', kind='corrective', description='Belt torn',
+            occurredAt='2026-11-26T08:00:00+00:00'), 'maintenance.request')
+        block = request.plant_bridge_productivity_id
+        self.assertApplied(self.post_one('machine_status', workcenter='Assembly 2', status='running',
+                                         occurredAt='2026-11-26T08:10:00+00:00'), 'mrp.workcenter')
+        self.assertRecordValues(block, [{'date_end': False}])
+        self.assertEqual(self.assembly_2.working_state, 'blocked')
+
     def test_corrective_request_ends_running_timers_as_the_block_button(self):
         """Blocking a work center for a repair ends the work orders running on it (Block's
         button_block), so no productive and blocked time at once; a preventive request does not."""
