@@ -10,6 +10,7 @@ import { brokerReset, brokerResetDefaults } from "./scenarios/broker-reset.js";
 import { brokerRestart, brokerRestartDefaults } from "./scenarios/broker-restart.js";
 import { diskFull, diskFullDefaults } from "./scenarios/disk-full.js";
 import { duplicateStorm, duplicateStormDefaults } from "./scenarios/duplicate-storm.js";
+import { ingestTakeover, ingestTakeoverDefaults } from "./scenarios/ingest-takeover.js";
 import { odooLostResponses, odooLostResponsesDefaults } from "./scenarios/odoo-lost-responses.js";
 import { odooOutage, odooOutageDefaults } from "./scenarios/odoo-outage.js";
 import { pgRestart, pgRestartDefaults } from "./scenarios/pg-restart.js";
@@ -23,11 +24,13 @@ const SCENARIOS: Record<string, (scale: number) => Promise<FaultResult>> = {
   "broker-reset": (s) => brokerReset(brokerResetDefaults(s)),
   "disk-full": (s) => diskFull(diskFullDefaults(s)),
   "pg-restart": (s) => pgRestart(pgRestartDefaults(s)),
+  "ingest-takeover": (s) => ingestTakeover(ingestTakeoverDefaults(s)),
   "duplicate-storm": (s) => duplicateStorm(duplicateStormDefaults(s)),
   poison: (s) => poisonMix(poisonDefaults(s)),
   // these two need a real Odoo 19 (ODOO_SRC)
   "odoo-outage": (s) => odooOutage(odooOutageDefaults(s)),
   "odoo-lost-responses": (s) => odooLostResponses(odooLostResponsesDefaults(s)),
+  "ingest-takeover-odoo": (s) => ingestTakeover(ingestTakeoverDefaults(s, true)),
 };
 
 const wanted = process.argv.slice(2);
@@ -35,7 +38,7 @@ if (wanted.length === 0 || wanted.includes("--help")) {
   console.log(`usage: npm run fault -- <${Object.keys(SCENARIOS).join("|")}|all> [...]`);
   process.exit(wanted.length === 0 ? 1 : 0);
 }
-const NEED_ODOO = new Set(["odoo-outage", "odoo-lost-responses"]);
+const NEED_ODOO = new Set(["odoo-outage", "odoo-lost-responses", "ingest-takeover-odoo"]);
 const names = (wanted.includes("all") ? Object.keys(SCENARIOS) : wanted).filter(
   // odooAvailable() prints the SKIPPED line when there is no Odoo
   (n) => !NEED_ODOO.has(n) || odooAvailable(),

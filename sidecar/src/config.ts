@@ -99,6 +99,9 @@ const schema = z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - (at most 64)")
       .default(sanitize(hostname())),
+    PLANT_BRIDGE_INGEST_GROUP: optional(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - (at most 64)"),
+    ),
     PLANT_BRIDGE_SIM_RATE: z.coerce.number().min(0.01).max(100000).default(2),
     PLANT_BRIDGE_SIM_MACHINES: positiveInt(3, 1000),
     PLANT_BRIDGE_RETENTION_DAYS: positiveInt(14, 3650),
@@ -170,6 +173,13 @@ const schema = z
         code: "custom",
         path: ["PLANT_BRIDGE_MQTT_URL"],
         message: "PLANT_BRIDGE_MQTT_CA/CERT/KEY need an mqtts:// or wss:// broker URL",
+      });
+    if (c.PLANT_BRIDGE_INGEST_GROUP !== undefined && c.PLANT_BRIDGE_MQTT_URL === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["PLANT_BRIDGE_INGEST_GROUP"],
+        message:
+          "an ingest group shares a session on an external broker: set PLANT_BRIDGE_MQTT_URL",
       });
     const odoo = [c.PLANT_BRIDGE_ODOO_URL, c.PLANT_BRIDGE_ODOO_DB, c.PLANT_BRIDGE_ODOO_API_KEY];
     if (odoo.some((v) => v !== undefined) && odoo.some((v) => v === undefined)) {
@@ -244,6 +254,12 @@ export interface Config {
   logLevel: Raw["PLANT_BRIDGE_LOG_LEVEL"];
   maxMessageBytes: number;
   name: string;
+  /**
+   * Sidecars of one ingest group on one PostgreSQL store elect one ingest owner; it alone is
+   * connected, on the group's session `plant-bridge-<group>`, the others are hot standbys.
+   * Undefined: this sidecar ingests on its own session `plant-bridge-<name>`.
+   */
+  ingestGroup?: string;
   sim: { rate: number; machines: number };
   retentionDays: number;
   /** Open dead letters kept per site and code; the oldest beyond it are evicted and counted. */
@@ -324,6 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: c.PLANT_BRIDGE_LOG_LEVEL,
     maxMessageBytes: c.PLANT_BRIDGE_MAX_MESSAGE_BYTES,
     name: c.PLANT_BRIDGE_NAME,
+    ...(c.PLANT_BRIDGE_INGEST_GROUP !== undefined && { ingestGroup: c.PLANT_BRIDGE_INGEST_GROUP }),
     sim: { rate: c.PLANT_BRIDGE_SIM_RATE, machines: c.PLANT_BRIDGE_SIM_MACHINES },
     retentionDays: c.PLANT_BRIDGE_RETENTION_DAYS,
     deadLetterBudget: c.PLANT_BRIDGE_DEAD_LETTER_BUDGET,

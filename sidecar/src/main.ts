@@ -83,6 +83,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       version: VERSION,
       replay,
       mqtt: () => mqtt.ingress.client,
+      liveness: core.ownership,
       extraSinks: (site) => legacySinks.sinks(site),
       ...(options.readApiKey && { readApiKey: options.readApiKey }),
     });

@@ -20,6 +20,9 @@ export interface Metrics {
   deadLettersEvicted: Counter<"site" | "code">;
   ingestHeld: Counter<"route">;
   streamsDropped: Counter<"reason">;
+  ingestOwner: Gauge<"group">;
+  ingestRoleChanges: Counter<"group" | "role">;
+  leasesReclaimed: Counter;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -97,6 +100,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: "plant_bridge_api_streams_dropped_total",
       help: "Subscription streams the API closed, by reason (slow_consumer: it fell behind by more than the stream buffer).",
       labelNames: ["reason"],
+      registers,
+    }),
+    ingestOwner: new Gauge({
+      name: "plant_bridge_ingest_owner",
+      help: "1 while this sidecar owns its ingest (connected to the broker), 0 while it is a standby of its ingest group.",
+      labelNames: ["group"],
+      registers,
+    }),
+    ingestRoleChanges: new Counter({
+      name: "plant_bridge_ingest_role_changes_total",
+      help: "Times this sidecar became the ingest owner (took over) or a standby (stepped down, fenced), by role entered.",
+      labelNames: ["group", "role"],
+      registers,
+    }),
+    leasesReclaimed: new Counter({
+      name: "plant_bridge_leases_reclaimed_total",
+      help: "Outbox events whose lease belonged to a dead sidecar and were taken over before the lease ran out.",
       registers,
     }),
     postLatency: new Histogram({

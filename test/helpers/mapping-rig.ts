@@ -3,6 +3,7 @@
  * the same feature modules main.ts starts (app/mapping.ts, app/mqtt.ts). Each rig has its own
  * random site and topic prefix.
  */
+import { createLocalOwnership } from "../../sidecar/src/scheduler/ownership.js";
 import type { Birth } from "../../sidecar/src/contracts/sparkplug.js";
 import type { MqttRoute } from "../../sidecar/src/contracts/mqtt.js";
 import type { MappingConfig, SparkplugBinding } from "../../sidecar/src/contracts/site-config.js";
@@ -113,6 +114,7 @@ export async function mappingRig(
     ingestor,
     parse: createMessageParser(),
     mapping,
+    ownership: createLocalOwnership(),
     tuning: { reconnectPeriodMs: 200 },
   });
   const ingress = mqttFeature.ingress;

@@ -178,4 +178,18 @@ describe("configuration", () => {
       expect.stringMatching(/^PLANT_BRIDGE_MQTT_URL: .*mqtts:\/\//),
     ]);
   });
+
+  it("an ingest group shares a session on an external broker", () => {
+    expect(loadConfig({}).ingestGroup).toBeUndefined();
+    expect(
+      loadConfig({ PLANT_BRIDGE_INGEST_GROUP: "line-1", PLANT_BRIDGE_MQTT_URL: "mqtt://b:1883" })
+        .ingestGroup,
+    ).toBe("line-1");
+    expect(problems({ PLANT_BRIDGE_INGEST_GROUP: "line-1" })).toEqual([
+      expect.stringMatching(/^PLANT_BRIDGE_INGEST_GROUP: .*PLANT_BRIDGE_MQTT_URL/),
+    ]);
+    expect(
+      problems({ PLANT_BRIDGE_INGEST_GROUP: "a b", PLANT_BRIDGE_MQTT_URL: "mqtt://b:1883" })[0],
+    ).toMatch(/^PLANT_BRIDGE_INGEST_GROUP/);
+  });
 });

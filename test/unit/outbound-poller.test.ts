@@ -133,4 +133,28 @@ describe("outbound poller", () => {
       [{ id: 9, state: "failed", sink: "", message: "no sink configured" }],
     ]);
   });
+
+  it("a standby of an ingest group leaves releases to the owner: nothing fetched, none failed", async () => {
+    const odoo = scriptedOdoo([row(9, "WH/MO/00009")]);
+    let owner = false;
+    const delivered: number[] = [];
+    const poller = createOutboundPoller({
+      client: odoo.client,
+      site: "main",
+      sinks: () => [{ name: "mqtt:x", deliver: async (r) => void delivered.push(r.id) }],
+      logger,
+      bus: new Bus(),
+      maxAttempts: 1,
+      active: () => owner,
+    });
+    expect(await poller.poll()).toBe(0);
+    expect({ fetches: odoo.fetches.length, acks: odoo.acks, delivered }).toEqual({
+      fetches: 0,
+      acks: [],
+      delivered: [],
+    });
+    owner = true; // took over
+    expect(await poller.poll()).toBe(1);
+    expect(delivered).toEqual([9]);
+  });
 });

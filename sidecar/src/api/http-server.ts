@@ -21,7 +21,7 @@ export interface HttpServerOptions {
   /** Liveness details; the process answering is the main fact. */
   health: () => Record<string, unknown>;
   /** Ready = store open and configuration loaded (or the embedded default applies). */
-  ready: () => { ready: boolean; reasons: string[] };
+  ready: () => { ready: boolean; reasons: string[]; ingest?: "owner" | "standby" };
   /** Largest request body accepted. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
   /** Serve the GraphiQL page without a token (its queries still need one). @default false */
@@ -88,6 +88,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         return json(res, r.ready ? 200 : 503, {
           status: r.ready ? "ready" : "not ready",
           reasons: r.reasons,
+          ...(r.ingest && { ingest: r.ingest }),
         });
       }
       case "/metrics": {

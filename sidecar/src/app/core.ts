@@ -14,6 +14,11 @@ import type { Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { Bus } from "../pipeline/bus.js";
 import { createIngestor, type Ingestor } from "../pipeline/ingestor.js";
+import {
+  createLocalOwnership,
+  createPgOwnership,
+  type IngestOwnership,
+} from "../scheduler/ownership.js";
 import { openStore } from "../store/index.js";
 import type { Store } from "../store/types.js";
 import type { Closable } from "./shutdown.js";
@@ -28,6 +33,11 @@ export interface Core extends Closable {
   limits: ParseLimits;
   parse: MessageParser;
   check: EventChecker;
+  /**
+   * Who ingests (the owner of the ingest group) and which lease holders are alive: PostgreSQL
+   * advisory locks on a session of its own; a SQLite store's process always owns.
+   */
+  ownership: IngestOwnership;
 }
 
 export async function openCore(config: Config, logger: Logger): Promise<Core> {
@@ -37,6 +47,23 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
   const ingestor = createIngestor({ store, metrics, logger, bus });
   const limits = { ...DEFAULT_LIMITS, maxMessageBytes: config.maxMessageBytes };
   metrics.odooUp.set(0);
+  const group = config.ingestGroup;
+  const label = { group: group ?? "" };
+  const ownership =
+    store.kind === "postgres"
+      ? createPgOwnership({
+          connectionString: config.store,
+          name: config.name,
+          logger,
+          ...(group !== undefined && { group }),
+          onRoleChange: (role) => {
+            metrics.ingestOwner.set(label, role === "owner" ? 1 : 0);
+            metrics.ingestRoleChanges.inc({ ...label, role });
+          },
+        })
+      : createLocalOwnership(group);
+  await ownership.settled();
+  metrics.ingestOwner.set(label, ownership.role() === "owner" ? 1 : 0);
   return {
     config,
     logger,
@@ -47,6 +74,10 @@ export async function openCore(config: Config, logger: Logger): Promise<Core> {
     limits,
     parse: createMessageParser(limits),
     check: createEventChecker(),
-    close: () => store.close(),
+    ownership,
+    close: async () => {
+      await ownership.close();
+      await store.close();
+    },
   };
 }

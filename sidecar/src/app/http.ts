@@ -15,6 +15,7 @@ import { createOdooTokens, type OdooTokens } from "../api/odoo-tokens.js";
 import { createGraphqlWebSocket } from "../api/ws.js";
 import type { MqttIngress } from "../ingress/mqtt/mqtt-ingress.js";
 import { createWebhookRoutes } from "../ingress/webhook/webhook-route.js";
+import type { IngestOwnership } from "../scheduler/ownership.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Bus } from "../pipeline/bus.js";
@@ -47,6 +48,8 @@ export interface HttpOptions {
   logger: Logger;
   quarantine: Quarantine;
   odoo?: OdooLink;
+  /** Owner or standby of the ingest group (readiness). */
+  ownership: Pick<IngestOwnership, "group" | "role">;
   /** The MQTT intake (health, readiness). */
   mqtt: Pick<MqttIngress, "isConnected" | "lastError">;
   refreshMetrics: () => Promise<void>;
@@ -60,6 +63,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpFeature> {
     name: config.name,
     version: options.version,
     mqttConnected: options.mqtt.isConnected(),
+    ingest: options.ownership.role(),
     odooConfigured: config.odoo !== undefined,
     odooUp: odoo?.odooUp() ?? false,
     posting: odoo ? { ...odoo.worker.status(), drainLatencies: undefined } : null,
@@ -121,7 +125,10 @@ export async function startHttp(options: HttpOptions): Promise<HttpFeature> {
       ],
       ready: () => {
         const reasons: string[] = [];
-        if (!options.mqtt.isConnected()) {
+        // A standby is ready: it takes input (webhooks, API) and is not connected on purpose.
+        const ingest = options.ownership.role();
+        const standby = options.ownership.group !== undefined && ingest === "standby";
+        if (!standby && !options.mqtt.isConnected()) {
           const why = options.mqtt.lastError();
           reasons.push(why ? `MQTT not connected: ${why}` : "MQTT not connected");
         }
@@ -131,7 +138,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpFeature> {
             `store failing since ${new Date(storeHealth.since!).toISOString()} (${storeHealth.failures} commits): input is held back`,
           );
         if (odoo && !odoo.configLoaded()) reasons.push("configuration not loaded from Odoo yet");
-        return { ready: reasons.length === 0, reasons };
+        return { ready: reasons.length === 0, reasons, ingest };
       },
     });
   } catch (err) {

@@ -18,6 +18,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Bus } from "../pipeline/bus.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
+import type { IngestOwnership } from "../scheduler/ownership.js";
 import { inSequence } from "../pipeline/mapping/sequencer.js";
 import { createQuarantine, type Quarantine } from "../pipeline/quarantine.js";
 import type { MappingFeature } from "./mapping.js";
@@ -26,7 +27,7 @@ import { readFileSync } from "node:fs";
 
 export type MqttConfig = Pick<
   Config,
-  "mqtt" | "name" | "site" | "sites" | "maxMessageBytes" | "mapping"
+  "mqtt" | "name" | "site" | "sites" | "maxMessageBytes" | "mapping" | "ingestGroup"
 >;
 
 /** The configured MQTT credentials, for every client of the configured (or embedded) broker. */
@@ -67,6 +68,8 @@ export interface MqttOptions {
   ingestor: Ingestor;
   parse: MessageParser;
   mapping: MappingFeature;
+  /** Whether this sidecar owns its ingest (connects) or is a standby (connects on takeover). */
+  ownership: IngestOwnership;
   /** Shorter periods for tests. */
   tuning?: { reconnectPeriodMs?: number };
 }
@@ -110,9 +113,17 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature & Mqt
       ...mapping.routes,
     ];
     const quarantine = createQuarantine({ ingestor, logger });
+    // An ingest group shares one persistent session: whoever owns the group's ingest resumes
+    // it, with what the previous owner left unacknowledged (README "Scale out").
+    const { ownership } = options;
+    const grouped = config.ingestGroup !== undefined;
     const ingress = startMqttIngress({
       url,
-      clientId: `plant-bridge-${config.name}`,
+      clientId: `plant-bridge-${config.ingestGroup ?? config.name}`,
+      ...(grouped && {
+        suspended: ownership.role() !== "owner",
+        fence: () => ownership.owned(),
+      }),
       quarantine: { settle: quarantine, site: config.site },
       metrics,
       // aedes speaks MQTT 3.1.1; external brokers get MQTT 5 with a session expiry, or 3.1.1
@@ -130,6 +141,11 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature & Mqt
       }),
     });
     mapping.attach(() => ingress.client);
+    if (grouped)
+      ownership.onChange((role) => {
+        if (role === "owner") ingress.resume();
+        else void ingress.suspend();
+      });
     closing.push(async () => {
       await ingress.close();
       await ingestor.flush();
@@ -170,7 +186,8 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature & Mqt
       routes,
       close,
       async ready() {
-        await ingress.ready();
+        // a standby is ready without a broker connection: it connects when it takes over
+        if (!grouped || ownership.role() === "owner") await ingress.ready();
         startSampler();
       },
     };

@@ -15,6 +15,7 @@ import { createConfigSync, type ConfigSync } from "../odoo/config-sync.js";
 import { createConnectorTester } from "../odoo/connector-test.js";
 import { createHeartbeat, type Heartbeat } from "../odoo/heartbeat.js";
 import { createOutboundPoller, type OutboundPoller } from "../odoo/outbound-poller.js";
+import type { IngestOwnership } from "../scheduler/ownership.js";
 import { createPostingWorker, type PostingWorker } from "../odoo/posting-worker.js";
 
 export interface OdooLinkOptions {
@@ -30,6 +31,8 @@ export interface OdooLinkOptions {
   replay?: Replayer;
   /** The sidecar's MQTT connection (releases are published on the command topic). */
   mqtt: () => MqttClient;
+  /** Lease holders' liveness (PostgreSQL advisory locks; always alive on SQLite). */
+  liveness: Pick<IngestOwnership, "holdLiveness" | "deadHolders" | "owned">;
   /** Extra sinks for releases (legacy file / SQL / HTTP sinks). @default none */
   extraSinks?: (site: string) => OutboundSink[];
   /**
@@ -83,6 +86,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
     batchSize: config.sync.batchSize,
     lingerMs: config.sync.lingerMs,
     concurrency: config.sync.concurrency,
+    liveness: options.liveness,
   });
   const odooUp = () => {
     const s = worker.status();
@@ -111,6 +115,7 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
         logger,
         bus,
         intervalMs: config.sync.outboundPollMs,
+        active: () => options.liveness.owned(),
         ...(config.odoo.environment && { environment: config.odoo.environment }),
         sinks: () => [
           createMqttCommandSink(options.mqtt, site),

@@ -12,6 +12,11 @@ export interface OutboundPollerOptions {
   bus: Bus;
   /** @default 5000 */
   intervalMs?: number;
+  /**
+   * Whether to poll now: a standby of an ingest group leaves releases to the owner (the sidecar
+   * connected to the broker). @default always
+   */
+  active?: () => boolean;
   /** Deliveries of one row before it is acknowledged as failed in Odoo. @default 5 */
   maxAttempts?: number;
   /** The environment this sidecar declares (Odoo releases nothing to another one). */
@@ -39,6 +44,7 @@ export function createOutboundPoller(options: OutboundPollerOptions): OutboundPo
   let polling: Promise<number> | undefined;
 
   async function pollOnce(): Promise<number> {
+    if (options.active && !options.active()) return 0;
     const rows = await client.call<OutboundRow[]>("plant_bridge.api", "fetch_outbound", {
       site: options.site,
       limit: 100,

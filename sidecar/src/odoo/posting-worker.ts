@@ -84,6 +84,16 @@ export interface PostingWorkerOptions {
    * @default 15000
    */
   reclaimMs?: number;
+  /**
+   * Liveness across hosts (a PostgreSQL store): this worker holds a lock named after its lease
+   * owner for as long as it lives, and leases whose owner holds none are taken over at the next
+   * reclaim (every `reclaimMs`, 2000 by default then), not when they run out.
+   * @default the same host's dead processes only
+   */
+  liveness?: {
+    holdLiveness(owner: string): Promise<void>;
+    deadHolders(owners: string[]): Promise<string[]>;
+  };
   /** @default Date.now */
   now?: () => number;
 }
@@ -126,7 +136,18 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   // The owner names its host and process, so a worker on the same host can tell a dead one.
   const owner = `${options.sidecar}@${hostname()}#${process.pid}#${randomBytes(3).toString("hex")}`;
   const probeMs = options.probeMs ?? 2000;
-  const reclaimMs = options.reclaimMs ?? 15_000;
+  const liveness = options.liveness;
+  const reclaimMs = options.reclaimMs ?? (liveness ? 2000 : 15_000);
+  let live: Promise<void> | undefined;
+  /** Leases only once our liveness lock is held: others must not take our leases for dead. */
+  function ensureLive(): Promise<void> {
+    if (!liveness) return Promise.resolve();
+    live ??= liveness.holdLiveness(owner).catch((err: unknown) => {
+      live = undefined;
+      throw err;
+    });
+    return live;
+  }
   const backoffFactory =
     options.backoff ?? new ExponentialBackoff({ initialDelay: 500, maxDelay: 60_000 });
   const breaker = circuitBreaker(
@@ -187,9 +208,15 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   let reclaimTimer: NodeJS.Timeout | undefined;
   async function reclaimDeadLeases(): Promise<void> {
     try {
-      const dead = (await store.leaseHolders(now())).filter((h) => h !== owner && deadHere(h));
+      const others = (await store.leaseHolders(now())).filter((h) => h !== owner);
+      const dead = others.filter(deadHere);
+      if (liveness) {
+        const rest = others.filter((h) => !dead.includes(h));
+        dead.push(...(await liveness.deadHolders(rest)));
+      }
       if (dead.length === 0) return;
       const n = await store.expedite({ now: now(), owners: dead });
+      metrics.leasesReclaimed.inc(n);
       logger.warn({ owners: dead, events: n }, "took over the leases of stopped sidecar processes");
       if (n > 0) wake?.();
     } catch (err) {
@@ -452,6 +479,7 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
   }
 
   async function runOnce(): Promise<number> {
+    if (liveness) await ensureLive();
     const step = clockStepBack();
     if (step !== undefined) await followClockStep(step);
     waiting = 0;

@@ -44,6 +44,17 @@ export interface MqttIngressOptions {
    * dies) and published on a graceful close. @default none
    */
   presence?: { topic: string; online: string; offline: string };
+  /**
+   * Not connected at start: `resume()` connects (a standby of an ingest group, README "Scale
+   * out"). @default false
+   */
+  suspended?: boolean;
+  /**
+   * Checked before each message is handed to its route: false means another sidecar may own
+   * this session now, so the message is neither committed nor acknowledged and the connection
+   * is dropped (`suspend()`). @default always true
+   */
+  fence?: () => boolean;
 }
 
 /** PEM contents (not paths) for a TLS connection to the broker. */
@@ -67,6 +78,13 @@ export interface MqttIngress {
   isConnected(): boolean;
   /** Replaces the routes, subscribing to new filters and unsubscribing from dropped ones. */
   setRoutes(routes: MqttRoute[]): Promise<void>;
+  /**
+   * Drops the connection at once, without acknowledging what is not acknowledged yet (the
+   * broker keeps the session and redelivers it to the next holder of the client id).
+   */
+  suspend(): Promise<void>;
+  /** Connects (again) after `suspend()` or a suspended start. */
+  resume(): void;
   /** Stops intake, waits for the message being committed, then disconnects. */
   close(): Promise<void>;
 }
@@ -88,6 +106,7 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
   let subscribed = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let closing = false;
+  let suspended = options.suspended ?? false;
 
   const clientOptions: IClientOptions = {
     clientId: options.clientId,
@@ -166,7 +185,12 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
   };
 
   client.handleMessage = (packet, callback) => {
-    if (closing) return; // never acknowledged: the broker redelivers it to the next session
+    if (closing || suspended) return; // never acknowledged: the broker redelivers it
+    if (options.fence && !options.fence()) {
+      logger.warn({ topic: packet.topic }, "not the ingest owner any more: dropping the session");
+      void suspend();
+      return;
+    }
     let topic = packet.topic;
     let route = routes.find((r) => r.filters.some((f) => topicMatches(f.filter, topic)));
     if (!route) {
@@ -332,7 +356,14 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
       typeof code === "string" ? code : code === undefined ? "error" : `CONNACK ${String(code)}`;
     logger.warn({ err: { message: err.message, code } }, "MQTT error");
   });
-  client.connect();
+  if (!suspended) client.connect();
+  let connectedOnce = !suspended;
+
+  async function suspend(): Promise<void> {
+    suspended = true;
+    // force: no DISCONNECT wait, no PUBACK for what is still being committed
+    await client.endAsync(true).catch(() => undefined);
+  }
 
   return {
     client,
@@ -340,6 +371,15 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
     lastError: () => lastError,
     ready: () => readyPromise,
     isConnected: () => client.connected,
+    suspend,
+    resume() {
+      if (closing || !suspended) return;
+      suspended = false;
+      if (!connectedOnce) {
+        connectedOnce = true;
+        client.connect();
+      } else client.reconnect();
+    },
     async setRoutes(next) {
       routes = next;
       if (client.connected) await syncSubscriptions();
@@ -355,7 +395,7 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
       }
       closing = true;
       await Promise.all(inFlight);
-      await client.endAsync(false);
+      await client.endAsync(suspended);
     },
   };
 }
