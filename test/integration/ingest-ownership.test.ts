@@ -104,6 +104,31 @@ async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 2
     expect(b.changes.map((c) => c.role)).toEqual(["owner"]);
   });
 
+  it("an owner whose session was lost yields: the standby wins though it tries later", async () => {
+    const a = member("yield-a", "line-4");
+    await a.o.settled();
+    // a standby that tries the lock only every 3 s: the former owner reconnects (and could try
+    // again) long before it
+    const changes: IngestRole[] = [];
+    const slow = createPgOwnership({
+      connectionString: db.url,
+      group: "line-4",
+      name: "yield-b",
+      logger,
+      pollMs: 1500,
+      heartbeatTimeoutMs: 2000,
+      idleSessionTimeoutMs: 5000,
+      onRoleChange: (role) => changes.push(role),
+    });
+    open.push(slow);
+    await slow.settled();
+    expect([a.o.role(), slow.role()]).toEqual(["owner", "standby"]);
+    await admin.query("SELECT pg_terminate_backend($1)", [await backendOf("yield-a")]);
+    await until("the standby to take over", () => slow.role() === "owner");
+    await new Promise((r) => setTimeout(r, 2000));
+    expect([a.o.role(), slow.role(), changes]).toEqual(["standby", "owner", ["owner"]]);
+  });
+
   it("a cut network: the owner steps down before the standby can take the lock, and stays down", async () => {
     const proxy = await faultProxy(5432);
     proxies.push(proxy);

@@ -97,6 +97,7 @@ export function createPgOwnership(options: PgOwnershipOptions): IngestOwnership 
   let connecting: Promise<pg.Client> | undefined;
   let role: IngestRole = "standby";
   let lastAnswerAt = 0;
+  let yieldUntil = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let settledResolve!: () => void;
@@ -115,6 +116,10 @@ export function createPgOwnership(options: PgOwnershipOptions): IngestOwnership 
     if (client !== c) return;
     client = undefined;
     heldLiveness = new Set();
+    // A member whose session failed yields: it does not try the ingest lock again before a
+    // silent session of its would have ended on the server, so a standby takes over instead of
+    // the flaky member winning its lock back at once.
+    if (role === "owner") yieldUntil = Date.now() + idleMs;
     logger.warn(
       { group, err: { message: (err as Error).message } },
       "the ownership session to PostgreSQL is lost: its locks are gone",
@@ -179,6 +184,8 @@ export function createPgOwnership(options: PgOwnershipOptions): IngestOwnership 
         await c.query("SELECT 1");
       } else if (role === "owner") {
         // the heartbeat: the lock is still ours as long as the session answers
+        await c.query("SELECT 1");
+      } else if (Date.now() < yieldUntil) {
         await c.query("SELECT 1");
       } else {
         const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS ok", [
