@@ -129,6 +129,23 @@ async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 2
     expect([a.o.role(), slow.role(), changes]).toEqual(["standby", "owner", ["owner"]]);
   });
 
+  it("a stall of this process shorter than the server's timeout is not a lost session", async () => {
+    const a = member("stall-a", "line-5");
+    await a.o.settled();
+    const b = member("stall-b", "line-5");
+    await b.o.settled();
+    expect([a.o.role(), b.o.role()]).toEqual(["owner", "standby"]);
+    // a synchronous 3.5 s (a cold start's module loading on a loaded machine): nothing was
+    // asked, so nothing went unanswered
+    const until3 = Date.now() + 3500;
+    while (Date.now() < until3);
+    expect(a.o.owned()).toBe(true);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect([a.o.role(), a.o.owned(), b.o.role()]).toEqual(["owner", true, "standby"]);
+    // no step down, no takeover: the owner's only change is its election
+    expect([a.changes.map((c) => c.role), b.changes]).toEqual([["owner"], []]);
+  });
+
   it("a cut network: the owner steps down before the standby can take the lock, and stays down", async () => {
     const proxy = await faultProxy(5432);
     proxies.push(proxy);

@@ -141,11 +141,19 @@ export async function startMqtt(options: MqttOptions): Promise<MqttFeature & Mqt
       }),
     });
     mapping.attach(() => ingress.client);
-    if (grouped)
-      ownership.onChange((role) => {
-        if (role === "owner") ingress.resume();
-        else void ingress.suspend();
-      });
+    if (grouped) {
+      // Connected exactly while owned: at once on a change of role, and every 500 ms after a
+      // message tripped the fence (the intake suspended itself) while the role did not change.
+      const follow = () => {
+        if (ownership.owned()) {
+          if (ingress.isSuspended()) ingress.resume();
+        } else if (!ingress.isSuspended()) void ingress.suspend();
+      };
+      ownership.onChange(follow);
+      const timer = setInterval(follow, 500);
+      timer.unref();
+      closing.push(async () => clearInterval(timer));
+    }
     closing.push(async () => {
       await ingress.close();
       await ingestor.flush();

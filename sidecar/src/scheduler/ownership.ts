@@ -98,6 +98,7 @@ export function createPgOwnership(options: PgOwnershipOptions): IngestOwnership 
   let role: IngestRole = "standby";
   let lastAnswerAt = 0;
   let yieldUntil = 0;
+  let inFlightSince: number | undefined;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let settledResolve!: () => void;
@@ -179,6 +180,7 @@ export function createPgOwnership(options: PgOwnershipOptions): IngestOwnership 
     let c: pg.Client | undefined;
     try {
       c = await connection();
+      inFlightSince = Date.now();
       await holdAll(c);
       if (ingestKey === undefined) {
         await c.query("SELECT 1");
@@ -202,15 +204,29 @@ export function createPgOwnership(options: PgOwnershipOptions): IngestOwnership 
           "ownership: PostgreSQL unreachable",
         );
     } finally {
+      inFlightSince = undefined;
       settledResolve();
     }
   }
 
-  // The fence's clock: an owner that has not heard its session for heartbeatTimeoutMs steps down
-  // without waiting for the query to fail (a cut network answers nothing, not an error).
+  /**
+   * The session may be gone: a query has waited for its answer longer than heartbeatTimeoutMs,
+   * or nothing was heard for as long as the server waits before ending a silent session (this
+   * process stalled). A stall shorter than that (a loaded machine, a long synchronous start)
+   * is not a lost session: nothing was asked, nothing went unanswered.
+   */
+  function stale(now = Date.now()): boolean {
+    return (
+      (inFlightSince !== undefined && now - inFlightSince > heartbeatTimeoutMs) ||
+      now - lastAnswerAt > idleMs
+    );
+  }
+
+  // The fence's clock: an owner whose session does not answer steps down without waiting for
+  // the query to fail (a cut network answers nothing, not an error).
   function watchdog(): void {
-    if (role === "owner" && Date.now() - lastAnswerAt > heartbeatTimeoutMs && client)
-      lost(client, new Error(`no answer for ${heartbeatTimeoutMs} ms`));
+    if (role === "owner" && client && stale())
+      lost(client, new Error(`no answer from the ownership session`));
   }
 
   let running: Promise<void> | undefined;
@@ -232,9 +248,7 @@ export function createPgOwnership(options: PgOwnershipOptions): IngestOwnership 
     kind: "postgres",
     group,
     role: () => (ingestKey === undefined ? "owner" : role),
-    owned: () =>
-      ingestKey === undefined ||
-      (role === "owner" && client !== undefined && Date.now() - lastAnswerAt <= heartbeatTimeoutMs),
+    owned: () => ingestKey === undefined || (role === "owner" && client !== undefined && !stale()),
     onChange: (l) => void listeners.push(l),
     settled: () => settledPromise,
     async holdLiveness(name) {

@@ -85,6 +85,8 @@ export interface MqttIngress {
   suspend(): Promise<void>;
   /** Connects (again) after `suspend()` or a suspended start. */
   resume(): void;
+  /** Whether the intake is suspended (not connected on purpose). */
+  isSuspended(): boolean;
   /** Stops intake, waits for the message being committed, then disconnects. */
   close(): Promise<void>;
 }
@@ -372,6 +374,7 @@ export function startMqttIngress(options: MqttIngressOptions): MqttIngress {
     ready: () => readyPromise,
     isConnected: () => client.connected,
     suspend,
+    isSuspended: () => suspended,
     resume() {
       if (closing || !suspended) return;
       suspended = false;
