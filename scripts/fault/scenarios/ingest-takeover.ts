@@ -7,10 +7,14 @@
  * ready standby. With `odoo`, both post into a real Odoo 19 (downtime events) and the dead
  * owner's outbox leases are taken over at once.
  *
+ * With `lostSessions`, every other "kill" ends the owner's PostgreSQL ownership session instead
+ * (pg_terminate_backend): the owner lives on and must step down, then stay a ready standby.
+ *
  * Measured: takeover time (kill → the standby reports itself owner on /readyz, and → the first
  * new event stored after the kill). Expect every event stored once, and with Odoo, every
  * document in Odoo once.
  */
+import pg from "pg";
 import { canonicalTopic } from "../../../sidecar/src/canonical/topics.js";
 import { openStore } from "../../../sidecar/src/store/index.js";
 import { startOdoo, type OdooServer } from "../../../test/helpers/odoo.js";
@@ -40,11 +44,23 @@ export interface IngestTakeoverOptions {
   gapMs: number;
   /** Post into a real Odoo too. */
   odoo: boolean;
+  /**
+   * Every other kill, end the owner's PostgreSQL ownership session instead (the owner lives
+   * on): it must step down and stay a ready standby.
+   */
+  lostSessions: boolean;
 }
 
 export function ingestTakeoverDefaults(scale: number, odoo = false): IngestTakeoverOptions {
   // the publisher stops after the last kill; `events` only bounds it
-  return { events: Math.round(100_000 * scale), kills: 5, rate: 200, gapMs: 3000, odoo };
+  return {
+    events: Math.round(100_000 * scale),
+    kills: 5,
+    rate: 200,
+    gapMs: 3000,
+    odoo,
+    lostSessions: true,
+  };
 }
 
 async function role(s: FaultSidecar): Promise<{ status: number; ingest?: string }> {
@@ -71,7 +87,7 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
   const setup = faultSetup(opts.odoo ? ODOO_SITE : "fault");
   const { cleanup, site } = setup;
   try {
-    const pg = await setup.postgres();
+    const pgServer = await setup.postgres();
     const broker = await setup.broker();
     let odoo: OdooServer | undefined;
     if (opts.odoo) {
@@ -83,7 +99,7 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
       setup.sidecarEnv({
         name,
         mqttUrl: broker.url,
-        store: pg.url,
+        store: pgServer.url,
         extra: {
           PLANT_BRIDGE_INGEST_GROUP: "line",
           ...(odoo && {
@@ -95,7 +111,8 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
       });
     const names = ["ha-a", "ha-b"];
     const sidecars: FaultSidecar[] = [];
-    for (const name of names) sidecars.push(await setup.sidecar(envOf(name)));
+    // side by side: a cold start takes 20-40 s on a loaded machine; either may win the lock
+    sidecars.push(...(await Promise.all(names.map((name) => setup.sidecar(envOf(name))))));
     const roles = await Promise.all(sidecars.map(role));
     const failures: string[] = [];
     if (
@@ -107,7 +124,7 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
       failures.push(`at start: ${JSON.stringify(roles)}`);
     if (roles.some((r) => r.status !== 200)) failures.push(`not ready: ${JSON.stringify(roles)}`);
 
-    const store = await openStore(pg.url);
+    const store = await openStore(pgServer.url);
     cleanup.add(() => store.close());
     const newest = async () => (await store.listMessages({ site, limit: 1 }))[0]?.seq ?? 0;
 
@@ -124,6 +141,10 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
     });
     let done = false;
     void publishing.finally(() => (done = true));
+    const admin = new pg.Client({ connectionString: pgServer.url });
+    await admin.connect();
+    cleanup.add(() => admin.end());
+    let sessionsLost = 0;
     const takeoverMs: number[] = [];
     const firstStoredMs: number[] = [];
     const standbyReadyMs: number[] = [];
@@ -140,12 +161,26 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
       const survivor = sidecars[1 - o]!;
       const lastSeq = await newest();
       const killedAt = Date.now();
-      exitCodes.push(await sidecars[o]!.kill("SIGKILL"));
+      // every other time (with lostSessions): the owner lives on, its PostgreSQL session is lost
+      const lose = opts.lostSessions && k % 2 === 1;
+      if (lose) {
+        const r = await admin.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+           WHERE application_name = $1`,
+          [`plant-bridge-ownership:${names[o]}`],
+        );
+        if (r.rows[0]?.n !== 1) failures.push(`kill ${k + 1}: no ownership session to end`);
+      } else exitCodes.push(await sidecars[o]!.kill("SIGKILL"));
       await waitFor(
         "the standby to own",
         async () => (await role(survivor)).ingest === "owner",
         30_000,
-      );
+      ).catch((err: Error) => {
+        const tail = (f: FaultSidecar) => f.proc.output().split("\n").slice(-15).join("\n");
+        throw new Error(
+          `${err.message} (${lose ? "session lost" : "SIGKILL"}):\n${tail(survivor)}\n---\n${tail(sidecars[o]!)}`,
+        );
+      });
       takeoverMs.push(Date.now() - killedAt);
       await waitFor(
         "an event stored after the kill",
@@ -153,6 +188,14 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
         30_000,
       );
       firstStoredMs.push(Date.now() - killedAt);
+      if (lose) {
+        // fenced: it stays up as a ready standby, not connected to the broker
+        sessionsLost++;
+        const back = await role(sidecars[o]!);
+        if (back.status !== 200 || back.ingest !== "standby")
+          failures.push(`sidecar ${names[o]} after its session was lost: ${JSON.stringify(back)}`);
+        continue;
+      }
       const restartAt = Date.now();
       sidecars[o] = await setup.sidecar(envOf(names[o]!));
       standbyReadyMs.push(Date.now() - restartAt);
@@ -197,7 +240,7 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
     if (codes.some((c) => c !== 0)) failures.push(`SIGTERM exit codes ${codes.join(",")}`);
     return {
       scenario: opts.odoo ? "ingest-takeover-odoo" : "ingest-takeover",
-      description: `ingest owner SIGKILLed ${takeoverMs.length}x under QoS 1 load; the standby of the group takes over the session${opts.odoo ? ", both posting into a real Odoo" : ""}`,
+      description: `ingest owner SIGKILLed ${exitCodes.length}x and its PostgreSQL session ended ${sessionsLost}x under QoS 1 load; the standby of the group takes over the session${opts.odoo ? ", both posting into a real Odoo" : ""}`,
       params: { ...opts },
       ...result,
       recoveryMs: takeoverMs.length ? Math.max(...takeoverMs) : null,
@@ -209,6 +252,7 @@ export async function ingestTakeover(opts: IngestTakeoverOptions): Promise<Fault
         killToFirstStoredMs: firstStoredMs,
         restartToStandbyReadyMs: standbyReadyMs,
         killedExitCodes: exitCodes,
+        sessionsLost,
         roleChanges: changes,
         leasesReclaimed: reclaimed,
         publisher: { ...pub, unacked: pub.unacked.length },
