@@ -64,8 +64,30 @@ async function ormCeiling(odoo: OdooServer): Promise<number> {
     .batch_compute_rate;
 }
 
-/** One round: `sidecars` sidecars on a fresh shared store post N events; events/s. */
-async function round(odoo: OdooServer, nth: number, sidecars: number): Promise<number> {
+/** Sum of a counter's samples whose labels contain `match`, over the sidecars' /metrics. */
+async function counter(procs: SidecarProcess[], name: string, match = ""): Promise<number> {
+  let sum = 0;
+  for (const p of procs) {
+    const text = await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`)).text();
+    for (const line of text.split("\n"))
+      if (line.startsWith(name) && line.includes(match))
+        sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
+
+interface Round {
+  sidecars: number;
+  rate: number;
+  /** Posting calls to Odoo that succeeded, and events per call. */
+  calls: number;
+  eventsPerCall: number;
+  /** Calls that failed transiently (retried). */
+  transient: number;
+}
+
+/** One round: `sidecars` sidecars on a fresh shared store post N events. */
+async function round(odoo: OdooServer, nth: number, sidecars: number): Promise<Round> {
   const db = await createTestDatabase("pb_bench_scale");
   const procs: SidecarProcess[] = [];
   const store = await createPostgresStore({ connectionString: db.url });
@@ -107,11 +129,19 @@ async function round(odoo: OdooServer, nth: number, sidecars: number): Promise<n
       await new Promise((r) => setTimeout(r, 100));
     }
     const rate = N / ((performance.now() - t0) / 1000);
+    const calls = await counter(procs, "plant_bridge_post_batches_total", 'result="ok"');
+    const transient = await counter(procs, "plant_bridge_post_batches_total", 'result="transient"');
     const dead = await store.listDeadLetters({ limit: 5 });
     if (dead.length)
       throw new Error(`dead letters in the round: ${dead.map((d) => d.code).join(", ")}`);
-    console.log(`  ${sidecars} sidecar(s): ${Math.round(rate)} events/s`);
-    return rate;
+    console.log(`  ${sidecars} sidecar(s): ${Math.round(rate)} events/s, ${calls} calls`);
+    return {
+      sidecars,
+      rate,
+      calls,
+      eventsPerCall: Math.round(N / Math.max(1, calls)),
+      transient,
+    };
   } finally {
     await Promise.all(procs.map((p) => p.kill("SIGTERM")));
     await store.close();
@@ -126,10 +156,8 @@ export async function run(): Promise<void> {
     await odoo.admin("mrp.workcenter", "create", {
       vals_list: Array.from({ length: WORKCENTERS }, (_, i) => ({ name: `Scale WC ${i + 1}` })),
     });
-    const rates: Array<{ sidecars: number; rate: number }> = [];
-    for (const [nth, sidecars] of ROUNDS.entries()) {
-      rates.push({ sidecars, rate: await round(odoo, nth, sidecars) });
-    }
+    const rates: Round[] = [];
+    for (const [nth, sidecars] of ROUNDS.entries()) rates.push(await round(odoo, nth, sidecars));
     const orm = await ormCeiling(odoo);
     const by = (n: number) => {
       const r = rates.filter((x) => x.sidecars === n).map((x) => x.rate);
@@ -138,7 +166,7 @@ export async function run(): Promise<void> {
     const params = {
       events: N,
       workcenters: WORKCENTERS,
-      rounds: rates.map((r) => ({ sidecars: r.sidecars, rate: Math.round(r.rate) })),
+      rounds: rates.map((r) => ({ ...r, rate: Math.round(r.rate) })),
       oneSidecar: Math.round(by(1)),
       twoSidecars: Math.round(by(2)),
       threeSidecars: Math.round(by(3)),
