@@ -1,7 +1,13 @@
 /** Builders for store contract tests: canonical events, ingest items, rejections. */
 import { createHash } from "node:crypto";
 import type { Rejection } from "../../sidecar/src/canonical/parse.js";
-import { orderKeyOf, type ProductionEvent } from "../../sidecar/src/canonical/types.js";
+import {
+  orderKeyOf,
+  type CanonicalEvent,
+  type MachineStatusEvent,
+  type MaintenanceEvent,
+  type ProductionEvent,
+} from "../../sidecar/src/canonical/types.js";
 import type { IngestItem } from "../../sidecar/src/store/types.js";
 
 export const T0 = 1_700_000_000_000;
@@ -22,8 +28,34 @@ export function production(
   };
 }
 
+/** A machine state (with counters, as telemetry summaries carry them): the bulk lane. */
+export function machineStatus(id: string, workcenter = "WC1"): MachineStatusEvent {
+  return {
+    id,
+    type: "machine_status",
+    site: "main",
+    occurredAt: "2026-03-01T08:00:00+01:00",
+    workcenter,
+    status: "running",
+    counters: { good: 1 },
+  };
+}
+
+/** A maintenance request: critical, on the same business object (work center) as its states. */
+export function maintenance(id: string, workcenter = "WC1"): MaintenanceEvent {
+  return {
+    id,
+    type: "maintenance",
+    site: "main",
+    occurredAt: "2026-03-01T08:00:00+01:00",
+    workcenter,
+    kind: "corrective",
+    description: "spindle noise",
+  };
+}
+
 export function eventItem(
-  event: ProductionEvent,
+  event: CanonicalEvent,
   options: { receivedAt?: number; origin?: string; orderKey?: string } = {},
 ): IngestItem {
   return {

@@ -8,6 +8,7 @@ import { createContractContext } from "./contract-context.js";
 import { deadLetterContract } from "./dead-letters.contract.js";
 import { ingestContract } from "./ingest.contract.js";
 import { inputContract } from "./input.contract.js";
+import { lanesContract } from "./lanes.contract.js";
 import { leaseContract } from "./lease.contract.js";
 import { stateContract } from "./state.contract.js";
 import { traceContract } from "./trace.contract.js";
@@ -17,6 +18,7 @@ export function defineStoreContract(name: string, open: () => Promise<Store>): v
     const context = createContractContext(open);
     ingestContract(context);
     leaseContract(context);
+    lanesContract(context);
     deadLetterContract(context);
     traceContract(context);
     inputContract(context);

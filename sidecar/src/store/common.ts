@@ -4,6 +4,7 @@
  * them (dead-letter fingerprints of rejected events, list defaults, replay checks).
  */
 import { createHash } from "node:crypto";
+import { LANES, type Lane } from "../canonical/lanes.js";
 import type { Source } from "../canonical/parse.js";
 import type { CanonicalEvent } from "../canonical/types.js";
 import { PermanentError } from "../errors.js";
@@ -12,11 +13,63 @@ import type {
   DeadLetterFilter,
   DeadLetterState,
   IngestItem,
+  LaneStats,
+  LeaseOptions,
   MessageRow,
   Outcome,
   OutboxRow,
   OutboxState,
+  SiteStats,
 } from "./types.js";
+
+/** One row of the stats query: a site's unsettled events of one lane (null: none at all). */
+export interface LaneStatsDbRow {
+  site: string;
+  lane: string | null;
+  pending: number | string;
+  oldest: number | string | null;
+}
+
+/**
+ * The site stats from per-(site, lane) counts: every lane listed, the site's totals summed.
+ * `dead` maps each site to its open dead letters; `sites` lists every site ever seen.
+ */
+export function toSiteStats(
+  sites: string[],
+  lanes: LaneStatsDbRow[],
+  dead: Map<string, number>,
+): SiteStats[] {
+  return sites.map((site) => {
+    const mine = lanes.filter((r) => r.site === site);
+    const perLane = LANES.map((lane): LaneStats => {
+      const row = mine.find((r) => r.lane === lane);
+      return {
+        lane,
+        pending: Number(row?.pending ?? 0),
+        oldestPendingAt: row?.oldest == null ? null : Number(row.oldest),
+      };
+    });
+    const oldest = perLane.map((l) => l.oldestPendingAt).filter((t): t is number => t !== null);
+    return {
+      site,
+      pending: perLane.reduce((n, l) => n + l.pending, 0),
+      deadLetters: dead.get(site) ?? 0,
+      oldestPendingAt: oldest.length ? Math.min(...oldest) : null,
+      lanes: perLane,
+    };
+  });
+}
+
+/**
+ * Of a lease of `limit`, how many the critical lane may take first (see `Store.lease`); 0 with
+ * lanes off.
+ */
+export function criticalLimit(o: LeaseOptions): number {
+  const limit = Math.max(0, Math.trunc(o.limit));
+  if (o.lanes === false) return 0;
+  const share = Math.min(1, Math.max(0, o.bulkShare ?? 0.1));
+  return limit - Math.floor(limit * share);
+}
 
 /** Rows a list returns when the filter has no `limit`. */
 export const DEFAULT_LIST_LIMIT = 100;
@@ -39,6 +92,7 @@ export interface MessageDbRow {
   event_id: string;
   type: string;
   order_key: string;
+  lane: string;
   payload: string;
   source: string;
   origin: string;
@@ -83,6 +137,7 @@ export function toOutboxRow(row: MessageDbRow): OutboxRow {
     eventId: row.event_id,
     type: row.type as CanonicalEvent["type"],
     orderKey: row.order_key,
+    lane: row.lane as Lane,
     event: JSON.parse(row.payload) as CanonicalEvent,
     source: row.source as Source,
     origin: row.origin,

@@ -1,4 +1,5 @@
 import type { Rejection, Source } from "../canonical/parse.js";
+import type { Lane } from "../canonical/lanes.js";
 import type { CanonicalEvent } from "../canonical/types.js";
 
 /**
@@ -31,9 +32,12 @@ export interface Store {
   setState(writes: StateWrite[]): Promise<void>;
 
   /**
-   * Leases up to `limit` outbox rows for a posting worker, oldest first, never handing out an
-   * event while an earlier unfinished event of the same business object (order key) exists
-   * outside this lease, so events of one MO or work center are never applied out of order.
+   * Leases up to `limit` outbox rows for a posting worker, never handing out an event while an
+   * earlier unfinished event of the same business object (order key) exists outside this lease,
+   * so events of one MO or work center are never applied out of order. The critical lane goes
+   * first, oldest first, with the earlier bulk events of its objects (they must go before it),
+   * up to `limit` less the bulk share; the rest of the batch takes the oldest remaining events of
+   * any lane. Critical rows come first in the answer, then the others, each part in seq order.
    * Increments each row's attempt count. Expired leases of a crashed worker are taken over.
    */
   lease(options: LeaseOptions): Promise<OutboxRow[]>;
@@ -151,6 +155,14 @@ export interface LeaseOptions {
   now?: number;
   /** Only rows of these sites. @default all sites */
   sites?: string[];
+  /** Lease the critical lane first. false: arrival order only (a baseline). @default true */
+  lanes?: boolean;
+  /**
+   * Part of `limit` the critical lane leaves to the oldest other events, so bulk keeps moving
+   * under a steady critical load (rounded down: a batch of fewer than 10 leaves none at 0.1).
+   * @default 0.1
+   */
+  bulkShare?: number;
 }
 
 export interface ExpediteOptions {
@@ -171,6 +183,8 @@ export interface OutboxRow {
   eventId: string;
   type: CanonicalEvent["type"];
   orderKey: string;
+  /** The event's own lane (a bulk event leased with its object's critical one stays `bulk`). */
+  lane: Lane;
   event: CanonicalEvent;
   source: Source;
   origin: string;
@@ -263,6 +277,14 @@ export interface SiteStats {
   pending: number;
   deadLetters: number;
   /** Epoch ms of the oldest unsettled event's receipt, null when none. */
+  oldestPendingAt: number | null;
+  /** The same per lane, every lane listed (critical first). */
+  lanes: LaneStats[];
+}
+
+export interface LaneStats {
+  lane: Lane;
+  pending: number;
   oldestPendingAt: number | null;
 }
 

@@ -1,9 +1,11 @@
 import pg from "pg";
+import { laneOf } from "../../canonical/lanes.js";
 import { orderKeyOf, type CanonicalEvent } from "../../canonical/types.js";
 import {
   DEFAULT_LIST_LIMIT,
   PURGE_BATCH,
   checkReplacement,
+  criticalLimit,
   deadLetterNotFound,
   deadLetterOrder,
   deadLetterStateConflict,
@@ -13,7 +15,9 @@ import {
   toDeadLetter,
   toMessageRow,
   toOutboxRow,
+  toSiteStats,
   type DeadLetterDbRow,
+  type LaneStatsDbRow,
   type MessageDbRow,
 } from "../common.js";
 import { checkStateWrites } from "../state.js";
@@ -125,6 +129,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           e.map((i) => pgText(i.source)),
           e.map((i) => pgText(i.origin)),
           e.map((i) => ms(i.receivedAt)),
+          e.map((i) => laneOf(i.event.type)),
         ],
       });
       for (const row of inserted.rows) seqOf.set(eventKey(row.site, row.event_id), row.seq);
@@ -221,6 +226,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         event ? JSON.stringify(event) : null,
         event?.type ?? null,
         event ? pgText(orderKeyOf(event)) : null,
+        event ? laneOf(event.type) : null,
       ]);
       return;
     }
@@ -235,6 +241,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       dl.source,
       dl.origin,
       now,
+      laneOf(replacement.type),
     ]);
   }
 
@@ -289,14 +296,21 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
     async lease(o) {
       const now = ms(o.now ?? Date.now());
-      const { rows } = await pool.query<MessageDbRow>(sql.lease, [
-        o.owner,
-        now,
-        ms(now + o.leaseMs),
-        Math.max(0, Math.trunc(o.limit)),
-        o.sites ?? null,
-      ]);
-      return rows.sort((a, b) => a.seq - b.seq).map(toOutboxRow);
+      const limit = Math.max(0, Math.trunc(o.limit));
+      const critical = criticalLimit(o);
+      const params = (n: number) => [o.owner, now, ms(now + o.leaseMs), n, o.sites ?? null];
+      const bySeq = (a: MessageDbRow, b: MessageDbRow) => a.seq - b.seq;
+      if (critical === 0) {
+        const { rows } = await pool.query<MessageDbRow>(sql.lease, params(limit));
+        return rows.sort(bySeq).map(toOutboxRow);
+      }
+      // Both passes in one transaction: the second sees the first one's leases as blockers.
+      const [first, rest] = await transaction(async (client) => {
+        const a = await client.query<MessageDbRow>(sql.leaseCritical, params(critical));
+        const b = await client.query<MessageDbRow>(sql.lease, params(limit - a.rows.length));
+        return [a.rows, b.rows];
+      });
+      return [...first.sort(bySeq), ...rest.sort(bySeq)].map(toOutboxRow);
     },
 
     async leaseHolders(now = Date.now()) {
@@ -406,19 +420,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
 
     async stats() {
-      const { rows } = await pool.query<{
-        site: string;
-        pending: number;
-        oldest: number | null;
-        dead: number;
-      }>(sql.stats);
+      const [sites, lanes, dead] = await Promise.all([
+        pool.query<{ site: string }>(sql.sites),
+        pool.query<LaneStatsDbRow>(sql.laneStats),
+        pool.query<{ site: string; dead: number }>(sql.deadStats),
+      ]);
       return {
-        sites: rows.map((r) => ({
-          site: r.site,
-          pending: r.pending,
-          deadLetters: r.dead,
-          oldestPendingAt: r.oldest,
-        })),
+        sites: toSiteStats(
+          sites.rows.map((r) => r.site),
+          lanes.rows,
+          new Map(dead.rows.map((r) => [r.site, r.dead])),
+        ),
       };
     },
 

@@ -93,6 +93,15 @@ const MIGRATIONS: readonly ((s: string) => string)[] = [
     PRIMARY KEY (site, code)
   );
   `,
+  // 4: priority lanes, as in the SQLite store (sqlite/schema.ts).
+  (s) => `
+  ALTER TABLE ${s}.messages ADD COLUMN lane text NOT NULL DEFAULT 'critical'
+    CHECK (lane IN ('critical', 'bulk'));
+  UPDATE ${s}.messages SET lane = 'bulk'
+    WHERE type = 'machine_status' AND state IN ('pending', 'leased');
+  CREATE INDEX messages_critical ON ${s}.messages (site, order_key, seq)
+    WHERE state IN ('pending', 'leased') AND lane = 'critical';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

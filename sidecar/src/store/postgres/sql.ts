@@ -11,9 +11,9 @@ export function createSql(s: string) {
     /** Input order is seq order: `unnest` yields rows in array order and the identity follows. */
     insertMessages: `
       INSERT INTO ${s}.messages
-        (site, event_id, type, order_key, payload, source, origin, received_at)
+        (site, event_id, type, order_key, payload, source, origin, received_at, lane)
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-        $6::text[], $7::text[], $8::bigint[])
+        $6::text[], $7::text[], $8::bigint[], $9::text[])
       ON CONFLICT (site, event_id) DO NOTHING
       RETURNING seq, site, event_id`,
 
@@ -41,7 +41,8 @@ export function createSql(s: string) {
         updated_at = greatest(d.updated_at, excluded.updated_at)
       RETURNING id, fingerprint, (xmax = 0) AS inserted`,
 
-    lease: leaseSql(s),
+    lease: leaseSql(s, "all"),
+    leaseCritical: leaseSql(s, "critical"),
 
     settle: settleSql(s),
 
@@ -53,12 +54,12 @@ export function createSql(s: string) {
       UPDATE ${s}.messages SET state = 'pending', attempts = 0, next_attempt_at = 0,
         lease_owner = NULL, lease_until = NULL, settled_at = NULL,
         payload = coalesce($3, payload), type = coalesce($4, type),
-        order_key = coalesce($5, order_key)
+        order_key = coalesce($5, order_key), lane = coalesce($6, lane)
       WHERE site = $1 AND event_id = $2`,
     insertMessage: `
       INSERT INTO ${s}.messages
-        (site, event_id, type, order_key, payload, source, origin, received_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        (site, event_id, type, order_key, payload, source, origin, received_at, lane)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     leaseHolders: `
       SELECT DISTINCT lease_owner FROM ${s}.messages
       WHERE state = 'leased' AND next_attempt_at > $1 AND lease_owner IS NOT NULL`,
@@ -77,17 +78,13 @@ export function createSql(s: string) {
     closeDeadLetter: `
       UPDATE ${s}.dead_letters SET state = $2, note = $3, updated_at = $4 WHERE id = $1`,
 
-    stats: `
-      SELECT s.site, coalesce(p.pending, 0) AS pending, p.oldest, coalesce(d.dead, 0) AS dead
-      FROM ${s}.sites s
-      LEFT JOIN (
-        SELECT site, count(*) AS pending, min(received_at) AS oldest FROM ${s}.messages
-        WHERE state IN ('pending', 'leased') GROUP BY site
-      ) p USING (site)
-      LEFT JOIN (
-        SELECT site, count(*) AS dead FROM ${s}.dead_letters WHERE state = 'open' GROUP BY site
-      ) d USING (site)
-      ORDER BY s.site`,
+    sites: `SELECT site FROM ${s}.sites ORDER BY site`,
+    laneStats: `
+      SELECT site, lane, count(*) AS pending, min(received_at) AS oldest FROM ${s}.messages
+      WHERE state IN ('pending', 'leased') GROUP BY site, lane`,
+    deadStats: `
+      SELECT site, count(*)::int AS dead FROM ${s}.dead_letters WHERE state = 'open'
+      GROUP BY site`,
 
     /**
      * One batch ($1 cut-off, $2 batch size, $3 last seq already scanned). Keyset paging: deleted
@@ -165,18 +162,39 @@ export function createSql(s: string) {
  * row that is not ours (locked elsewhere, leased, waiting) reads as unsettled in this
  * statement's snapshot, so the check can only drop rows, never let one through early. Dropped
  * candidates stay untouched and are unlocked when the statement ends.
+ *
+ * `critical` is the lease's first pass (Store.lease): candidates are the ready rows of the keys
+ * with an unsettled critical event, up to the key's last one, so a critical event takes the
+ * earlier bulk events of its object along instead of overtaking them.
  */
-function leaseSql(s: string): string {
+function leaseSql(s: string, pass: "all" | "critical"): string {
+  const from =
+    pass === "all"
+      ? `${s}.messages m
+      WHERE m.state IN ('pending', 'leased') AND m.next_attempt_at <= $2
+        AND ($5::text[] IS NULL OR m.site = ANY ($5::text[]))`
+      : `critical k
+      JOIN ${s}.messages m ON m.site = k.site AND m.order_key = k.order_key AND m.seq <= k.last
+      WHERE m.state IN ('pending', 'leased') AND m.next_attempt_at <= $2`;
+  const critical =
+    pass === "all"
+      ? ""
+      : `critical AS MATERIALIZED (
+      SELECT site, order_key, max(seq) AS last FROM ${s}.messages
+      WHERE state IN ('pending', 'leased') AND lane = 'critical'
+        AND ($5::text[] IS NULL OR site = ANY ($5::text[]))
+      GROUP BY site, order_key
+    ),`;
   return `
-    WITH blockers AS MATERIALIZED (
+    WITH ${critical} blockers AS MATERIALIZED (
       SELECT site, order_key, min(seq) AS seq FROM ${s}.messages
       WHERE state IN ('pending', 'leased') AND next_attempt_at > 0 AND next_attempt_at > $2
+        -- the rows this lease's first pass took do not hold their keys back from the second
+        AND NOT (state = 'leased' AND lease_owner = $1 AND next_attempt_at = $3)
       GROUP BY site, order_key
     ),
     candidates AS MATERIALIZED (
-      SELECT m.seq, m.site, m.order_key FROM ${s}.messages m
-      WHERE m.state IN ('pending', 'leased') AND m.next_attempt_at <= $2
-        AND ($5::text[] IS NULL OR m.site = ANY ($5::text[]))
+      SELECT m.seq, m.site, m.order_key FROM ${from}
         AND NOT EXISTS (
           SELECT 1 FROM blockers b
           WHERE b.site = m.site AND b.order_key = m.order_key AND b.seq < m.seq)
@@ -193,6 +211,7 @@ function leaseSql(s: string): string {
         SELECT min(u.seq) FROM ${s}.messages u
         WHERE u.site = k.site AND u.order_key = k.order_key AND u.state IN ('pending', 'leased')
           AND u.seq < k.last AND u.seq <> ALL (k.seqs)
+          AND NOT (u.state = 'leased' AND u.lease_owner = $1 AND u.next_attempt_at = $3)
       ) AS gap
       FROM keys k
     )

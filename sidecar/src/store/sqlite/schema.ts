@@ -86,6 +86,17 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (site, code)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 4: priority lanes (canonical/lanes.ts). The lease's first pass walks the unsettled critical
+  // rows per key, a small index even under a large bulk backlog. Unsettled rows of an older
+  // release take their lane from their type.
+  `
+  ALTER TABLE messages ADD COLUMN lane TEXT NOT NULL DEFAULT 'critical'
+    CHECK (lane IN ('critical', 'bulk'));
+  UPDATE messages SET lane = 'bulk'
+    WHERE type = 'machine_status' AND state IN ('pending', 'leased');
+  CREATE INDEX messages_critical ON messages (site, order_key, seq)
+    WHERE state IN ('pending', 'leased') AND lane = 'critical';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

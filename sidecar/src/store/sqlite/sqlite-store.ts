@@ -1,9 +1,11 @@
 import Database from "better-sqlite3";
+import { laneOf } from "../../canonical/lanes.js";
 import { orderKeyOf, type CanonicalEvent } from "../../canonical/types.js";
 import {
   DEFAULT_LIST_LIMIT,
   PURGE_BATCH,
   checkReplacement,
+  criticalLimit,
   deadLetterNotFound,
   deadLetterOrder,
   deadLetterStateConflict,
@@ -13,8 +15,10 @@ import {
   toDeadLetter,
   toMessageRow,
   toOutboxRow,
+  toSiteStats,
   type DeadLetterDbRow,
   type EventItem,
+  type LaneStatsDbRow,
   type MessageDbRow,
   type RejectItem,
 } from "../common.js";
@@ -28,7 +32,6 @@ import type {
   MessageFilter,
   Outcome,
   PurgeOptions,
-  SiteStats,
   Store,
 } from "../types.js";
 import { checkStateWrites } from "../state.js";
@@ -78,6 +81,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       item.source,
       item.origin,
       ms(item.receivedAt),
+      laneOf(event.type),
     ) as { seq: number } | undefined;
     if (inserted) return { status: "accepted", seq: inserted.seq };
     sql.countDuplicate.run(event.site, event.id);
@@ -111,14 +115,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const lease = db.transaction((o: LeaseOptions) => {
     const now = ms(o.now ?? Date.now());
     const until = ms(now + o.leaseMs);
-    const rows = sql.lease.all({
+    const limit = Math.max(0, Math.trunc(o.limit));
+    const params = {
       owner: o.owner,
       now,
       until,
-      limit: Math.max(0, Math.trunc(o.limit)),
       sites: o.sites === undefined ? null : JSON.stringify(o.sites),
-    }) as MessageDbRow[];
-    return rows.sort((a, b) => a.seq - b.seq).map(toOutboxRow);
+    };
+    const critical = criticalLimit(o);
+    const first =
+      critical > 0 ? (sql.leaseCritical.all({ ...params, limit: critical }) as MessageDbRow[]) : [];
+    const rest = sql.lease.all({ ...params, limit: limit - first.length }) as MessageDbRow[];
+    const bySeq = (a: MessageDbRow, b: MessageDbRow) => a.seq - b.seq;
+    return [...first.sort(bySeq), ...rest.sort(bySeq)].map(toOutboxRow);
   });
 
   function settleOne(owner: string, o: Outcome, now: number): void {
@@ -190,6 +199,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         payload: event ? JSON.stringify(event) : null,
         type: event?.type ?? null,
         orderKey: event ? orderKeyOf(event) : null,
+        lane: event ? laneOf(event.type) : null,
       });
       return;
     }
@@ -204,6 +214,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       dl.source,
       dl.origin,
       now,
+      laneOf(replacement.type),
     );
   }
 
@@ -365,20 +376,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async stats() {
-      const rows = sql.stats.all() as {
-        site: string;
-        pending: number;
-        oldest: number | null;
-        dead: number;
-      }[];
-      return {
-        sites: rows.map((r): SiteStats => ({
-          site: r.site,
-          pending: r.pending,
-          deadLetters: r.dead,
-          oldestPendingAt: r.oldest,
-        })),
-      };
+      const sites = (sql.sites.all() as { site: string }[]).map((r) => r.site);
+      const dead = new Map(
+        (sql.deadStats.all() as { site: string; dead: number }[]).map((r) => [r.site, r.dead]),
+      );
+      return { sites: toSiteStats(sites, sql.laneStats.all() as LaneStatsDbRow[], dead) };
     },
 
     async purge(purgeOptions: PurgeOptions) {

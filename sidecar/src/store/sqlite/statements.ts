@@ -8,8 +8,9 @@ export function prepareStatements(db: Database.Database) {
   return {
     addSite: db.prepare(`INSERT INTO sites (site) VALUES (?) ON CONFLICT DO NOTHING`),
     insertMessage: db.prepare(
-      `INSERT INTO messages (site, event_id, type, order_key, payload, source, origin, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO messages
+         (site, event_id, type, order_key, payload, source, origin, received_at, lane)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (site, event_id) DO NOTHING
        RETURNING seq`,
     ),
@@ -25,6 +26,7 @@ export function prepareStatements(db: Database.Database) {
          repeats = repeats + 1, updated_at = max(updated_at, excluded.updated_at)
        RETURNING id, repeats`,
     ),
+    leaseCritical: db.prepare(LEASE_CRITICAL_SQL),
     lease: db.prepare(LEASE_SQL),
     settleDone: db.prepare(
       `UPDATE messages SET state = @state, ref = @ref, settled_at = @at, lease_until = NULL
@@ -75,25 +77,21 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE messages SET state = 'pending', attempts = 0, next_attempt_at = 0,
          lease_owner = NULL, lease_until = NULL, settled_at = NULL,
          payload = coalesce(@payload, payload), type = coalesce(@type, type),
-         order_key = coalesce(@orderKey, order_key)
+         order_key = coalesce(@orderKey, order_key), lane = coalesce(@lane, lane)
        WHERE site = @site AND event_id = @eventId`,
     ),
     closeDeadLetter: db.prepare(
       `UPDATE dead_letters SET state = @state, note = @note, updated_at = @at WHERE id = @id`,
     ),
-    stats: db.prepare(
-      `SELECT s.site, coalesce(p.pending, 0) AS pending, p.oldest, coalesce(d.dead, 0) AS dead
-       FROM sites s
-       LEFT JOIN (
-         -- without the hint SQLite walks the whole (site, event_id) index to group by site
-         SELECT site, count(*) AS pending, min(received_at) AS oldest
-         FROM messages INDEXED BY messages_unsettled
-         WHERE state IN ('pending', 'leased') GROUP BY site
-       ) p USING (site)
-       LEFT JOIN (
-         SELECT site, count(*) AS dead FROM dead_letters WHERE state = 'open' GROUP BY site
-       ) d USING (site)
-       ORDER BY s.site`,
+    sites: db.prepare(`SELECT site FROM sites ORDER BY site`),
+    // without the hint SQLite walks the whole (site, event_id) index to group by site
+    laneStats: db.prepare(
+      `SELECT site, lane, count(*) AS pending, min(received_at) AS oldest
+       FROM messages INDEXED BY messages_unsettled
+       WHERE state IN ('pending', 'leased') GROUP BY site, lane`,
+    ),
+    deadStats: db.prepare(
+      `SELECT site, count(*) AS dead FROM dead_letters WHERE state = 'open' GROUP BY site`,
     ),
     purgeMessages: db.prepare(
       `DELETE FROM messages WHERE seq IN (
@@ -148,11 +146,47 @@ const LEASE_SQL = `
     WITH blockers AS MATERIALIZED (
       SELECT site, order_key, min(seq) AS seq FROM messages
       WHERE state IN ('pending', 'leased') AND next_attempt_at > 0 AND next_attempt_at > @now
+        -- the rows this lease's first pass took do not hold their keys back from the second
+        AND NOT (state = 'leased' AND lease_owner = @owner AND next_attempt_at = @until)
       GROUP BY site, order_key
     )
     SELECT m.seq FROM messages m
     WHERE m.state IN ('pending', 'leased') AND m.next_attempt_at <= @now
       AND (@sites IS NULL OR m.site IN (SELECT value FROM json_each(@sites)))
+      AND NOT EXISTS (
+        SELECT 1 FROM blockers b
+        WHERE b.site = m.site AND b.order_key = m.order_key AND b.seq < m.seq)
+    ORDER BY m.seq
+    LIMIT @limit)
+  RETURNING *`;
+
+/**
+ * The lease's first pass (Store.lease): the keys with an unsettled critical event, and of each
+ * the ready rows up to its last critical event, so a critical event takes the earlier bulk events
+ * of its object along instead of overtaking them. The same blockers as LEASE_SQL apply, and
+ * taking candidates in seq order again hands out a contiguous prefix of each key.
+ */
+const LEASE_CRITICAL_SQL = `
+  UPDATE messages
+  SET state = 'leased', attempts = attempts + 1, lease_owner = @owner,
+      lease_until = @until, next_attempt_at = @until
+  WHERE seq IN (
+    WITH critical AS MATERIALIZED (
+      SELECT site, order_key, max(seq) AS last FROM messages INDEXED BY messages_critical
+      WHERE state IN ('pending', 'leased') AND lane = 'critical'
+        AND (@sites IS NULL OR site IN (SELECT value FROM json_each(@sites)))
+      GROUP BY site, order_key
+    ),
+    blockers AS MATERIALIZED (
+      SELECT site, order_key, min(seq) AS seq FROM messages
+      WHERE state IN ('pending', 'leased') AND next_attempt_at > 0 AND next_attempt_at > @now
+        -- the rows this lease's first pass took do not hold their keys back from the second
+        AND NOT (state = 'leased' AND lease_owner = @owner AND next_attempt_at = @until)
+      GROUP BY site, order_key
+    )
+    SELECT m.seq FROM critical k
+    JOIN messages m ON m.order_key = k.order_key AND m.site = k.site AND m.seq <= k.last
+    WHERE m.state IN ('pending', 'leased') AND m.next_attempt_at <= @now
       AND NOT EXISTS (
         SELECT 1 FROM blockers b
         WHERE b.site = m.site AND b.order_key = m.order_key AND b.seq < m.seq)
