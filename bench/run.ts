@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   "odoo-post": () => import("./odoo-post.bench.js"),
   "odoo-heavy": () => import("./odoo-heavy.bench.js"),
   "posting-scale": () => import("./posting-scale.bench.js"),
+  lanes: () => import("./lanes.bench.js"),
   legacy: () => import("./legacy.bench.js"),
   mapping: () => import("./mapping.bench.js"),
   "mapping-sparkplug": () => import("./mapping-sparkplug.bench.js"),

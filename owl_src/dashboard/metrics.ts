@@ -17,6 +17,10 @@ export const SNAPSHOT_FIELDS = [
   "outbox_depth",
   "dead_letters",
   "oldest_pending_age",
+  "critical_pending",
+  "critical_lag",
+  "bulk_pending",
+  "bulk_lag",
   "latency_p50",
   "latency_p95",
   "odoo_up",
@@ -35,6 +39,10 @@ export interface SnapshotRow {
   outbox_depth: number;
   dead_letters: number;
   oldest_pending_age: number;
+  critical_pending: number;
+  critical_lag: number;
+  bulk_pending: number;
+  bulk_lag: number;
   latency_p50: number;
   latency_p95: number;
   odoo_up: boolean;
@@ -64,6 +72,8 @@ export interface GroupSummary extends GroupKey {
   outboxDepth: number;
   deadLetters: number;
   syncLag: number;
+  /** Backlog and lag (s) per posting lane, of the latest heartbeats (summed; lag: the worst). */
+  lanes: Record<"critical" | "bulk", { pending: number; lag: number }>;
   odooUp: boolean;
   lastAt: number | null;
 }
@@ -151,6 +161,16 @@ export function summarize(rows: SnapshotRow[], windowMs: number): GroupSummary[]
       outboxDepth: latest.reduce((n, r) => n + r.outbox_depth, 0),
       deadLetters: latest.reduce((n, r) => n + r.dead_letters, 0),
       syncLag: Math.max(0, ...latest.map((r) => r.oldest_pending_age)),
+      lanes: {
+        critical: {
+          pending: latest.reduce((n, r) => n + (r.critical_pending || 0), 0),
+          lag: Math.max(0, ...latest.map((r) => r.critical_lag || 0)),
+        },
+        bulk: {
+          pending: latest.reduce((n, r) => n + (r.bulk_pending || 0), 0),
+          lag: Math.max(0, ...latest.map((r) => r.bulk_lag || 0)),
+        },
+      },
       odooUp: latest.every((r) => r.odoo_up),
       lastAt: Math.max(...groupRows.map((r) => parseServerDatetime(r.at) ?? 0)) || null,
     });

@@ -13,6 +13,8 @@ export interface Metrics {
   outboxPending: Gauge<"site">;
   deadLetters: Gauge<"site">;
   oldestPendingSeconds: Gauge<"site">;
+  lanePending: Gauge<"site" | "lane">;
+  laneLagSeconds: Gauge<"site" | "lane">;
   odooUp: Gauge;
   postLatency: Histogram;
   postBatches: Counter<"result">;
@@ -72,6 +74,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: "plant_bridge_oldest_pending_seconds",
       help: "Age of the oldest event not yet settled in Odoo (sync lag).",
       labelNames: ["site"],
+      registers,
+    }),
+    lanePending: new Gauge({
+      name: "plant_bridge_lane_pending",
+      help: "Events not yet settled in Odoo, per posting lane (critical, bulk).",
+      labelNames: ["site", "lane"],
+      registers,
+    }),
+    laneLagSeconds: new Gauge({
+      name: "plant_bridge_lane_lag_seconds",
+      help: "Age of the oldest event not yet settled in Odoo, per posting lane (critical, bulk).",
+      labelNames: ["site", "lane"],
       registers,
     }),
     odooUp: new Gauge({

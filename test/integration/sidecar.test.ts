@@ -87,6 +87,8 @@ describe("the sidecar on the embedded default", () => {
       "plant_bridge_events_duplicate_total",
       "plant_bridge_events_rejected_total",
       "plant_bridge_outbox_pending",
+      "plant_bridge_lane_pending",
+      "plant_bridge_lane_lag_seconds",
       "plant_bridge_dead_letters",
       "plant_bridge_odoo_up",
       "plant_bridge_post_latency_seconds",
@@ -94,6 +96,8 @@ describe("the sidecar on the embedded default", () => {
       expect(text).toContain(`# TYPE ${name}`);
     }
     expect(text).toMatch(/plant_bridge_outbox_pending\{site="main"\} [1-9]/);
+    // the simulated machines' states wait in the bulk lane
+    expect(text).toMatch(/plant_bridge_lane_pending\{site="main",lane="bulk"\} [1-9]/);
     expect(text).toMatch(/^plant_bridge_odoo_up 0$/m);
     const rows = await sidecar.store.listMessages({ site: "main", limit: 500 });
     expect(rows.length).toBeGreaterThan(0);

@@ -67,6 +67,10 @@ function snapshot(over: Partial<SnapshotRow> & { minutesAgo: number }): Snapshot
     outbox_depth: 0,
     dead_letters: 0,
     oldest_pending_age: 0,
+    critical_pending: 0,
+    critical_lag: 0,
+    bulk_pending: 0,
+    bulk_lag: 0,
     latency_p50: 0,
     latency_p95: 0,
     odoo_up: true,
@@ -92,6 +96,10 @@ const SNAPSHOTS = [
     latency_p95: 2,
     outbox_depth: 5,
     oldest_pending_age: 12,
+    critical_pending: 1,
+    critical_lag: 3,
+    bulk_pending: 4,
+    bulk_lag: 12,
   }),
   snapshot({
     minutesAgo: 20,
@@ -163,6 +171,7 @@ describe("metrics", () => {
       failureRate: 10 / 130,
       outboxDepth: 5,
       syncLag: 12,
+      lanes: { critical: { pending: 1, lag: 3 }, bulk: { pending: 4, lag: 12 } },
       odooUp: true,
     });
     expect(main!.latencyP50).toBeCloseTo((0.2 * 90 + 0.4 * 30) / 120);
@@ -264,6 +273,8 @@ describe("Dashboard", () => {
     expect(text(main.querySelector(".o_pb_failures"))).toMatch(/7\.7%.*10 failed/);
     expect(text(main.querySelector(".o_pb_outbox"))).toMatch(/^5\s*outbox/);
     expect(text(main.querySelector(".o_pb_lag"))).toMatch(/12 s/);
+    // per posting lane: a production event does not wait behind the machine states
+    expect(text(main.querySelector(".o_pb_lanes"))).toMatch(/critical 1 · 3 s\s*bulk 4 · 12 s/);
     expect(text(cards[1]!.querySelector(".badge"))).toBe("Odoo unreachable");
   });
 

@@ -349,3 +349,29 @@ describe("replays queued in Odoo's exception queue", () => {
     ]);
   });
 });
+
+it("reports each posting lane's backlog and lag in the site's snapshot", async () => {
+  const receivedAt = Date.now() - 30_000;
+  const ingestor = createIngestor({
+    store,
+    metrics,
+    logger,
+    bus: new Bus(),
+    now: () => receivedAt,
+  });
+  await ingestor.ingest(
+    [
+      { kind: "event", event: { ...samples.machine_status, id: "ms1" } as never },
+      { kind: "event", event: { ...samples.machine_status, id: "ms2" } as never },
+      { kind: "event", event: { ...samples.production, id: "p1" } as never },
+    ],
+    { source: "mqtt", origin: "test" },
+  );
+  const client = scriptedClient(() => ({ ok: true }));
+  await heartbeat(client).beat();
+  const call = client.calls.find((c) => c.method === "heartbeat")!;
+  const site = (call.kwargs.snapshots as Array<Record<string, unknown>>).at(-1)!;
+  expect(site).toMatchObject({ outbox_depth: 3, critical_pending: 1, bulk_pending: 2 });
+  expect(site.critical_lag).toBeGreaterThanOrEqual(29);
+  expect(site.bulk_lag).toBeGreaterThanOrEqual(29);
+});

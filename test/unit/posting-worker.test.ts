@@ -12,6 +12,7 @@ import { createMetrics } from "../../sidecar/src/metrics.js";
 import { ConfigError, PermanentError, TransientError } from "../../sidecar/src/errors.js";
 import {
   createPostingWorker,
+  splitByLane,
   splitByObject,
   type PostResult,
 } from "../../sidecar/src/odoo/posting-worker.js";
@@ -317,6 +318,36 @@ describe("concurrent posting calls", () => {
     expect(splitByObject(rows, 8)).toHaveLength(3); // never more calls than objects
     const one = rows.filter((r) => r.orderKey === "A");
     expect(splitByObject(one, 4)).toEqual([one]);
+  });
+
+  it("posts the critical events of a batch in their own call, ahead of a bulk backlog", async () => {
+    await ingest(
+      Array.from({ length: 12 }, (_, i) => ({
+        ...samples.machine_status,
+        id: `ms${i}`,
+        workcenter: ["Drill 1", "Assembly 1", "Assembly 2"][i % 3]!,
+      })),
+    );
+    await ingest([{ ...samples.production, id: "p1" }]);
+    const client = scriptedClient(async (events) => events.map(applied));
+    expect(await worker(client, { batchSize: 13 }).runOnce()).toBe(13);
+    // the small call of the production event is not held up by a third of the backlog
+    expect(client.calls.map((c) => c.map((e) => e.id))).toContainEqual(["p1"]);
+    expect(client.calls).toHaveLength(3);
+  });
+
+  it("splits critical and bulk objects into separate calls, the critical ones first", () => {
+    const rows = [
+      { seq: 1, orderKey: "W1", lane: "bulk" },
+      { seq: 2, orderKey: "W2", lane: "bulk" },
+      { seq: 3, orderKey: "W1", lane: "critical" },
+      { seq: 4, orderKey: "M1", lane: "critical" },
+      { seq: 5, orderKey: "W3", lane: "bulk" },
+    ] as OutboxRow[];
+    const calls = splitByLane(rows, 3).map((c) => c.map((r) => r.seq));
+    // W1's state goes with its critical event, in order
+    expect(calls).toEqual([[1, 3], [4], [2, 5]]);
+    expect(splitByLane(rows, 1)).toEqual([rows]);
   });
 
   it("has two calls in flight on different work centers, each work center's events in order", async () => {

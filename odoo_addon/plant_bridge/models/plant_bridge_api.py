@@ -201,8 +201,9 @@ class PlantBridgeApi(models.AbstractModel):
     def _store_snapshots(self, registration, snapshots):
         if not isinstance(snapshots, list):
             raise UserError(_("'snapshots' must be a list."))
-        numbers = ('received', 'applied', 'rejected', 'duplicate', 'outbox_depth', 'dead_letters')
-        floats = ('oldest_pending_age', 'latency_p50', 'latency_p95', 'latency_p99')
+        numbers = ('received', 'applied', 'rejected', 'duplicate', 'outbox_depth', 'dead_letters',
+                   'critical_pending', 'bulk_pending')
+        floats = ('oldest_pending_age', 'latency_p50', 'latency_p95', 'latency_p99', 'critical_lag', 'bulk_lag')
         vals_list = []
         for snapshot in snapshots:
             if not isinstance(snapshot, dict):

@@ -19,6 +19,12 @@ class PlantBridgeMetricSnapshot(models.Model):
     outbox_depth = fields.Integer()
     dead_letters = fields.Integer()
     oldest_pending_age = fields.Float(help="Seconds.")
+    critical_pending = fields.Integer(
+        help="Events of the critical posting lane (production, consumption, quality...) not yet in Odoo.")
+    critical_lag = fields.Float(help="Seconds: age of the oldest event of the critical lane not yet in Odoo.")
+    bulk_pending = fields.Integer(
+        help="Events of the bulk posting lane (machine states, telemetry summaries) not yet in Odoo.")
+    bulk_lag = fields.Float(help="Seconds: age of the oldest event of the bulk lane not yet in Odoo.")
     latency_p50 = fields.Float('Latency p50 (s)')
     latency_p95 = fields.Float('Latency p95 (s)')
     latency_p99 = fields.Float('Latency p99 (s)')

@@ -68,6 +68,17 @@ class TestConfig(PlantBridgeCase):
         with self.assertRaises(ValidationError):
             mapping.copy({'name': 'clone', 'state': 'active'})
 
+    def test_heartbeat_keeps_lane_backlog_and_lag(self):
+        self.api.heartbeat(
+            {'name': 'edge-lanes', 'site': 'main'},
+            snapshots=[{'at': '2026-11-26T08:00:00+00:00', 'outbox_depth': 50001,
+                        'critical_pending': 1, 'critical_lag': 0.4,
+                        'bulk_pending': 50000, 'bulk_lag': 95.5}])
+        sidecar = self.env['plant_bridge.sidecar'].search([('name', '=', 'edge-lanes')])
+        self.assertRecordValues(sidecar.snapshot_ids, [{
+            'outbox_depth': 50001, 'critical_pending': 1, 'critical_lag': 0.4,
+            'bulk_pending': 50000, 'bulk_lag': 95.5}])
+
     def test_heartbeat_and_stale_sidecars(self):
         revision = self.api.get_config('main')['revision']
         answer = self.api.heartbeat(

@@ -32,6 +32,14 @@ export function startHousekeeping(options: {
         { site: s.site },
         s.oldestPendingAt === null ? 0 : (now - s.oldestPendingAt) / 1000,
       );
+      for (const l of s.lanes) {
+        const labels = { site: s.site, lane: l.lane };
+        metrics.lanePending.set(labels, l.pending);
+        metrics.laneLagSeconds.set(
+          labels,
+          l.oldestPendingAt === null ? 0 : (now - l.oldestPendingAt) / 1000,
+        );
+      }
     }
   };
   const every = (ms: number, fn: () => void) => {

@@ -6,7 +6,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Ingestor } from "../pipeline/ingestor.js";
 import type { Replayer } from "../pipeline/replay.js";
-import type { Store } from "../store/types.js";
+import type { LaneStats, Store } from "../store/types.js";
 import type { ConnectorTester, ConnectorTestRequest } from "./connector-test.js";
 
 export interface HeartbeatOptions {
@@ -133,6 +133,7 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       outbox_depth: stats?.pending ?? 0,
       dead_letters: stats?.deadLetters ?? 0,
       oldest_pending_age: stats?.oldestPendingAt ? (now - stats.oldestPendingAt) / 1000 : 0,
+      ...laneFigures(stats?.lanes ?? [], now),
       latency_p50: pct(50),
       latency_p95: pct(95),
       latency_p99: pct(99),
@@ -327,4 +328,14 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       await beating?.catch(() => undefined);
     },
   };
+}
+
+/** Backlog and lag (seconds) of each posting lane: `critical_pending`, `critical_lag`, ... */
+export function laneFigures(lanes: LaneStats[], now: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of lanes) {
+    out[`${l.lane}_pending`] = l.pending;
+    out[`${l.lane}_lag`] = l.oldestPendingAt === null ? 0 : (now - l.oldestPendingAt) / 1000;
+  }
+  return out;
 }

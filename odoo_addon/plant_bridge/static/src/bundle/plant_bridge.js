@@ -187,6 +187,10 @@ var SNAPSHOT_FIELDS = [
   "outbox_depth",
   "dead_letters",
   "oldest_pending_age",
+  "critical_pending",
+  "critical_lag",
+  "bulk_pending",
+  "bulk_lag",
   "latency_p50",
   "latency_p95",
   "odoo_up"
@@ -256,6 +260,16 @@ function summarize(rows, windowMs) {
       outboxDepth: latest.reduce((n, r) => n + r.outbox_depth, 0),
       deadLetters: latest.reduce((n, r) => n + r.dead_letters, 0),
       syncLag: Math.max(0, ...latest.map((r) => r.oldest_pending_age)),
+      lanes: {
+        critical: {
+          pending: latest.reduce((n, r) => n + (r.critical_pending || 0), 0),
+          lag: Math.max(0, ...latest.map((r) => r.critical_lag || 0))
+        },
+        bulk: {
+          pending: latest.reduce((n, r) => n + (r.bulk_pending || 0), 0),
+          lag: Math.max(0, ...latest.map((r) => r.bulk_lag || 0))
+        }
+      },
       odooUp: latest.every((r) => r.odoo_up),
       lastAt: Math.max(...groupRows.map((r) => parseServerDatetime(r.at) ?? 0)) || null
     });
