@@ -34,9 +34,10 @@ interface Run {
   roundMs: number;
 }
 
+/** A confirmed MO of an untracked product without components: production needs no lot. */
 async function confirmedOrder(odoo: OdooServer): Promise<string> {
-  const [product] = await odoo.admin<number[]>("product.product", "search", {
-    domain: [["default_code", "=", "FURN_9666"]],
+  const [product] = await odoo.admin<number[]>("product.product", "create", {
+    vals_list: [{ name: "Lanes bench part", default_code: "PB-LANES", is_storable: true }],
   });
   const [id] = await odoo.admin<number[]>("mrp.production", "create", {
     vals_list: [{ product_id: product, product_qty: 10 }],
