@@ -3,7 +3,12 @@ import { loadBundle } from "@web/core/assets";
 import { registry } from "@web/core/registry";
 import { Layout } from "@web/search/layout";
 import { standardActionServiceProps } from "@web/webclient/actions/action_service";
-import { formatClock, parseServerDatetime, toServerDatetime } from "../core/dates.js";
+import {
+  formatClock,
+  formatDatetime,
+  parseServerDatetime,
+  toServerDatetime,
+} from "../core/dates.js";
 import { formatAge, formatDuration, formatNumber, formatPercent } from "../core/format.js";
 import { _t } from "../core/l10n.js";
 import { openTrace } from "../core/navigation.js";
@@ -364,6 +369,7 @@ export class Dashboard extends Component {
   formatNumber = formatNumber;
   formatPercent = formatPercent;
   formatDuration = formatDuration;
+  formatDatetime = formatDatetime;
 }
 
 function round(value: number): number {

@@ -21,6 +21,8 @@ export const SNAPSHOT_FIELDS = [
   "critical_lag",
   "bulk_pending",
   "bulk_lag",
+  "held",
+  "held_until",
   "latency_p50",
   "latency_p95",
   "odoo_up",
@@ -43,6 +45,8 @@ export interface SnapshotRow {
   critical_lag: number;
   bulk_pending: number;
   bulk_lag: number;
+  held: number;
+  held_until: string | false;
   latency_p50: number;
   latency_p95: number;
   odoo_up: boolean;
@@ -74,6 +78,9 @@ export interface GroupSummary extends GroupKey {
   syncLag: number;
   /** Backlog and lag (s) per posting lane, of the latest heartbeats (summed; lag: the worst). */
   lanes: Record<"critical" | "bulk", { pending: number; lag: number }>;
+  /** Events a posting window keeps waiting (of the latest heartbeats), and the first release. */
+  held: number;
+  heldUntil: number | null;
   odooUp: boolean;
   lastAt: number | null;
 }
@@ -108,6 +115,11 @@ function weightedMean<T>(items: T[], value: (t: T) => number, weight: (t: T) => 
   const total = items.reduce((n, t) => n + weight(t), 0);
   if (total > 0) return items.reduce((n, t) => n + value(t) * weight(t), 0) / total;
   return items.reduce((n, t) => n + value(t), 0) / items.length;
+}
+
+function earliest(values: (number | null)[]): number | null {
+  const set = values.filter((v): v is number => v !== null);
+  return set.length ? Math.min(...set) : null;
 }
 
 /** Latest row of each sidecar among `rows`. */
@@ -171,6 +183,8 @@ export function summarize(rows: SnapshotRow[], windowMs: number): GroupSummary[]
           lag: Math.max(0, ...latest.map((r) => r.bulk_lag || 0)),
         },
       },
+      held: latest.reduce((n, r) => n + (r.held || 0), 0),
+      heldUntil: earliest(latest.map((r) => parseServerDatetime(r.held_until))),
       odooUp: latest.every((r) => r.odoo_up),
       lastAt: Math.max(...groupRows.map((r) => parseServerDatetime(r.at) ?? 0)) || null,
     });

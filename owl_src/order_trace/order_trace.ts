@@ -3,7 +3,7 @@ import { AutoComplete } from "@web/core/autocomplete/autocomplete";
 import { registry } from "@web/core/registry";
 import { Layout } from "@web/search/layout";
 import { standardActionServiceProps } from "@web/webclient/actions/action_service";
-import { formatDatetime } from "../core/dates.js";
+import { formatDatetime, parseServerDatetime, toServerDatetime } from "../core/dates.js";
 import { _t } from "../core/l10n.js";
 import { openRecord } from "../core/navigation.js";
 import { useService, type Many2one, type ActionService, type ORM } from "../core/services.js";
@@ -29,7 +29,33 @@ interface Production {
   product_uom_id: Many2one;
   state: string;
   date_start: string | false;
+  picking_type_id?: Many2one;
 }
+
+/** A posting window of the order's site (`plant_bridge.posting.window`). */
+interface WindowRow {
+  id: number;
+  name: string;
+  event_class: string;
+  mode: "batched" | "hold";
+  post_times: string | false;
+  hold_start: string | false;
+  hold_end: string | false;
+  timezone: string | false;
+}
+
+/** Event classes of a posting window that concern an order's events. */
+const ORDER_CLASSES = [
+  "all",
+  "critical",
+  "production",
+  "consumption",
+  "scrap",
+  "workorder_status",
+  "labor",
+  "quality",
+];
+const CLASS_LABELS: Record<string, string> = { all: "all", critical: "critical lane" };
 
 type Filter = "all" | EntryKind | "failures";
 
@@ -48,6 +74,7 @@ export class OrderTrace extends Component {
     productionId: 0,
     production: null as Production | null,
     entries: [] as TimelineEntry[],
+    windows: [] as { id: number; text: string }[],
     recent: [] as { id: number; name: string; count: number }[],
     filter: "all" as Filter,
     loading: false,
@@ -83,6 +110,46 @@ export class OrderTrace extends Component {
       }));
   }
 
+  /**
+   * The posting windows of the order's site (the site whose warehouse makes it) that can keep
+   * its events waiting: batched windows, and holds not over yet.
+   */
+  async loadWindows(production: Production | undefined): Promise<{ id: number; text: string }[]> {
+    const pickingType = production?.picking_type_id;
+    if (!pickingType) return [];
+    const rows = await this.orm.searchRead<WindowRow>(
+      "plant_bridge.posting.window",
+      [
+        ["site_id.warehouse_id.manu_type_id", "=", pickingType[0]],
+        ["event_class", "in", ORDER_CLASSES],
+        "|",
+        ["mode", "=", "batched"],
+        ["hold_end", ">", toServerDatetime(Date.now())],
+      ],
+      ["name", "event_class", "mode", "post_times", "hold_start", "hold_end", "timezone"],
+    );
+    return rows.map((w) => {
+      const events = CLASS_LABELS[w.event_class] ?? w.event_class;
+      const text =
+        w.mode === "hold"
+          ? _t("%(name)s: %(events)s events wait (hold) until %(until)s", {
+              name: w.name,
+              events,
+              until: formatDatetime(parseServerDatetime(w.hold_end)),
+            })
+          : _t("%(name)s: %(events)s events post at %(times)s (%(timezone)s)", {
+              name: w.name,
+              events,
+              times: (w.post_times || "")
+                .split(",")
+                .map((t) => t.trim())
+                .join(", "),
+              timezone: w.timezone || "UTC",
+            });
+      return { id: w.id, text };
+    });
+  }
+
   async load(productionId: number) {
     this.state.loading = true;
     try {
@@ -90,7 +157,15 @@ export class OrderTrace extends Component {
         this.orm.read<Production>(
           "mrp.production",
           [productionId],
-          ["name", "product_id", "product_qty", "product_uom_id", "state", "date_start"],
+          [
+            "name",
+            "product_id",
+            "product_qty",
+            "product_uom_id",
+            "state",
+            "date_start",
+            "picking_type_id",
+          ],
         ),
         this.orm.searchRead<OutboundRow>(
           "plant_bridge.outbound",
@@ -176,6 +251,7 @@ export class OrderTrace extends Component {
         : [[], []];
       this.state.productionId = productionId;
       this.state.production = productions[0] ?? null;
+      this.state.windows = await this.loadWindows(productions[0]);
       this.state.entries = buildTimeline({ outbound, messages, quality, blocks, replays, notes });
     } finally {
       this.state.loading = false;

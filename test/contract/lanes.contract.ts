@@ -75,6 +75,8 @@ export function lanesContract({ store, lease }: ContractContext): void {
             { lane: "critical", pending: 1, oldestPendingAt: T0 + 10 },
             { lane: "bulk", pending: 2, oldestPendingAt: T0 },
           ],
+          held: 0,
+          heldUntil: null,
         },
       ]);
       await store.settle("w", [{ seq: p1!.seq, status: "applied" }]);
@@ -82,6 +84,31 @@ export function lanesContract({ store, lease }: ContractContext): void {
         { lane: "critical", pending: 0, oldestPendingAt: null },
         { lane: "bulk", pending: 2, oldestPendingAt: T0 },
       ]);
+    });
+  });
+}
+
+export function heldContract({ store, lease }: ContractContext): void {
+  describe("events held by a posting window", () => {
+    it("counts them as waiting, with the earliest time one of them posts", async () => {
+      await store.ingest([
+        eventItem(production("p1", "MO/1")),
+        eventItem(production("p2", "MO/2")),
+        eventItem(production("p3", "MO/3")),
+      ]);
+      const [p1, p2, p3] = await lease("w", 3);
+      await store.settle("w", [
+        { seq: p1!.seq, status: "retry", retryAt: T0 + 9000, code: "held", message: "window" },
+        { seq: p2!.seq, status: "retry", retryAt: T0 + 5000, code: "held", message: "window" },
+        { seq: p3!.seq, status: "retry", retryAt: T0 + 1000, code: "odoo_down", message: "503" },
+      ]);
+      expect((await store.stats(T0)).sites).toMatchObject([
+        { site: "main", pending: 3, held: 2, heldUntil: T0 + 5000 },
+      ]);
+      // a changed window lets them go at once
+      expect(await store.expedite({ now: T0, codes: ["held"] })).toBe(2);
+      expect(ids(await lease("w2", 10, T0))).toEqual(["p1", "p2"]);
+      expect((await store.stats(T0)).sites).toMatchObject([{ held: 0, heldUntil: null }]);
     });
   });
 }

@@ -8,7 +8,7 @@ import { createContractContext } from "./contract-context.js";
 import { deadLetterContract } from "./dead-letters.contract.js";
 import { ingestContract } from "./ingest.contract.js";
 import { inputContract } from "./input.contract.js";
-import { lanesContract } from "./lanes.contract.js";
+import { heldContract, lanesContract } from "./lanes.contract.js";
 import { leaseContract } from "./lease.contract.js";
 import { stateContract } from "./state.contract.js";
 import { traceContract } from "./trace.contract.js";
@@ -19,6 +19,7 @@ export function defineStoreContract(name: string, open: () => Promise<Store>): v
     ingestContract(context);
     leaseContract(context);
     lanesContract(context);
+    heldContract(context);
     deadLetterContract(context);
     traceContract(context);
     inputContract(context);

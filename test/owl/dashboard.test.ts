@@ -71,6 +71,8 @@ function snapshot(over: Partial<SnapshotRow> & { minutesAgo: number }): Snapshot
     critical_lag: 0,
     bulk_pending: 0,
     bulk_lag: 0,
+    held: 0,
+    held_until: false,
     latency_p50: 0,
     latency_p95: 0,
     odoo_up: true,
@@ -100,6 +102,8 @@ const SNAPSHOTS = [
     critical_lag: 3,
     bulk_pending: 4,
     bulk_lag: 12,
+    held: 2,
+    held_until: serverTime(NOW + 60 * MIN),
   }),
   snapshot({
     minutesAgo: 20,
@@ -172,6 +176,8 @@ describe("metrics", () => {
       outboxDepth: 5,
       syncLag: 12,
       lanes: { critical: { pending: 1, lag: 3 }, bulk: { pending: 4, lag: 12 } },
+      held: 2,
+      heldUntil: Math.floor((NOW + 60 * MIN) / 1000) * 1000, // server datetimes have seconds
       odooUp: true,
     });
     expect(main!.latencyP50).toBeCloseTo((0.2 * 90 + 0.4 * 30) / 120);
@@ -275,6 +281,11 @@ describe("Dashboard", () => {
     expect(text(main.querySelector(".o_pb_lag"))).toMatch(/12 s/);
     // per posting lane: a production event does not wait behind the machine states
     expect(text(main.querySelector(".o_pb_lanes"))).toMatch(/critical 1 · 3 s\s*bulk 4 · 12 s/);
+    // events a posting window holds are waiting, not failed
+    expect(text(main.querySelector(".o_pb_held"))).toMatch(
+      /^2 waiting for a posting window until \S/,
+    );
+    expect(cards[1]!.querySelector(".o_pb_held")).toBeNull();
     expect(text(cards[1]!.querySelector(".badge"))).toBe("Odoo unreachable");
   });
 

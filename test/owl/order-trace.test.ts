@@ -302,7 +302,7 @@ const RETRY_NOTE = {
   author_id: [3, "Mitchell Admin"] as [number, string],
 };
 
-let served: Pick<TraceData, "messages" | "notes" | "blocks"> = DATA;
+let served: Pick<TraceData, "messages" | "notes" | "blocks"> & { windows?: unknown[] } = DATA;
 
 function handler(call: Call): unknown {
   switch (`${call.model}.${call.method}`) {
@@ -318,6 +318,7 @@ function handler(call: Call): unknown {
           product_uom_id: [1, "Units"],
           state: "progress",
           date_start: false,
+          picking_type_id: [8, "Manufacturing"],
         },
       ];
     case "mrp.production.call:name_search":
@@ -334,6 +335,8 @@ function handler(call: Call): unknown {
       return DATA.replays;
     case "mail.message.searchRead":
       return served.notes;
+    case "plant_bridge.posting.window.searchRead":
+      return served.windows ?? [];
     default:
       throw new Error(`unexpected ORM call ${call.model}.${call.method}`);
   }
@@ -391,6 +394,49 @@ describe("Order Trace", () => {
     ]);
     expect(text(target.querySelector(".o_pb_mo_header"))).toContain("WH/MO/00012");
     expect(all(target, ".o_pb_entry")).toHaveLength(8);
+  });
+
+  test("tells when the site's posting windows keep the order's events waiting", async () => {
+    served = {
+      ...DATA,
+      windows: [
+        {
+          id: 1,
+          name: "Period close",
+          event_class: "production",
+          mode: "hold",
+          post_times: false,
+          hold_start: "2026-11-30 22:00:00",
+          hold_end: "2026-12-01 06:00:00",
+          timezone: "Europe/Berlin",
+        },
+        {
+          id: 2,
+          name: "Shift end",
+          event_class: "critical",
+          mode: "batched",
+          post_times: "06:00, 14:00, 22:00",
+          hold_start: false,
+          hold_end: false,
+          timezone: "Europe/Berlin",
+        },
+      ],
+    };
+    const { orm, target } = await mountTrace({ active_id: 12 });
+    const domain = orm.of("searchRead", "plant_bridge.posting.window")[0]!.args[0] as unknown[];
+    expect(domain).toContainEqual(["site_id.warehouse_id.manu_type_id", "=", 8]);
+    const lines = all(target, ".o_pb_window").map((li) => text(li));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^Period close: production events wait \(hold\) until \S/);
+    expect(lines[1]).toBe(
+      "Shift end: critical lane events post at 06:00, 14:00, 22:00 (Europe/Berlin)",
+    );
+  });
+
+  test("shows no posting window when the site posts in real time", async () => {
+    served = DATA;
+    const { target } = await mountTrace({ active_id: 12 });
+    expect(target.querySelector(".o_pb_windows")).toBeNull();
   });
 
   test("shows the shipments a quality hold on the order's lots refused", async () => {

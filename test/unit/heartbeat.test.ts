@@ -375,3 +375,21 @@ it("reports each posting lane's backlog and lag in the site's snapshot", async (
   expect(site.critical_lag).toBeGreaterThanOrEqual(29);
   expect(site.bulk_lag).toBeGreaterThanOrEqual(29);
 });
+
+it("reports the events a posting window keeps waiting, and until when", async () => {
+  const ingestor = createIngestor({ store, metrics, logger, bus: new Bus() });
+  await ingestor.ingest([{ kind: "event", event: { ...samples.production, id: "p1" } as never }], {
+    source: "mqtt",
+    origin: "test",
+  });
+  const [row] = await store.lease({ owner: "w", limit: 1, leaseMs: 1000 });
+  const until = Date.now() + 3_600_000;
+  await store.settle("w", [
+    { seq: row!.seq, status: "retry", retryAt: until, code: "held", message: "Period close" },
+  ]);
+  const client = scriptedClient(() => ({ ok: true }));
+  await heartbeat(client).beat();
+  const call = client.calls.find((c) => c.method === "heartbeat")!;
+  const site = (call.kwargs.snapshots as Array<Record<string, unknown>>).at(-1)!;
+  expect(site).toMatchObject({ held: 1, held_until: new Date(until).toISOString() });
+});

@@ -531,3 +531,44 @@ describe("concurrent posting calls", () => {
     expect(kwargs.map((k) => k.environment)).toEqual(["test"]);
   });
 });
+
+describe("posting windows", () => {
+  const hold = {
+    id: 1,
+    name: "Period close",
+    event_class: "production",
+    mode: "hold" as const,
+    start: "2026-11-26T09:00:00Z",
+    end: "2026-11-26T12:00:00Z",
+  };
+
+  it("keeps an event waiting, not failed, during a hold and posts it once the hold ends", async () => {
+    await ingest([
+      { ...samples.production, id: "p1" },
+      { ...samples.production, id: "p2" }, // same order: waits behind p1
+      { ...samples.machine_status, id: "ms1" },
+    ]);
+    const client = scriptedClient(async (events) => events.map(applied));
+    const w = worker(client, {
+      windowsOf: (site) => (site === "main" ? { timezone: "UTC", windows: [hold] } : undefined),
+    });
+    await w.runOnce();
+    expect(client.calls.flat().map((e) => e.id)).toEqual(["ms1"]);
+    const waiting = await store.listMessages({ site: "main", type: "production" });
+    expect(waiting.map((m) => [m.eventId, m.state, m.lastCode])).toEqual([
+      ["p2", "pending", "held"],
+      ["p1", "pending", "held"],
+    ]);
+    expect(waiting[1]!.lastMessage).toContain("Period close");
+    expect(waiting[1]!.lastMessage).toContain("2026-11-26T12:00:00.000Z");
+    // still held a minute before the end: nothing is posted
+    clock = Date.parse("2026-11-26T11:59:00Z");
+    expect(await w.runOnce()).toBe(0);
+    clock = Date.parse("2026-11-26T12:00:00Z");
+    await w.runOnce();
+    expect(client.calls.flat().map((e) => e.id)).toEqual(["ms1", "p1", "p2"]);
+    expect((await store.listMessages({ site: "main" })).every((m) => m.state === "applied")).toBe(
+      true,
+    );
+  });
+});

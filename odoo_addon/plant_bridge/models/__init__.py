@@ -5,6 +5,7 @@ from . import plant_bridge_connector
 from . import plant_bridge_mapping
 from . import plant_bridge_schedule
 from . import plant_bridge_sor
+from . import plant_bridge_posting_window
 from . import plant_bridge_sidecar
 from . import plant_bridge_metric_snapshot
 from . import plant_bridge_message

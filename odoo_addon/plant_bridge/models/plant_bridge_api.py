@@ -130,6 +130,7 @@ class PlantBridgeApi(models.AbstractModel):
             'schedules': [s._get_config_vals() for s in self.env['plant_bridge.schedule'].sudo().with_context(
                 active_test=False).search([('site_id', '=', site.id)])],
             'sor': {row.domain: row.owner for row in site.sor_ids},
+            'posting_windows': [w._get_config_vals() for w in site.posting_window_ids.filtered('active')],
         })
         return result
 
@@ -202,7 +203,7 @@ class PlantBridgeApi(models.AbstractModel):
         if not isinstance(snapshots, list):
             raise UserError(_("'snapshots' must be a list."))
         numbers = ('received', 'applied', 'rejected', 'duplicate', 'outbox_depth', 'dead_letters',
-                   'critical_pending', 'bulk_pending')
+                   'critical_pending', 'bulk_pending', 'held')
         floats = ('oldest_pending_age', 'latency_p50', 'latency_p95', 'latency_p99', 'critical_lag', 'bulk_lag')
         vals_list = []
         for snapshot in snapshots:
@@ -214,6 +215,8 @@ class PlantBridgeApi(models.AbstractModel):
                     'odoo_up': bool(snapshot.get('odoo_up', True))}
             vals.update({name: int(snapshot.get(name) or 0) for name in numbers})
             vals.update({name: float(snapshot.get(name) or 0.0) for name in floats})
+            if snapshot.get('held_until'):
+                vals['held_until'] = self._parse_time(snapshot['held_until'], 'held_until')
             vals_list.append(vals)
         self.env['plant_bridge.metric.snapshot'].sudo().create(vals_list)
 

@@ -24,6 +24,8 @@ class PlantBridgeMetricSnapshot(models.Model):
     critical_lag = fields.Float(help="Seconds: age of the oldest event of the critical lane not yet in Odoo.")
     bulk_pending = fields.Integer(
         help="Events of the bulk posting lane (machine states, telemetry summaries) not yet in Odoo.")
+    held = fields.Integer(help="Events a posting window keeps waiting (not failed).")
+    held_until = fields.Datetime(help="When the first of the waiting events posts.")
     bulk_lag = fields.Float(help="Seconds: age of the oldest event of the bulk lane not yet in Odoo.")
     latency_p50 = fields.Float('Latency p50 (s)')
     latency_p95 = fields.Float('Latency p95 (s)')

@@ -46,6 +46,10 @@ class PlantBridgeSite(models.Model):
     mapping_ids = fields.One2many('plant_bridge.mapping', 'site_id')
     sidecar_ids = fields.One2many('plant_bridge.sidecar', 'site_id')
     sor_ids = fields.One2many('plant_bridge.sor', 'site_id', string='System of Record')
+    posting_window_ids = fields.One2many(
+        'plant_bridge.posting.window', 'site_id', string='Posting Windows',
+        help="When each class of events posts to Odoo: real time without a window, batched to daily "
+             "times, or held (period close, maintenance).")
     message_failed_count = fields.Integer(compute='_compute_counts')
     sidecar_stale_count = fields.Integer(compute='_compute_counts')
 

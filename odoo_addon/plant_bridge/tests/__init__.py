@@ -41,3 +41,4 @@ from . import test_event_types
 from . import test_transfer
 from . import test_record
 from . import test_nonconformance
+from . import test_posting_window

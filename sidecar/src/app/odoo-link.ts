@@ -17,6 +17,7 @@ import { createHeartbeat, type Heartbeat } from "../odoo/heartbeat.js";
 import { createOutboundPoller, type OutboundPoller } from "../odoo/outbound-poller.js";
 import type { IngestOwnership } from "../scheduler/ownership.js";
 import { createPostingWorker, type PostingWorker } from "../odoo/posting-worker.js";
+import { HELD, createPostingWorker, type PostingWorker } from "../odoo/posting-worker.js";
 
 export interface OdooLinkOptions {
   config: Config & { odoo: NonNullable<Config["odoo"]> };
@@ -87,6 +88,12 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
     lingerMs: config.sync.lingerMs,
     concurrency: config.sync.concurrency,
     liveness: options.liveness,
+    windowsOf: (site) => {
+      const c = configSyncs.get(site)?.current();
+      return c?.posting_windows?.length
+        ? { timezone: c.site_info?.timezone || "UTC", windows: c.posting_windows }
+        : undefined;
+    },
   });
   const odooUp = () => {
     const s = worker.status();
@@ -104,7 +111,14 @@ export function createOdooLink(options: OdooLinkOptions): OdooLink {
       cacheSecret: config.odoo.apiKey,
       ...(config.odoo.environment && { environment: config.odoo.environment }),
       intervalMs: config.sync.configPollMs,
-      onChange: (c) => void bus.emit("configChanged", c),
+      onChange: (c) => {
+        bus.emit("configChanged", c);
+        // A window changed or removed lets its waiting events go now; the worker checks them
+        // against the new windows at their next lease.
+        void store
+          .expedite({ codes: [HELD], sites: [site] })
+          .catch((err: unknown) => logger.warn({ err }, "could not re-check the held events"));
+      },
     });
     configSyncs.set(site, sync);
     outbound.set(

@@ -76,7 +76,23 @@ export interface SiteConfig {
   sor: Record<string, string>;
   /** The site's confirmed Sparkplug B bindings (absent from configurations cached by older releases). */
   bindings?: SparkplugBinding[];
+  /** When each class of events posts (absent from older Odoo releases: all in real time). */
+  posting_windows?: PostingWindowConfig[];
 }
+
+/**
+ * A posting window (Odoo's `plant_bridge.posting.window`): events of its class wait, shown as
+ * waiting, until the next of its daily times (`batched`, site time zone) or the end of its hold.
+ */
+export type PostingWindowConfig = {
+  id: number;
+  name: string;
+  /** `all`, a lane (`critical`, `bulk`) or one event type. */
+  event_class: string;
+} & (
+  | { mode: "batched"; /** HH:MM in the site's time zone. */ times: string[] }
+  | { mode: "hold"; /** ISO-8601 instants. */ start: string; end: string }
+);
 
 /** What the legacy runner needs of a site's configuration (from Odoo or PLANT_BRIDGE_LEGACY). */
 export interface LegacySiteConfig {

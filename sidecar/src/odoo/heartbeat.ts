@@ -134,6 +134,9 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
       dead_letters: stats?.deadLetters ?? 0,
       oldest_pending_age: stats?.oldestPendingAt ? (now - stats.oldestPendingAt) / 1000 : 0,
       ...laneFigures(stats?.lanes ?? [], now),
+      // events a posting window keeps waiting (not failed), and when the first of them posts
+      held: stats?.held ?? 0,
+      held_until: stats?.heldUntil ? new Date(stats.heldUntil).toISOString() : null,
       latency_p50: pct(50),
       latency_p95: pct(95),
       latency_p99: pct(99),

@@ -14,7 +14,15 @@ import { PlantBridgeError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Bus } from "../pipeline/bus.js";
+import type { PostingWindowConfig } from "../contracts/site-config.js";
+import { windowWait } from "../pipeline/posting-windows.js";
 import type { Outcome, OutboxRow, Store } from "../store/types.js";
+
+export interface SiteWindows {
+  /** IANA time zone of the site: daily window times are read in it. */
+  timezone: string;
+  windows: readonly PostingWindowConfig[];
+}
 
 /** One answer of `plant_bridge.api.post_events` (docs/odoo-api.md). */
 export interface PostResult {
@@ -67,6 +75,12 @@ export interface PostingWorkerOptions {
    * baseline of the lanes benchmark. @default true
    */
   lanes?: boolean;
+  /**
+   * The posting windows of a site and its time zone, from the site's configuration (README
+   * "Posting windows"): an event a window holds is settled back as waiting (`held`) until the
+   * window lets it go. @default every event posts in real time
+   */
+  windowsOf?: (site: string) => SiteWindows | undefined;
   /** Posting pause after a configuration failure (401/403, missing addon). @default 60000 */
   configPauseMs?: number;
   /** Attempts before an event Odoo failed on unexpectedly becomes a dead letter. @default 3 */
@@ -483,13 +497,53 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
     }
   }
 
+  /**
+   * Settles the rows a posting window holds back as waiting until it lets them go (code `held`,
+   * not an attempt that failed), with the later rows of their objects, which must not overtake
+   * them; returns the rows to post now.
+   */
+  async function holdForWindows(rows: OutboxRow[]): Promise<OutboxRow[]> {
+    const at = now();
+    const post: OutboxRow[] = [];
+    const held: Outcome[] = [];
+    const heldKeys = new Map<string, { until: number; message: string }>();
+    for (const row of rows) {
+      let wait = heldKeys.get(row.orderKey);
+      if (!wait) {
+        const site = options.windowsOf!(row.site);
+        const w = site && windowWait(row.type, row.receivedAt, site.windows, site.timezone, at);
+        if (w) {
+          const until = new Date(w.until).toISOString();
+          wait = {
+            until: w.until,
+            message: `waiting for posting window "${w.window.name}" until ${until}`,
+          };
+          heldKeys.set(row.orderKey, wait);
+        }
+      }
+      if (wait) {
+        held.push({
+          seq: row.seq,
+          status: "retry",
+          retryAt: wait.until,
+          code: HELD,
+          message: wait.message,
+        });
+      } else {
+        post.push(row);
+      }
+    }
+    if (held.length > 0) await store.settle(owner, held);
+    return post;
+  }
+
   async function runOnce(): Promise<number> {
     if (liveness) await ensureLive();
     const step = clockStepBack();
     if (step !== undefined) await followClockStep(step);
     waiting = 0;
     round++;
-    const rows = await store.lease({
+    const leased = await store.lease({
       owner,
       limit: batchSize,
       leaseMs,
@@ -497,6 +551,7 @@ export function createPostingWorker(options: PostingWorkerOptions): PostingWorke
       ...(options.sites && { sites: options.sites }),
       ...(options.lanes === false && { lanes: false }),
     });
+    const rows = options.windowsOf ? await holdForWindows(leased) : leased;
     if (rows.length > 0) await Promise.all(splitByLane(rows, concurrency).map(postAndSettle));
     return rows.length;
   }
@@ -603,6 +658,9 @@ export function splitByObject(rows: OutboxRow[], parts: number): OutboxRow[][] {
   }
   return calls.map((c) => c.objects.flat().sort((a, b) => a.seq - b.seq));
 }
+
+/** Code of the events a posting window keeps waiting (README "Posting windows"). */
+export const HELD = "held";
 
 /** A wall clock step back larger than this moves the waits in the store. */
 const CLOCK_STEP_MS = 5000;

@@ -30,6 +30,13 @@ export interface LaneStatsDbRow {
   oldest: number | string | null;
 }
 
+/** One row of the held-events query: a site's events a posting window keeps waiting. */
+export interface HeldStatsDbRow {
+  site: string;
+  held: number | string;
+  until: number | string | null;
+}
+
 /**
  * The site stats from per-(site, lane) counts: every lane listed, the site's totals summed.
  * `dead` maps each site to its open dead letters; `sites` lists every site ever seen.
@@ -38,9 +45,11 @@ export function toSiteStats(
   sites: string[],
   lanes: LaneStatsDbRow[],
   dead: Map<string, number>,
+  held: HeldStatsDbRow[],
 ): SiteStats[] {
   return sites.map((site) => {
     const mine = lanes.filter((r) => r.site === site);
+    const waiting = held.find((r) => r.site === site);
     const perLane = LANES.map((lane): LaneStats => {
       const row = mine.find((r) => r.lane === lane);
       return {
@@ -56,6 +65,8 @@ export function toSiteStats(
       deadLetters: dead.get(site) ?? 0,
       oldestPendingAt: oldest.length ? Math.min(...oldest) : null,
       lanes: perLane,
+      held: Number(waiting?.held ?? 0),
+      heldUntil: waiting?.until == null ? null : Number(waiting.until),
     };
   });
 }

@@ -280,6 +280,10 @@ export interface SiteStats {
   oldestPendingAt: number | null;
   /** The same per lane, every lane listed (critical first). */
   lanes: LaneStats[];
+  /** Of `pending`, the events a posting window keeps waiting (last code `held`). */
+  held: number;
+  /** Epoch ms when the first of them is due, null when none. */
+  heldUntil: number | null;
 }
 
 export interface LaneStats {

@@ -17,6 +17,7 @@ import {
   toOutboxRow,
   toSiteStats,
   type DeadLetterDbRow,
+  type HeldStatsDbRow,
   type LaneStatsDbRow,
   type MessageDbRow,
 } from "../common.js";
@@ -420,16 +421,18 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
 
     async stats() {
-      const [sites, lanes, dead] = await Promise.all([
+      const [sites, lanes, dead, held] = await Promise.all([
         pool.query<{ site: string }>(sql.sites),
         pool.query<LaneStatsDbRow>(sql.laneStats),
         pool.query<{ site: string; dead: number }>(sql.deadStats),
+        pool.query<HeldStatsDbRow>(sql.heldStats),
       ]);
       return {
         sites: toSiteStats(
           sites.rows.map((r) => r.site),
           lanes.rows,
           new Map(dead.rows.map((r) => [r.site, r.dead])),
+          held.rows,
         ),
       };
     },

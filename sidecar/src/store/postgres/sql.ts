@@ -82,6 +82,11 @@ export function createSql(s: string) {
     laneStats: `
       SELECT site, lane, count(*) AS pending, min(received_at) AS oldest FROM ${s}.messages
       WHERE state IN ('pending', 'leased') GROUP BY site, lane`,
+    heldStats: `
+      SELECT site, count(*) AS held, min(next_attempt_at) AS until FROM ${s}.messages
+      WHERE state IN ('pending', 'leased') AND next_attempt_at > 0
+        AND state = 'pending' AND last_code = 'held'
+      GROUP BY site`,
     deadStats: `
       SELECT site, count(*)::int AS dead FROM ${s}.dead_letters WHERE state = 'open'
       GROUP BY site`,

@@ -18,6 +18,7 @@ import {
   toSiteStats,
   type DeadLetterDbRow,
   type EventItem,
+  type HeldStatsDbRow,
   type LaneStatsDbRow,
   type MessageDbRow,
   type RejectItem,
@@ -380,7 +381,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const dead = new Map(
         (sql.deadStats.all() as { site: string; dead: number }[]).map((r) => [r.site, r.dead]),
       );
-      return { sites: toSiteStats(sites, sql.laneStats.all() as LaneStatsDbRow[], dead) };
+      const lanes = sql.laneStats.all() as LaneStatsDbRow[];
+      const held = sql.heldStats.all() as HeldStatsDbRow[];
+      return { sites: toSiteStats(sites, lanes, dead, held) };
     },
 
     async purge(purgeOptions: PurgeOptions) {

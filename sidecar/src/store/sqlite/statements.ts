@@ -90,6 +90,13 @@ export function prepareStatements(db: Database.Database) {
        FROM messages INDEXED BY messages_unsettled
        WHERE state IN ('pending', 'leased') GROUP BY site, lane`,
     ),
+    heldStats: db.prepare(
+      `SELECT site, count(*) AS held, min(next_attempt_at) AS until
+       FROM messages INDEXED BY messages_waiting
+       WHERE state IN ('pending', 'leased') AND next_attempt_at > 0
+         AND state = 'pending' AND last_code = 'held'
+       GROUP BY site`,
+    ),
     deadStats: db.prepare(
       `SELECT site, count(*) AS dead FROM dead_letters WHERE state = 'open' GROUP BY site`,
     ),

@@ -191,6 +191,8 @@ var SNAPSHOT_FIELDS = [
   "critical_lag",
   "bulk_pending",
   "bulk_lag",
+  "held",
+  "held_until",
   "latency_p50",
   "latency_p95",
   "odoo_up"
@@ -210,6 +212,10 @@ function weightedMean(items, value, weight) {
   const total = items.reduce((n, t) => n + weight(t), 0);
   if (total > 0) return items.reduce((n, t) => n + value(t) * weight(t), 0) / total;
   return items.reduce((n, t) => n + value(t), 0) / items.length;
+}
+function earliest(values) {
+  const set = values.filter((v) => v !== null);
+  return set.length ? Math.min(...set) : null;
 }
 function latestPerSidecar(rows) {
   const latest = /* @__PURE__ */ new Map();
@@ -270,6 +276,8 @@ function summarize(rows, windowMs) {
           lag: Math.max(0, ...latest.map((r) => r.bulk_lag || 0))
         }
       },
+      held: latest.reduce((n, r) => n + (r.held || 0), 0),
+      heldUntil: earliest(latest.map((r) => parseServerDatetime(r.held_until))),
       odooUp: latest.every((r) => r.odoo_up),
       lastAt: Math.max(...groupRows.map((r) => parseServerDatetime(r.at) ?? 0)) || null
     });
@@ -585,6 +593,7 @@ var Dashboard = class extends Component2 {
   formatNumber = formatNumber;
   formatPercent = formatPercent;
   formatDuration = formatDuration;
+  formatDatetime = formatDatetime;
 };
 function round(value) {
   return Math.round(value * 1e3) / 1e3;
@@ -2067,6 +2076,17 @@ function buildTimeline(data) {
 
 // owl_src/order_trace/order_trace.ts
 var RECENT_ORDERS = 12;
+var ORDER_CLASSES = [
+  "all",
+  "critical",
+  "production",
+  "consumption",
+  "scrap",
+  "workorder_status",
+  "labor",
+  "quality"
+];
+var CLASS_LABELS = { all: "all", critical: "critical lane" };
 var OrderTrace = class extends Component5 {
   static template = "plant_bridge.OrderTrace";
   static components = { Layout: Layout4, AutoComplete };
@@ -2077,6 +2097,7 @@ var OrderTrace = class extends Component5 {
     productionId: 0,
     production: null,
     entries: [],
+    windows: [],
     recent: [],
     filter: "all",
     loading: false
@@ -2104,6 +2125,39 @@ var OrderTrace = class extends Component5 {
       count: g.__count
     }));
   }
+  /**
+   * The posting windows of the order's site (the site whose warehouse makes it) that can keep
+   * its events waiting: batched windows, and holds not over yet.
+   */
+  async loadWindows(production) {
+    const pickingType = production?.picking_type_id;
+    if (!pickingType) return [];
+    const rows = await this.orm.searchRead(
+      "plant_bridge.posting.window",
+      [
+        ["site_id.warehouse_id.manu_type_id", "=", pickingType[0]],
+        ["event_class", "in", ORDER_CLASSES],
+        "|",
+        ["mode", "=", "batched"],
+        ["hold_end", ">", toServerDatetime(Date.now())]
+      ],
+      ["name", "event_class", "mode", "post_times", "hold_start", "hold_end", "timezone"]
+    );
+    return rows.map((w) => {
+      const events = CLASS_LABELS[w.event_class] ?? w.event_class;
+      const text = w.mode === "hold" ? _t("%(name)s: %(events)s events wait (hold) until %(until)s", {
+        name: w.name,
+        events,
+        until: formatDatetime(parseServerDatetime(w.hold_end))
+      }) : _t("%(name)s: %(events)s events post at %(times)s (%(timezone)s)", {
+        name: w.name,
+        events,
+        times: (w.post_times || "").split(",").map((t) => t.trim()).join(", "),
+        timezone: w.timezone || "UTC"
+      });
+      return { id: w.id, text };
+    });
+  }
   async load(productionId) {
     this.state.loading = true;
     try {
@@ -2111,7 +2165,15 @@ var OrderTrace = class extends Component5 {
         this.orm.read(
           "mrp.production",
           [productionId],
-          ["name", "product_id", "product_qty", "product_uom_id", "state", "date_start"]
+          [
+            "name",
+            "product_id",
+            "product_qty",
+            "product_uom_id",
+            "state",
+            "date_start",
+            "picking_type_id"
+          ]
         ),
         this.orm.searchRead(
           "plant_bridge.outbound",
@@ -2195,6 +2257,7 @@ var OrderTrace = class extends Component5 {
       ]) : [[], []];
       this.state.productionId = productionId;
       this.state.production = productions[0] ?? null;
+      this.state.windows = await this.loadWindows(productions[0]);
       this.state.entries = buildTimeline({ outbound, messages, quality, blocks, replays, notes });
     } finally {
       this.state.loading = false;
