@@ -24,8 +24,10 @@ const BACKLOG = Number(process.env.BENCH_LANES_BACKLOG ?? 50_000);
 const WORKCENTERS = ["Drill 1", "Assembly 1", "Assembly 2"];
 
 interface Run {
-  /** Receipt of the production event to its answer from Odoo, ms. */
+  /** Receipt of the production event to the end of the round that posted it, ms. */
   latencyMs: number;
+  /** Receipt to its settlement (Odoo's answer to its own call), ms. */
+  appliedMs: number;
   /** Receipt to the start of the round that posted it, ms. */
   waitMs: number;
   /** Rounds started after its receipt up to and including the one that posted it. */
@@ -99,6 +101,8 @@ async function drainWithProductionEvent(
     };
     const rounds: { start: number; end: number }[] = [];
     let arrivedAt = 0;
+    let arrivedWall = 0;
+    let appliedWall = 0;
     let postedIn = -1;
     // The first round warms Odoo up; the production event arrives just after the second began,
     // the worst moment: it waits for the whole round in flight.
@@ -112,12 +116,16 @@ async function drainWithProductionEvent(
           origin: "bench",
         });
         arrivedAt = performance.now();
+        arrivedWall = Date.now();
       }
       const leased = await running;
       rounds.push({ start, end: performance.now() });
       if (arrivedAt > 0) {
         const [row] = await store.listMessages({ site: "main", type: "production", limit: 1 });
-        if (row && row.state !== "pending" && row.state !== "leased") postedIn = round;
+        if (row && row.state !== "pending" && row.state !== "leased") {
+          postedIn = round;
+          appliedWall = row.settledAt ?? Date.now();
+        }
         if (row?.state === "dead") throw new Error(`production rejected: ${row.lastCode}`);
       }
       if (leased === 0 && postedIn < 0) throw new Error("outbox drained without the event");
@@ -125,6 +133,7 @@ async function drainWithProductionEvent(
     const posted = rounds[postedIn]!;
     return {
       latencyMs: posted.end - arrivedAt,
+      appliedMs: appliedWall - arrivedWall,
       waitMs: posted.start - arrivedAt,
       rounds: postedIn - 1,
       roundMs: median(rounds.slice(1).map((r) => r.end - r.start)),
@@ -152,6 +161,7 @@ export async function run(): Promise<void> {
         backlog: BACKLOG,
         roundMs: Math.round(lanes.roundMs),
         waitMs: Math.round(lanes.waitMs),
+        appliedMs: Math.round(lanes.appliedMs),
         // the wait before its own round began, in posting rounds (goal: at most 1)
         waitRounds: round(lanes.waitMs / lanes.roundMs, 2),
         roundsStarted: lanes.rounds,
