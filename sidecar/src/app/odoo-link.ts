@@ -16,7 +16,6 @@ import { createConnectorTester } from "../odoo/connector-test.js";
 import { createHeartbeat, type Heartbeat } from "../odoo/heartbeat.js";
 import { createOutboundPoller, type OutboundPoller } from "../odoo/outbound-poller.js";
 import type { IngestOwnership } from "../scheduler/ownership.js";
-import { createPostingWorker, type PostingWorker } from "../odoo/posting-worker.js";
 import { HELD, createPostingWorker, type PostingWorker } from "../odoo/posting-worker.js";
 
 export interface OdooLinkOptions {
