@@ -152,9 +152,11 @@ pb_addon_template() {
         pb_clonedb "$base" "${name}_seed"
         pb_template "$name" pb_clone_and_install "${name}_seed" >&2 || { pb_dropdb "${name}_seed"; flock -u 8; return 1; }
         pb_dropdb "${name}_seed"
-        # templates of older addon contents are of no use any more
+        # templates of older addon contents are of no use any more, but another checkout on this
+        # machine (a branch being tested beside main) may be about to clone its own: keep the two
+        # newest others (highest oid) and drop the rest
         local old
-        for old in $(pb_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'pb\_tpl\_addon\_%' AND datname <> '$name' AND datname NOT LIKE '%\_seed' AND datname NOT LIKE '%\_building'"); do
+        for old in $(pb_psql -c "SELECT datname FROM pg_database WHERE datname LIKE 'pb\_tpl\_addon\_%' AND datname <> '$name' AND datname NOT LIKE '%\_seed' AND datname NOT LIKE '%\_building' ORDER BY oid DESC OFFSET 2"); do
             pb_dropdb "$old" || true
         done
     fi
