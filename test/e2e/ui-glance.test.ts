@@ -17,6 +17,7 @@ import {
   screenshots,
   serveOdoo,
   uiEnvironment,
+  xmlid as xmlidOf,
   type ServedOdoo,
   type UiBrowser,
 } from "./ui-odoo.js";
@@ -55,20 +56,7 @@ async function post(events: Record<string, unknown>[]): Promise<PostResult[]> {
   return odoo.rpc<PostResult[]>("plant_bridge.api", "post_events", [stamped]);
 }
 
-async function xmlid(module: string, name: string): Promise<number> {
-  const [row] = await odoo.rpc<{ res_id: number }[]>(
-    "ir.model.data",
-    "search_read",
-    [
-      [
-        ["module", "=", module],
-        ["name", "=", name],
-      ],
-    ],
-    { fields: ["res_id"] },
-  );
-  return row!.res_id;
-}
+const xmlid = (module: string, name: string) => xmlidOf(odoo, module, name);
 
 /** The text of a smart button of the open form (its count and label). */
 const button = (name: string) => page.locator(`.o_form_view button[name=${name}]`);

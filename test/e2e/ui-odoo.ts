@@ -148,6 +148,23 @@ export async function serveOdoo(timeoutMs = 15 * 60_000): Promise<ServedOdoo> {
   };
 }
 
+/** The database id of the record an XML id names (`module.name`), e.g. demo data. */
+export async function xmlid(odoo: ServedOdoo, module: string, name: string): Promise<number> {
+  const [row] = await odoo.rpc<{ res_id: number }[]>(
+    "ir.model.data",
+    "search_read",
+    [
+      [
+        ["module", "=", module],
+        ["name", "=", name],
+      ],
+    ],
+    { fields: ["res_id"] },
+  );
+  if (!row) throw new Error(`no record ${module}.${name} in the test database`);
+  return row.res_id;
+}
+
 export interface UiBrowser {
   context: BrowserContext;
   page: Page;

@@ -14,6 +14,7 @@ import {
   screenshots,
   serveOdoo,
   uiEnvironment,
+  xmlid as xmlidOf,
   type ServedOdoo,
   type UiBrowser,
 } from "./ui-odoo.js";
@@ -28,20 +29,7 @@ const MIN = 60_000;
 let odoo: ServedOdoo;
 const browsers: UiBrowser[] = [];
 
-async function xmlid(module: string, name: string): Promise<number> {
-  const [row] = await odoo.rpc<{ res_id: number }[]>(
-    "ir.model.data",
-    "search_read",
-    [
-      [
-        ["module", "=", module],
-        ["name", "=", name],
-      ],
-    ],
-    { fields: ["res_id"] },
-  );
-  return row!.res_id;
-}
+const xmlid = (module: string, name: string) => xmlidOf(odoo, module, name);
 
 /** A plant on its own warehouse, with what its sidecar reported over the last hours. */
 async function plant(code: string, story: { applied: number; rejected: number; codes: string[] }) {

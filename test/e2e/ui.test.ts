@@ -22,6 +22,7 @@ import {
   screenshots,
   serveOdoo,
   uiEnvironment,
+  xmlid,
   type ServedOdoo,
   type UiBrowser,
 } from "./ui-odoo.js";
@@ -76,19 +77,9 @@ const shot = (name: string) => screens.shot(page, name);
   beforeAll(async () => {
     odoo = await serveOdoo();
     // an order released to the plant (confirming it queues the order_release the sidecar fetches)
-    const [desk] = await odoo.rpc<{ res_id: number }[]>(
-      "ir.model.data",
-      "search_read",
-      [
-        [
-          ["module", "=", "mrp"],
-          ["name", "=", "product_product_computer_desk"],
-        ],
-      ],
-      { fields: ["res_id"] },
-    );
+    const desk = await xmlid(odoo, "mrp", "product_product_computer_desk");
     const moId = await odoo.rpc<number>("mrp.production", "create", [
-      { product_id: desk!.res_id, product_qty: 2 },
+      { product_id: desk, product_qty: 2 },
     ]);
     await odoo.rpc("mrp.production", "action_confirm", [[moId]]);
     const [row] = await odoo.rpc<{ name: string }[]>("mrp.production", "read", [[moId], ["name"]]);
