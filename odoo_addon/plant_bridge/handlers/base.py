@@ -190,6 +190,19 @@ class Handler:
         item.links['product_id'] = product.id
         return product
 
+    def resolve_goods(self, item, event, production):
+        """The product and lot an event names (`product`, `lot`), the product defaulting to the
+        order's finished product: what a quality result or a nonconformance is about."""
+        product = production.product_id
+        if code := self.get_str(event, 'product', required=False):
+            product = self.resolve_product(item, code)
+        lot = self.env['stock.lot']
+        if lot_name := self.get_str(event, 'lot', required=False):
+            if not product:
+                raise EventRejected('schema', "'lot' needs 'product' or 'order'")
+            lot = self.resolve_lot(item, lot_name, product)
+        return product, lot
+
     def find_workcenter(self, company, code):
         """Work center by code, then by exact name (demo work centers have no code); cached."""
         def search():

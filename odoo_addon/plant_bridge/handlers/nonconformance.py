@@ -47,14 +47,7 @@ class NonconformanceHandler(Handler):
             workorder = production.workorder_ids.filtered(lambda wo: wo.name == operation)[:1]
             if not workorder:
                 raise EventRejected('unknown_operation', f"{production.name} has no operation '{operation}'")
-        product = production.product_id
-        if code := self.get_str(event, 'product', required=False):
-            product = self.resolve_product(item, code)
-        lot = self.env['stock.lot']
-        if lot_name := self.get_str(event, 'lot', required=False):
-            if not product:
-                raise EventRejected('schema', "'lot' needs 'product' or 'order'")
-            lot = self.resolve_lot(item, lot_name, product)
+        product, lot = self.resolve_goods(item, event, production)
         if not product:
             raise EventRejected('schema', "a nonconformance names an 'order', or a 'product' with its 'lot'")
         item.links['product_id'] = product.id

@@ -33,14 +33,7 @@ class QualityHandler(Handler):
         production = self.env['mrp.production']
         if order := self.get_str(event, 'order', required=False):
             production = self._resolve_order(item, order)
-        product = production.product_id
-        if code := self.get_str(event, 'product', required=False):
-            product = self.resolve_product(item, code)
-        lot = self.env['stock.lot']
-        if lot_name := self.get_str(event, 'lot', required=False):
-            if not product:
-                raise EventRejected('schema', "'lot' needs 'product' or 'order'")
-            lot = self.resolve_lot(item, lot_name, product)
+        product, lot = self.resolve_goods(item, event, production)
         hold = bool(event.get('hold')) and result == 'fail'
         value = event.get('value')
         return self.env['plant_bridge.quality.result'].create({
