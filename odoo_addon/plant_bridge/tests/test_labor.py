@@ -299,6 +299,10 @@ class TestLabor(PlantBridgeCase):
                            'mrp.workorder')
         self.assertEqual((self.workorder.read(fields_),
                           self.workorder.time_ids.read(['date_start', 'date_end', 'user_id'])), before)
+        # the same as Odoo's own Done button on the done work order: nothing
+        self.workorder.with_user(self.env.ref('base.user_admin')).button_finish()
+        self.assertEqual((self.workorder.read(fields_),
+                          self.workorder.time_ids.read(['date_start', 'date_end', 'user_id'])), before)
         self.assertRejected(self.status('finished', quantity=2, occurredAt='2026-11-26T09:07:00+00:00'),
                             'state_conflict')
         self.assertRejected(self.status('started', operator='T-0002', occurredAt='2026-11-26T09:08:00+00:00'),
